@@ -1,0 +1,130 @@
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+/** A parser turns a raw string (or JSON value from the file) into a value, or throws a reason. */
+export type Parser<T> = (raw: unknown) => T;
+
+export class Invalid extends Error {}
+
+function str(raw: unknown): string {
+  if (typeof raw === 'string') return raw.trim();
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  throw new Invalid(`must be a string, got ${JSON.stringify(raw)}`);
+}
+
+export const text: Parser<string> = (raw) => str(raw);
+
+export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> {
+  return (raw) => {
+    const s = str(raw);
+    if (!/^-?\d+$/.test(s) || Number(s) < min || Number(s) > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `≥ ${min} and ≤ ${max}`;
+      throw new Invalid(`must be an integer ${range}, got ${JSON.stringify(s)}`);
+    }
+    return Number(s);
+  };
+}
+
+export function ratio(raw: unknown): number {
+  const s = str(raw);
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Invalid(`must be a number between 0 and 1, got ${JSON.stringify(s)}`);
+  return n;
+}
+
+/** Comma-separated list (or a JSON array in the file); empty entries dropped. */
+export function list<T>(item: Parser<T>): Parser<T[]> {
+  return (raw) => {
+    const parts = Array.isArray(raw) ? raw : str(raw).split(',');
+    return parts.map((p) => str(p)).filter((p) => p !== '').map((p) => item(p));
+  };
+}
+
+export function oneOf<T extends string>(...values: T[]): Parser<T> {
+  return (raw) => {
+    const s = str(raw);
+    if (!(values as string[]).includes(s)) throw new Invalid(`must be one of ${values.join(', ')}, got ${JSON.stringify(s)}`);
+    return s as T;
+  };
+}
+
+export const httpUrl: Parser<string> = (raw) => {
+  const s = str(raw).replace(/\/+$/, '');
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw new Invalid(`must be an http(s) URL, got ${JSON.stringify(s)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Invalid(`must be an http(s) URL, got ${JSON.stringify(s)}`);
+  return s;
+};
+
+export const postgresUrl: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (!/^postgres(ql)?:\/\//.test(s)) throw new Invalid('must be a postgres:// or postgresql:// URL');
+  return s;
+};
+
+/** `host:port`, `[v6]:port` or a bare `port` (then host = defaultHost). */
+export function hostPort(defaultHost: string): Parser<{ host: string; port: number }> {
+  return (raw) => {
+    const s = str(raw);
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) throw new Invalid(`must be host:port or port, got ${JSON.stringify(s)}`);
+    const host = m[1] || m[2] || defaultHost;
+    return { host, port };
+  };
+}
+
+export const ipAddress: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (!net.isIP(s)) throw new Invalid(`must be an IP address, got ${JSON.stringify(s)}`);
+  return s;
+};
+
+/** A resolver address, `ip` or `ip:port` / `[v6]:port`, default port 53. */
+export const resolverAddr: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (net.isIP(s)) return s.includes(':') ? `[${s}]:53` : `${s}:53`;
+  const { host, port } = hostPort('')(s);
+  if (!net.isIP(host)) throw new Invalid(`must be an IP address with an optional port, got ${JSON.stringify(s)}`);
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+};
+
+export const cidr: Parser<string> = (raw) => {
+  const s = str(raw);
+  try {
+    const [addr, len] = ipaddr.parseCIDR(s);
+    return `${addr.toString()}/${len}`;
+  } catch {
+    throw new Invalid(`must be a CIDR like 10.0.0.0/24, got ${JSON.stringify(s)}`);
+  }
+};
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A DNS zone name, lowercase, no trailing dot. */
+export const zoneName: Parser<string> = (raw) => {
+  const s = str(raw).toLowerCase().replace(/\.$/, '');
+  if (s.length === 0 || s.length > 253 || !s.split('.').every((l) => DNS_LABEL.test(l))) {
+    throw new Invalid(`must be a DNS name like berth.internal, got ${JSON.stringify(s)}`);
+  }
+  return s;
+};
+
+export const ENV_NAME = /^[a-z0-9-]{1,32}$/;
+
+export const envName: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (!ENV_NAME.test(s)) throw new Invalid(`must match [a-z0-9-]{1,32}, got ${JSON.stringify(s)}`);
+  return s;
+};
+
+/** A label prefix such as `berth.`. */
+export const labelPrefix: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (!/^[A-Za-z0-9_.\-/]{1,64}$/.test(s)) throw new Invalid(`must be 1-64 characters of [A-Za-z0-9_.-/], got ${JSON.stringify(s)}`);
+  return s;
+};

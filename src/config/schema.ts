@@ -1,0 +1,97 @@
+import type { EnvironmentConfig } from '../model/types';
+import { parseEnvironments } from './environments';
+import * as p from './parsers';
+
+/** The validated, frozen configuration (DESIGN §6, contract). */
+export interface Config {
+  marathon: { urls: string[]; username?: string; password?: string; token?: string };
+  databaseUrl?: string;
+  dataDir: string;
+  http: { host: string; port: number };
+  apiTokens: string[];
+  dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
+  nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
+  syncIntervalMs: number;
+  resyncIntervalMs: number;
+  labelPrefix: string;
+  defaultEnv: string;
+  environments: Record<string, EnvironmentConfig>;
+  maxRemovalRatio: number;
+  logLevel: string;
+}
+
+interface Key<T> {
+  default?: T;
+  parse: p.Parser<T>;
+  /** Shown in `berth check` and the README table. */
+  doc: string;
+  secret?: boolean;
+}
+
+function key<T>(parse: p.Parser<T>, doc: string, def?: T, secret = false): Key<T> {
+  return { parse, doc, default: def, secret };
+}
+
+/** Every configuration key, its parser and default. Order = documentation order. */
+export const KEYS = {
+  BERTH_MARATHON_URLS: key(p.list(p.httpUrl), 'comma-separated Marathon base URLs', [] as string[]),
+  BERTH_MARATHON_USERNAME: key(p.text, 'HTTP Basic user for Marathon'),
+  BERTH_MARATHON_PASSWORD: key(p.text, 'HTTP Basic password for Marathon', undefined, true),
+  BERTH_MARATHON_TOKEN: key(p.text, 'DC/OS token (Authorization: token=…)', undefined, true),
+  BERTH_DATABASE_URL: key(p.postgresUrl, 'PostgreSQL URL; unset = embedded PGlite in BERTH_DATA_DIR/db', undefined, true),
+  BERTH_DATA_DIR: key(p.text, 'embedded database and state', './var'),
+  BERTH_HTTP_ADDR: key(p.hostPort('127.0.0.1'), 'REST API, /metrics, /healthz, /readyz', { host: '127.0.0.1', port: 8080 }),
+  BERTH_API_TOKENS: key(p.list(p.text), 'bearer tokens for writes; unset = writes from loopback only', [] as string[], true),
+  BERTH_DNS_ADDR: key(p.hostPort('127.0.0.1'), 'DNS listen address, UDP and TCP', { host: '127.0.0.1', port: 5353 }),
+  BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
+  BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
+  BERTH_DNS_FORWARDERS: key(p.list(p.resolverAddr), 'upstream resolvers for names outside the zones', [] as string[]),
+  BERTH_NGINX_DIR: key(p.text, 'where rendered Nginx files go', './var/nginx'),
+  BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', './nginx-templates'),
+  BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
+  BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
+  BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
+  BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
+  BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
+  BERTH_LABEL_PREFIX: key(p.labelPrefix, 'label prefix', 'berth.'),
+  BERTH_DEFAULT_ENV: key(p.envName, 'environment for apps without berth.env, and the DNS fallback', 'default'),
+  BERTH_ENVIRONMENTS: key(parseEnvironments, 'JSON: {"<env>": {"clients": [cidr…], "proxyAddresses": [ip…]}}', {} as Record<string, EnvironmentConfig>),
+  BERTH_MAX_REMOVAL_RATIO: key(p.ratio, 'mass-removal guard (0..1)', 0.5),
+  BERTH_LOG_LEVEL: key(p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level', 'info'),
+} as const;
+
+export type KeyName = keyof typeof KEYS;
+type Values = { [K in KeyName]: (typeof KEYS)[K] extends Key<infer T> ? T | undefined : never };
+
+/** Maps parsed key values to the structured Config. */
+export function toConfig(v: Values): Config {
+  const http = v.BERTH_HTTP_ADDR!;
+  const dns = v.BERTH_DNS_ADDR!;
+  return {
+    marathon: {
+      urls: v.BERTH_MARATHON_URLS ?? [],
+      username: v.BERTH_MARATHON_USERNAME,
+      password: v.BERTH_MARATHON_PASSWORD,
+      token: v.BERTH_MARATHON_TOKEN,
+    },
+    databaseUrl: v.BERTH_DATABASE_URL,
+    dataDir: v.BERTH_DATA_DIR!,
+    http,
+    apiTokens: v.BERTH_API_TOKENS ?? [],
+    dns: { host: dns.host, port: dns.port, zones: v.BERTH_DNS_ZONES!, ttl: v.BERTH_DNS_TTL!, forwarders: v.BERTH_DNS_FORWARDERS ?? [] },
+    nginx: {
+      dir: v.BERTH_NGINX_DIR!,
+      templates: v.BERTH_NGINX_TEMPLATES!,
+      httpListen: v.BERTH_NGINX_HTTP_LISTEN!,
+      testCmd: v.BERTH_NGINX_TEST_CMD ?? '',
+      reloadCmd: v.BERTH_NGINX_RELOAD_CMD ?? '',
+    },
+    syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
+    resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,
+    labelPrefix: v.BERTH_LABEL_PREFIX!,
+    defaultEnv: v.BERTH_DEFAULT_ENV!,
+    environments: v.BERTH_ENVIRONMENTS ?? {},
+    maxRemovalRatio: v.BERTH_MAX_REMOVAL_RATIO!,
+    logLevel: v.BERTH_LOG_LEVEL!,
+  };
+}

@@ -1,0 +1,84 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log';
+import { BerthError } from '../errors';
+import { makeWriteGuard } from './auth';
+import { makeErrorHandler } from './errors';
+import { createHttpMetrics } from './metrics';
+import { errorSchema } from './schemas';
+
+/** One readiness check; `/readyz` is ready when every check is ok. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<{ ok: boolean; detail?: unknown }>;
+}
+
+export interface AppDeps {
+  logger: Logger;
+  metricsRegistry: Registry;
+  apiTokens: readonly string[];
+  readiness: readonly ReadinessCheck[];
+  /** Registers the concern routes (IPAM, services, sync, …). */
+  register(app: FastifyInstance): void;
+  /** Extra fields for `/healthz` (version, role). */
+  info?: () => Record<string, unknown>;
+}
+
+const MIB = 1024 * 1024;
+
+/** Builds the API without listening (tests use `app.inject()`). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // One log line per meaningful change (DESIGN §7), not one per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MIB,
+    // Unknown fields are errors, not silently dropped (a typo must not allocate the wrong thing).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+    routerOptions: { maxParamLength: 1024 },
+  });
+  const metrics = createHttpMetrics(deps.metricsRegistry);
+  // The API speaks JSON only; other bodies get 415 rather than a confusing schema error.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(makeErrorHandler(deps.logger, metrics));
+  app.setNotFoundHandler((request) => {
+    throw new BerthError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);
+  });
+  const guard = makeWriteGuard(deps.apiTokens);
+  app.addHook('onRequest', async (request) => guard(request));
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.duration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: `${Math.floor(reply.statusCode / 100)}xx` },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.addSchema(errorSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'berth API', version: '1', description: 'Fixed container IPs, service registry, Nginx sync and DNS for Marathon.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', ...(deps.info?.() ?? {}) }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const checks: Record<string, unknown> = {};
+    let ready = true;
+    for (const c of deps.readiness) {
+      const r = await c.check().catch((e: Error) => ({ ok: false, detail: e.message }));
+      checks[c.name] = r;
+      ready &&= r.ok;
+    }
+    return reply.status(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    return reply.header('content-type', deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics());
+  });
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  deps.register(app);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,61 @@
+/**
+ * The published catalog: what the registry holds and what the DNS and Nginx consumers read.
+ * Everything here has been validated by model/ (labels) before it is stored; consumers may
+ * trust the values (domains are lowercase FQDNs without a trailing dot, addresses are IP
+ * literals, ports are 1..65535).
+ */
+
+export type ProxyMode = 'http' | 'tcp' | 'none';
+export type DnsMode = 'direct' | 'proxy' | 'none';
+
+/** Where one Marathon task is reached. Only serving tasks (running, health rules passed) are endpoints. */
+export interface Endpoint {
+  /** Marathon task id, e.g. `team_web.3f1c…` (1.4) or `team_web.instance-…._app.1` (1.10). */
+  taskId: string;
+  /** IPv4 or IPv6 literal. */
+  address: string;
+  port: number;
+  /** The Mesos agent as Marathon reports it (name or address); informative only. */
+  host: string;
+}
+
+/** One app's published service in one environment. */
+export interface Service {
+  env: string;
+  /** Marathon app id, e.g. `/team/web`. */
+  appId: string;
+  /** One or more validated DNS names; the first is the primary name. */
+  domains: string[];
+  proxy: ProxyMode;
+  /** For `proxy = tcp`: the port Nginx listens on. */
+  listen: number | null;
+  dns: DnsMode;
+  /** Name of the chosen port (portMappings/portDefinitions `name`), for SRV `_<name>._tcp`. */
+  portName: string | null;
+  /** The chosen container (or host) port number as declared in the app, for SRV `_<port>._tcp`. */
+  servicePort: number;
+  /** Fixed IP from `berth.ip` or the Docker `ip` parameter, if any. */
+  fixedIp: string | null;
+  /** Serving endpoints, sorted by taskId for stable output. May be empty. */
+  endpoints: Endpoint[];
+  /** Marathon app version (ISO timestamp string). */
+  version: string;
+}
+
+/** Per-environment settings from `BERTH_ENVIRONMENTS`. */
+export interface EnvironmentConfig {
+  /** CIDRs whose DNS clients belong to this environment. */
+  clients: string[];
+  /** Addresses of this environment's Nginx, answered for `berth.dns=proxy` names. */
+  proxyAddresses: string[];
+}
+
+/** A problem with one app (bad labels, domain conflict, Nginx rejected its config, …). Codes are stable. */
+export interface Problem {
+  code: string;
+  appId: string;
+  env: string | null;
+  message: string;
+  details?: Record<string, unknown>;
+  since?: string;
+}

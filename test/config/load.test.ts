@@ -1,0 +1,101 @@
+import { ConfigError, loadConfig } from '../../src/config/load';
+
+function errorsOf(env: Record<string, string>, file?: string): string[] {
+  try {
+    loadConfig(env, () => {
+      if (file === undefined) throw new Error('ENOENT: no such file');
+      return file;
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.dns).toEqual({ host: '127.0.0.1', port: 5353, zones: ['berth.internal'], ttl: 10, forwarders: [] });
+    expect(c.dataDir).toBe('./var');
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.marathon.urls).toEqual([]);
+    expect(c.nginx).toEqual({ dir: './var/nginx', templates: './nginx-templates', httpListen: '80', testCmd: 'nginx -t', reloadCmd: 'nginx -s reload' });
+    expect(c.syncIntervalMs).toBe(2000);
+    expect(c.resyncIntervalMs).toBe(300000);
+    expect(c.labelPrefix).toBe('berth.');
+    expect(c.defaultEnv).toBe('default');
+    expect(c.maxRemovalRatio).toBe(0.5);
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = loadConfig({ BERTH_DNS_ZONES: 'a.internal,b.internal' });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.dns.zones)).toBe(true);
+    expect(() => (c.dns.zones as string[]).push('x')).toThrow();
+  });
+
+  it('parses lists, addresses and environments', () => {
+    const c = loadConfig({
+      BERTH_MARATHON_URLS: 'http://m1:8080/, https://m2:8443',
+      BERTH_HTTP_ADDR: '0.0.0.0:9000',
+      BERTH_DNS_ADDR: '[::1]:53',
+      BERTH_DNS_FORWARDERS: '10.0.0.2,10.0.0.3:5300',
+      BERTH_ENVIRONMENTS: '{"func-a": {"clients": ["127.0.0.2/32"], "proxyAddresses": ["10.0.0.5"]}}',
+      BERTH_NGINX_RELOAD_CMD: '',
+    });
+    expect(c.marathon.urls).toEqual(['http://m1:8080', 'https://m2:8443']);
+    expect(c.http).toEqual({ host: '0.0.0.0', port: 9000 });
+    expect(c.dns.host).toBe('::1');
+    expect(c.dns.forwarders).toEqual(['10.0.0.2:53', '10.0.0.3:5300']);
+    expect(c.environments['func-a']).toEqual({ clients: ['127.0.0.2/32'], proxyAddresses: ['10.0.0.5'] });
+    expect(c.nginx.reloadCmd).toBe('');
+  });
+
+  it('names every bad key and why, in one error', () => {
+    const problems = errorsOf({
+      BERTH_DNS_TTL: 'abc',
+      BERTH_HTTP_ADDR: 'nope',
+      BERTH_MARATHON_URLS: 'ftp://x',
+      BERTH_MAX_REMOVAL_RATIO: '1.5',
+      BERTH_DEFAULT_ENV: 'Bad_Env',
+      BERTH_ENVIRONMENTS: '{"x": {"clients": ["300.0.0.0/8"]}}',
+      BERTH_DATABASE_URL: 'mysql://x',
+      BERTH_LOG_LEVEL: 'loud',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'BERTH_DNS_TTL: must be an integer ≥ 0, got "abc"',
+        expect.stringMatching(/^BERTH_HTTP_ADDR: /),
+        expect.stringMatching(/^BERTH_MARATHON_URLS: must be an http\(s\) URL/),
+        expect.stringMatching(/^BERTH_MAX_REMOVAL_RATIO: must be a number between 0 and 1/),
+        expect.stringMatching(/^BERTH_DEFAULT_ENV: /),
+        expect.stringMatching(/^BERTH_ENVIRONMENTS: x.clients: /),
+        expect.stringMatching(/^BERTH_DATABASE_URL: /),
+        expect.stringMatching(/^BERTH_LOG_LEVEL: /),
+      ]),
+    );
+    expect(problems).toHaveLength(8);
+  });
+
+  it('reads BERTH_CONFIG and lets variables win', () => {
+    const file = JSON.stringify({ BERTH_DNS_TTL: 30, BERTH_SYNC_INTERVAL_MS: 500, BERTH_DNS_ZONES: ['x.internal'] });
+    const c = loadConfig({ BERTH_CONFIG: '/etc/berth.json', BERTH_DNS_TTL: '5' }, () => file);
+    expect(c.dns.ttl).toBe(5);
+    expect(c.syncIntervalMs).toBe(500);
+    expect(c.dns.zones).toEqual(['x.internal']);
+  });
+
+  it('refuses unknown keys and unreadable files', () => {
+    expect(errorsOf({ BERTH_CONFIG: '/x.json' }, '{"BERTH_DNS_TLL": 3}')).toEqual(['BERTH_CONFIG (/x.json): unknown key "BERTH_DNS_TLL"']);
+    expect(errorsOf({ BERTH_CONFIG: '/x.json' })[0]).toMatch(/^BERTH_CONFIG: cannot read \/x.json: ENOENT/);
+    expect(errorsOf({ BERTH_CONFIG: '/x.json' }, 'not json')[0]).toMatch(/^BERTH_CONFIG: cannot read/);
+  });
+
+  it('requires Basic credentials in pairs and not mixed with a token', () => {
+    expect(errorsOf({ BERTH_MARATHON_USERNAME: 'u' })).toEqual(['BERTH_MARATHON_USERNAME/BERTH_MARATHON_PASSWORD: set both or neither']);
+    expect(errorsOf({ BERTH_MARATHON_USERNAME: 'u', BERTH_MARATHON_PASSWORD: 'p', BERTH_MARATHON_TOKEN: 't' })).toHaveLength(1);
+  });
+});

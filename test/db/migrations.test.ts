@@ -1,0 +1,34 @@
+import net from 'node:net';
+import pino from 'pino';
+import { connectWithRetry } from '../../src/db/knex';
+import { migrateLatest, pendingMigrations } from '../../src/db/migrations';
+import { describeEachEngine } from '../support/db';
+
+describeEachEngine('migrations', (get) => {
+  it('are applied once and are idempotent', async () => {
+    const { knex } = get();
+    expect(await pendingMigrations(knex)).toEqual([]);
+    expect(await migrateLatest(knex)).toEqual([]);
+    const rows = await knex('berth_migrations').select('name').orderBy('name');
+    expect(rows.map((r: { name: string }) => r.name)).toEqual(['001_ipam', '002_registry', '003_nginx_sync']);
+  });
+});
+
+describe('connectWithRetry', () => {
+  it('retries an unreachable database with backoff, logging each attempt, then gives up', async () => {
+    // A port that refuses connections: bind, note the port, close.
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const lines: Array<{ msg: string; attempt: number }> = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s)) });
+    await expect(
+      connectWithRetry({ url: `postgres://postgres@127.0.0.1:${port}/x`, dataDir: 'unused' }, logger, { attempts: 3, baseMs: 10, maxMs: 20 }),
+    ).rejects.toThrow(/ECONNREFUSED/);
+    expect(lines.map((l) => [l.msg, l.attempt])).toEqual([
+      ['database unreachable, retrying', 1],
+      ['database unreachable, retrying', 2],
+    ]);
+  });
+});
