@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
  * reference's per-network scope collapses to one global scope. Functions are plpgsql so that one
  * allocation is one round trip; the same text runs on PostgreSQL 15 and PGlite.
  *
- * Custom SQLSTATEs raised here are mapped to BerthError codes in src/ipam/knex-store.ts:
+ * Custom SQLSTATEs raised here are mapped to BerthError codes in src/ipam/db-errors.ts:
  *   BP404 pool not found · BA409 app holds another address · BA410 address taken ·
  *   BA411 address reserved / not allocatable · BA412 address quarantined · BA413 outside pool ·
  *   BA419 stale allocation id · BA507 pool exhausted.
@@ -50,11 +50,13 @@ CREATE TABLE ipam_address (
   CHECK ((state = 'allocated') = (owner IS NOT NULL AND allocation_id IS NOT NULL))
 );
 CREATE UNIQUE INDEX ipam_address_owner_uq ON ipam_address (pool_id, owner) WHERE owner IS NOT NULL;
-CREATE INDEX ipam_address_owner_idx ON ipam_address (owner) WHERE owner IS NOT NULL;
 CREATE INDEX ipam_address_free_idx ON ipam_address (pool_id, available_at, ip) WHERE state = 'free';
 CREATE INDEX ipam_address_last_owner_idx ON ipam_address (pool_id, last_owner)
   WHERE state = 'free' AND last_owner IS NOT NULL;
-CREATE INDEX ipam_address_pool_idx ON ipam_address (pool_id, ip);
+-- The free list churns like a queue table; dead index entries sit at the front of the pick scan
+-- until vacuumed (ipam.md b.3), so vacuum it after a fixed number of changes, not a fraction.
+ALTER TABLE ipam_address SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
+  autovacuum_analyze_scale_factor = 0.05);
 
 CREATE TABLE ipam_event (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -65,12 +67,13 @@ CREATE TABLE ipam_event (
   owner         text,
   allocation_id bigint,
   action        text NOT NULL CHECK (action IN ('pool_create','pool_delete','allocate','claim','release',
-                                                'orphan_mark','orphan_clear','orphan_release')),
+                                                'reserve','unreserve','orphan_mark','orphan_clear','orphan_release')),
   actor         text NOT NULL,
   detail        jsonb
 );
-CREATE INDEX ipam_event_pool_idx  ON ipam_event (pool_id, id DESC);
-CREATE INDEX ipam_event_owner_idx ON ipam_event (owner, id DESC);
+-- One index only: every event read is per pool (an appId filter rides on it); each extra index is
+-- one more write on the allocation hot path.
+CREATE INDEX ipam_event_pool_idx ON ipam_event (pool_id, id DESC);
 
 -- Append-only for real: the audit trail refuses UPDATE, DELETE and TRUNCATE.
 CREATE FUNCTION ipam_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$

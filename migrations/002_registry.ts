@@ -31,7 +31,8 @@ export async function up(knex: Knex): Promise<void> {
     create table registry_journal (
       position  bigserial primary key,
       at        timestamptz not null default now(),
-      op        text not null check (op in ('upsert', 'remove', 'loaded')),
+      -- upsert/remove: one service changed; loaded: first snapshot; problems: problems only changed
+      op        text not null check (op in ('upsert', 'remove', 'loaded', 'problems')),
       app_id    text,
       env       text,
       detail    jsonb

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m001 from '../../migrations/001_ipam';
 import * as m002 from '../../migrations/002_registry';
 import * as m003 from '../../migrations/003_nginx_sync';
+import * as m004 from '../../migrations/004_cluster';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001_ipam': m001,
   '002_registry': m002,
   '003_nginx_sync': m003,
+  '004_cluster': m004,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -24,7 +24,7 @@ describe('berth run (process)', () => {
     try {
       const url = await waitFor(() => /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1], 30000, () => out);
       const health = await fetch(`${url}/healthz`).then((r) => r.json());
-      expect(health).toEqual({ status: 'ok', db: 'pglite' });
+      expect(health).toEqual({ status: 'ok', db: 'pglite', role: 'leader' });
       expect(fs.existsSync(path.join(dir, 'var', 'db', 'PG_VERSION'))).toBe(true);
       const t0 = Date.now();
       child.kill('SIGTERM');

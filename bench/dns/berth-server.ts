@@ -1,0 +1,29 @@
+/**
+ * berth's DNS server alone, serving the benchmark data set: `node --import tsx bench/dns/berth-server.ts PORT`.
+ * Prints `ready` once the index is loaded; exits on SIGTERM. `--limit-young-generation` applies src/dns/heap.ts.
+ */
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { limitYoungGeneration } from '../../src/dns/heap';
+import { DnsServer } from '../../src/dns/server';
+import { InMemoryRegistryView } from '../../src/registry/view';
+import { benchServices, TTL, ZONE } from './data';
+
+async function main(): Promise<void> {
+  const port = Number(process.argv[2] ?? 5353);
+  if (process.argv.includes('--limit-young-generation')) limitYoungGeneration();
+  const view = new InMemoryRegistryView();
+  const server = new DnsServer({
+    host: '127.0.0.1', port, zones: [ZONE], ttl: TTL, environments: {}, defaultEnv: 'default',
+    forwarders: [], reverseNetworks: ['10.0.0.0/16'], nsName: `ns1.${ZONE}`,
+    logger: pino({ level: 'warn' }), metricsRegistry: new Registry(),
+  }, view);
+  const loaded = new Promise<void>((resolve) => server.onSwap((idx) => { if (idx.loaded) resolve(); }));
+  await server.start();
+  view.set(benchServices());
+  await loaded;
+  console.log('ready');
+  process.on('SIGTERM', () => { void server.stop().then(() => process.exit(0)); });
+}
+
+void main();

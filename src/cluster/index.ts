@@ -1,0 +1,2 @@
+// The cluster concern's public surface (see leadership.ts).
+export * from './leadership';

@@ -1,0 +1,150 @@
+/**
+ * `berth demo` without the CLI: simulator → Nginx (when installed) → berth (the real `start()`) →
+ * sample platform → wait until names resolve and Nginx routes → churn → panel. `stop()` undoes all
+ * of it in reverse and leaves nothing running.
+ */
+import fs from 'node:fs';
+import pino from 'pino';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import type { Logger } from '../log';
+import { type Berth, start } from '../main';
+import { startSimulator, type Simulator } from '../sim';
+import { BAD_APP_ID } from './apps';
+import { startChurn } from './churn';
+import { probeNginx, startDemoNginx, type DemoNginx } from './nginx';
+import { type DemoFlags, demoEnv, demoSettings } from './options';
+import { panelLines } from './panel';
+import { httpStatus, tcpAnswers, tcpPortFree, udpPortFree, waitUntil } from './procs';
+import { api, seedPlatform } from './seed';
+
+/** A demo start-up that cannot go on (port taken, …); the CLI exits 1 with the message. */
+export class DemoError extends Error {}
+
+export interface DemoHandle {
+  panel: string[];
+  config: Config;
+  berth: Berth;
+  sim: Simulator;
+  nginx?: DemoNginx;
+  stop(): Promise<void>;
+}
+
+export interface RunDemoOptions {
+  flags: DemoFlags;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Progress lines while starting (the CLI prints them on stderr). */
+  progress?: (line: string) => void;
+}
+
+async function checkPorts(config: Config, nginxPort: number | undefined, tcpPort: number | undefined): Promise<void> {
+  const busy: string[] = [];
+  const { http, dns } = config;
+  if (http.port && !(await tcpPortFree(http.host, http.port))) busy.push(`API ${http.host}:${http.port} (--http-addr)`);
+  if (dns.port && !((await udpPortFree(dns.host, dns.port)) && (await tcpPortFree(dns.host, dns.port)))) busy.push(`DNS ${dns.host}:${dns.port} (--dns-addr)`);
+  if (nginxPort && !(await tcpPortFree('127.0.0.1', nginxPort))) busy.push(`Nginx 127.0.0.1:${nginxPort} (--nginx-port)`);
+  if (tcpPort && !(await tcpPortFree('127.0.0.1', tcpPort))) busy.push(`Nginx TCP service 127.0.0.1:${tcpPort} (--tcp-port)`);
+  if (busy.length) throw new DemoError(`in use (another demo still running?): ${busy.join(', ')}; pick free ports with the flags named`);
+}
+
+/** Starts the whole demo; resolves once the panel is ready. */
+export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
+  const t0 = Date.now();
+  const progress = o.progress ?? (() => undefined);
+  const say = (line: string) => progress(`${line} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const s = demoSettings(o.flags, o.env, o.cwd);
+  const nginxProbe = s.useNginx ? probeNginx() : { found: false, stream: 'none' as const };
+  // Validate everything (flags included) before anything starts.
+  const precheck = loadConfig(demoEnv(o.flags, o.env, s, 'http://127.0.0.1:1', { test: '', reload: '' }));
+  await checkPorts(precheck, nginxProbe.found ? s.nginxPort : undefined, nginxProbe.found && nginxProbe.stream !== 'none' ? s.tcpPort : undefined);
+  fs.mkdirSync(s.dataDir, { recursive: true });
+  const logger: Logger = pino({ name: 'berth', level: precheck.logLevel }, pino.destination({ dest: s.logFile, sync: true }));
+
+  const stops: Array<{ what: string; stop: () => Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const { what, stop } of stops.reverse()) {
+      await stop().catch((err: Error) => logger.error({ err: err.message, what }, 'demo: error while stopping'));
+    }
+  };
+  try {
+    const sim = await startSimulator({ flavour: '1.10' });
+    stops.push({ what: 'simulator', stop: () => sim.close() });
+    say(`simulated Marathon on ${sim.url}`);
+
+    let nginx: DemoNginx | undefined;
+    let renderOnly: string | undefined = s.useNginx ? 'nginx is not installed (apt-get install nginx-light libnginx-mod-stream)' : 'started with --no-nginx';
+    if (nginxProbe.found) {
+      try {
+        nginx = await startDemoNginx(
+          { prefix: s.nginxPrefix, generatedDir: s.nginxDir, exampleConf: s.exampleConf, listenHost: s.nginxHost, listenPort: s.nginxPort, stream: nginxProbe.stream, version: nginxProbe.version },
+          () => tcpAnswers(s.nginxHost, s.nginxPort),
+        );
+        stops.push({ what: 'nginx', stop: () => (nginx as DemoNginx).stop() });
+        renderOnly = undefined;
+        say(`nginx ${nginxProbe.version ?? ''} on ${s.nginxHost}:${s.nginxPort} (prefix ${s.nginxPrefix})`);
+      } catch (err) {
+        renderOnly = `nginx did not start: ${(err as Error).message}`;
+      }
+    }
+    if (renderOnly) say(`RENDER ONLY: ${renderOnly}`);
+
+    const config = loadConfig(demoEnv(o.flags, o.env, s, sim.url, nginx ? { test: nginx.testCmd, reload: nginx.reloadCmd } : { test: '', reload: '' }));
+    const berth = await start(config, { logger });
+    stops.push({ what: 'berth', stop: () => berth.stop() });
+    say(`berth API on ${berth.url}, DNS on ${berth.dnsAddress.host}:${berth.dnsAddress.port}`);
+
+    const zone = config.dns.zones[0];
+    const token = config.apiTokens[0];
+    const platform = await seedPlatform({ sim, apiUrl: berth.url, token, logger, zone, tcpListen: s.tcpPort, pool: 'demo' });
+    stops.push({ what: 'backends', stop: () => platform.close() });
+    say(`${platform.apps.length} apps deployed`);
+
+    const ready = await waitReady(berth.url, zone, nginx ? s.nginxPort : undefined);
+    const churn = startChurn(sim, platform.apps, s.churnMs, logger);
+    if (s.churnMs > 0) stops.push({ what: 'churn', stop: () => churn.stop() });
+    else await churn.stop();
+
+    const panel = panelLines({
+      apiUrl: berth.url,
+      dns: berth.dnsAddress,
+      zone,
+      nginx: { mode: nginx ? 'running' : 'render-only', reason: renderOnly, host: s.nginxHost, port: s.nginxPort, prefix: s.nginxPrefix, stream: nginxProbe.stream !== 'none', version: nginxProbe.version },
+      tcpPort: s.tcpPort,
+      marathonUrl: sim.url,
+      apps: platform.apps.length,
+      churnMs: s.churnMs,
+      pool: platform.pool,
+      billingIp: platform.apps.find((a) => a.id === '/func-a/billing')?.ip,
+      files: { dataDir: s.dataDir, nginxDir: s.nginxDir, logFile: s.logFile },
+      cwd: o.cwd,
+      startupMs: Date.now() - t0,
+    });
+    if (!ready.ok) panel.splice(1, 0, `WARNING: ${ready.reason}; see ${s.logFile}`);
+    let stopped: Promise<void> | undefined;
+    return { panel, config, berth, sim, nginx, stop: () => (stopped ??= stopAll()) };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Waits (bounded) until berth publishes the sample services and, with Nginx, routes to them. */
+async function waitReady(apiUrl: string, zone: string, nginxPort: number | undefined): Promise<{ ok: boolean; reason?: string }> {
+  const services = await waitUntil(async () => {
+    const r = await api(apiUrl, 'GET', '/v1/services').catch(() => undefined);
+    const list = (r?.body.services as Array<{ domains: string[]; endpoints: unknown[] }> | undefined) ?? [];
+    const problems = await api(apiUrl, 'GET', '/v1/problems').catch(() => undefined);
+    const bad = ((problems?.body.problems as Array<{ appId: string }> | undefined) ?? []).some((p) => p.appId === BAD_APP_ID);
+    return bad && list.some((x) => x.domains.includes(`web.integration.${zone}`) && x.endpoints.length > 0) && list.length >= 17;
+  }, 30_000);
+  if (!services) return { ok: false, reason: 'berth has not published the sample services within 30 s' };
+  if (nginxPort === undefined) return { ok: true };
+  const routed = await waitUntil(async () => {
+    for (const host of [`web.integration.${zone}`, `billing.func-a.${zone}`]) {
+      if ((await httpStatus('127.0.0.1', nginxPort, host)) !== 200) return false;
+    }
+    return true;
+  }, 15_000);
+  return routed ? { ok: true } : { ok: false, reason: 'Nginx does not route to the sample services yet' };
+}

@@ -1,0 +1,108 @@
+/** One app's encoded names (a fragment of the index), and the checks that decide when to reuse it. Pure. */
+import type { EnvironmentConfig, Service } from '../model/types';
+import { Arena } from './encoder';
+import { encodeNode, parentsOf, type NameNode } from './node';
+import { serviceRecords, type NameRecords } from './records';
+import { reverseName } from './reverse';
+import { nameKey } from './wire';
+
+/** A service's encoded names, reusable while the service does not change. */
+export interface Fragment {
+  svc: Service;
+  env: string;
+  /** The app's own domains (dotted), and whether one looks like a derived name (`t-…`, `_…`). */
+  domains: string[];
+  risky: boolean;
+  nodes: Array<{ name: string; key: string; recs: NameRecords; node: NameNode }>;
+  /** Parent names (key, zone key) that must exist as empty non-terminals. */
+  parents: Array<[string, string]>;
+  /** [reverse name, its key, primary domain, zone] per served address (direct services). */
+  ptrs: Array<[string, string, string, string]>;
+  skipped: string[];
+}
+
+export interface FragmentContext {
+  zoneOf: (name: string) => string | null;
+  environments: Record<string, EnvironmentConfig>;
+  nsName: string;
+  ttl: number;
+}
+
+/**
+ * Encodes one app's names (domains, SRV names, per-task names) into a fragment of its own. Never
+ * throws: an app whose records cannot be encoded publishes nothing and is reported in `skipped`,
+ * so one bad app never blocks the index (DESIGN §8.4).
+ */
+export function buildFragment(svc: Service, ctx: FragmentContext): Fragment {
+  try {
+    return encodeFragment(svc, ctx);
+  } catch (err) {
+    return { svc, env: svc.env, domains: [], risky: false, nodes: [], parents: [], ptrs: [], skipped: [`${svc.appId}: ${(err as Error).message}`] };
+  }
+}
+
+function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
+  const r = serviceRecords(svc, { zoneOf: ctx.zoneOf, environments: ctx.environments });
+  const arena = new Arena();
+  const nodes: Fragment['nodes'] = [];
+  const parents = new Map<string, string>();
+  for (const [name, recs] of r.names) {
+    nodes.push({ name, key: nameKey(name), recs, node: encodeNode(arena, name, recs, recs.zone, null, ctx.nsName, r.names, ctx.ttl) });
+    for (const [k, z] of parentsOf(name, recs.zone)) if (!r.names.has(keyToName(k, name))) parents.set(k, z);
+  }
+  const buf = arena.seal();
+  for (const n of nodes) n.node.buf = buf;
+  const ptrs: Fragment['ptrs'] = [];
+  for (const [address, domain] of r.ptrs) {
+    const rev = reverseName(address);
+    // A served address outside every pool gets a zone of its own: its exact reverse name.
+    if (rev) ptrs.push([rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev]);
+  }
+  const domains = [...r.names].filter(([, recs]) => recs.owned).map(([name]) => name);
+  const risky = domains.some((d) => d.startsWith('t-') || d.startsWith('_'));
+  return { svc, env: svc.env, domains, risky, nodes, parents: [...parents], ptrs, skipped: r.skipped };
+}
+
+/** Environments in which no two apps can claim the same name. */
+export function safeEnvs(fragments: Iterable<Fragment>): Set<string> {
+  const domains = new Map<string, Set<string>>();
+  const unsafe = new Set<string>();
+  for (const f of fragments) {
+    if (unsafe.has(f.env)) continue;
+    let seen = domains.get(f.env);
+    if (!seen) domains.set(f.env, (seen = new Set()));
+    if (f.risky) unsafe.add(f.env);
+    for (const d of f.domains) { if (seen.has(d)) unsafe.add(f.env); seen.add(d); }
+  }
+  return new Set([...domains.keys()].filter((env) => !unsafe.has(env)));
+}
+
+/** Dotted name → records of a table, for SRV glue when a merged name is re-encoded. */
+export function glueTable(t: Map<string, NameNode>): Map<string, NameRecords> {
+  const m = new Map<string, NameRecords>();
+  for (const n of t.values()) if (n.src) m.set(n.src.name, n.src.recs);
+  return m;
+}
+
+/** Equal as far as DNS is concerned (cheaper than serialising 10,000 services per build). */
+export function sameService(a: Service, b: Service): boolean {
+  if (a === b) return true;
+  if (a.env !== b.env || a.appId !== b.appId || a.dns !== b.dns || a.portName !== b.portName || a.servicePort !== b.servicePort) return false;
+  if (!sameList(a.domains, b.domains) || a.endpoints.length !== b.endpoints.length) return false;
+  for (let i = 0; i < a.endpoints.length; i++) {
+    const x = a.endpoints[i], y = b.endpoints[i];
+    if (x.taskId !== y.taskId || x.address !== y.address || x.port !== y.port) return false;
+  }
+  return true;
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The dotted suffix of `name` whose key is `key` (keys and names have the same length). */
+function keyToName(key: string, name: string): string {
+  return name.substring(name.length - key.length + 1);
+}

@@ -1,0 +1,106 @@
+/** DNS metrics (`berth_dns_*`). Per-query counts are kept in plain numbers and folded into prom-client on scrape. */
+import { Counter, Gauge, Histogram, type Metric, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { RCODE, TYPE } from './wire';
+
+const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]));
+const RCODE_NAMES = new Map<number, string>([...Object.entries(RCODE).map(([k, v]) => [v, k] as [number, string]), [16, 'BADVERS']]);
+
+/** What the server reports; the hot-path methods cost a few nanoseconds. */
+export interface DnsMetrics {
+  query(qtype: number, rcode: number, seconds: number): void;
+  dropped(reason: string): void;
+  forwarded(result: 'ok' | 'timeout' | 'error' | 'overload'): void;
+  indexBuilt(namesByEnv: ReadonlyMap<string, number>, seconds: number): void;
+  indexBuildFailed(): void;
+}
+
+/** Registers the DNS metrics on `registry`. */
+export function createDnsMetrics(registry: Registry): DnsMetrics {
+  // qtype|rcode key → queries since the last scrape (prom-client's labelled inc costs ~0.3 µs a call).
+  const pending = new Map<number, number>();
+  const queries = new Counter({
+    name: 'berth_dns_queries_total', help: 'DNS queries answered, by question type and response code',
+    labelNames: ['type', 'rcode'], registers: [registry],
+    collect() {
+      for (const [k, n] of pending) {
+        queries.inc({ type: TYPE_NAMES.get(k >>> 8) ?? 'OTHER', rcode: RCODE_NAMES.get(k & 0xff) ?? String(k & 0xff) }, n);
+      }
+      pending.clear();
+    },
+  });
+  const duration = new LocalHistogram('berth_dns_query_duration_seconds', 'Time from receiving a query to handing the reply to the socket',
+    [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.1, 1]);
+  registry.registerMetric(duration as unknown as Metric);
+  const drops = new Counter({ name: 'berth_dns_dropped_packets_total', help: 'Packets dropped unanswered, by reason', labelNames: ['reason'], registers: [registry] });
+  const forwards = new Counter({ name: 'berth_dns_forwarded_queries_total', help: 'Queries forwarded to BERTH_DNS_FORWARDERS, by result', labelNames: ['result'], registers: [registry] });
+  const names = new Gauge({ name: 'berth_dns_index_names', help: 'Names in the current DNS index, by environment', labelNames: ['env'], registers: [registry] });
+  let builtAt = 0;
+  new Gauge({
+    name: 'berth_dns_index_age_seconds', help: 'Seconds since the current DNS index was built (0 before the first build)', registers: [registry],
+    collect() { this.set(builtAt === 0 ? 0 : (Date.now() - builtAt) / 1000); },
+  });
+  const builds = new Histogram({
+    name: 'berth_dns_index_build_duration_seconds', help: 'Time to build a DNS index from a registry snapshot',
+    buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+  });
+  const failures = new Counter({ name: 'berth_dns_index_build_failures_total', help: 'Index builds that failed (the previous index kept serving)', registers: [registry] });
+
+  return {
+    query(qtype, rcode, seconds) {
+      const k = (qtype < 0 || !TYPE_NAMES.has(qtype) ? 0 : qtype) * 256 + (rcode & 0xff);
+      pending.set(k, (pending.get(k) ?? 0) + 1);
+      duration.observe(seconds);
+    },
+    dropped(reason) { drops.inc({ reason }); },
+    forwarded(result) { forwards.inc({ result }); },
+    indexBuilt(byEnv, seconds) {
+      names.reset();
+      for (const [env, n] of byEnv) names.set({ env }, n);
+      builtAt = Date.now();
+      builds.observe(seconds);
+    },
+    indexBuildFailed() { failures.inc(); },
+  };
+}
+
+/**
+ * A label-less histogram kept in plain numbers and exposed in prom-client's format: prom-client's
+ * own `observe()` costs ~0.4 µs, a measurable share of a ~16 µs query.
+ */
+class LocalHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly counts: Float64Array;
+  private sum = 0;
+  private count = 0;
+
+  constructor(readonly name: string, readonly help: string, private readonly bounds: number[]) {
+    this.counts = new Float64Array(bounds.length);
+  }
+
+  observe(v: number): void {
+    const b = this.bounds;
+    for (let i = 0; i < b.length; i++) if (v <= b[i]) { this.counts[i]++; break; }
+    this.sum += v;
+    this.count++;
+  }
+
+  async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const values: MetricValueWithName<string>[] = [];
+    let acc = 0;
+    this.bounds.forEach((le, i) => {
+      acc += this.counts[i];
+      values.push({ metricName: `${this.name}_bucket`, labels: { le }, value: acc });
+    });
+    values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, value: this.count });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });
+    return { name: this.name, help: this.help, type: this.type as never, aggregator: this.aggregator, collect: () => undefined, values };
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+  }
+}

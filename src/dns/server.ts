@@ -1,0 +1,252 @@
+/**
+ * The embedded authoritative DNS server: UDP and TCP sockets on one port, answering from an
+ * in-memory index that `IndexReloader` rebuilds from the registry and swaps whole.
+ *
+ * Hot path: guarded parser → table lookup → copy of a pre-encoded body. dns2 is not on it: its
+ * codec costs ~200 µs per query and stalls seconds on crafted section counts (dns-bench.md).
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { systemClock, type Clock } from '../clock';
+import type { EnvironmentConfig } from '../model/types';
+import type { RegistryView } from '../registry/view';
+import { buildIndex, IndexBuilder, type DnsIndex, type IndexOptions } from './build';
+import { EnvironmentMatcher } from './client-env';
+import { Forwarder, parseUpstream } from './forwarder';
+import { createDnsMetrics, type DnsMetrics } from './metrics';
+import { IndexReloader } from './reloader';
+import { rcodeReply, respond, type Outcome } from './respond';
+import { createTcpServer } from './tcp';
+import { RCODE } from './wire';
+
+export interface DnsServerOptions {
+  host: string;
+  /** 0 picks a free port (the same one for UDP and TCP). */
+  port: number;
+  zones: string[];
+  ttl: number;
+  environments: Record<string, EnvironmentConfig>;
+  defaultEnv: string;
+  /** `ip`, `ip:port` or `[ipv6]:port`; empty: REFUSED outside the zones. */
+  forwarders: string[];
+  /** Pool CIDRs whose reverse zones berth serves. */
+  reverseNetworks: string[];
+  /** NS target and SOA MNAME; default `ns.<first zone>` (answered with `host` when that is a unicast address). */
+  nsName?: string;
+  logger: Logger;
+  metricsRegistry: Registry;
+  forwardTimeoutMs?: number;
+  tcpIdleTimeoutMs?: number;
+  maxTcpConnections?: number;
+  minRebuildIntervalMs?: number;
+  clock?: Clock;
+}
+
+const noop = (): void => {};
+
+/** Authoritative DNS for the registry's services. `start()` listens, `stop()` closes everything. */
+export class DnsServer {
+  private index: DnsIndex;
+  private udp: dgram.Socket | null = null;
+  private tcp: ReturnType<typeof createTcpServer> | null = null;
+  private readonly matcher: EnvironmentMatcher;
+  private readonly forwarder: Forwarder | null;
+  private readonly metrics: DnsMetrics;
+  private readonly reloader: IndexReloader;
+  private indexOptions: IndexOptions;
+  private builder: IndexBuilder;
+  private readonly log: Logger;
+  private serial = 0;
+  private lastErrorLog = 0;
+  private boundPort = 0;
+  private readonly swapListeners = new Set<(index: DnsIndex) => void>();
+
+  constructor(private readonly opts: DnsServerOptions, view: RegistryView) {
+    if (opts.zones.length === 0) throw new Error('dns: at least one zone is required');
+    this.log = opts.logger;
+    const hostIsUnicast = net.isIP(opts.host) !== 0 && opts.host !== '0.0.0.0' && opts.host !== '::';
+    this.indexOptions = {
+      zones: opts.zones, reverseNetworks: opts.reverseNetworks, ttl: opts.ttl, environments: opts.environments,
+      defaultEnv: opts.defaultEnv, nsName: opts.nsName, nsAddresses: hostIsUnicast ? [opts.host] : [],
+    };
+    this.index = buildIndex([], this.indexOptions, { loaded: false, position: -1, serial: 0 });
+    this.matcher = new EnvironmentMatcher(opts.environments, opts.defaultEnv);
+    this.forwarder = opts.forwarders.length > 0 ? new Forwarder(opts.forwarders.map(parseUpstream), opts.forwardTimeoutMs ?? 2000) : null;
+    this.metrics = createDnsMetrics(opts.metricsRegistry);
+    const clock = opts.clock ?? systemClock;
+    this.builder = new IndexBuilder(this.indexOptions);
+    this.reloader = new IndexReloader({
+      view, clock, logger: this.log,
+      minIntervalMs: opts.minRebuildIntervalMs ?? 100, pollMs: 5000, retryMs: 1000,
+      current: () => this.index,
+      build: (snap) => {
+        this.serial = Math.max(this.serial + 1, Math.floor(clock.now() / 1000));
+        return this.builder.build(snap.services, { loaded: snap.loaded, position: snap.position, serial: this.serial });
+      },
+      swap: (index, seconds) => this.swap(index, seconds),
+      failed: () => this.metrics.indexBuildFailed(),
+    });
+  }
+
+  /** Binds UDP and TCP on the same port and starts following the registry. */
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.listen();
+        break;
+      } catch (err) {
+        await this.closeSockets();
+        // With port 0 the UDP port picked may be taken for TCP: try another one.
+        if (this.opts.port !== 0 || attempt >= 20 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      }
+    }
+    this.reloader.start();
+    this.log.info({ host: this.opts.host, port: this.boundPort, zones: this.opts.zones }, 'dns: listening (UDP and TCP)');
+  }
+
+  /** Stops answering and following the registry. */
+  async stop(): Promise<void> {
+    await this.reloader.stop();
+    this.forwarder?.close();
+    await this.closeSockets();
+  }
+
+  /** Serves the reverse zones of a new set of pool CIDRs (IPAM pools added or removed); rebuilds at once. */
+  setReverseNetworks(cidrs: string[]): void {
+    this.indexOptions = { ...this.indexOptions, reverseNetworks: cidrs };
+    this.builder = new IndexBuilder(this.indexOptions);
+    this.reloader.request(true);
+  }
+
+  /** The bound address (useful with port 0). */
+  address(): { host: string; port: number } {
+    return { host: this.opts.host, port: this.boundPort };
+  }
+
+  /** The index being served (read-only; replaced whole on every rebuild). */
+  currentIndex(): DnsIndex {
+    return this.index;
+  }
+
+  /** Called after each index swap; returns an unsubscribe function. */
+  onSwap(listener: (index: DnsIndex) => void): () => void {
+    this.swapListeners.add(listener);
+    return () => this.swapListeners.delete(listener);
+  }
+
+  private swap(index: DnsIndex, seconds: number): void {
+    const first = !this.index.loaded && index.loaded;
+    const skippedBefore = this.index.skipped.length;
+    this.index = index;
+    // Domains outside every zone are an operator's mistake worth one line, not one per rebuild.
+    if (index.skipped.length !== skippedBefore && index.skipped.length > 0) {
+      this.log.warn({ count: index.skipped.length, examples: index.skipped.slice(0, 5) }, 'dns: domains outside BERTH_DNS_ZONES are not served');
+    }
+    const byEnv = new Map<string, number>([...index.envs].map(([env, t]) => [env, t.size]));
+    this.metrics.indexBuilt(byEnv, seconds);
+    const info = { position: index.position, names: index.names, ms: Math.round(seconds * 1000), skipped: index.skipped.length };
+    if (first) this.log.info(info, 'dns: first registry load, answering');
+    else this.log.debug(info, 'dns: index swapped');
+    for (const l of this.swapListeners) l(index);
+  }
+
+  private async listen(): Promise<void> {
+    const udp = dgram.createSocket({ type: net.isIPv6(this.opts.host) ? 'udp6' : 'udp4' });
+    this.udp = udp;
+    udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
+    udp.on('error', (err) => this.log.warn({ err }, 'dns: UDP socket error'));
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.opts.port, this.opts.host, () => { udp.removeListener('error', reject); resolve(); });
+    });
+    try {
+      udp.setRecvBufferSize(4 << 20); // bursts: the default ~200 KB holds only ~300 queries (capped by net.core.rmem_max)
+    } catch { /* best effort */ }
+    this.boundPort = udp.address().port;
+    const tcp = createTcpServer({
+      idleTimeoutMs: this.opts.tcpIdleTimeoutMs ?? 10_000,
+      maxConnections: this.opts.maxTcpConnections ?? 250, // NSD allows 100 by default
+      onMessage: (msg, remote, reply) => this.onTcp(msg, remote.address, reply),
+    });
+    this.tcp = tcp;
+    await new Promise<void>((resolve, reject) => {
+      tcp.server.once('error', reject);
+      tcp.server.listen(this.boundPort, this.opts.host, () => { tcp.server.removeListener('error', reject); resolve(); });
+    });
+  }
+
+  private async closeSockets(): Promise<void> {
+    const udp = this.udp, tcp = this.tcp;
+    this.udp = null;
+    this.tcp = null;
+    if (udp) await new Promise<void>((r) => { try { udp.close(() => r()); } catch { r(); } });
+    if (tcp) {
+      const closed = new Promise<void>((r) => tcp.server.close(() => r()));
+      tcp.destroyConnections(); // close() alone would wait for idle clients to time out
+      await closed;
+    }
+  }
+
+  private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    // Port 0 cannot be answered (and `send` would throw ERR_SOCKET_BAD_PORT): a spoofed packet.
+    if (rinfo.port === 0) { this.metrics.dropped('source_port_0'); return; }
+    const t0 = performance.now();
+    const out = this.answer(msg, rinfo.address, false);
+    if (out === null) return;
+    if (out.forward) {
+      void this.forward(msg, out.qtype, false, (reply) => { if (reply) this.sendUdp(reply, rinfo); });
+      return;
+    }
+    this.sendUdp(out.reply, rinfo);
+    this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
+  }
+
+  private onTcp(msg: Buffer, address: string, reply: (b: Buffer | null) => void): void {
+    const t0 = performance.now();
+    const out = this.answer(msg, address, true);
+    if (out === null) { reply(null); return; }
+    if (out.forward) { void this.forward(msg, out.qtype, true, reply); return; }
+    reply(out.reply);
+    this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
+  }
+
+  /** The reply, 'forward', or null to drop. Never throws. */
+  private answer(msg: Buffer, address: string, tcp: boolean): (Outcome & { reply: Buffer }) | { forward: true; qtype: number } | null {
+    try {
+      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null);
+      if (o.forward) return { forward: true, qtype: o.qtype };
+      if (!o.reply) { this.metrics.dropped(o.dropped ?? 'malformed'); return null; }
+      return o as Outcome & { reply: Buffer };
+    } catch (err) {
+      // A bug, not an input problem: keep serving, count it, say it once in a while.
+      this.metrics.dropped('internal_error');
+      const now = Date.now();
+      if (now - this.lastErrorLog > 60_000) { this.lastErrorLog = now; this.log.error({ err }, 'dns: internal error answering a query'); }
+      return null;
+    }
+  }
+
+  private async forward(msg: Buffer, qtype: number, tcp: boolean, send: (b: Buffer | null) => void): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const { reply, result } = await this.forwarder!.forward(msg, tcp);
+      this.metrics.forwarded(result);
+      const out = reply ?? rcodeReply(msg, RCODE.SERVFAIL, tcp);
+      send(out);
+      this.metrics.query(qtype, out && reply ? out[3] & 0x0f : RCODE.SERVFAIL, (performance.now() - t0) / 1000);
+    } catch (err) {
+      send(null);
+      this.log.error({ err }, 'dns: forwarding failed');
+    }
+  }
+
+  private sendUdp(buf: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      this.udp?.send(buf, rinfo.port, rinfo.address, noop);
+    } catch {
+      this.metrics.dropped('send_error');
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The `fetch` handed to eventsource@4: adds credentials, follows redirects itself (a 1.7+
+ * standby answers `/v2/events` with 302 to the leader, and fetch would drop `Authorization`
+ * when the port changes), and taps the body so every byte, including the bare-CRLF keepalive
+ * that an SSE parser swallows, resets the idle watchdog.
+ */
+import type { FetchLike, FetchLikeResponse } from 'eventsource';
+import { mayCarryAuth } from './auth';
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export interface TapFetchOptions {
+  auth?: string;
+  bases: string[];
+  maxRedirects?: number;
+  /** Called for every chunk of the body, with its size. */
+  onBytes: (n: number) => void;
+  /** Called with the URL that finally answered (after redirects). */
+  onResponse: (url: string, status: number) => void;
+}
+
+/** Builds the fetch for one connection attempt. */
+export function tapFetch(o: TapFetchOptions): FetchLike {
+  return async (input, init): Promise<FetchLikeResponse> => {
+    let target = new URL(input.toString());
+    let from = target;
+    for (let hop = 0; hop <= (o.maxRedirects ?? 3); hop++) {
+      const headers: Record<string, string> = { ...init.headers };
+      if (o.auth && (hop === 0 || mayCarryAuth(target, from, o.bases))) headers.Authorization = o.auth;
+      const res = await fetch(target, { method: 'GET', headers, signal: init.signal, redirect: 'manual' });
+      const location = res.headers.get('location');
+      if (REDIRECTS.has(res.status) && location) {
+        await res.body?.cancel().catch(() => undefined);
+        from = target;
+        target = new URL(location, target);
+        continue;
+      }
+      o.onResponse(target.href, res.status);
+      const body = res.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          o.onBytes(chunk.byteLength);
+          ctl.enqueue(chunk);
+        },
+      }));
+      return { status: res.status, url: target.href, redirected: hop > 0, headers: res.headers, body: body ?? null };
+    }
+    throw new Error(`more than ${o.maxRedirects ?? 3} redirects from ${input.toString()}`);
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Where a task is reached (DESIGN §2): fixed IP → that IP and the chosen port; container network →
+ * the task's first `ipAddresses` entry and the container port; host/bridge → the agent `host` (resolved
+ * to an address by an injected, cached lookup) and `task.ports[i]` for the chosen port's index.
+ */
+import type { ServiceSpec } from './spec';
+import type { TaskRecord } from './tasks';
+import type { Endpoint, Service } from './types';
+import { checkIp, isIpLiteral } from './validate';
+
+const SAFE_TASK_ID = /^[A-Za-z0-9._:-]{1,512}$/;
+const SAFE_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+
+/** Cached name → address lookup, filled outside the pure core (see registry/resolver). */
+export type HostLookup = (host: string) => string | undefined;
+
+/** Where one serving task is reached, or null when it cannot be reached yet (no address or port). */
+export function endpointOf(spec: ServiceSpec, task: TaskRecord, lookup: HostLookup): Endpoint | null {
+  let address: string | undefined;
+  let port: number | undefined;
+  switch (spec.network) {
+    case 'fixed':
+      address = spec.fixedIp ?? undefined;
+      port = spec.servicePort;
+      break;
+    case 'container':
+      address = firstValidIp(task.ipAddresses);
+      port = spec.servicePort;
+      break;
+    case 'host': {
+      address = task.host === '' ? undefined : isIpLiteral(task.host) ? normaliseIp(task.host) : lookup(task.host);
+      port = spec.portIndex === null ? undefined : task.ports[spec.portIndex];
+      break;
+    }
+  }
+  if (address === undefined || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  // Task ids and agent names come from Marathon, not from us: keep them to a safe alphabet too,
+  // since consumers may print them (Nginx comments, API, logs).
+  if (!SAFE_TASK_ID.test(task.taskId)) return null;
+  return { taskId: task.taskId, address, port, host: SAFE_HOST.test(task.host) ? task.host : '' };
+}
+
+/** Host names (not IP literals) the lookup must know before `endpointOf` runs for these tasks. */
+export function hostsToResolve(spec: ServiceSpec, tasks: Iterable<TaskRecord>): string[] {
+  if (spec.network !== 'host') return [];
+  const out: string[] = [];
+  for (const t of tasks) if (t.serving && t.host !== '' && !isIpLiteral(t.host)) out.push(t.host);
+  return out;
+}
+
+/** The published service for a spec and its tasks: serving, reachable tasks only, sorted by task id. */
+export function serviceOf(spec: ServiceSpec, tasks: Iterable<TaskRecord>, lookup: HostLookup): Service {
+  const endpoints: Endpoint[] = [];
+  for (const t of tasks) {
+    if (!t.serving) continue;
+    const e = endpointOf(spec, t, lookup);
+    if (e) endpoints.push(e);
+  }
+  endpoints.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+  return {
+    env: spec.env,
+    appId: spec.appId,
+    domains: spec.domains,
+    proxy: spec.proxy,
+    listen: spec.listen,
+    dns: spec.dns,
+    portName: spec.portName,
+    servicePort: spec.servicePort,
+    fixedIp: spec.fixedIp,
+    endpoints,
+    version: spec.version,
+  };
+}
+
+function firstValidIp(ips: string[]): string | undefined {
+  for (const ip of ips) {
+    const c = checkIp(ip);
+    if (c.ok) return c.value;
+  }
+  return undefined;
+}
+
+function normaliseIp(s: string): string {
+  const c = checkIp(s);
+  return c.ok ? c.value : s;
+}

@@ -1,0 +1,27 @@
+/**
+ * The label vocabulary (contract, DESIGN §2): every label key berth reads, in one place.
+ * The prefix is configurable (`BERTH_LABEL_PREFIX`); keys are always built through `labelNames`.
+ */
+
+export const DEFAULT_LABEL_PREFIX = 'berth.';
+
+/** Suffixes after the prefix, e.g. `domain` → `berth.domain`. */
+export const LABEL_SUFFIXES = ['domain', 'port', 'ip', 'env', 'proxy', 'listen', 'dns'] as const;
+
+export type LabelSuffix = (typeof LABEL_SUFFIXES)[number];
+
+/** Full label keys for one prefix. */
+export type LabelNames = Readonly<Record<LabelSuffix, string>>;
+
+/** Build the label keys for `prefix` (default `berth.`). */
+export function labelNames(prefix: string = DEFAULT_LABEL_PREFIX): LabelNames {
+  const names = {} as Record<LabelSuffix, string>;
+  for (const s of LABEL_SUFFIXES) names[s] = `${prefix}${s}`;
+  return Object.freeze(names);
+}
+
+/** `berth.ip` values that ask `/v1/apps/prepare` to allocate: `auto` or `auto:<pool>`. */
+export const IP_AUTO = 'auto';
+
+/** The Docker parameter key Marathon passes through as `--ip` (reference/marathon.md §4.1). */
+export const DOCKER_IP_PARAMETER = 'ip';

@@ -1,0 +1,56 @@
+import type { Problem } from './types';
+
+/**
+ * Stable problem codes (contract: API clients and alerts match on them). One app can have several.
+ * Label codes name the label; the rest name the rule that was broken.
+ */
+export const PROBLEM_CODES = {
+  /** `berth.domain` is empty, too long, has an empty/oversized label or characters outside LDH. */
+  LABEL_DOMAIN_INVALID: 'LABEL_DOMAIN_INVALID',
+  /** `berth.port` is neither a port number 1..65535 nor a valid port name. */
+  LABEL_PORT_INVALID: 'LABEL_PORT_INVALID',
+  /** `berth.port` names a port the app does not declare (or the app declares no port at all). */
+  PORT_NOT_FOUND: 'PORT_NOT_FOUND',
+  /** `berth.ip` (or the Docker `ip` parameter) is not an IP literal. */
+  LABEL_IP_INVALID: 'LABEL_IP_INVALID',
+  /** `berth.ip=auto` reached Marathon without `/v1/apps/prepare` filling in an address. */
+  FIXED_IP_UNRESOLVED: 'FIXED_IP_UNRESOLVED',
+  /** `berth.ip` and the Docker `ip` parameter disagree. */
+  FIXED_IP_MISMATCH: 'FIXED_IP_MISMATCH',
+  /** A fixed IP on an app with more than one instance: Docker would give all of them the same `--ip`. */
+  FIXED_IP_MULTIPLE_INSTANCES: 'FIXED_IP_MULTIPLE_INSTANCES',
+  /** `berth.env` is not `[a-z0-9-]{1,32}`. */
+  LABEL_ENV_INVALID: 'LABEL_ENV_INVALID',
+  /** `berth.proxy` is not `http`, `tcp` or `none`. */
+  LABEL_PROXY_INVALID: 'LABEL_PROXY_INVALID',
+  /** `berth.listen` is not a port number 1..65535. */
+  LABEL_LISTEN_INVALID: 'LABEL_LISTEN_INVALID',
+  /** `berth.proxy=tcp` without `berth.listen`. */
+  LABEL_LISTEN_REQUIRED: 'LABEL_LISTEN_REQUIRED',
+  /** `berth.dns` is not `direct`, `proxy` or `none`. */
+  LABEL_DNS_INVALID: 'LABEL_DNS_INVALID',
+  /** Another, older app in the same environment already has this domain. */
+  DOMAIN_CONFLICT: 'DOMAIN_CONFLICT',
+  /** Another, older tcp app in the same environment already listens on this port. */
+  LISTEN_CONFLICT: 'LISTEN_CONFLICT',
+  /** The IPAM pool says this fixed IP belongs to another app (raised by the IPAM reconciliation). */
+  FIXED_IP_CONFLICT: 'FIXED_IP_CONFLICT',
+} as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[keyof typeof PROBLEM_CODES];
+
+/** Build a problem; `since` is stamped by the registry when it is first stored. */
+export function problem(
+  code: ProblemCode,
+  appId: string,
+  env: string | null,
+  message: string,
+  details?: Record<string, unknown>,
+): Problem {
+  return details ? { code, appId, env, message, details } : { code, appId, env, message };
+}
+
+/** Stable identity of a problem: one per (app, code). */
+export function problemKey(p: Pick<Problem, 'appId' | 'code'>): string {
+  return `${p.appId}\u0000${p.code}`;
+}

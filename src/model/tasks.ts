@@ -1,0 +1,111 @@
+/**
+ * Task records and the health rules (DESIGN §2): a task serves only while `TASK_RUNNING`; with
+ * Marathon health checks it joins after its first healthy result, and leaves on an explicit unhealthy
+ * result or a state change, never because results vanished (a leader change wipes them).
+ */
+import type { HealthCheckResult, StatusUpdateEvent, Task, TaskState } from '../marathon/types';
+
+/** The last explicit health signal seen for a task. */
+export type Health = 'healthy' | 'unhealthy' | 'unknown';
+
+/** What berth remembers about one task; `serving` carries over between snapshots and events. */
+export interface TaskRecord {
+  taskId: string;
+  instanceId: string;
+  state: TaskState;
+  host: string;
+  ports: number[];
+  /** IP literals from `ipAddresses[]`, in Marathon's order. */
+  ipAddresses: string[];
+  health: Health;
+  serving: boolean;
+}
+
+/** States after which a task never runs again (mesos.proto); such tasks are forgotten. */
+export const TERMINAL_STATES: ReadonlySet<string> = new Set([
+  'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+]);
+
+/**
+ * Instance id of a task id (reference/marathon.md §2.3): 1.8+ `X.instance-U._app.N` → `X.instance-U`;
+ * legacy `X.U` → `X.marathon-U`. Unknown shapes map to themselves.
+ */
+export function instanceIdOf(taskId: string): string {
+  const modern = /^(.+\.instance-[^.]+)\._app\.\d+$/.exec(taskId);
+  if (modern) return modern[1];
+  const legacy = /^(.+)\.([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/.exec(taskId);
+  if (legacy) return `${legacy[1]}.marathon-${legacy[2]}`;
+  return taskId;
+}
+
+/** 1.6+ writes health-result instance ids as `"instance [<id>]"`; reduce to the plain id. */
+export function normaliseInstanceId(raw: string): string {
+  const m = /^instance \[(.*)\]$/.exec(raw);
+  return m ? m[1] : raw;
+}
+
+/** Health signal carried by a task's `healthCheckResults`; `none` when there are no results. */
+export function healthFromResults(results: HealthCheckResult[] | undefined): Health | 'none' {
+  if (!Array.isArray(results) || results.length === 0) return 'none';
+  return results.every((r) => r && r.alive === true) ? 'healthy' : 'unhealthy';
+}
+
+/** The serving rule. `signal` is the health seen now (`none`: nothing new, keep what we had). */
+export function nextServing(prevServing: boolean, state: TaskState, healthChecked: boolean, signal: Health | 'none'): boolean {
+  // TASK_KILLING (and every other non-running state) leaves at once.
+  if (state !== 'TASK_RUNNING') return false;
+  if (!healthChecked) return true;
+  if (signal === 'healthy') return true;
+  if (signal === 'unhealthy') return false;
+  // Results vanished or not yet reported: keep the previous decision.
+  return prevServing;
+}
+
+const ipList = (ips: Task['ipAddresses']): string[] =>
+  Array.isArray(ips) ? ips.filter((i) => i && typeof i.ipAddress === 'string').map((i) => i.ipAddress) : [];
+
+/** A task as it appears in `GET /v2/apps?embed=apps.tasks`, merged with what we knew; null if terminal. */
+export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
+  if (TERMINAL_STATES.has(task.state)) return null;
+  const signal = healthFromResults(task.healthCheckResults);
+  const wasRunning = prev?.state === 'TASK_RUNNING';
+  // A state change away from running clears the previous decision; coming back needs a new healthy result.
+  const prevServing = prev !== undefined && wasRunning && prev.serving;
+  const state = task.state ?? 'TASK_STAGING';
+  return {
+    taskId: task.id,
+    instanceId: instanceIdOf(task.id),
+    state,
+    host: typeof task.host === 'string' ? task.host : (prev?.host ?? ''),
+    ports: Array.isArray(task.ports) ? task.ports : (prev?.ports ?? []),
+    ipAddresses: Array.isArray(task.ipAddresses) ? ipList(task.ipAddresses) : (prev?.ipAddresses ?? []),
+    health: signal === 'none' ? (prev?.health ?? 'unknown') : signal,
+    serving: nextServing(prevServing, state, healthChecked, signal),
+  };
+}
+
+/** A `status_update_event` applied to what we knew about that task; null when the task is gone. */
+export function taskFromStatus(ev: StatusUpdateEvent, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
+  if (TERMINAL_STATES.has(ev.taskStatus)) return null;
+  const prevServing = prev !== undefined && prev.state === 'TASK_RUNNING' && prev.serving;
+  return {
+    taskId: ev.taskId,
+    instanceId: instanceIdOf(ev.taskId),
+    state: ev.taskStatus,
+    host: typeof ev.host === 'string' && ev.host !== '' && ev.host !== 'unknown' ? ev.host : (prev?.host ?? ''),
+    ports: Array.isArray(ev.ports) && ev.ports.length > 0 ? ev.ports : (prev?.ports ?? []),
+    ipAddresses: Array.isArray(ev.ipAddresses) && ev.ipAddresses.length > 0 ? ipList(ev.ipAddresses) : (prev?.ipAddresses ?? []),
+    health: prev?.health ?? 'unknown',
+    serving: nextServing(prevServing, ev.taskStatus, healthChecked, 'none'),
+  };
+}
+
+/** An explicit health signal (`alive`/`healthy` from an event); `null` = unknown, keeps the decision. */
+export function taskWithHealth(prev: TaskRecord, alive: boolean | null, healthChecked: boolean): TaskRecord {
+  const signal: Health | 'none' = alive === null ? 'none' : alive ? 'healthy' : 'unhealthy';
+  return {
+    ...prev,
+    health: signal === 'none' ? prev.health : signal,
+    serving: nextServing(prev.state === 'TASK_RUNNING' && prev.serving, prev.state, healthChecked, signal),
+  };
+}

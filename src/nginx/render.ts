@@ -1,0 +1,194 @@
+import Handlebars from 'handlebars';
+import type { Service } from '../model/types';
+import { relativePath, upstreamName } from './names';
+import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
+
+/** Compiled templates, one per proxy kind. */
+export interface Templates {
+  http: (ctx: TemplateContext) => string;
+  stream: (ctx: TemplateContext) => string;
+}
+
+/** One upstream server as templates see it. */
+export interface TemplateServer {
+  address: string;
+  port: number;
+  /** `address:port`, IPv6 in brackets: ready for `server …;`. */
+  target: string;
+  taskId: string;
+}
+
+/** The variables a template gets (documented in nginx-templates/README.md). */
+export interface TemplateContext {
+  env: string;
+  appId: string;
+  upstream: string;
+  domains: string[];
+  serverNames: string;
+  primaryDomain: string;
+  listen: string;
+  servers: TemplateServer[];
+  hasServers: boolean;
+  proxy: 'http' | 'tcp';
+  servicePort: number;
+  portName: string | null;
+  fixedIp: string | null;
+}
+
+/** A rendered file, addressed relative to the Nginx dir. */
+export interface RenderedFile {
+  path: string;
+  env: string;
+  appId: string;
+  content: string;
+  /** Upstream servers in this file (for the mass-removal guard). */
+  servers: number;
+  /** Changes whenever the service definition changes; used to retry a rejected service. */
+  definitionKey: string;
+}
+
+/** A service that was not rendered, and why. */
+export interface RenderRejection {
+  env: string;
+  appId: string;
+  code: 'nginx_invalid_service' | 'nginx_render_failed' | 'nginx_listen_conflict';
+  message: string;
+  /** The service's file, when its names are valid: its previous file is kept as it is. */
+  path: string | null;
+}
+
+export interface RenderResult {
+  files: RenderedFile[];
+  rejected: RenderRejection[];
+}
+
+/** Compiles template sources. `noEscape`: the output is Nginx syntax, not HTML; values are validated instead. */
+export function compileTemplates(sources: { http: string; stream: string }): Templates {
+  const hb = Handlebars.create();
+  const opts = { noEscape: true, strict: false };
+  return { http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
+}
+
+const HEADER = /^# berth: .*\bservers=(\d+)/m;
+
+/** Upstream servers recorded in a file's header by `renderServices`; 0 for foreign files. */
+export function serversInFile(content: string): number {
+  const m = HEADER.exec(content);
+  return m ? Number(m[1]) : 0;
+}
+
+function target(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function contextFor(s: Service, listen: { http: string; host: string | null }): TemplateContext {
+  const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
+  const servers = s.endpoints.map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
+  return {
+    env: s.env,
+    appId: s.appId,
+    upstream: upstreamName(s.env, s.appId),
+    domains: [...s.domains],
+    serverNames: s.domains.join(' '),
+    primaryDomain: s.domains[0],
+    listen: proxy === 'tcp' ? (listen.host ? `${listen.host}:${s.listen}` : String(s.listen)) : listen.http,
+    servers,
+    hasServers: servers.length > 0,
+    proxy,
+    servicePort: s.servicePort,
+    portName: s.portName,
+    fixedIp: s.fixedIp,
+  };
+}
+
+/** Stable key of everything but the endpoints; changes when the app definition changes. */
+export function definitionKey(s: Service): string {
+  const { endpoints: _endpoints, ...definition } = s;
+  return JSON.stringify(definition);
+}
+
+interface MemoEntry {
+  errs: string[];
+  body?: string;
+  error?: string;
+}
+
+/**
+ * Validation and template output per exact service value, kept from one run to the next: most
+ * runs change a few services, and rendering 10,000 through Handlebars holds the event loop (which
+ * also serves DNS) for about half a second. Entries unused in a run are dropped after it.
+ */
+export class RenderMemo {
+  private prev = new Map<string, MemoEntry>();
+  private next = new Map<string, MemoEntry>();
+
+  lookup(key: string, compute: () => MemoEntry): MemoEntry {
+    const entry = this.next.get(key) ?? this.prev.get(key) ?? compute();
+    this.next.set(key, entry);
+    return entry;
+  }
+
+  /** Ends a run: what was not looked up in it is forgotten. */
+  rotate(): void {
+    this.prev = this.next;
+    this.next = new Map();
+  }
+}
+
+/**
+ * Renders one file per service with proxy `http` or `tcp`. Pure: services whose values fail
+ * validation, whose template throws, or whose TCP listen port is already taken are rejected
+ * individually, every other service is still rendered. A `memo` (for one set of templates and
+ * one `httpListen`) skips work for services unchanged since the last call.
+ */
+export function renderServices(services: readonly Service[], templates: Templates, httpListen: string, memo?: RenderMemo): RenderResult {
+  const { host } = parseListen(httpListen);
+  const listen = { http: httpListen.trim(), host };
+  const files: RenderedFile[] = [];
+  const rejected: RenderRejection[] = [];
+  const paths = new Set<string>();
+  const tcpPorts = new Map<string, string>();
+  const sorted = [...services].sort((a, b) => (a.env + a.appId < b.env + b.appId ? -1 : a.env + a.appId > b.env + b.appId ? 1 : 0));
+  for (const s of sorted) {
+    if (s.proxy === 'none') continue;
+    const render = (): MemoEntry => {
+      const errs = serviceErrors(s);
+      if (errs.length > 0) return { errs };
+      try {
+        return { errs, body: (s.proxy === 'tcp' ? templates.stream : templates.http)(contextFor(s, listen)) };
+      } catch (err) {
+        return { errs, error: (err as Error).message };
+      }
+    };
+    const entry = memo ? memo.lookup(JSON.stringify(s), render) : render();
+    const errs = entry.errs;
+    if (errs.length > 0) {
+      const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.proxy === 'http' || s.proxy === 'tcp');
+      const path = named ? relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId) : null;
+      rejected.push({ env: String(s.env), appId: String(s.appId), code: 'nginx_invalid_service', message: errs.join('; '), path });
+      continue;
+    }
+    const path = relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId);
+    if (paths.has(path)) continue; // the registry keeps one service per (env, app id); a duplicate is ignored
+    if (s.proxy === 'tcp') {
+      // One environment's `stream {}` cannot listen twice on a port (`nginx -t` would fail). Across
+      // environments it depends on whether they share an Nginx; there `nginx -t` and the bisection decide.
+      const portKey = `${s.env} ${s.listen}`;
+      const owner = tcpPorts.get(portKey);
+      if (owner) {
+        rejected.push({ env: s.env, appId: s.appId, code: 'nginx_listen_conflict', message: `listen port ${s.listen} is already used by ${owner} in ${s.env}`, path });
+        continue;
+      }
+      tcpPorts.set(portKey, s.appId);
+    }
+    if (entry.body === undefined) {
+      rejected.push({ env: s.env, appId: s.appId, code: 'nginx_render_failed', message: `template failed: ${entry.error}`, path });
+      continue;
+    }
+    paths.add(path);
+    const servers = s.endpoints.length;
+    const header = `# berth: ${s.appId} in ${s.env}, servers=${servers}; generated, do not edit\n`;
+    files.push({ path, env: s.env, appId: s.appId, content: header + entry.body, servers, definitionKey: definitionKey(s) });
+  }
+  return { files, rejected };
+}

@@ -1,0 +1,32 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { compileTemplates, type Templates } from './render';
+
+/** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
+export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs' } as const;
+
+/** Reads and compiles `http.conf.hbs` and `stream.conf.hbs` from `templatesDir`; throws naming the file on error. */
+export async function loadTemplates(templatesDir: string): Promise<Templates> {
+  const read = async (name: string) => {
+    const file = path.join(templatesDir, name);
+    try {
+      return await fs.readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read Nginx template ${file}: ${(err as Error).message}`);
+    }
+  };
+  const sources = { http: await read(TEMPLATE_FILES.http), stream: await read(TEMPLATE_FILES.stream) };
+  const compiled = compileTemplates(sources);
+  // Handlebars compiles lazily: render a dummy once so a syntax error surfaces at load, with the file name.
+  for (const kind of ['http', 'stream'] as const) {
+    try {
+      compiled[kind]({
+        env: 'x', appId: '/x', upstream: 'x', domains: ['x'], serverNames: 'x', primaryDomain: 'x', listen: '1',
+        servers: [], hasServers: false, proxy: kind === 'http' ? 'http' : 'tcp', servicePort: 1, portName: null, fixedIp: null,
+      });
+    } catch (err) {
+      throw new Error(`Nginx template ${path.join(templatesDir, TEMPLATE_FILES[kind])} is invalid: ${(err as Error).message}`);
+    }
+  }
+  return compiled;
+}

@@ -1,0 +1,43 @@
+/**
+ * Hands one applied Marathon snapshot to IPAM (reference/ipam.md b.5): the fixed IPs apps use are
+ * claimed (conflicts become problems on the app), then every pool is reconciled against the live
+ * app ids. Callers guarantee the answer was fetched successfully, not held, and not empty.
+ */
+import type { Logger } from '../log';
+import type { App } from '../marathon/types';
+import { PROBLEM_CODES, problem } from '../model/problems';
+import { fixedIpOf } from '../model/spec';
+import type { FixedIpUse, IpamReconcilePort } from './ipam-port';
+import type { Registry } from './registry';
+
+/** Claim and reconcile; failures are logged, never thrown (IPAM must not stop the registry). */
+export async function reconcileIpam(
+  ipam: IpamReconcilePort,
+  registry: Pick<Registry, 'setProblems'>,
+  apps: App[],
+  snapshotAt: Date,
+  log: Logger,
+  labelPrefix?: string,
+): Promise<void> {
+  try {
+    const uses: FixedIpUse[] = [];
+    for (const app of apps) {
+      const ip = fixedIpOf(app, labelPrefix);
+      if (ip) uses.push({ appId: app.id, ip, running: (app.tasks ?? []).some((t) => t?.state === 'TASK_RUNNING') });
+    }
+    const outcomes = await ipam.claim(uses, snapshotAt);
+    const conflicts = outcomes
+      .filter((o) => o.result === 'conflict')
+      .map((o) => problem(PROBLEM_CODES.FIXED_IP_CONFLICT, o.appId, null,
+        o.message ?? `fixed IP ${o.ip} is allocated to ${o.owner ?? 'another app'} in pool ${o.pool ?? '?'}`,
+        { ip: o.ip, pool: o.pool, owner: o.owner }));
+    await registry.setProblems('ipam', conflicts);
+    const live = apps.map((a) => a.id);
+    for (const pool of await ipam.pools()) {
+      const r = await ipam.reconcile(pool, live, snapshotAt);
+      if (r.marked + r.cleared + r.released > 0) log.info({ pool, ...r }, 'ipam reconciled with marathon');
+    }
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'ipam reconciliation failed');
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Turns Marathon input (a full snapshot, one refetched app, a batch of events) into a plan: the new
+ * app records, the desired published services and problems, and the write set that gets the
+ * database there. Diffing happens here, in memory; only changes are written.
+ */
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import type { App } from '../marathon/types';
+import { recordFromApp, recordWithHealth, recordWithStatus, type AppRecord } from '../model/catalog';
+import { resolveConflicts } from '../model/conflicts';
+import { diffCatalog, diffProblems, type CatalogDiff } from '../model/diff';
+import { hostsToResolve, serviceOf } from '../model/endpoints';
+import type { EventEffect } from '../model/events';
+import type { SpecOptions } from '../model/spec';
+import type { Problem, Service } from '../model/types';
+import type { Mirror } from './mirror';
+import type { HostResolver } from './resolver';
+import type { StoredProblem, StoredService, WriteSet } from './store';
+
+/** Everything one write needs, and what the mirror becomes after it commits. */
+export interface Plan {
+  records: Map<string, AppRecord>;
+  services: Map<string, Service>;
+  /** Null when problems do not change. */
+  problems: Map<string, StoredProblem> | null;
+  diff: CatalogDiff;
+  write: WriteSet;
+  touched: string[];
+  raised: StoredProblem[];
+  cleared: Problem[];
+}
+
+export interface PlannerOptions {
+  specOpts: SpecOptions;
+  resolver: HostResolver;
+  clock: Clock;
+  logger: Logger;
+}
+
+// Above this many changes in one write, log a summary instead of one line per service.
+const LOG_EACH_MAX = 20;
+
+/** Computes plans; holds no state of its own. */
+export class Planner {
+  constructor(private readonly o: PlannerOptions) {}
+
+  /** A full snapshot: every app rebuilt, conflicts and problems recomputed, all services compared. */
+  async full(apps: App[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<Plan> {
+    const now = this.o.clock.now();
+    const next = new Map<string, AppRecord>();
+    for (const app of apps) {
+      if (!app || typeof app.id !== 'string') continue;
+      next.set(app.id, recordFromApp(app, records.get(app.id), this.o.specOpts, now));
+    }
+    await this.prime(next.values());
+    return this.build(next, mirror, null, true);
+  }
+
+  /** One app replaced (or removed): conflicts are recomputed, since ownership may move. */
+  async oneApp(appId: string, app: App | null, records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<Plan> {
+    const next = new Map(records);
+    // A 404 leaves a tombstone (an ignored record) until the next snapshot, so the status events of
+    // a pod (whose id is not an app) or of a just-deleted app do not refetch it again and again.
+    if (app === null) next.set(appId, { appId, spec: null, problems: [], tasks: new Map(), firstSeen: this.o.clock.now() });
+    else next.set(appId, recordFromApp(app, records.get(appId), this.o.specOpts, this.o.clock.now()));
+    const rec = next.get(appId);
+    if (rec) await this.prime([rec]);
+    return this.build(next, mirror, new Set([appId]), true);
+  }
+
+  /** Task status and health events; definition changes only ask for refetches. */
+  async events(effects: EventEffect[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<{ plan: Plan | null; refetch: string[] }> {
+    const refetch = new Set<string>();
+    const touched = new Set<string>();
+    const work: { next: Map<string, AppRecord> | null } = { next: null };
+    const cur = (id: string): AppRecord | undefined => (work.next ?? records).get(id);
+    const put = (r: AppRecord): void => {
+      work.next ??= new Map(records);
+      work.next.set(r.appId, r);
+      touched.add(r.appId);
+    };
+    for (const e of effects) {
+      if (e.kind === 'refetch') e.appIds.forEach((id) => refetch.add(id));
+      if (e.kind === 'group') {
+        const prefix = e.groupId.endsWith('/') ? e.groupId : `${e.groupId}/`;
+        for (const id of records.keys()) if (id.startsWith(prefix)) refetch.add(id);
+      }
+      if (e.kind !== 'status' && e.kind !== 'health') continue;
+      const rec = cur(e.appId);
+      if (!rec) {
+        // An app we have not seen (created since the last snapshot): fetch it.
+        refetch.add(e.appId);
+        continue;
+      }
+      if (!rec.spec) continue;
+      if (e.kind === 'status') {
+        if (typeof e.event.version === 'string' && e.event.version > rec.spec.version) refetch.add(e.appId);
+        const r = recordWithStatus(rec, e.event);
+        if (r !== rec) put(r);
+      } else {
+        const r = recordWithHealth(rec, e.instanceId, e.alive);
+        if (r !== rec) put(r);
+      }
+    }
+    const recs = work.next;
+    if (!recs) return { plan: null, refetch: [...refetch] };
+    await this.prime([...touched].map((id) => recs.get(id)!));
+    return { plan: this.build(recs, mirror, touched, false), refetch: [...refetch] };
+  }
+
+  /** Replace one source's problems; services do not change. */
+  problemsOnly(source: string, problems: Problem[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Plan {
+    const plan = this.emptyPlan(new Map(records), mirror);
+    this.planProblems(plan, source, problems, mirror);
+    return plan;
+  }
+
+  /** One log line per meaningful change (DESIGN §7), or a summary for large writes. */
+  logChanges(plan: Plan, before: ReadonlyMap<string, Service>): void {
+    const log = this.o.logger;
+    const { upserts, removals } = plan.diff;
+    if (upserts.length + removals.length > LOG_EACH_MAX) {
+      const added = upserts.filter((s) => !before.has(s.appId)).length;
+      log.info({ added, changed: upserts.length - added, removed: removals.length }, 'services updated');
+    } else {
+      for (const s of upserts) {
+        const verb = before.has(s.appId) ? 'service changed' : 'service added';
+        log.info({ appId: s.appId, env: s.env, domains: s.domains, endpoints: s.endpoints.length }, verb);
+      }
+      for (const s of removals) log.info({ appId: s.appId, env: s.env, domains: s.domains }, 'service removed');
+    }
+    if (plan.raised.length + plan.cleared.length > LOG_EACH_MAX) {
+      log.warn({ raised: plan.raised.length, cleared: plan.cleared.length }, 'problems updated');
+      return;
+    }
+    for (const p of plan.raised) log.warn({ appId: p.appId, env: p.env, code: p.code, details: p.details }, `problem: ${p.message}`);
+    for (const p of plan.cleared) log.info({ appId: p.appId, code: p.code }, 'problem cleared');
+  }
+
+  private async prime(records: Iterable<AppRecord>): Promise<void> {
+    const hosts: string[] = [];
+    for (const r of records) if (r.spec) hosts.push(...hostsToResolve(r.spec, r.tasks.values()));
+    if (hosts.length > 0) await this.o.resolver.prime(hosts);
+  }
+
+  /**
+   * Desired state for `records`. `scope` null: every app; else only those ids (plus, when conflicts
+   * are recomputed, every app whose ownership flipped).
+   */
+  private build(records: Map<string, AppRecord>, mirror: Mirror, scope: Set<string> | null, conflicts: boolean): Plan {
+    const lookup = (h: string): string | undefined => this.o.resolver.lookup(h);
+    let winners: ReadonlySet<string>;
+    let conflictProblems: Problem[] = [];
+    if (conflicts) {
+      const res = resolveConflicts(records.values());
+      winners = res.winners;
+      conflictProblems = res.problems;
+    } else {
+      winners = new Set(mirror.services.keys());
+    }
+    let services: Map<string, Service>;
+    let ids: Set<string> | undefined;
+    if (scope === null) {
+      services = new Map();
+      for (const id of winners) {
+        const r = records.get(id)!;
+        services.set(id, serviceOf(r.spec!, r.tasks.values(), lookup));
+      }
+    } else {
+      ids = new Set(scope);
+      if (conflicts) {
+        for (const id of winners) if (!mirror.services.has(id)) ids.add(id);
+        for (const id of mirror.services.keys()) if (!winners.has(id)) ids.add(id);
+      }
+      services = new Map(mirror.services);
+      for (const id of ids) {
+        const r = records.get(id);
+        if (r?.spec && winners.has(id)) services.set(id, serviceOf(r.spec, r.tasks.values(), lookup));
+        else services.delete(id);
+      }
+    }
+    const plan = this.emptyPlan(records, mirror);
+    plan.services = services;
+    plan.diff = diffCatalog(mirror.services, services, ids);
+    plan.touched = ids ? [...ids] : [...records.keys()];
+    plan.write.upserts = plan.diff.upserts.map((s): StoredService => {
+      const r = records.get(s.appId)!;
+      const tasks = s.endpoints.map((e) => r.tasks.get(e.taskId)!).filter(Boolean);
+      return { spec: r.spec!, service: s, tasks, firstSeen: r.firstSeen };
+    });
+    plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env }));
+    if (conflicts) {
+      const all: Problem[] = [];
+      for (const r of records.values()) all.push(...r.problems);
+      all.push(...conflictProblems);
+      this.planProblems(plan, 'model', all, mirror);
+    }
+    return plan;
+  }
+
+  private emptyPlan(records: Map<string, AppRecord>, mirror: Mirror): Plan {
+    return {
+      records,
+      services: mirror.services,
+      problems: null,
+      diff: { upserts: [], removals: [] },
+      write: { upserts: [], removals: [], raise: [], clear: [], markLoaded: false },
+      touched: [],
+      raised: [],
+      cleared: [],
+    };
+  }
+
+  private planProblems(plan: Plan, source: string, desired: Problem[], mirror: Mirror): void {
+    const d = diffProblems(mirror.problemsOf(source), desired);
+    if (d.raised.length + d.changed.length + d.cleared.length === 0) return;
+    const now = new Date(this.o.clock.now()).toISOString();
+    const raised = d.raised.map((p): StoredProblem => ({ ...p, source, since: now }));
+    const changed = d.changed.map((p): StoredProblem => ({ ...p, source, since: p.since ?? now }));
+    plan.write.raise = [...raised, ...changed];
+    plan.write.clear = d.cleared.map((p) => ({ appId: p.appId, code: p.code }));
+    plan.problems = mirror.withProblems(source, plan.write.raise, d.cleared);
+    plan.raised = raised;
+    plan.cleared = d.cleared;
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The registry: published services, endpoints and problems in the database, an in-memory mirror
+ * for readers, and the writers that converge it (full snapshots, single apps, task events). All
+ * writes run one at a time; events that arrive while a write is running are applied together in the
+ * next transaction. Implements `RegistryView` for the DNS and Nginx consumers.
+ */
+import { systemClock, type Clock } from '../clock';
+import type { Logger } from '../log';
+import type { App, MarathonEvent } from '../marathon/types';
+import type { AppRecord } from '../model/catalog';
+import { problemKey } from '../model/problems';
+import { eventEffect } from '../model/events';
+import type { SpecOptions } from '../model/spec';
+import type { Problem, Service } from '../model/types';
+import { holdReason } from './guard';
+import { HeldState } from './held';
+import { Batcher, SerialQueue } from './serial';
+import { Mirror } from './mirror';
+import { Planner, type Plan } from './planner';
+import { StaticHostResolver } from './resolver';
+import { RegistryStore, type StoredProblem } from './store';
+import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
+import type { RegistrySnapshot, RegistryView } from './view';
+
+export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
+
+/** Database-backed registry with an in-memory mirror. Create with `Registry.open`. */
+export class Registry implements RegistryView {
+  private readonly store: RegistryStore;
+  private readonly mirror = new Mirror();
+  private readonly listeners = new Set<(position: number) => void>();
+  private readonly planner: Planner;
+  private readonly held = new HeldState();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private records = new Map<string, AppRecord>();
+  private readonly queue = new SerialQueue();
+  private readonly events = new Batcher<MarathonEvent, EventOutcome>(this.queue, (batch) => this.flushEvents(batch));
+  private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
+
+  private constructor(private readonly opts: RegistryOptions) {
+    this.store = new RegistryStore(opts.knex, opts.fence);
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger;
+    const specOpts: SpecOptions = { defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
+    opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
+    this.planner = new Planner({ specOpts, resolver: opts.resolver ?? new StaticHostResolver(), clock: this.clock, logger: opts.logger });
+  }
+
+  /** Load the published state from the database (serving it at once) and return the registry. */
+  static async open(opts: RegistryOptions): Promise<Registry> {
+    const r = new Registry(opts);
+    await r.loadFromStore();
+    return r;
+  }
+
+  /**
+   * Re-read the database if another writer (the cluster leader) moved the journal on; for standby
+   * replicas, on a timer or a notification. Returns true when the mirror changed.
+   */
+  refresh(): Promise<boolean> {
+    return this.serial(async () => {
+      if ((await this.store.position()) === this.mirror.position) return false;
+      await this.loadFromStore();
+      this.notify();
+      return true;
+    });
+  }
+
+  private async loadFromStore(): Promise<void> {
+    const state = await this.store.load();
+    const services = new Map<string, Service>();
+    const records = new Map<string, AppRecord>();
+    for (const s of state.services) {
+      services.set(s.service.appId, s.service);
+      records.set(s.service.appId, {
+        appId: s.service.appId,
+        spec: s.spec,
+        problems: [],
+        tasks: new Map(s.tasks.map((t) => [t.taskId, t])),
+        firstSeen: s.firstSeen,
+      });
+    }
+    this.records = records;
+    this.mirror.setServices(services);
+    this.mirror.setProblems(new Map(state.problems.map((p) => [problemKey(p), p])));
+    this.mirror.position = state.position;
+    this.mirror.loaded = state.position > 0;
+  }
+
+  // ------------------------------------------------------------------ RegistryView
+
+  async snapshot(): Promise<RegistrySnapshot> {
+    return this.mirror.snapshot();
+  }
+
+  async position(): Promise<number> {
+    return this.mirror.position;
+  }
+
+  onChange(listener: (position: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------ readers (API)
+
+  /** Synchronous snapshot of the mirror (same object `snapshot()` resolves to). */
+  current(): RegistrySnapshot {
+    return this.mirror.snapshot();
+  }
+
+  listServices(env?: string): Service[] {
+    return this.mirror.list(env);
+  }
+
+  findService(env: string, domain: string): Service | undefined {
+    return this.mirror.find(env, domain);
+  }
+
+  listProblems(): StoredProblem[] {
+    return this.mirror.listProblems();
+  }
+
+  status(): RegistryStatus {
+    return {
+      loaded: this.mirror.loaded,
+      position: this.mirror.position,
+      services: this.mirror.services.size,
+      endpoints: this.mirror.endpointCount(),
+      problems: this.mirror.problems.size,
+      held: this.held.status(),
+      lastSnapshot: this.lastSnapshot,
+    };
+  }
+
+  /** Known apps (all of Marathon's, as last seen), for IPAM reconciliation and tests. */
+  appRecords(): ReadonlyMap<string, AppRecord> {
+    return this.records;
+  }
+
+  // ------------------------------------------------------------------ writers
+
+  /** Converge to a full Marathon answer, unless the guard holds it (`force` skips the guard). */
+  applySnapshot(apps: App[], opts: { force?: boolean; durationStartMs?: number } = {}): Promise<SnapshotOutcome> {
+    return this.serial(async () => {
+      const started = opts.durationStartMs ?? this.clock.now();
+      const plan = await this.planner.full(apps, this.records, this.mirror);
+      const reason = opts.force
+        ? null
+        : holdReason({
+            apps: apps.length,
+            currentServices: this.mirror.services.size,
+            currentEndpoints: this.mirror.endpointCount(),
+            nextServices: plan.services.size,
+            nextEndpoints: this.mirror.endpointCount(plan.services.values()),
+            removedServices: plan.diff.removals.length,
+            maxRemovalRatio: this.opts.maxRemovalRatio ?? 0.5,
+          });
+      if (reason) {
+        const st = this.held.hold(reason, this.clock.now(), apps, {
+          services: this.mirror.services.size,
+          endpoints: this.mirror.endpointCount(),
+        }, { apps: apps.length, services: plan.services.size, endpoints: this.mirror.endpointCount(plan.services.values()), removedServices: plan.diff.removals.length });
+        if (st.attempts === 1) this.log.warn({ reason, ...st.current, proposed: st.proposed }, 'marathon snapshot held by the removal guard');
+        this.finishSnapshot('held', started);
+        return { result: 'held', position: this.mirror.position, upserts: 0, removals: 0, reason };
+      }
+      if (this.held.status()) this.log.info({ reason: this.held.status()?.reason, forced: !!opts.force }, 'snapshot hold cleared');
+      this.held.clear();
+      const markLoaded = !this.mirror.loaded;
+      await this.commit(plan, 'snapshot', markLoaded);
+      const changed = plan.diff.upserts.length + plan.diff.removals.length > 0;
+      this.finishSnapshot(changed || markLoaded ? 'applied' : 'unchanged', started);
+      return {
+        result: changed || markLoaded ? 'applied' : 'unchanged',
+        position: this.mirror.position,
+        upserts: plan.diff.upserts.length,
+        removals: plan.diff.removals.length,
+      };
+    });
+  }
+
+  /** Record that fetching a snapshot failed (shown as held with reason `failed`; nothing changes). */
+  reportFailedSnapshot(err: unknown, durationStartMs?: number): void {
+    const st = this.held.fail(this.clock.now(), err instanceof Error ? err.message : String(err), {
+      services: this.mirror.services.size,
+      endpoints: this.mirror.endpointCount(),
+    });
+    if (st.attempts === 1) this.log.warn({ err: st.error }, 'marathon snapshot failed; keeping the published state');
+    this.finishSnapshot('failed', durationStartMs ?? this.clock.now());
+  }
+
+  /** Apply the held snapshot as it is (operator decision); clears a `failed` hold. Null when nothing was held. */
+  async release(): Promise<SnapshotOutcome | null> {
+    const apps = this.held.take();
+    if (apps === undefined) return null;
+    if (apps === null) return { result: 'unchanged', position: this.mirror.position, upserts: 0, removals: 0 };
+    this.log.warn({ apps: apps.length }, 'held snapshot released by operator');
+    return this.applySnapshot(apps, { force: true });
+  }
+
+  /** Replace one app (refetched after a definition event); `null` = the app no longer exists. */
+  applyApp(appId: string, app: App | null): Promise<void> {
+    return this.serial(async () => {
+      const plan = await this.planner.oneApp(appId, app, this.records, this.mirror);
+      await this.commit(plan, 'app', false);
+    });
+  }
+
+  /** Apply an event; events that arrive together are written in one transaction. */
+  applyEvent(e: MarathonEvent): Promise<EventOutcome> {
+    return this.events.add(e);
+  }
+
+  /** Replace every problem of `source` (e.g. `ipam`, `nginx`) with `problems`. */
+  setProblems(source: string, problems: Problem[]): Promise<void> {
+    return this.serial(async () => {
+      const plan = this.planner.problemsOnly(source, problems, this.records, this.mirror);
+      await this.commit(plan, `problems:${source}`, false);
+    });
+  }
+
+  /** Wait for queued writes (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.events.pending > 0) await this.queue.idle();
+    await this.queue.idle();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async flushEvents(batch: MarathonEvent[]): Promise<EventOutcome> {
+    const effects = batch.map(eventEffect);
+    const { plan, refetch } = await this.planner.events(effects, this.records, this.mirror);
+    try {
+      if (plan) await this.commit(plan, 'events', false);
+      return { refetch };
+    } catch (err) {
+      // The mirror kept the old state; the next snapshot converges. Ask for the touched apps again.
+      return { refetch: [...new Set([...refetch, ...(plan?.touched ?? [])])], error: (err as Error).message };
+    }
+  }
+
+  private async commit(plan: Plan, kind: string, markLoaded: boolean): Promise<void> {
+    const w = plan.write;
+    w.markLoaded = markLoaded;
+    const empty = w.upserts.length + w.removals.length + w.raise.length + w.clear.length === 0 && !markLoaded;
+    if (!empty) {
+      try {
+        const position = await this.store.write(w);
+        this.opts.metrics?.writes.inc({ kind: kind.split(':')[0] });
+        if (position !== null) this.mirror.position = position;
+      } catch (err) {
+        this.opts.metrics?.writeErrors.inc({ kind: kind.split(':')[0] });
+        this.log.error({ err: (err as Error).message, kind }, 'registry write failed; keeping the previous state');
+        throw err;
+      }
+    }
+    this.records = plan.records;
+    if (markLoaded) this.mirror.loaded = true;
+    const before = this.mirror.services;
+    this.mirror.setServices(plan.services);
+    if (plan.problems) this.mirror.setProblems(plan.problems);
+    this.planner.logChanges(plan, before);
+    if (w.upserts.length + w.removals.length > 0 || markLoaded) this.notify();
+  }
+
+  private notify(): void {
+    const p = this.mirror.position;
+    for (const l of this.listeners) {
+      try {
+        l(p);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'registry change listener failed');
+      }
+    }
+  }
+
+  private finishSnapshot(result: string, started: number): void {
+    const durationMs = Math.max(0, this.clock.now() - started);
+    this.lastSnapshot = { at: new Date(this.clock.now()).toISOString(), result, durationMs };
+    this.opts.metrics?.snapshots.inc({ result });
+    this.opts.metrics?.snapshotDuration.observe({ result }, durationMs / 1000);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    return this.queue.run(fn);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The registry tables (migration 002) behind knex. One `write` = one transaction: services and
+ * endpoints change, journal rows are appended, problems are raised/cleared, all or nothing.
+ * Bulk rows travel as one JSON parameter (`jsonb_to_recordset`): one round trip however many rows,
+ * and no 65535-parameter limit.
+ */
+import type { Knex } from 'knex';
+import type { ServiceSpec } from '../model/spec';
+import type { TaskRecord } from '../model/tasks';
+import type { Endpoint, Problem, Service } from '../model/types';
+
+/** A service as stored: the spec it came from, its endpoints with their task records. */
+export interface StoredService {
+  spec: ServiceSpec;
+  service: Service;
+  /** Task record per endpoint task id (restores serving decisions after a restart). */
+  tasks: TaskRecord[];
+  firstSeen: number;
+}
+
+/** A problem with the source that owns it. */
+export interface StoredProblem extends Problem {
+  source: string;
+  since: string;
+}
+
+/** Everything `load` returns. */
+export interface StoredState {
+  position: number;
+  services: StoredService[];
+  problems: StoredProblem[];
+}
+
+/** One transaction's worth of changes. */
+export interface WriteSet {
+  upserts: StoredService[];
+  removals: Array<{ appId: string; env: string }>;
+  raise: StoredProblem[];
+  /** (appId, code) keys to delete. */
+  clear: Array<{ appId: string; code: string }>;
+  /** Append a `loaded` journal row (first successful snapshot of an empty registry). */
+  markLoaded: boolean;
+}
+
+// Keep this many journal rows; consumers only need recent positions (they re-read snapshots).
+const JOURNAL_KEEP = 100_000;
+const PRUNE_EVERY = 500;
+
+/** Knex access to the registry tables. */
+export class RegistryStore {
+  private writes = 0;
+
+  /**
+   * @param fence called first in every write transaction (cluster: `leadership.assertLeader(trx)`),
+   *   so a replica that lost leadership can never commit a registry write.
+   */
+  constructor(
+    private readonly knex: Knex,
+    private readonly fence?: (trx: Knex.Transaction) => Promise<unknown>,
+  ) {}
+
+  /** Read the whole published state (start-up). */
+  async load(): Promise<StoredState> {
+    const [posRow] = await this.knex('registry_journal').max({ p: 'position' });
+    const services = await this.knex('registry_services').select('app_id', 'spec', 'first_seen');
+    const endpoints = await this.knex('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task');
+    const problems = await this.knex('registry_problems').select('*');
+    const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();
+    for (const r of endpoints) {
+      const list = byApp.get(r.app_id) ?? [];
+      list.push({ e: { taskId: r.task_id, address: r.address, port: Number(r.port), host: r.host }, t: json<TaskRecord>(r.task) });
+      byApp.set(r.app_id, list);
+    }
+    const out: StoredService[] = services.map((r) => {
+      const spec = json<ServiceSpec>(r.spec);
+      const eps = (byApp.get(r.app_id) ?? []).sort((a, b) => (a.e.taskId < b.e.taskId ? -1 : 1));
+      return { spec, service: serviceFrom(spec, eps.map((x) => x.e)), tasks: eps.map((x) => x.t), firstSeen: new Date(r.first_seen).getTime() };
+    });
+    return {
+      position: Number(posRow?.p ?? 0),
+      services: out,
+      problems: problems.map((r) => ({
+        code: r.code,
+        appId: r.app_id,
+        env: r.env,
+        message: r.message,
+        ...(r.details ? { details: json<Record<string, unknown>>(r.details) } : {}),
+        source: r.source,
+        since: new Date(r.since).toISOString(),
+      })),
+    };
+  }
+
+  /** Apply one write set in one transaction; returns the last journal position written (or null if none). */
+  async write(w: WriteSet): Promise<number | null> {
+    const last = await this.knex.transaction(async (trx) => {
+      if (this.fence) await this.fence(trx);
+      const ids = [...w.upserts.map((u) => u.service.appId), ...w.removals.map((r) => r.appId)];
+      if (ids.length > 0) {
+        // Endpoints of changed services are replaced wholesale; cheaper than a per-row diff.
+        await trx.raw('delete from registry_endpoints where app_id = any(?::text[])', [ids]);
+      }
+      if (w.removals.length > 0) {
+        await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.appId)]);
+      }
+      if (w.upserts.length > 0) {
+        const rows = w.upserts.map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
+        for (const part of chunks(rows)) {
+          await trx.raw(
+            `insert into registry_services (app_id, env, spec, first_seen)
+             select app_id, env, spec, first_seen from jsonb_to_recordset(?::jsonb)
+               as x(app_id text, env text, spec jsonb, first_seen timestamptz)
+             on conflict (app_id) do update set env = excluded.env, spec = excluded.spec, updated_at = now()`,
+            [JSON.stringify(part)],
+          );
+        }
+        const eps: unknown[] = [];
+        for (const u of w.upserts) {
+          const byTask = new Map(u.tasks.map((t) => [t.taskId, t]));
+          for (const e of u.service.endpoints) {
+            eps.push({ app_id: u.service.appId, task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null });
+          }
+        }
+        for (const part of chunks(eps)) {
+          await trx.raw(
+            `insert into registry_endpoints (app_id, task_id, address, port, host, task)
+             select app_id, task_id, address, port, host, coalesce(task, '{}'::jsonb) from jsonb_to_recordset(?::jsonb)
+               as x(app_id text, task_id text, address text, port integer, host text, task jsonb)`,
+            [JSON.stringify(part)],
+          );
+        }
+      }
+      const journal: Array<{ op: string; app_id: string | null; env: string | null; detail: unknown }> = [
+        ...w.upserts.map((u) => ({ op: 'upsert', app_id: u.service.appId, env: u.service.env, detail: { endpoints: u.service.endpoints.length, version: u.service.version } })),
+        ...w.removals.map((r) => ({ op: 'remove', app_id: r.appId, env: r.env, detail: null })),
+        ...(w.markLoaded ? [{ op: 'loaded', app_id: null, env: null, detail: null }] : []),
+      ];
+      // Problem-only writes still move the journal, so standby replicas re-read them.
+      if (journal.length === 0 && w.raise.length + w.clear.length > 0) {
+        journal.push({ op: 'problems', app_id: null, env: null, detail: { raised: w.raise.length, cleared: w.clear.length } });
+      }
+      let position: number | null = null;
+      for (const part of chunks(journal)) {
+        const res = await trx.raw(
+          `insert into registry_journal (op, app_id, env, detail)
+           select op, app_id, env, detail from jsonb_to_recordset(?::jsonb) as x(op text, app_id text, env text, detail jsonb)
+           returning position`,
+          [JSON.stringify(part)],
+        );
+        for (const r of rowsOf(res)) position = Math.max(position ?? 0, Number(r.position));
+      }
+      if (w.clear.length > 0) {
+        await trx.raw(
+          `delete from registry_problems p using jsonb_to_recordset(?::jsonb) as x(app_id text, code text)
+           where p.app_id = x.app_id and p.code = x.code`,
+          [JSON.stringify(w.clear.map((c) => ({ app_id: c.appId, code: c.code })))],
+        );
+      }
+      if (w.raise.length > 0) {
+        const rows = w.raise.map((p) => ({ app_id: p.appId, code: p.code, source: p.source, env: p.env, message: p.message, details: p.details ?? null, since: p.since }));
+        await trx.raw(
+          `insert into registry_problems (app_id, code, source, env, message, details, since)
+           select app_id, code, source, env, message, details, since from jsonb_to_recordset(?::jsonb)
+             as x(app_id text, code text, source text, env text, message text, details jsonb, since timestamptz)
+           on conflict (app_id, code) do update set source = excluded.source, env = excluded.env,
+             message = excluded.message, details = excluded.details`,
+          [JSON.stringify(rows)],
+        );
+      }
+      return position;
+    });
+    if (last !== null && ++this.writes % PRUNE_EVERY === 0) {
+      await this.knex('registry_journal').where('position', '<', last - JOURNAL_KEEP).del();
+    }
+    return last;
+  }
+
+  /** The journal's latest position straight from the database. */
+  async position(): Promise<number> {
+    const [row] = await this.knex('registry_journal').max({ p: 'position' });
+    return Number(row?.p ?? 0);
+  }
+}
+
+// Rows per statement: few round trips, but a bounded parameter (PGlite copies it into WASM memory,
+// which never shrinks; 30,000 rows at once grew it by ~200 MB).
+const CHUNK = 5000;
+
+function chunks<T>(rows: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
+  return out;
+}
+
+function serviceFrom(spec: ServiceSpec, endpoints: Endpoint[]): Service {
+  return {
+    env: spec.env, appId: spec.appId, domains: spec.domains, proxy: spec.proxy, listen: spec.listen, dns: spec.dns,
+    portName: spec.portName, servicePort: spec.servicePort, fixedIp: spec.fixedIp, endpoints, version: spec.version,
+  };
+}
+
+// pg returns parsed jsonb; be tolerant of drivers that hand back strings.
+function json<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+function rowsOf(res: unknown): Array<Record<string, unknown>> {
+  const r = res as { rows?: Array<Record<string, unknown>> } | Array<Record<string, unknown>>;
+  return Array.isArray(r) ? r : (r.rows ?? []);
+}

@@ -1,0 +1,50 @@
+/** Options and results of the Registry (kept apart so routes and main.ts import types only). */
+import type { Knex } from 'knex';
+import type { Clock } from '../clock';
+import type { Logger } from '../log';
+import type { HeldStatus } from './held';
+import type { RegistryMetrics } from './metrics';
+import type { HostResolver } from './resolver';
+
+export interface RegistryOptions {
+  knex: Knex;
+  logger: Logger;
+  /** `BERTH_DEFAULT_ENV`. */
+  defaultEnv: string;
+  /** `BERTH_LABEL_PREFIX` (default `berth.`). */
+  labelPrefix?: string;
+  /** `BERTH_MAX_REMOVAL_RATIO` (default 0.5). */
+  maxRemovalRatio?: number;
+  clock?: Clock;
+  /** Resolves agent host names for host-networked apps; default: none (IP-literal hosts only). */
+  resolver?: HostResolver;
+  metrics?: RegistryMetrics;
+  /** Runs first in every write transaction; throw to refuse the write (cluster fencing). */
+  fence?: (trx: Knex.Transaction) => Promise<unknown>;
+}
+
+/** What a full snapshot did. */
+export interface SnapshotOutcome {
+  result: 'applied' | 'unchanged' | 'held';
+  position: number;
+  upserts: number;
+  removals: number;
+  reason?: string;
+}
+
+/** What a batch of events did: apps to refetch (unknown app, newer version, definition changed). */
+export interface EventOutcome {
+  refetch: string[];
+  error?: string;
+}
+
+/** Registry status for the API. */
+export interface RegistryStatus {
+  loaded: boolean;
+  position: number;
+  services: number;
+  endpoints: number;
+  problems: number;
+  held: HeldStatus | null;
+  lastSnapshot: { at: string; result: string; durationMs: number } | null;
+}

@@ -1,0 +1,104 @@
+/**
+ * Bulk state for benchmarks: thousands of running apps created directly (no events, no
+ * deployments), and a pump emitting task events at a fixed rate.
+ */
+import { type SimApp, type SimTask, isoNow } from './model';
+import { normalizeApp } from './normalize';
+import type { SimCluster } from './state';
+import { newTask, setHealth, setTaskState } from './tasks';
+
+type Json = Record<string, unknown>;
+
+export interface SeedOptions {
+  apps: number;
+  tasksPerApp: number;
+  /** App definition for app `i` (without instances); default: a docker bridge app with one port. */
+  template?: (i: number) => Json;
+}
+
+/** Default bench app: bridge networking, one HTTP port, berth labels. */
+export function defaultSeedApp(i: number): Json {
+  return {
+    id: `/bench/app-${i}`,
+    container: { type: 'DOCKER', docker: { image: 'nginx:alpine' }, portMappings: [{ containerPort: 80, hostPort: 0, name: 'http' }] },
+    networks: [{ mode: 'container/bridge' }],
+    labels: { 'berth.domain': `app-${i}.bench.berth.internal` },
+  };
+}
+
+/** Creates `apps` apps with `tasksPerApp` RUNNING tasks each, silently. Returns the totals. */
+export function seed(c: SimCluster, opts: SeedOptions): { apps: number; tasks: number } {
+  const template = opts.template ?? defaultSeedApp;
+  const version = isoNow();
+  let tasks = 0;
+  for (let i = 0; i < opts.apps; i++) {
+    const def = normalizeApp({ ...template(i), instances: opts.tasksPerApp }, version, c.servicePorts);
+    const app: SimApp = { def, tasks: new Map(), deployments: new Set(), versionInfo: { lastScalingAt: version, lastConfigChangeAt: version } };
+    for (let k = 0; k < opts.tasksPerApp; k++) {
+      const t = newTask(c, app, k);
+      t.state = 'TASK_RUNNING';
+      t.startedAt = version;
+      if (((def.healthChecks as unknown[]) ?? []).length) {
+        t.health = { alive: true, consecutiveFailures: 0, firstSuccess: version, lastSuccess: version, lastFailure: null, lastFailureCause: null };
+      }
+      app.tasks.set(t.id, t);
+      tasks++;
+    }
+    c.apps.set(def.id, app);
+  }
+  return { apps: opts.apps, tasks };
+}
+
+export interface PumpOptions {
+  ratePerSec: number;
+  /** Stop after this many events (default: until stop()). */
+  count?: number;
+  /**
+   * What one emission does. Default 'state-flap': the next running task goes TASK_RUNNING →
+   * TASK_KILLING, or back (a visible change for a consumer at every event). 'health-flap' flips
+   * the task's health result instead.
+   */
+  kind?: 'state-flap' | 'health-flap';
+  /** Called right after each emission, with the task and a monotonic timestamp (ms). */
+  onEmit?: (task: SimTask, atMs: number) => void;
+}
+
+/** Emits task changes at a steady rate; resolves `done` after `count` emissions or stop(). */
+export function pump(c: SimCluster, opts: PumpOptions): { stop: () => void; done: Promise<number> } {
+  let sent = 0;
+  let cursor = 0;
+  let stopped = false;
+  const started = performance.now();
+  let finish: (n: number) => void = () => undefined;
+  const done = new Promise<number>((r) => { finish = r; });
+  // Snapshot of the task list, refreshed once per round (30,000 tasks: not rebuilt per event).
+  let tasks: SimTask[] = [];
+  const emitOne = (): boolean => {
+    if (cursor >= tasks.length) {
+      tasks = c.allTasks();
+      cursor = 0;
+      if (tasks.length === 0) return false;
+    }
+    const task = tasks[cursor++];
+    const app = c.apps.get(task.appId);
+    if (!app || !app.tasks.has(task.id)) return true; // gone since the snapshot: skip it
+    if (opts.kind === 'health-flap') setHealth(c, app, task, !(task.health?.alive ?? false));
+    else setTaskState(c, app, task, task.state === 'TASK_RUNNING' ? 'TASK_KILLING' : 'TASK_RUNNING');
+    sent++;
+    opts.onEmit?.(task, performance.now());
+    return true;
+  };
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - started) / 1000) * opts.ratePerSec);
+    while (!stopped && sent < due && (opts.count === undefined || sent < opts.count)) if (!emitOne()) break;
+    if (opts.count !== undefined && sent >= opts.count) stop();
+  }, 5);
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    finish(sent);
+  };
+  return { stop, done };
+}
+

@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { udpPortFree } from '../../src/demo/procs';
+
+/** Whether `cmd` is on PATH. */
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** `n` distinct loopback ports free for TCP and UDP right now (nginx and dig cannot use port 0). */
+export async function freePorts(n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let attempts = 0; out.length < n && attempts < 50; attempts++) {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const { port } = srv.address() as net.AddressInfo;
+    await new Promise((r) => srv.close(r));
+    if (!out.includes(port) && (await udpPortFree('127.0.0.1', port))) out.push(port);
+  }
+  if (out.length < n) throw new Error('no free loopback ports');
+  return out;
+}
+
+/** For a panel line `curl -s -H 'Host: <name>' <url>`: the body of that request, made from Node. */
+export function getWithHost(curlLine: string): Promise<string> {
+  const m = /-H 'Host: ([^']+)' (http:\/\/\S+)/.exec(curlLine);
+  if (!m) return Promise.reject(new Error(`not a curl line with a Host header: ${curlLine}`));
+  return new Promise((resolve, reject) => {
+    const req = http.get(m[2], { headers: { host: m[1] }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body.trim()));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,133 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { tmpDir, waitFor } from './helpers';
+
+const EXAMPLE = path.resolve(__dirname, '../../nginx-templates/nginx.conf.example');
+const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+/** Whether a real nginx can be used; outside CI a missing nginx skips with a printed reason. */
+export function nginxAvailable(): boolean {
+  const ok = spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status === 0;
+  if (!ok && process.env.CI) throw new Error('nginx is required in CI: apt-get install -y nginx-light libnginx-mod-stream');
+  if (!ok) console.log('skipping real-nginx tests: nginx not installed (apt-get install -y nginx-light libnginx-mod-stream)');
+  return ok;
+}
+
+/** A free loopback TCP port (nginx cannot bind port 0 itself). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface RealNginx {
+  prefix: string;
+  conf: string;
+  /** Folder berth renders into (BERTH_NGINX_DIR). */
+  dir: string;
+  httpPort: number;
+  testCmd: string;
+  reloadCmd: string;
+  /** Worker generations nginx started after its first (one per reload it performed), from its log. */
+  reconfigurations(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx (master + worker, so reloads create new worker generations) on loopback with its
+ * own prefix, using nginx.conf.example with paths and ports swapped for the test's.
+ */
+export async function startNginx(): Promise<RealNginx> {
+  const builtIn = /--with-stream(\s|$)/.test(spawnSync('nginx', ['-V'], { encoding: 'utf8' }).stderr ?? '');
+  if (!builtIn && !fs.existsSync(STREAM_MODULE)) throw new Error(`nginx has no stream module: apt-get install -y libnginx-mod-stream (${STREAM_MODULE})`);
+  const prefix = tmpDir('berth-real-nginx-');
+  fs.chmodSync(prefix, 0o755); // workers (nobody) need to reach the temp folders
+  const dir = path.join(prefix, 'generated');
+  fs.mkdirSync(dir);
+  fs.mkdirSync(path.join(prefix, 'tmp'));
+  const httpPort = await freePort();
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
+  const conf = fs.readFileSync(EXAMPLE, 'utf8')
+    .replace('include /etc/nginx/modules-enabled/*.conf;', builtIn ? '' : `load_module ${STREAM_MODULE};`)
+    .replace('worker_processes auto;', 'worker_processes 1;')
+    .replace('pid /run/nginx.pid;', `pid ${prefix}/nginx.pid;`)
+    .replace('error_log /var/log/nginx/error.log warn;', `error_log ${prefix}/error.log notice;`)
+    .replace('access_log /var/log/nginx/access.log;', `access_log off;\n${temps}`)
+    .replace('listen 80 default_server;', `listen 127.0.0.1:${httpPort} default_server;`)
+    .replaceAll('/var/lib/berth/nginx', dir);
+  const confPath = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(confPath, conf);
+  const base = `nginx -p ${prefix}/ -c ${confPath}`;
+  const child: ChildProcess = spawn('nginx', ['-p', `${prefix}/`, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+    return (await httpGet(httpPort, 'nothing.invalid').catch(() => null))?.status === 404;
+  }, 'nginx to answer');
+  const log = () => (fs.existsSync(path.join(prefix, 'error.log')) ? fs.readFileSync(path.join(prefix, 'error.log'), 'utf8') : '');
+  return {
+    prefix, conf: confPath, dir, httpPort,
+    testCmd: `${base} -t -q`,
+    reloadCmd: `${base} -s reload`,
+    reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** GET / through nginx with a Host header; a fresh connection each time. */
+export function httpGet(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An HTTP backend on a loopback ephemeral port that answers with its name. */
+export async function startBackend(name: string): Promise<{ name: string; port: number; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => res.end(name));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    name, port,
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** A TCP backend that echoes with a prefix. */
+export async function startEcho(prefix: string): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('data', (d) => s.write(`${prefix}${d.toString()}`));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    }),
+  };
+}

@@ -1,0 +1,320 @@
+import { describeEachEngine } from '../support/db';
+import { PROBLEM_CODES as C } from '../../src/model/problems';
+import type { App } from '../../src/marathon/types';
+import {
+  aHealthChange, anApp, aStatus, aTask, healthy, withDomain, withHealthChecks, withTasks, withVersion, V2,
+} from '../support/builders';
+import { openRegistry, resetRegistryTables } from './helpers';
+
+const web = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/web' }, withDomain('web.berth.internal'), withTasks(...tasks));
+const api = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/api' }, withDomain('api.berth.internal'), withTasks(...tasks));
+const fleet = (n: number): App[] =>
+  Array.from({ length: n }, (_, i) => anApp({ id: `/s${i}` }, withDomain(`s${i}.berth.internal`), withTasks(aTask({ id: `s${i}.1`, host: `10.0.1.${i + 1}` }))));
+
+describeEachEngine('registry', (db) => {
+  beforeEach(async () => resetRegistryTables(db().knex));
+
+  describe('snapshots converge', () => {
+    test('a fresh registry is not loaded until the first snapshot; then it serves the catalog', async () => {
+      const { registry } = await openRegistry(db().knex);
+      expect(registry.current()).toMatchObject({ loaded: false, position: 0, services: [] });
+      const out = await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1', ports: [31000] })), anApp({ id: '/not-ours' })]);
+      expect(out).toMatchObject({ result: 'applied', upserts: 1, removals: 0 });
+      const snap = await registry.snapshot();
+      expect(snap.loaded).toBe(true);
+      expect(snap.position).toBeGreaterThan(0);
+      expect(snap.services).toEqual([
+        expect.objectContaining({ appId: '/web', env: 'default', domains: ['web.berth.internal'], endpoints: [{ taskId: 'web.1', address: '10.0.0.1', port: 31000, host: '10.0.0.1' }] }),
+      ]);
+      expect(registry.findService('default', 'WEB.berth.internal.')).toMatchObject({ appId: '/web' });
+    });
+
+    test('an empty Marathon on an empty registry is applied (nothing to lose) and marks it loaded', async () => {
+      const { registry } = await openRegistry(db().knex);
+      expect(await registry.applySnapshot([])).toMatchObject({ result: 'applied' });
+      expect(registry.current().loaded).toBe(true);
+    });
+
+    test('the same snapshot twice writes nothing the second time', async () => {
+      const { registry } = await openRegistry(db().knex);
+      const apps = [web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))];
+      await registry.applySnapshot(apps);
+      const pos = await registry.position();
+      const rows = await db().knex('registry_journal').count({ n: '*' });
+      expect(await registry.applySnapshot(apps)).toMatchObject({ result: 'unchanged', upserts: 0, removals: 0, position: pos });
+      expect(await db().knex('registry_journal').count({ n: '*' })).toEqual(rows);
+    });
+
+    test('one changed app writes one journal row and advances the position', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))]);
+      const pos = await registry.position();
+      const seen: number[] = [];
+      registry.onChange((p) => seen.push(p));
+      const out = await registry.applySnapshot([web(aTask({ id: 'web.1' }), aTask({ id: 'web.2', host: '10.0.0.2' })), api(aTask({ id: 'api.1' }))]);
+      expect(out).toMatchObject({ result: 'applied', upserts: 1, removals: 0 });
+      const journal = await db().knex('registry_journal').where('position', '>', pos).select('op', 'app_id');
+      expect(journal).toEqual([{ op: 'upsert', app_id: '/web' }]);
+      expect(seen).toEqual([await registry.position()]);
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.1', 'web.2']);
+    });
+
+    test('an app that disappears is removed (within the removal ratio)', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot(fleet(4));
+      const out = await registry.applySnapshot(fleet(4).slice(0, 3));
+      expect(out).toMatchObject({ result: 'applied', removals: 1 });
+      expect(registry.listServices().map((s) => s.appId)).toEqual(['/s0', '/s1', '/s2']);
+      expect(await db().knex('registry_services').count({ n: '*' })).toEqual([{ n: 3 }]);
+    });
+
+    test('a label change moves a service to another environment', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))]);
+      const moved = anApp({ id: '/web' }, withDomain('web.berth.internal', { 'berth.env': 'qa' }), withTasks(aTask({ id: 'web.1' })));
+      await registry.applySnapshot([moved, api(aTask({ id: 'api.1' }))]);
+      expect(registry.listServices('qa').map((s) => s.appId)).toEqual(['/web']);
+      expect(registry.findService('default', 'web.berth.internal')).toBeUndefined();
+    });
+  });
+
+  describe('events update incrementally', () => {
+    test('status events add and remove one endpoint; KILLING leaves at once', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
+      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_STAGING', { host: '10.0.0.2', ports: [31002] }));
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(1);
+      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(['10.0.0.1:31000', '10.0.0.2:31002']);
+      await registry.applyEvent(aStatus('/web', 'web.1', 'TASK_KILLING'));
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.2']);
+      const stored = await db().knex('registry_endpoints').select('task_id');
+      expect(stored).toEqual([{ task_id: 'web.2' }]);
+    });
+
+    test('events for unknown apps and newer versions ask for a refetch; definition events too', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+      expect(await registry.applyEvent(aStatus('/new', 'new.1', 'TASK_RUNNING'))).toEqual({ refetch: ['/new'] });
+      expect(await registry.applyEvent(aStatus('/web', 'web.3', 'TASK_STAGING', { version: V2 }))).toEqual({ refetch: ['/web'] });
+      expect((await registry.applyEvent({ eventType: 'app_terminated_event', appId: '/web', timestamp: V2 })).refetch).toEqual(['/web']);
+    });
+
+    test('events that arrive together are written in one transaction', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web()]);
+      const before = await registry.position();
+      const outs = await Promise.all([1, 2, 3, 4].map((i) => registry.applyEvent(aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` }))));
+      expect(outs).toHaveLength(4);
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(4);
+      // At most two writes: the first event may go alone, the other three are batched.
+      expect((await registry.position()) - before).toBeLessThanOrEqual(2);
+    });
+
+    test('health events: a health-checked task joins after healthy, leaves after unhealthy', async () => {
+      const { registry } = await openRegistry(db().knex);
+      const id = 'web.00000000-0000-4000-8000-00000000beef';
+      await registry.applySnapshot([anApp({ id: '/web' }, withDomain('web.berth.internal'), withHealthChecks(), withTasks(aTask({ id })))]);
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints).toEqual([]);
+      await registry.applyEvent(aHealthChange('/web', id, true));
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual([id]);
+      await registry.applyEvent(aHealthChange('/web', id, false));
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints).toEqual([]);
+    });
+
+    test('applyApp replaces one app; null removes it', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+      await registry.applyApp('/api', api(aTask({ id: 'api.1' })));
+      expect(registry.listServices().map((s) => s.appId)).toEqual(['/api', '/web']);
+      await registry.applyApp('/web', null);
+      expect(registry.listServices().map((s) => s.appId)).toEqual(['/api']);
+    });
+  });
+
+  describe('the removal guard', () => {
+    test('an empty answer is held, reported, and released only on request', async () => {
+      const { registry, prom } = await openRegistry(db().knex);
+      await registry.applySnapshot(fleet(4));
+      const pos = await registry.position();
+      expect(await registry.applySnapshot([])).toMatchObject({ result: 'held', reason: 'empty' });
+      expect(registry.listServices()).toHaveLength(4);
+      expect(await registry.position()).toBe(pos);
+      expect(registry.status().held).toMatchObject({ reason: 'empty', attempts: 1, current: { services: 4, endpoints: 4 }, proposed: { apps: 0, services: 0 } });
+      expect(await prom.getSingleMetricAsString('berth_registry_snapshot_held')).toMatch(/ 1$/m);
+      await registry.applySnapshot([]);
+      expect(registry.status().held?.attempts).toBe(2);
+      expect(await registry.release()).toMatchObject({ result: 'applied', removals: 4 });
+      expect(registry.listServices()).toEqual([]);
+      expect(registry.status().held).toBeNull();
+    });
+
+    test('removing more than the ratio is held; a sane snapshot afterwards clears the hold', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot(fleet(10));
+      const partial = fleet(10).slice(0, 4);
+      expect(await registry.applySnapshot(partial)).toMatchObject({ result: 'held', reason: 'endpoint-removal-ratio' });
+      expect(registry.listServices()).toHaveLength(10);
+      expect(await registry.applySnapshot(fleet(10).slice(0, 6))).toMatchObject({ result: 'applied', removals: 4 });
+      expect(registry.status().held).toBeNull();
+    });
+
+    test('all endpoints vanishing is held even when apps remain (health wipe elsewhere, agent loss)', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))]);
+      expect(await registry.applySnapshot([web(), api()])).toMatchObject({ result: 'held', reason: 'all-endpoints-removed' });
+      expect(await registry.applySnapshot([web(), api()], { force: true })).toMatchObject({ result: 'applied' });
+      expect(registry.status().endpoints).toBe(0);
+    });
+
+    test('a rolling restart (every task id replaced) is not a removal', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }), aTask({ id: 'web.2' }))]);
+      expect(await registry.applySnapshot([web(aTask({ id: 'web.3' }), aTask({ id: 'web.4' }))])).toMatchObject({ result: 'applied' });
+    });
+
+    test('a failed fetch is reported as held/failed and changes nothing', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot(fleet(2));
+      registry.reportFailedSnapshot(new Error('502 from marathon'));
+      expect(registry.status().held).toMatchObject({ reason: 'failed', error: '502 from marathon', proposed: null });
+      expect(registry.status().lastSnapshot).toMatchObject({ result: 'failed' });
+      expect(registry.listServices()).toHaveLength(2);
+      expect(await registry.release()).toMatchObject({ result: 'unchanged' });
+      expect(await registry.release()).toBeNull();
+    });
+  });
+
+  describe('problems', () => {
+    test('raised with since, kept while unchanged, cleared when fixed', async () => {
+      const { registry, prom } = await openRegistry(db().knex);
+      const bad = anApp({ id: '/bad' }, withDomain('a.com; include /etc/passwd'));
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), bad]);
+      const [p] = registry.listProblems();
+      expect(p).toMatchObject({ code: C.LABEL_DOMAIN_INVALID, appId: '/bad', source: 'model' });
+      expect(Date.parse(p.since)).not.toBeNaN();
+      expect(await prom.getSingleMetricAsString('berth_registry_problems')).toContain('code="LABEL_DOMAIN_INVALID"} 1');
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), bad]);
+      expect(registry.listProblems()[0].since).toBe(p.since);
+      const fixed = anApp({ id: '/bad' }, withDomain('bad.berth.internal'));
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), fixed]);
+      expect(registry.listProblems()).toEqual([]);
+      expect(await db().knex('registry_problems').count({ n: '*' })).toEqual([{ n: 0 }]);
+    });
+
+    test('a bad app never blocks the others', async () => {
+      const { registry } = await openRegistry(db().knex);
+      const apps = [web(aTask({ id: 'web.1' })), anApp({ id: '/p' }, withDomain('p.com', { 'berth.port': '99999' })), api(aTask({ id: 'api.1' }))];
+      await registry.applySnapshot(apps);
+      expect(registry.listServices().map((s) => s.appId)).toEqual(['/api', '/web']);
+      expect(registry.listProblems().map((p) => p.code)).toEqual([C.LABEL_PORT_INVALID]);
+    });
+
+    test('domain conflict: the published app keeps it; the loser takes over when the owner goes', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+      const rival = anApp({ id: '/rival', versionInfo: { lastConfigChangeAt: '2000-01-01T00:00:00.000Z' } }, withDomain('web.berth.internal'), withTasks(aTask({ id: 'rival.1' })));
+      await registry.applyApp('/rival', rival);
+      expect(registry.findService('default', 'web.berth.internal')?.appId).toBe('/web');
+      expect(registry.listProblems()).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/rival' })]);
+      await registry.applyApp('/web', null);
+      expect(registry.findService('default', 'web.berth.internal')?.appId).toBe('/rival');
+      expect(registry.listProblems()).toEqual([]);
+    });
+
+    test('setProblems replaces one source only', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([anApp({ id: '/bad' }, withDomain('x..com'))]);
+      await registry.setProblems('ipam', [{ code: C.FIXED_IP_CONFLICT, appId: '/db', env: null, message: 'taken' }]);
+      expect(registry.listProblems().map((p) => `${p.source}:${p.code}`)).toEqual(['model:LABEL_DOMAIN_INVALID', 'ipam:FIXED_IP_CONFLICT']);
+      await registry.setProblems('ipam', []);
+      expect(registry.listProblems().map((p) => p.source)).toEqual(['model']);
+    });
+  });
+
+  describe('durability', () => {
+    test('a restarted registry serves the last state at once, with serving decisions kept', async () => {
+      const first = await openRegistry(db().knex);
+      const hc = (results: boolean) => anApp({ id: '/web' }, withDomain('web.berth.internal'), withHealthChecks(),
+        withTasks(aTask({ id: 'web.1', ...(results ? { healthCheckResults: [healthy()] } : {}) })));
+      await first.registry.applySnapshot([hc(true), anApp({ id: '/bad' }, withDomain('-x'))]);
+      const before = first.registry.current();
+
+      const second = await openRegistry(db().knex);
+      const after = second.registry.current();
+      expect(after).toEqual({ ...before, services: before.services });
+      expect(second.registry.listProblems()).toHaveLength(1);
+      // After a Marathon leader change the results are gone: the task keeps serving.
+      expect(await second.registry.applySnapshot([hc(false), anApp({ id: '/bad' }, withDomain('-x'))])).toMatchObject({ result: 'unchanged' });
+      expect(second.registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(1);
+    });
+
+    test('a failed write leaves database and mirror as they were', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+      const before = registry.current();
+      await db().knex.raw('alter table registry_journal rename to registry_journal_x');
+      try {
+        await expect(registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))])).rejects.toThrow();
+        const out = await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING'));
+        expect(out.error).toBeDefined();
+      } finally {
+        await db().knex.raw('alter table registry_journal_x rename to registry_journal');
+      }
+      expect(registry.current()).toBe(before);
+      expect(await db().knex('registry_services').pluck('app_id')).toEqual(['/web']);
+      expect(await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))])).toMatchObject({ result: 'applied', upserts: 1 });
+    });
+
+    test('version changes are stored (a redeploy with the same tasks is a change)', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+      const redeployed = anApp({ id: '/web' }, withDomain('web.berth.internal'), withVersion(V2), withTasks(aTask({ id: 'web.1' })));
+      expect(await registry.applySnapshot([redeployed])).toMatchObject({ upserts: 1 });
+      expect(registry.findService('default', 'web.berth.internal')?.version).toBe(V2);
+    });
+  });
+});
+
+describeEachEngine('registry: group changes', (db) => {
+  beforeEach(async () => resetRegistryTables(db().knex));
+  test('group_change_success asks to refetch the known apps under that group', async () => {
+    const { registry } = await openRegistry(db().knex);
+    await registry.applySnapshot([anApp({ id: '/shop/a' }), anApp({ id: '/shop/b' }), anApp({ id: '/shopping/c' })]);
+    const out = await registry.applyEvent({ eventType: 'group_change_success', groupId: '/shop', version: V2, timestamp: V2 });
+    expect(out.refetch.sort()).toEqual(['/shop/a', '/shop/b']);
+  });
+});
+
+describeEachEngine('registry: replicas', (db) => {
+  beforeEach(async () => resetRegistryTables(db().knex));
+
+  test('a standby follows the writer with refresh(), and notifies its consumers', async () => {
+    const writer = (await openRegistry(db().knex)).registry;
+    const standby = (await openRegistry(db().knex)).registry;
+    const seen: number[] = [];
+    standby.onChange((p) => seen.push(p));
+    expect(await standby.refresh()).toBe(false);
+    await writer.applySnapshot([web(aTask({ id: 'web.1' }))]);
+    expect(await standby.refresh()).toBe(true);
+    expect(standby.current()).toEqual(writer.current());
+    expect(seen).toEqual([await writer.position()]);
+    await writer.setProblems('nginx', [{ code: 'NGINX_REJECTED', appId: '/web', env: 'default', message: 'nginx -t failed' }]);
+    expect(await standby.refresh()).toBe(true);
+    expect(standby.listProblems().map((p) => p.code)).toEqual(['NGINX_REJECTED']);
+  });
+
+  test('the fence runs first in every write; a refused write changes nothing', async () => {
+    let leader = true;
+    const { registry } = await openRegistry(db().knex, {
+      fence: async () => {
+        if (!leader) throw new Error('fenced: not the leader');
+      },
+    });
+    await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
+    leader = false;
+    await expect(registry.applyApp('/api', api(aTask({ id: 'api.1' })))).rejects.toThrow('fenced');
+    expect(registry.listServices().map((s) => s.appId)).toEqual(['/web']);
+    expect(await db().knex('registry_services').pluck('app_id')).toEqual(['/web']);
+  });
+});
