@@ -6,6 +6,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The fault-injection suite runs on its own (`npm run test:faults`): it mounts tmpfs and takes minutes.
+  testPathIgnorePatterns: process.env.BERTH_FAULTS ? [] : ['/test/faults/'],
   transform: {
     '^.+\\.ts$': tsJest,
   },

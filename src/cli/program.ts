@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load';
 import { checkCommand } from './commands/check';
+import { demoCommand } from './commands/demo';
 import { ipCommand } from './commands/ip';
 import { poolsCommand } from './commands/pools';
 import { renderCommand } from './commands/render';
@@ -17,7 +18,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version(version(), '-V, --version')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => ctx.err(s.replace(/\n$/, '')) });
-  for (const c of [runCommand(ctx), migrateCommand(ctx), checkCommand(ctx), poolsCommand(ctx), ipCommand(ctx), renderCommand(ctx)]) program.addCommand(c);
+  for (const c of [runCommand(ctx), demoCommand(ctx), migrateCommand(ctx), checkCommand(ctx), poolsCommand(ctx), ipCommand(ctx), renderCommand(ctx)]) program.addCommand(c);
   // Usage errors (unknown command/option, missing argument) exit 2, everywhere.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

@@ -7,20 +7,17 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { childrenOf, processAlive, tcpPortFree, udpPortFree } from '../../src/demo/procs';
-import { berthArgv, ROOT } from '../support/spawn';
+import { berthArgv } from '../support/spawn';
 import { waitFor } from '../support/wait';
 import { unknownMetrics } from '../deploy/dashboard';
 import { freePorts, getWithHost, hasCommand } from './helpers';
 
 jest.setTimeout(240_000);
 
-/** Once src/cli/program.ts registers `demo`, the real CLI; until then the command on its own. */
+/** The real CLI, from source. */
 function demoArgv(args: string[]): string[] {
-  const registered = fs.readFileSync(path.join(ROOT, 'src/cli/program.ts'), 'utf8').includes('demoCommand');
-  if (registered) return berthArgv('demo', ...args);
-  return ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'fixtures/demo-entry.ts'), 'demo', ...args];
+  return berthArgv('demo', ...args);
 }
 
 function sh(line: string): Promise<{ code: number; out: string }> {

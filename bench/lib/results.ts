@@ -1,0 +1,109 @@
+/**
+ * One result format for every benchmark: machine facts (commit, date, cores, Node, load average)
+ * and a list of figures, each with its target and pass/fail, written as JSON and a Markdown table
+ * under `bench/results/` so that two runs (two commits, two machines) can be compared.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const RESULTS_DIR = path.resolve(__dirname, '..', 'results');
+const repo = path.resolve(__dirname, '../..');
+
+/** One measured number. `pass` is null when the figure has no target (context, baselines). */
+export interface Figure {
+  bench: string;
+  what: string;
+  value: number | null;
+  unit: string;
+  target: string | null;
+  pass: boolean | null;
+  note?: string;
+}
+
+/** Machine and build facts recorded with every run. */
+export interface Machine {
+  commit: string;
+  dirty: boolean | null;
+  date: string;
+  cores: number;
+  cpu: string;
+  node: string;
+  memoryGb: number;
+  /** 1/5/15-minute load averages at the start and end of the run (the machine may be shared). */
+  loadStart: number[];
+  loadEnd?: number[];
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Facts about this machine and checkout, taken at the start of a run. */
+export function machine(): Machine {
+  const status = git(['status', '--porcelain', '--untracked-files=no']);
+  return {
+    commit: git(['rev-parse', 'HEAD']) ?? 'unknown',
+    dirty: status === null ? null : status.length > 0,
+    date: new Date().toISOString(),
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** A figure with a numeric target: `cmp` says which side passes. */
+export function fig(bench: string, what: string, value: number | null, unit: string, target?: { op: '<=' | '>=' | '<'; limit: number; text?: string }, note?: string): Figure {
+  if (!target) return { bench, what, value, unit, target: null, pass: null, note };
+  const ok = value !== null && Number.isFinite(value) && (target.op === '<=' ? value <= target.limit : target.op === '>=' ? value >= target.limit : value < target.limit);
+  const sym = target.op === '<=' ? '≤' : target.op === '>=' ? '≥' : '<';
+  return { bench, what, value, unit, target: target.text ?? `${sym} ${target.limit} ${unit}`.trim(), pass: ok, note };
+}
+
+const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+/** Markdown table of figures (bench, what, value, target, pass). */
+export function markdownTable(figures: Figure[]): string {
+  const lines = ['| bench | what | value | target | result |', '|---|---|---|---|---|'];
+  for (const f of figures) {
+    const result = f.pass === null ? '' : f.pass ? 'pass' : '**MISS**';
+    const value = `${fmt(f.value)} ${f.unit}`.trim() + (f.note ? ` (${f.note})` : '');
+    lines.push(`| ${f.bench} | ${f.what} | ${value} | ${f.target ?? ''} | ${result} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Plain-text table for progress output on a terminal. */
+export function printTable(figures: Figure[], out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): void {
+  const rows = figures.map((f) => [f.bench, f.what, `${fmt(f.value)} ${f.unit}`.trim(), f.target ?? '', f.pass === null ? '' : f.pass ? 'pass' : 'MISS']);
+  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length), 4));
+  for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i])).join('  '));
+}
+
+/** Writes `<name>-<stamp>.json` and `.md` plus `<name>-latest.json`; returns the JSON path. */
+export function writeRun(name: string, m: Machine, figures: Figure[], extra: Record<string, unknown> = {}): string {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  m.loadEnd ??= os.loadavg().map((l) => Math.round(l * 100) / 100);
+  const stamp = m.date.replace(/[:.]/g, '-');
+  const json = { name, machine: m, figures, ...extra };
+  const file = path.join(RESULTS_DIR, `${name}-${stamp}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, `${name}-latest.json`), `${JSON.stringify(json, null, 2)}\n`);
+  const md = [
+    `# ${name} — ${m.date}`,
+    '',
+    `commit \`${m.commit}\`${m.dirty ? ' (uncommitted changes)' : ''} · ${m.cores} cores (${m.cpu}) · ${m.memoryGb} GB · Node ${m.node} · load average ${m.loadStart.join(' / ')} at start, ${m.loadEnd.join(' / ')} at end`,
+    '',
+    markdownTable(figures),
+    '',
+  ].join('\n');
+  fs.writeFileSync(file.replace(/\.json$/, '.md'), md);
+  return file;
+}

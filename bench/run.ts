@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: every benchmark of DESIGN §9 in one run, one after the other (they would skew
+ * each other in parallel), with progress on stderr; one Markdown table and one JSON per run under
+ * bench/results/ (`run-<date>.json|md` and `run-latest.json`), with commit, date, cores, Node and
+ * the load average (the machine may be shared: compare runs at similar load).
+ *
+ *   node --import tsx bench/run.ts [--quick] [ipam] [events] [dns] [nginx]
+ *
+ * Full: under 10 minutes on 2 cores; --quick: smaller sizes and shorter runs.
+ */
+import os from 'node:os';
+import { runEventsBench } from './events/run';
+import { dnsFigures, ipamFigures, nginxFigures, runPeerBench } from './lib/peers';
+import { fig, machine, markdownTable, printTable, writeRun, type Figure } from './lib/results';
+
+const ALL = ['ipam', 'events', 'dns', 'nginx'] as const;
+type Name = (typeof ALL)[number];
+
+/** Per-benchmark time limits (s): a stuck benchmark is reported, the others still run. */
+const LIMITS: Record<Name, { full: number; quick: number }> = {
+  ipam: { full: 150, quick: 40 },
+  events: { full: 240, quick: 60 },
+  dns: { full: 150, quick: 50 },
+  nginx: { full: 200, quick: 45 },
+};
+
+const adapters = { ipam: ipamFigures, dns: dnsFigures, nginx: nginxFigures };
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const asked = process.argv.slice(2).filter((a) => !a.startsWith('--')) as Name[];
+  const bad = asked.filter((a) => !ALL.includes(a));
+  if (bad.length) {
+    console.error(`unknown benchmark(s): ${bad.join(', ')}; choose from ${ALL.join(', ')}`);
+    process.exit(2);
+  }
+  const names = asked.length ? ALL.filter((n) => asked.includes(n)) : [...ALL];
+  const m = machine();
+  const t0 = Date.now();
+  const log = (s: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${s}\n`);
+  log(`berth bench (${quick ? 'quick' : 'full'}): ${names.join(', ')} · ${m.cores} cores · Node ${m.node} · load ${m.loadStart.join(' ')} · commit ${m.commit.slice(0, 12)}`);
+  const figures: Figure[] = [];
+  const runs: Record<string, unknown> = {};
+  for (const name of names) {
+    const limit = LIMITS[name][quick ? 'quick' : 'full'];
+    const started = Date.now();
+    log(`── ${name} (limit ${limit} s, load ${os.loadavg()[0].toFixed(1)})`);
+    if (name === 'events') {
+      try {
+        const res = await withTimeout(runEventsBench({ quick, log: (s) => log(`[events] ${s}`) }), limit * 1000);
+        figures.push(...res.figures);
+        runs.events = { seconds: (Date.now() - started) / 1000, ...res.extra };
+      } catch (err) {
+        figures.push(fig('events', 'benchmark did not complete', null, '', { op: '<=', limit: 0, text: 'completes' }, String(err).slice(0, 200)));
+        runs.events = { seconds: (Date.now() - started) / 1000, error: String(err) };
+      }
+    } else {
+      const r = await runPeerBench(name, quick, limit * 1000, log);
+      runs[name] = { seconds: r.seconds, exitCode: r.code, timedOut: r.timedOut, file: r.file };
+      if (r.json) figures.push(...adapters[name](r.json));
+      else figures.push(fig(name, 'benchmark did not complete', null, '', { op: '<=', limit: 0, text: 'completes' }, r.timedOut ? `stopped after ${limit} s` : `exit ${r.code}: ${r.tail.trim().split('\n').pop()?.slice(0, 160)}`));
+    }
+    log(`── ${name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  figures.push(fig('run', `whole ${quick ? 'quick' : 'full'} run`, seconds, 's', { op: '<', limit: quick ? 120 : 600 }));
+  const file = writeRun(quick ? 'run-quick' : 'run', m, figures, { quick, benches: names, runs });
+  process.stderr.write('\n');
+  printTable(figures);
+  console.log(`\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`results: ${file} (and .md)`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`stopped after ${ms / 1000} s`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
