@@ -69,6 +69,7 @@ it('nginx -t fails because of one app: its file is withheld and reported, the ot
   log.add({ fault: '`nginx -t` fails (one bad app)', during: `previous files restored, no reload with the bad file; offender excluded and reported in GET /v1/problems and /v1/sync/status; the other change went out ${(outAfter / 1000).toFixed(1)} s after; DNS for the bad app: ${dnsBad} SRV answers`, after: 'removing/fixing the app clears the problem', recoveryMs: Date.now() - t1, recoveryFrom: 'offender removed → problem cleared' });
 });
 
+process.stdout.write('skipped: reload-hang fault test: after the killed reload no later sync ran within 30 s; not yet diagnosed (issue 7 stays open)\n');
 it.skip('reload command hangs: it is killed at the timeout, files stay in place, later syncs run', async () => {
   fs.writeFileSync(hangFlag, '');
   const before = reloads();
@@ -90,6 +91,7 @@ it.skip('reload command hangs: it is killed at the timeout, files stay in place,
   log.add({ fault: 'reload command hangs', during: `files written and in place; the hung reload is killed after ${Math.round(timedOut / 1000)} s (command timeout 30 s); run recorded as failed (${String(failed?.error).slice(0, 60)})`, after: 'the next change syncs and reloads normally', recoveryMs: Date.now() - t1, recoveryFrom: 'reload answers again → next change reloaded' });
 });
 
+process.stdout.write('skipped: disk-full fault test: the wait for the failed sync timed out on the tmpfs; not yet diagnosed (issue 7 stays open)\n');
 it.skip('Nginx folder full: writes fail, the files on disk stay complete, the next sync applies once there is room', async () => {
   if (!mounted) {
     log.add({ fault: 'Nginx folder full', during: 'not tested: cannot mount a tmpfs here', after: '', recoveryMs: null, recoveryFrom: 'n/a' });
