@@ -1,10 +1,9 @@
 /** Bench helpers: scratch database, percentiles, result files. */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import knexFactory from 'knex';
+import { BENCH_PG_URL, scratchPg } from '../lib/pg';
 
 export interface Phase {
   name: string;
@@ -20,22 +19,11 @@ export interface Phase {
   serverCpuMsPerAllocation?: number;
 }
 
-const BASE_URL = process.env.BERTH_BENCH_DATABASE_URL ?? process.env.BERTH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** A new empty PostgreSQL database next to BASE_URL's, dropped by `drop()`. */
+/** A new empty PostgreSQL database for this run (shared with the other benches), dropped by `drop()`. */
 export async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `berth_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
-  const admin = knexFactory({ client: 'pg', connection: BASE_URL, pool: { min: 0, max: 1 } });
-  await admin.raw(`create database ${name}`);
-  const url = new URL(BASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.raw(`drop database if exists ${name} with (force)`);
-      await admin.destroy();
-    },
-  };
+  const db = await scratchPg('ipam');
+  if (!db) throw new Error(`PostgreSQL is not reachable at ${BENCH_PG_URL} (set BERTH_BENCH_DATABASE_URL)`);
+  return db;
 }
 
 function percentile(sorted: number[], p: number): number {
