@@ -1,6 +1,6 @@
 /**
  * Nginx faults against a whole berth: `nginx -t` failing because of one app, the reload command
- * hanging, the Nginx folder full (a 64 KiB tmpfs, root only; skipped otherwise). During: files on
+ * hanging, the Nginx folder full (a 64 KiB tmpfs; needs root to mount it). During: files on
  * disk stay complete and the last good set; DNS is unaffected; the API says what failed. After:
  * the next sync goes out by itself.
  */
@@ -25,6 +25,8 @@ type SyncStatus = { lastRun: { status: string; error: string | null; reloaded: b
 const status = async () => (await s.api<SyncStatus>('GET', '/v1/sync/status')).body;
 const reloads = () => (fs.existsSync(reloadLog) ? fs.readFileSync(reloadLog, 'utf8').split('\n').filter(Boolean).length : 0);
 const fileText = (name: string) => fs.readFileSync(path.join(nginxDir, 'default', 'http', name), 'utf8');
+/** Upstream `server host:port` lines in a rendered file (not the `server {` block). */
+const servers = (name: string) => (fileText(name).match(/^\s*server \S+:\d+/gm) ?? []).length;
 const snapshot = () => Object.fromEntries(s.files().map((f) => [f, fileText(f)]));
 
 beforeAll(async () => {
@@ -56,7 +58,7 @@ it('nginx -t fails because of one app: its file is withheld and reported, the ot
   await s.sim.control.deploy(webApp('bad-marker', 1));
   await s.sim.control.scale('/faults/good', 3);
   await waitFor(async () => (await s.api<{ problems: Array<{ appId: string }> }>('GET', '/v1/problems')).body.problems.some((p) => p.appId === '/faults/bad-marker'), 30_000);
-  await waitFor(() => (fileText('faults_0good.conf').match(/server /g) ?? []).length === 3, 30_000, () => fileText('faults_0good.conf'));
+  await waitFor(() => servers('faults_0good.conf') === 3, 30_000, () => fileText('faults_0good.conf'));
   const outAfter = Date.now() - t0;
   expect(s.files().some((f) => f.includes('bad'))).toBe(false);
   const st = await status();
@@ -69,14 +71,13 @@ it('nginx -t fails because of one app: its file is withheld and reported, the ot
   log.add({ fault: '`nginx -t` fails (one bad app)', during: `previous files restored, no reload with the bad file; offender excluded and reported in GET /v1/problems and /v1/sync/status; the other change went out ${(outAfter / 1000).toFixed(1)} s after; DNS for the bad app: ${dnsBad} SRV answers`, after: 'removing/fixing the app clears the problem', recoveryMs: Date.now() - t1, recoveryFrom: 'offender removed → problem cleared' });
 });
 
-process.stdout.write('skipped: reload-hang fault test: after the killed reload no later sync ran within 30 s; not yet diagnosed (issue 7 stays open)\n');
-it.skip('reload command hangs: it is killed at the timeout, files stay in place, later syncs run', async () => {
+it('reload command hangs: it is killed at the timeout, files stay in place, later syncs run', async () => {
   fs.writeFileSync(hangFlag, '');
   const before = reloads();
   const t0 = Date.now();
   await s.sim.control.scale('/faults/other', 2);
   await waitFor(() => reloads() > before, 20_000);
-  expect((fileText('faults_0other.conf').match(/server /g) ?? []).length).toBe(2);
+  expect(servers('faults_0other.conf')).toBe(2);
   expect(await s.srv(`other.${ZONE}`)).toBe(2);
   // The sync that hung is recorded as failed once the command times out.
   let hung: SyncStatus | undefined;
@@ -91,9 +92,10 @@ it.skip('reload command hangs: it is killed at the timeout, files stay in place,
   log.add({ fault: 'reload command hangs', during: `files written and in place; the hung reload is killed after ${Math.round(timedOut / 1000)} s (command timeout 30 s); run recorded as failed (${String(failed?.error).slice(0, 60)})`, after: 'the next change syncs and reloads normally', recoveryMs: Date.now() - t1, recoveryFrom: 'reload answers again → next change reloaded' });
 });
 
-process.stdout.write('skipped: disk-full fault test: the wait for the failed sync timed out on the tmpfs; not yet diagnosed (issue 7 stays open)\n');
-it.skip('Nginx folder full: writes fail, the files on disk stay complete, the next sync applies once there is room', async () => {
+it('Nginx folder full: writes fail, the files on disk stay complete, the next sync applies once there is room', async () => {
   if (!mounted) {
+    if (process.env.CI) throw new Error('CI runs as root and must test a full Nginx folder, but mounting the tmpfs failed');
+    process.stdout.write('disk-full fault not tested: mounting a tmpfs needs root\n');
     log.add({ fault: 'Nginx folder full', during: 'not tested: cannot mount a tmpfs here', after: '', recoveryMs: null, recoveryFrom: 'n/a' });
     return;
   }
@@ -110,6 +112,7 @@ it.skip('Nginx folder full: writes fail, the files on disk stay complete, the ne
   expect(await s.srv(`good.${ZONE}`)).toBe(1);
   const t0 = Date.now();
   fs.rmSync(filler);
-  await waitFor(() => (fileText('faults_0good.conf').match(/server /g) ?? []).length === 1, 30_000);
+  let after: SyncStatus | undefined;
+  await waitFor(async () => { after = await status(); return servers('faults_0good.conf') === 1; }, 30_000, () => `${JSON.stringify(after)}\n${execFileSync('df', [nginxDir]).toString()}\n${fs.readdirSync(nginxDir, { recursive: true }).join(' ')}\n${fileText('faults_0good.conf')}`);
   log.add({ fault: 'Nginx folder full (64 KiB tmpfs)', during: `sync fails (${String(err).slice(0, 50)}); files on disk unchanged and complete, no temp files left; DNS already updated`, after: 'the next sync writes the change once there is room', recoveryMs: Date.now() - t0, recoveryFrom: 'space freed → change on disk' });
 });
