@@ -9,8 +9,11 @@
  * Full: under 10 minutes on 2 cores; --quick: smaller sizes and shorter runs.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { writeOperationsDoc } from '../scripts/operations-doc';
 import { runEventsBench } from './events/run';
 import { dnsFigures, ipamFigures, nginxFigures, runPeerBench } from './lib/peers';
+import { ensureTools } from './lib/tools';
 import { fig, machine, markdownTable, printTable, writeRun, type Figure } from './lib/results';
 
 const ALL = ['ipam', 'events', 'dns', 'nginx'] as const;
@@ -39,7 +42,9 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const log = (s: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${s}\n`);
   log(`berth bench (${quick ? 'quick' : 'full'}): ${names.join(', ')} · ${m.cores} cores · Node ${m.node} · load ${m.loadStart.join(' ')} · commit ${m.commit.slice(0, 12)}`);
+  const missing = ensureTools(log);
   const figures: Figure[] = [];
+  if (missing.length) figures.push(fig('run', 'tools missing (benchmarks needing them did not run)', null, '', undefined, missing.join(', ')));
   const runs: Record<string, unknown> = {};
   for (const name of names) {
     const limit = LIMITS[name][quick ? 'quick' : 'full'];
@@ -69,6 +74,8 @@ async function main(): Promise<void> {
   printTable(figures);
   console.log(`\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`results: ${file} (and .md)`);
+  // docs/operations.md is generated from the latest results, never typed by hand.
+  console.log(`updated ${path.relative(process.cwd(), writeOperationsDoc())}`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
-import { clusterReadiness, createClusterMetrics, createLeadership, whileLeader, type Leadership } from './cluster';
+import { clusterReadiness, createClusterMetrics, createLeadership, whileLeader, writerFence, type Leadership } from './cluster';
 import type { Config } from './config/schema';
 import type { Problem } from './model/types';
 import { connectWithRetry, type Database } from './db/knex';
@@ -21,7 +21,7 @@ import { NginxSync } from './nginx/sync';
 import { createRegistryMetrics } from './registry/metrics';
 import { Registry } from './registry/registry';
 import { CachingHostResolver } from './registry/resolver';
-import { followJournal } from './runtime/follower';
+import { followJournal, journalHead, type JournalFollower } from './runtime/follower';
 import { listenJournal, publishJournal } from './runtime/notify';
 import { marathonMetricsOnce, startMarathon, STREAM_STALE_MS, type MarathonRuntime } from './runtime/marathon';
 import { reverseNetworksFollower } from './runtime/reverse';
@@ -71,13 +71,18 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
     const applied = await migrateLatest(db.knex);
     logger.info({ db: db.describe, applied }, 'database ready');
 
+    const clusterMetrics = createClusterMetrics(metricsRegistry);
+    // Created once the API listens and leadership runs (below); until then the view was just loaded.
+    let follower: JournalFollower | undefined = undefined;
+    const journalLag = () => follower?.lag();
+    clusterMetrics.observeJournal(journalLag);
     const leadership = createLeadership({
       engine: db.engine,
       knex: db.knex,
       databaseUrl: config.databaseUrl,
       id: opts.replicaId ?? `${os.hostname()}-${process.pid}`,
       logger,
-      metrics: createClusterMetrics(metricsRegistry),
+      metrics: clusterMetrics,
     });
 
     const ipam = createIpam({ knex: db.knex, logger, metricsRegistry, labelPrefix: config.labelPrefix });
@@ -90,7 +95,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
       resolver: new CachingHostResolver(),
       metrics: createRegistryMetrics(metricsRegistry),
       // Only the leader writes the registry; a deposed leader's late transaction is refused.
-      fence: (trx) => leadership.assertLeader(trx),
+      // Journal rows carry the writer's epoch and id (fenced again in the insert).
+      fence: writerFence(leadership),
     });
 
     const dns = new DnsServer(
@@ -164,7 +170,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
 
     const readiness: ReadinessCheck[] = [
       { name: 'database', check: async () => ({ ok: await db.knex.raw('select 1').then(() => true, () => false) }) },
-      clusterReadiness(leadership),
+      clusterReadiness(leadership, journalLag),
     ];
     if (config.marathon.urls.length) {
       // Without Marathon there is nothing to publish: readiness is the database alone.
@@ -194,7 +200,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         registerIpamRoutes(a, { ipam: ipam.service });
         registerServicesRoutes(a, { registry, sync: marathonApi });
         registerSyncRoutes(a, { nginxSync: nginx, syncRuns });
-        registerClusterRoutes(a, { leadership, knex: db.knex });
+        registerClusterRoutes(a, { leadership, knex: db.knex, journal: journalLag });
       },
       info: () => ({ db: db.engine, role: leadership.role() }),
     });
@@ -222,11 +228,12 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         };
       }),
     );
-    const follower = followJournal(registry, logger, () => !leadership.isLeader());
-    stops.push(() => follower.stop());
+    const following = followJournal(registry, logger, () => !leadership.isLeader(), { head: () => journalHead(db.knex) });
+    follower = following;
+    stops.push(() => following.stop());
     const unpublish = publishJournal(registry, db.knex, () => leadership.isLeader(), logger);
     stops.push(async () => unpublish());
-    if (config.databaseUrl) stops.push(listenJournal(config.databaseUrl, () => follower.poke(), logger));
+    if (config.databaseUrl) stops.push(listenJournal(config.databaseUrl, () => following.poke(), logger));
 
     let stopped: Promise<void> | undefined;
     return { config, db, app, registry, leadership, dns, nginx, url, dnsAddress: dns.address(), stop: () => (stopped ??= stopAll()) };

@@ -71,6 +71,8 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
       BERTH_DNS_ZONES: 'berth.internal',
       BERTH_LOG_LEVEL: 'info',
       ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
+      // Profiling hook: BERTH_BENCH_NODE_OPTIONS='--require <preload that starts the inspector profiler>' (NODE_OPTIONS refuses --cpu-prof).
+      ...(process.env.BERTH_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BERTH_BENCH_NODE_OPTIONS } : {}),
     };
     log(`starting berth (${extra.database}) in a child process`);
     const spawnedAt = performance.now();
@@ -110,7 +112,8 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     await until(async () => (await getJson<{ lastReloadAt: string | null }>(`${berth.url}/v1/sync/status`)).lastReloadAt !== null, 120_000, 'the first reload');
 
     // 2. Steady state at 200 events/s.
-    log(`pumping ${events} status events at ${RATE}/s`);
+    // Monotonic µs (the clock of a --cpu-prof profile), to cut the steady-state window out of it.
+    log(`pumping ${events} status events at ${RATE}/s (monotonic ${process.hrtime.bigint() / 1000n} µs)`);
     const m0 = await metricsText(berth.url);
     const lat = await measureEventLatency(sim, dns, berth.pid, RATE, events);
     const m1 = await metricsText(berth.url);
@@ -125,11 +128,14 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     figures.push(fig(B, `Marathon full /v2/apps fetches in ${lat.seconds.toFixed(0)} s of steady state`, lat.fullFetches, 'fetches', { op: '<=', limit: allowed, text: `≤ ${allowed} (1 per ${RESYNC_INTERVAL_MS / 1000} s resync + ${reconnects} reconnects)` }));
     figures.push(fig(B, 'berth: all Marathon requests in that window', lat.requests, 'requests', undefined, `${lat.appFetches} single-app fetches`));
     figures.push(fig(B, 'berth CPU per 1,000 events', (lat.cpuMs / lat.events) * 1000, 'ms'));
-    figures.push(fig(B, 'DNS index rebuilds in that window (whole index each)', builds, 'builds', undefined, `mean ${((delta('berth_dns_index_build_duration_seconds_sum') / Math.max(1, builds)) * 1000).toFixed(0)} ms each`));
+    figures.push(fig(B, 'DNS index full rebuilds in that window', builds, 'builds', undefined, `mean ${((delta('berth_dns_index_build_duration_seconds_sum') / Math.max(1, builds)) * 1000).toFixed(0)} ms each`));
+    const patches = delta('berth_dns_index_patch_duration_seconds_count');
+    figures.push(fig(B, 'DNS index patches in that window (changed apps only)', patches, 'patches', undefined, `mean ${((delta('berth_dns_index_patch_duration_seconds_sum') / Math.max(1, patches)) * 1000).toFixed(2)} ms each`));
     const syncs = delta('berth_nginx_sync_duration_seconds_count');
     figures.push(fig(B, 'Nginx sync runs in that window (render of every service each)', syncs, 'runs', undefined, `mean ${((delta('berth_nginx_sync_duration_seconds_sum') / Math.max(1, syncs)) * 1000).toFixed(0)} ms each`));
     figures.push(fig(B, 'registry write transactions in that window', writes, 'writes', undefined, `${(lat.events / Math.max(1, writes)).toFixed(1)} events per write`));
     figures.push(fig(B, 'berth RSS in steady state', rssMb(berth.pid).rss, 'MB', { op: '<=', limit: 400 }));
+    log(`steady window ends (monotonic ${process.hrtime.bigint() / 1000n} µs)`);
     log(`p50 ${percentile(lat.latencies, 50).toFixed(1)} ms, p99 ${percentile(lat.latencies, 99).toFixed(1)} ms, ${lat.fullFetches} full fetches`);
 
     // 3. Nginx reloads during a burst of 1,000 changes.

@@ -103,6 +103,7 @@ export abstract class BaseLeadership extends EventEmitter implements Leadership 
     this.current = { epoch, since };
     this.metrics?.isLeader.set(1);
     this.metrics?.epoch.set(epoch);
+    this.metrics?.leaderSince.set(since.getTime() / 1000);
     this.metrics?.elections.inc();
     this.logger.info({ epoch }, 'elected leader');
     this.safeEmit('elected', epoch);
@@ -115,6 +116,7 @@ export abstract class BaseLeadership extends EventEmitter implements Leadership 
     this.current = null;
     this.metrics?.isLeader.set(0);
     this.metrics?.epoch.set(0);
+    this.metrics?.leaderSince.set(0);
     this.metrics?.losses.inc({ reason });
     if (reason === 'stopped') this.logger.info({ epoch }, 'leadership released');
     else this.logger.warn({ epoch, reason, detail }, 'leadership lost');

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { BerthError } from '../errors';
+import type { Leadership } from './types';
 
 /**
  * The SQL fence. FOR KEY SHARE on the leader row with our epoch: if a newer epoch is committed the
@@ -18,4 +19,12 @@ export async function assertEpoch(trx: Knex.Transaction, epoch: number): Promise
       currentEpoch: now[0] ? Number(now[0].epoch) : null,
     });
   }
+}
+
+/**
+ * The registry's write fence for this replica: `assertLeader` first in the transaction, then the
+ * stamp (epoch, replica id) that goes on every journal row the transaction appends.
+ */
+export function writerFence(leadership: Leadership): (trx: Knex.Transaction) => Promise<{ epoch: number; writer: string }> {
+  return async (trx) => ({ epoch: await leadership.assertLeader(trx), writer: leadership.id });
 }

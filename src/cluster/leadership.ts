@@ -20,7 +20,7 @@ export function createLeadership(opts: LeadershipOptions): Leadership {
 }
 
 export { PgLeadership, EmbeddedLeadership };
-export { assertEpoch } from './fence';
+export { assertEpoch, writerFence } from './fence';
 export { createClusterMetrics, type ClusterMetrics } from './metrics';
 export { readCluster, knexQuery } from './sql';
 export { whileLeader, type LeaderWork } from './while-leader';

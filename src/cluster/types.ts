@@ -64,3 +64,18 @@ export interface Leadership {
   once<E extends keyof LeadershipEvents>(event: E, listener: (...args: LeadershipEvents[E]) => void): this;
   off<E extends keyof LeadershipEvents>(event: E, listener: (...args: LeadershipEvents[E]) => void): this;
 }
+
+/** How current a replica's registry view is compared with the journal in the database. */
+export interface JournalLag {
+  /** Journal position this replica's view is at (null until the first check). */
+  position: number | null;
+  /** The database's journal head at the last successful check (null until then). */
+  head: number | null;
+  /** Positions the view was behind the head at the last successful check. */
+  behind: number | null;
+  /** Seconds since the view was last confirmed equal to the database head (grows while catch-up fails). */
+  ageSeconds: number;
+  /** The bound on `ageSeconds` beyond which the view is not fresh. */
+  maxLagSeconds: number;
+  fresh: boolean;
+}

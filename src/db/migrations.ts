@@ -3,6 +3,7 @@ import * as m001 from '../../migrations/001_ipam';
 import * as m002 from '../../migrations/002_registry';
 import * as m003 from '../../migrations/003_nginx_sync';
 import * as m004 from '../../migrations/004_cluster';
+import * as m005 from '../../migrations/005_journal_writer';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002_registry': m002,
   '003_nginx_sync': m003,
   '004_cluster': m004,
+  '005_journal_writer': m005,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -20,6 +20,8 @@ export interface Encoded {
   ar: number;
   /** The same answer without the additional section, used when the full body would not fit. */
   lean?: Encoded;
+  /** The bytes, when not the node's own `buf` (an apex reusing an app's encoded records). */
+  buf?: Buffer;
 }
 
 /**
@@ -27,16 +29,19 @@ export interface Encoded {
  * answers costs 100k small objects rather than 100k Buffers.
  */
 export class Arena {
+  /** Working space shared by arenas that do not overlap (they almost never do: encode, then seal). */
+  private static scratch: Buffer | null = Buffer.allocUnsafeSlow(16384);
   private buf: Buffer;
   private used = 0;
 
   constructor(initial = 512) {
-    this.buf = Buffer.allocUnsafe(initial);
+    this.buf = Arena.scratch ?? Buffer.allocUnsafeSlow(initial);
+    Arena.scratch = null;
   }
 
   append(src: Buffer, len: number): number {
     if (this.used + len > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + len));
+      const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.used + len));
       this.buf.copy(next, 0, 0, this.used);
       this.buf = next;
     }
@@ -45,9 +50,17 @@ export class Arena {
     return this.used - len;
   }
 
-  /** The bytes as one exact-size Buffer; the arena must not be used afterwards. */
+  /**
+   * The bytes as one exact-size Buffer of its own; the arena must not be used afterwards. Not from
+   * Node's shared 8 KB pool: an index keeps these for as long as an app is unchanged, and one live
+   * slice would pin a whole pool slab, dead neighbours included (the index of 10,000 apps held
+   * three times its bytes that way).
+   */
   seal(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.used));
+    const out = Buffer.allocUnsafeSlow(this.used);
+    this.buf.copy(out, 0, 0, this.used);
+    if (Arena.scratch === null && this.buf.length <= 65536) Arena.scratch = this.buf;
+    return out;
   }
 }
 

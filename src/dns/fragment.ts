@@ -6,14 +6,14 @@ import { serviceRecords, type NameRecords } from './records';
 import { reverseName } from './reverse';
 import { nameKey } from './wire';
 
+/** One encoded name of an app. */
+export interface FragmentNode { appId: string; name: string; key: string; recs: NameRecords; node: NameNode }
+
 /** A service's encoded names, reusable while the service does not change. */
 export interface Fragment {
   svc: Service;
   env: string;
-  /** The app's own domains (dotted), and whether one looks like a derived name (`t-…`, `_…`). */
-  domains: string[];
-  risky: boolean;
-  nodes: Array<{ name: string; key: string; recs: NameRecords; node: NameNode }>;
+  nodes: FragmentNode[];
   /** Parent names (key, zone key) that must exist as empty non-terminals. */
   parents: Array<[string, string]>;
   /** [reverse name, its key, primary domain, zone] per served address (direct services). */
@@ -37,7 +37,7 @@ export function buildFragment(svc: Service, ctx: FragmentContext): Fragment {
   try {
     return encodeFragment(svc, ctx);
   } catch (err) {
-    return { svc, env: svc.env, domains: [], risky: false, nodes: [], parents: [], ptrs: [], skipped: [`${svc.appId}: ${(err as Error).message}`] };
+    return { svc, env: svc.env, nodes: [], parents: [], ptrs: [], skipped: [`${svc.appId}: ${(err as Error).message}`] };
   }
 }
 
@@ -47,7 +47,7 @@ function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
   const nodes: Fragment['nodes'] = [];
   const parents = new Map<string, string>();
   for (const [name, recs] of r.names) {
-    nodes.push({ name, key: nameKey(name), recs, node: encodeNode(arena, name, recs, recs.zone, null, ctx.nsName, r.names, ctx.ttl) });
+    nodes.push({ appId: svc.appId, name, key: nameKey(name), recs, node: encodeNode(arena, name, recs, recs.zone, null, ctx.nsName, r.names, ctx.ttl) });
     for (const [k, z] of parentsOf(name, recs.zone)) if (!r.names.has(keyToName(k, name))) parents.set(k, z);
   }
   const buf = arena.seal();
@@ -58,30 +58,7 @@ function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
     // A served address outside every pool gets a zone of its own: its exact reverse name.
     if (rev) ptrs.push([rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev]);
   }
-  const domains = [...r.names].filter(([, recs]) => recs.owned).map(([name]) => name);
-  const risky = domains.some((d) => d.startsWith('t-') || d.startsWith('_'));
-  return { svc, env: svc.env, domains, risky, nodes, parents: [...parents], ptrs, skipped: r.skipped };
-}
-
-/** Environments in which no two apps can claim the same name. */
-export function safeEnvs(fragments: Iterable<Fragment>): Set<string> {
-  const domains = new Map<string, Set<string>>();
-  const unsafe = new Set<string>();
-  for (const f of fragments) {
-    if (unsafe.has(f.env)) continue;
-    let seen = domains.get(f.env);
-    if (!seen) domains.set(f.env, (seen = new Set()));
-    if (f.risky) unsafe.add(f.env);
-    for (const d of f.domains) { if (seen.has(d)) unsafe.add(f.env); seen.add(d); }
-  }
-  return new Set([...domains.keys()].filter((env) => !unsafe.has(env)));
-}
-
-/** Dotted name → records of a table, for SRV glue when a merged name is re-encoded. */
-export function glueTable(t: Map<string, NameNode>): Map<string, NameRecords> {
-  const m = new Map<string, NameRecords>();
-  for (const n of t.values()) if (n.src) m.set(n.src.name, n.src.recs);
-  return m;
+  return { svc, env: svc.env, nodes, parents: [...parents], ptrs, skipped: r.skipped };
 }
 
 /** Equal as far as DNS is concerned (cheaper than serialising 10,000 services per build). */

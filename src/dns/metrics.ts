@@ -10,7 +10,8 @@ export interface DnsMetrics {
   query(qtype: number, rcode: number, seconds: number): void;
   dropped(reason: string): void;
   forwarded(result: 'ok' | 'timeout' | 'error' | 'overload'): void;
-  indexBuilt(namesByEnv: ReadonlyMap<string, number>, seconds: number): void;
+  /** A new index is served: a full `build` or a `patch` of the changed apps. */
+  indexBuilt(namesByEnv: ReadonlyMap<string, number>, seconds: number, kind?: 'build' | 'patch'): void;
   indexBuildFailed(): void;
 }
 
@@ -36,12 +37,16 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
   const names = new Gauge({ name: 'berth_dns_index_names', help: 'Names in the current DNS index, by environment', labelNames: ['env'], registers: [registry] });
   let builtAt = 0;
   new Gauge({
-    name: 'berth_dns_index_age_seconds', help: 'Seconds since the current DNS index was built (0 before the first build)', registers: [registry],
+    name: 'berth_dns_index_age_seconds', help: 'Seconds since the DNS index was last built or patched (0 before the first build)', registers: [registry],
     collect() { this.set(builtAt === 0 ? 0 : (Date.now() - builtAt) / 1000); },
   });
   const builds = new Histogram({
-    name: 'berth_dns_index_build_duration_seconds', help: 'Time to build a DNS index from a registry snapshot',
+    name: 'berth_dns_index_build_duration_seconds', help: 'Time to build a whole DNS index from a registry snapshot',
     buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+  });
+  const patches = new Histogram({
+    name: 'berth_dns_index_patch_duration_seconds', help: 'Time to apply the apps changed in the registry to the served DNS index',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], registers: [registry],
   });
   const failures = new Counter({ name: 'berth_dns_index_build_failures_total', help: 'Index builds that failed (the previous index kept serving)', registers: [registry] });
 
@@ -53,11 +58,11 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
     },
     dropped(reason) { drops.inc({ reason }); },
     forwarded(result) { forwards.inc({ result }); },
-    indexBuilt(byEnv, seconds) {
+    indexBuilt(byEnv, seconds, kind = 'build') {
       names.reset();
       for (const [env, n] of byEnv) names.set({ env }, n);
       builtAt = Date.now();
-      builds.observe(seconds);
+      (kind === 'build' ? builds : patches).observe(seconds);
     },
     indexBuildFailed() { failures.inc(); },
   };

@@ -43,8 +43,11 @@ export function parentsOf(name: string, zone: string): Array<[string, string]> {
 }
 
 
+/** Records of a dotted name, for the addresses of SRV and NS targets (glue). */
+export interface GlueSource { get(name: string): NameRecords | undefined }
+
 /** Encodes every record set of a name (and ANY); `table` supplies SRV/NS targets' addresses as glue. */
-export function encodeNode(arena: Arena, name: string, r: NameRecords, zone: string, soa: SoaData | null, nsName: string, table: Map<string, NameRecords>, ttl: number): NameNode {
+export function encodeNode(arena: Arena, name: string, r: NameRecords, zone: string, soa: SoaData | null, nsName: string, table: GlueSource, ttl: number): NameNode {
   const rr = (rec: Rr['rec']): Rr => ({ name, ttl, rec });
   const sets: Array<[keyof NameNode, Rr[], Rr[]]> = [];
   const glueFor = (target: string): Rr[] => {

@@ -1,18 +1,28 @@
 /**
- * Keeps the DNS index in step with the registry: rebuilds off to the side and hands over a whole
- * new index. Changes are coalesced (latest wins, at most one build per `minIntervalMs`, skipped when
- * the journal position did not move); a failed read keeps the old index and retries.
+ * Keeps the DNS index in step with the registry. Normally it asks the registry which apps changed
+ * since the served index and patches just those (`patch`); it reads a whole snapshot and builds new
+ * tables off to the side (`build`) on the first load, when settings change (`request(true)`), when
+ * the registry cannot say what changed (a lost notification is caught up by the poll, too far
+ * behind, a reload from the database), and as a periodic safety net (`fullEveryMs`).
+ * Changes are coalesced (latest wins, at most one run per `minIntervalMs`, skipped when the journal
+ * position did not move); a failed read keeps the old index and retries.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { RegistrySnapshot, RegistryView } from '../registry/view';
+import type { RegistryChanges, RegistrySnapshot, RegistryView } from '../registry/view';
 import type { DnsIndex } from './build';
+
+export type UpdateKind = 'build' | 'patch';
 
 export interface ReloaderOptions {
   view: RegistryView;
-  /** The build as steps (see `buildIndexSteps`): run in slices so queries are answered in between. */
-  build(snapshot: RegistrySnapshot): Generator<void, DnsIndex>;
-  swap(index: DnsIndex, seconds: number): void;
+  /** A full build as steps, run in slices so queries are answered in between; `reassemble`: the safety net. */
+  build(snapshot: RegistrySnapshot, reassemble: boolean): Generator<void, DnsIndex>;
+  /** Applies changed apps to the served index in place (as steps). Absent: every change is a full build. */
+  patch?(changes: RegistryChanges): Generator<void, DnsIndex>;
+  /** Whether `patch` applies to the served index (it came from the same builder). Default: yes. */
+  canPatch?(index: DnsIndex): boolean;
+  swap(index: DnsIndex, seconds: number, kind: UpdateKind): void;
   failed(err: unknown): void;
   current(): DnsIndex;
   clock: Clock;
@@ -22,6 +32,8 @@ export interface ReloaderOptions {
   /** Safety net: the journal position is polled this often in case a change notification is lost. */
   pollMs: number;
   retryMs: number;
+  /** A full rebuild at least this often even when patches kept up; 0/absent: never. */
+  fullEveryMs?: number;
 }
 
 /** Longest stretch a build holds the event loop; queries wait at most about this long. */
@@ -38,6 +50,7 @@ export class IndexReloader {
   private lastStart = -Infinity;
   private unsubscribe: (() => void) | null = null;
   private failures = 0;
+  private lastFull = -Infinity;
   private idle: Array<() => void> = [];
 
   constructor(private readonly o: ReloaderOptions) {}
@@ -94,37 +107,62 @@ export class IndexReloader {
   private async run(): Promise<void> {
     if (this.stopped) return;
     this.running = true;
-    this.lastStart = this.o.clock.now();
+    const now = (this.lastStart = this.o.clock.now());
     const wanted = this.dirty;
     const forced = this.forced;
     this.dirty = false;
     this.forced = false;
     let retry = false;
+    const step = { patching: false };
     try {
       const cur = this.o.current();
       const position = await this.o.view.position();
-      if (wanted || position !== cur.position || !cur.loaded) {
-        const snap = await this.o.view.snapshot();
-        if (forced || snap.position !== cur.position || snap.loaded !== cur.loaded) {
-          const t0 = performance.now();
-          const index = await this.sliced(this.o.build(snap));
-          if (index && !this.stopped) this.o.swap(index, (performance.now() - t0) / 1000);
-        }
-      }
+      const serialDue = !!cur.serialDue && now >= cur.serialDue;
+      const safety = !!this.o.fullEveryMs && cur.loaded && now - this.lastFull >= this.o.fullEveryMs;
+      if (wanted || position !== cur.position || !cur.loaded || serialDue || safety) await this.update(cur, forced, safety, serialDue, step);
       if (this.failures > 0) this.o.logger.info({ failures: this.failures }, 'dns: registry readable again');
       this.failures = 0;
     } catch (err) {
-      if (this.failures++ === 0) this.o.logger.warn({ err }, 'dns: index rebuild failed; serving the previous index');
+      if (this.failures++ === 0) this.o.logger.warn({ err }, 'dns: index update failed; serving the previous index');
       this.o.failed(err);
-      this.forced ||= forced;
+      // A patch that failed half-way may have applied some apps: the next run rebuilds whole.
+      this.forced ||= forced || step.patching;
       retry = true;
     } finally {
       this.running = false;
       for (const r of this.idle.splice(0)) r();
     }
     if (this.stopped) return;
+    const due = this.o.current().serialDue;
     if (retry) { this.dirty = true; this.schedule(this.o.retryMs); }
     else if (this.dirty) this.schedule(0);
-    else this.schedule(this.o.pollMs);
+    else this.schedule(due ? Math.min(this.o.pollMs, Math.max(0, due - this.o.clock.now())) : this.o.pollMs);
+  }
+
+  /** A patch when the registry can say what changed since `cur`, else a full build. */
+  private async update(cur: DnsIndex, forced: boolean, safety: boolean, serialDue: boolean, step: { patching: boolean }): Promise<void> {
+    const { view, patch } = this.o;
+    if (!forced && !safety && cur.loaded && patch && view.changesSince && (this.o.canPatch?.(cur) ?? true)) {
+      const changes = await view.changesSince(cur.position);
+      if (changes?.loaded) {
+        if (changes.changed.size === 0 && changes.position === cur.position && !serialDue) return;
+        const t0 = performance.now();
+        step.patching = true;
+        const index = await this.sliced(patch(changes));
+        step.patching = false;
+        if (index && !this.stopped) this.o.swap(index, (performance.now() - t0) / 1000, 'patch');
+        return;
+      }
+      // Null: the registry lost track of what we have (reloaded, or we are too far behind).
+    }
+    const snap = await view.snapshot();
+    if (forced || safety || snap.position !== cur.position || snap.loaded !== cur.loaded) {
+      const t0 = performance.now();
+      const index = await this.sliced(this.o.build(snap, safety));
+      if (index && !this.stopped) {
+        this.lastFull = this.o.clock.now();
+        this.o.swap(index, (performance.now() - t0) / 1000, 'build');
+      }
+    }
   }
 }

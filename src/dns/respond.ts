@@ -41,7 +41,7 @@ export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean,
     const node = lookup(index, env, q.key);
     if (node) {
       const enc = pick(node, q.qtype);
-      return enc ? out(msg, q, limit, RCODE.NOERROR, true, enc, null, node.buf) : out(msg, q, limit, RCODE.NOERROR, true, null, index.zones.get(node.zone) ?? null);
+      return enc ? out(msg, q, limit, RCODE.NOERROR, true, enc, null, enc.buf ?? node.buf) : out(msg, q, limit, RCODE.NOERROR, true, null, index.zones.get(node.zone) ?? null);
     }
   }
   const zone = findZone(index, q.key);

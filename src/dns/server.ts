@@ -1,6 +1,7 @@
 /**
  * The embedded authoritative DNS server: UDP and TCP sockets on one port, answering from an
- * in-memory index that `IndexReloader` rebuilds from the registry and swaps whole.
+ * in-memory index that `IndexReloader` keeps in step with the registry (patched per changed app,
+ * rebuilt whole on first load, settings changes and as a periodic safety net).
  *
  * Hot path: guarded parser → table lookup → copy of a pre-encoded body. dns2 is not on it: its
  * codec costs ~200 µs per query and stalls seconds on crafted section counts (dns-bench.md).
@@ -16,7 +17,7 @@ import { buildIndex, IndexBuilder, type DnsIndex, type IndexOptions } from './bu
 import { EnvironmentMatcher } from './client-env';
 import { Forwarder, parseUpstream } from './forwarder';
 import { createDnsMetrics, type DnsMetrics } from './metrics';
-import { IndexReloader } from './reloader';
+import { IndexReloader, type UpdateKind } from './reloader';
 import { rcodeReply, respond, type Outcome } from './respond';
 import { createTcpServer } from './tcp';
 import { RCODE } from './wire';
@@ -40,7 +41,10 @@ export interface DnsServerOptions {
   forwardTimeoutMs?: number;
   tcpIdleTimeoutMs?: number;
   maxTcpConnections?: number;
+  /** Lower bound between two index updates (default 20 ms: a patch costs the changed apps only). */
   minRebuildIntervalMs?: number;
+  /** Safety net: rebuild the whole index this often even when patches kept up (default 10 min; 0: never). */
+  fullRebuildMs?: number;
   clock?: Clock;
 }
 
@@ -58,7 +62,6 @@ export class DnsServer {
   private indexOptions: IndexOptions;
   private builder: IndexBuilder;
   private readonly log: Logger;
-  private serial = 0;
   private lastErrorLog = 0;
   private boundPort = 0;
   private readonly swapListeners = new Set<(index: DnsIndex) => void>();
@@ -79,13 +82,16 @@ export class DnsServer {
     this.builder = new IndexBuilder(this.indexOptions);
     this.reloader = new IndexReloader({
       view, clock, logger: this.log,
-      minIntervalMs: opts.minRebuildIntervalMs ?? 100, pollMs: 5000, retryMs: 1000,
+      minIntervalMs: opts.minRebuildIntervalMs ?? 20, pollMs: 5000, retryMs: 1000, fullEveryMs: opts.fullRebuildMs ?? 600_000,
       current: () => this.index,
-      build: (snap) => {
-        this.serial = Math.max(this.serial + 1, Math.floor(clock.now() / 1000));
-        return this.builder.build(snap.services, { loaded: snap.loaded, position: snap.position, serial: this.serial });
+      build: (snap, reassemble) => {
+        // Strictly increasing across builders too (a settings change starts a new one).
+        const serial = Math.max(this.index.serial + 1, Math.floor(clock.now() / 1000));
+        return this.builder.build(snap.services, { loaded: snap.loaded, position: snap.position, serial }, reassemble);
       },
-      swap: (index, seconds) => this.swap(index, seconds),
+      patch: (changes) => this.builder.patch(changes.changed, { loaded: changes.loaded, position: changes.position, now: clock.now() }),
+      canPatch: (index) => this.builder.serves(index),
+      swap: (index, seconds, kind) => this.swap(index, seconds, kind),
       failed: () => this.metrics.indexBuildFailed(),
     });
   }
@@ -136,7 +142,7 @@ export class DnsServer {
     return () => this.swapListeners.delete(listener);
   }
 
-  private swap(index: DnsIndex, seconds: number): void {
+  private swap(index: DnsIndex, seconds: number, kind: UpdateKind): void {
     const first = !this.index.loaded && index.loaded;
     const skippedBefore = this.index.skipped.length;
     this.index = index;
@@ -145,10 +151,9 @@ export class DnsServer {
       this.log.warn({ count: index.skipped.length, examples: index.skipped.slice(0, 5) }, 'dns: domains outside BERTH_DNS_ZONES are not served');
     }
     const byEnv = new Map<string, number>([...index.envs].map(([env, t]) => [env, t.size]));
-    this.metrics.indexBuilt(byEnv, seconds);
-    const info = { position: index.position, names: index.names, ms: Math.round(seconds * 1000), skipped: index.skipped.length };
-    if (first) this.log.info(info, 'dns: first registry load, answering');
-    else this.log.debug(info, 'dns: index swapped');
+    this.metrics.indexBuilt(byEnv, seconds, kind);
+    if (first) this.log.info({ position: index.position, names: index.names, ms: Math.round(seconds * 1000), skipped: index.skipped.length }, 'dns: first registry load, answering');
+    else if (kind === 'build') this.log.debug({ position: index.position, names: index.names, ms: Math.round(seconds * 1000) }, 'dns: index rebuilt');
     for (const l of this.swapListeners) l(index);
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { BerthError } from '../errors';
 import { makeWriteGuard } from './auth';
 import { makeErrorHandler } from './errors';
+import { registerJsonBodies } from './json-body';
 import { createHttpMetrics } from './metrics';
 import { errorSchema } from './schemas';
 
@@ -41,6 +42,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = createHttpMetrics(deps.metricsRegistry);
   // The API speaks JSON only; other bodies get 415 rather than a confusing schema error.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodies(app, MIB);
   app.setErrorHandler(makeErrorHandler(deps.logger, metrics));
   app.setNotFoundHandler((request) => {
     throw new BerthError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);

@@ -72,6 +72,8 @@ export class NginxSync {
   private retryAt: number | null = null;
   private consecutiveFailures = 0;
   private pendingReload = false;
+  /** No run has seen a loaded registry since start (see `run`). */
+  private firstLoadedRun = true;
   private held: SyncStatusView['held'] = null;
   private lastRun: SyncRun | null = null;
   private lastReloadAt: string | null = null;
@@ -186,6 +188,12 @@ export class NginxSync {
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
+      // A predecessor killed between writing files and reloading (SIGKILL during `nginx -t`) left
+      // files Nginx never loaded: even when they match, the first run tests and reloads them.
+      if (this.firstLoadedRun && snapshot.loaded) {
+        this.firstLoadedRun = false;
+        if (disk.size > 0) this.pendingReload = true;
+      }
 
       if (plan.changes.length === 0 && !this.pendingReload) {
         this.held = null;

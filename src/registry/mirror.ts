@@ -27,6 +27,14 @@ export class Mirror {
     this.domainIndex = null;
   }
 
+  /** Replace and remove some services in place (after a committed partial write). */
+  updateServices(upserts: readonly Service[], removals: readonly Service[]): void {
+    for (const s of removals) this.services.delete(s.appId);
+    for (const s of upserts) this.services.set(s.appId, s);
+    this.snapshotCache = null;
+    this.domainIndex = null;
+  }
+
   setProblems(next: Map<string, StoredProblem>): void {
     this.problems = next;
   }

@@ -5,6 +5,7 @@
  * and no 65535-parameter limit.
  */
 import type { Knex } from 'knex';
+import { BerthError } from '../errors';
 import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
@@ -16,6 +17,8 @@ export interface StoredService {
   /** Task record per endpoint task id (restores serving decisions after a restart). */
   tasks: TaskRecord[];
   firstSeen: number;
+  /** False when only endpoints changed (task events): the stored spec row is left alone. */
+  specChanged?: boolean;
 }
 
 /** A problem with the source that owns it. */
@@ -42,6 +45,12 @@ export interface WriteSet {
   markLoaded: boolean;
 }
 
+/** Who writes: the fence's answer, recorded on every journal row (cluster: leader epoch and replica id). */
+export interface JournalStamp {
+  epoch: number;
+  writer: string;
+}
+
 // Keep this many journal rows; consumers only need recent positions (they re-read snapshots).
 const JOURNAL_KEEP = 100_000;
 const PRUNE_EVERY = 500;
@@ -52,11 +61,12 @@ export class RegistryStore {
 
   /**
    * @param fence called first in every write transaction (cluster: `leadership.assertLeader(trx)`),
-   *   so a replica that lost leadership can never commit a registry write.
+   *   so a replica that lost leadership can never commit a registry write. The stamp it returns is
+   *   written on the journal rows, whose insert is fenced again (see `insertJournal`).
    */
   constructor(
     private readonly knex: Knex,
-    private readonly fence?: (trx: Knex.Transaction) => Promise<unknown>,
+    private readonly fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>,
   ) {}
 
   /** Read the whole published state (start-up). */
@@ -94,7 +104,7 @@ export class RegistryStore {
   /** Apply one write set in one transaction; returns the last journal position written (or null if none). */
   async write(w: WriteSet): Promise<number | null> {
     const last = await this.knex.transaction(async (trx) => {
-      if (this.fence) await this.fence(trx);
+      const stamp = this.fence ? await this.fence(trx) : undefined;
       const ids = [...w.upserts.map((u) => u.service.appId), ...w.removals.map((r) => r.appId)];
       if (ids.length > 0) {
         // Endpoints of changed services are replaced wholesale; cheaper than a per-row diff.
@@ -104,7 +114,7 @@ export class RegistryStore {
         await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.appId)]);
       }
       if (w.upserts.length > 0) {
-        const rows = w.upserts.map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
+        const rows = w.upserts.filter((u) => u.specChanged !== false).map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
         for (const part of chunks(rows)) {
           await trx.raw(
             `insert into registry_services (app_id, env, spec, first_seen)
@@ -141,13 +151,7 @@ export class RegistryStore {
       }
       let position: number | null = null;
       for (const part of chunks(journal)) {
-        const res = await trx.raw(
-          `insert into registry_journal (op, app_id, env, detail)
-           select op, app_id, env, detail from jsonb_to_recordset(?::jsonb) as x(op text, app_id text, env text, detail jsonb)
-           returning position`,
-          [JSON.stringify(part)],
-        );
-        for (const r of rowsOf(res)) position = Math.max(position ?? 0, Number(r.position));
+        for (const p of await insertJournal(trx, part, stamp || null)) position = Math.max(position ?? 0, p);
       }
       if (w.clear.length > 0) {
         await trx.raw(
@@ -180,6 +184,32 @@ export class RegistryStore {
     const [row] = await this.knex('registry_journal').max({ p: 'position' });
     return Number(row?.p ?? 0);
   }
+}
+
+/**
+ * Appends journal rows stamped with the writer's epoch. Stamped rows are fenced in the statement
+ * itself: they are written only while `cluster_leader` still holds that epoch for that writer (and
+ * FOR KEY SHARE keeps the next election waiting until this transaction ends, as cluster/fence.ts
+ * does), so even a write path that skipped the fence cannot journal under a stale epoch.
+ */
+async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: JournalStamp | null): Promise<number[]> {
+  const recordset = `jsonb_to_recordset(?::jsonb) as x(op text, app_id text, env text, detail jsonb)`;
+  const res = stamp
+    ? await trx.raw(
+        `with fence as (select epoch from cluster_leader where epoch = ? and holder_id = ? for key share)
+         insert into registry_journal (op, app_id, env, detail, epoch, writer)
+         select x.op, x.app_id, x.env, x.detail, fence.epoch, ? from ${recordset} cross join fence
+         returning position`,
+        [stamp.epoch, stamp.writer, stamp.writer, JSON.stringify(rows)],
+      )
+    : await trx.raw(`insert into registry_journal (op, app_id, env, detail) select op, app_id, env, detail from ${recordset} returning position`, [
+        JSON.stringify(rows),
+      ]);
+  const positions = rowsOf(res).map((r) => Number(r.position));
+  if (stamp && positions.length < rows.length) {
+    throw new BerthError('NOT_LEADER', `fenced: ${stamp.writer} no longer leads in epoch ${stamp.epoch}; journal write refused`, { ...stamp });
+  }
+  return positions;
 }
 
 // Rows per statement: few round trips, but a bounded parameter (PGlite copies it into WASM memory,

@@ -69,6 +69,7 @@ export class MarathonSync {
   private lastSuccessAt: number | null = null;
   private lastError: string | null = null;
   private background = new Set<Promise<unknown>>();
+  private refetchWaiters: Array<() => void> = [];
 
   constructor(private readonly o: MarathonSyncOptions) {
     this.clock = o.clock ?? systemClock;
@@ -96,6 +97,7 @@ export class MarathonSync {
     this.unsubscribe = null;
     for (const t of [this.refetchTimer, this.resyncTimer]) if (t) this.clock.clearTimeout(t);
     this.refetchTimer = this.resyncTimer = null;
+    for (const r of this.refetchWaiters.splice(0)) r();
     await Promise.allSettled([this.inflight, this.queued?.promise, ...this.background]);
   }
 
@@ -114,6 +116,19 @@ export class MarathonSync {
     });
     this.queued = q;
     return q.promise;
+  }
+
+  /**
+   * Resolves once nothing is pending or in flight: events being applied, refetches waiting for
+   * their timer or running, snapshots (tests wait for this before arming one-shot Marathon faults).
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      if (this.refetchTimer) await new Promise<void>((r) => this.refetchWaiters.push(r));
+      const busy = [...this.background, this.inflight, this.queued?.promise].filter((p): p is Promise<unknown> => !!p);
+      if (busy.length === 0 && !this.refetchTimer) return;
+      await Promise.allSettled(busy);
+    }
   }
 
   /** For `/readyz` and the API. */
@@ -224,6 +239,7 @@ export class MarathonSync {
     this.refetchTimer = this.schedule(this.o.refetchDelayMs ?? 50, () => {
       this.refetchTimer = null;
       this.track(this.flushRefetch());
+      for (const r of this.refetchWaiters.splice(0)) r();
     });
   }
 

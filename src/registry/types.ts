@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import type { HeldStatus } from './held';
 import type { RegistryMetrics } from './metrics';
 import type { HostResolver } from './resolver';
+import type { JournalStamp } from './store';
 
 export interface RegistryOptions {
   knex: Knex;
@@ -19,8 +20,10 @@ export interface RegistryOptions {
   /** Resolves agent host names for host-networked apps; default: none (IP-literal hosts only). */
   resolver?: HostResolver;
   metrics?: RegistryMetrics;
-  /** Runs first in every write transaction; throw to refuse the write (cluster fencing). */
-  fence?: (trx: Knex.Transaction) => Promise<unknown>;
+  /** Task events are written at most once per this many ms (batched); default 50, 0: as soon as the writer is free. */
+  eventBatchMs?: number;
+  /** Runs first in every write transaction; throw to refuse the write (cluster fencing). Its stamp goes on the journal rows. */
+  fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>;
 }
 
 /** What a full snapshot did. */

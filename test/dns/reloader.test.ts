@@ -1,10 +1,12 @@
-/** Index rebuilds: coalesced, rate-limited, skipped when nothing moved, and a failed read keeps the old index. */
+/** Index updates: coalesced, rate-limited, skipped when nothing moved, a failed read keeps the old index; patches when the registry says what changed. */
 import { IndexBuilder, type DnsIndex } from '../../src/dns/build';
-import { IndexReloader } from '../../src/dns/reloader';
+import { IndexReloader, type UpdateKind } from '../../src/dns/reloader';
+import { respond } from '../../src/dns/respond';
+import { TYPE } from '../../src/dns/wire';
 import { silentLogger } from '../../src/log';
 import type { Clock } from '../../src/clock';
-import type { RegistrySnapshot, RegistryView } from '../../src/registry/view';
-import { aService } from './helpers';
+import { InMemoryRegistryView, type RegistrySnapshot, type RegistryView } from '../../src/registry/view';
+import { aService, query } from './helpers';
 
 /** A clock whose timers run only when the test advances it. */
 class ManualClock implements Clock {
@@ -111,4 +113,92 @@ it('does nothing after stop', async () => {
   t.view.change(1);
   await t.clock.advance(10_000);
   expect(t.builds).toEqual([0]);
+});
+
+describe('following changes instead of snapshots', () => {
+  function patching() {
+    const clock = new ManualClock();
+    const view = new InMemoryRegistryView();
+    let lose = false;
+    // Drops notifications on demand: the poll must catch up on its own.
+    const lossy: RegistryView = {
+      snapshot: () => view.snapshot(), position: () => view.position(), changesSince: (p) => view.changesSince(p),
+      onChange: (l) => view.onChange((p) => { if (!lose) l(p); }),
+    };
+    const builder = new IndexBuilder({ zones: ['berth.internal'], reverseNetworks: [], ttl: 10, environments: {}, defaultEnv: 'default' });
+    let current: DnsIndex = { loaded: false, position: -1 } as DnsIndex;
+    const kinds: UpdateKind[] = [];
+    const r = new IndexReloader({
+      view: lossy, clock, logger: silentLogger, minIntervalMs: 20, pollMs: 5000, retryMs: 1000, fullEveryMs: 600_000,
+      current: () => current,
+      build: (snap, reassemble) => builder.build(snap.services, { ...snap, serial: 1 }, reassemble),
+      patch: (ch) => builder.patch(ch.changed, { loaded: ch.loaded, position: ch.position, now: clock.now() }),
+      canPatch: (idx) => builder.serves(idx),
+      swap: (idx, _s, kind) => { current = idx; kinds.push(kind); },
+      failed: () => undefined,
+    });
+    const has = (name: string) => respond(query(name, TYPE.A), current, 'default', true, false).reply![3] === 0 && current.loaded;
+    return { clock, view, r, kinds, has, lose: (v: boolean) => { lose = v; }, get current() { return current; } };
+  }
+  const svc = (n: number) => aService({ domains: [`s${n}.berth.internal`] });
+
+  it('builds whole once, then patches just the apps that changed', async () => {
+    const t = patching();
+    t.view.set([svc(1), svc(2)]);
+    t.r.start();
+    await t.clock.advance(0);
+    t.view.update([svc(3)], ['/s1']);
+    await t.clock.advance(20);
+    expect(t.kinds).toEqual(['build', 'patch']);
+    expect([t.has('s1.berth.internal'), t.has('s2.berth.internal'), t.has('s3.berth.internal')]).toEqual([false, true, true]);
+    expect(t.current.position).toBe(2);
+    await t.r.stop();
+  });
+
+  it('catches up a lost change notification at the next poll, with a patch', async () => {
+    const t = patching();
+    t.view.set([svc(1)]);
+    t.r.start();
+    await t.clock.advance(0);
+    t.lose(true);
+    t.view.update([svc(2)]);
+    await t.clock.advance(1000);
+    expect(t.has('s2.berth.internal')).toBe(false); // nobody told the reloader yet
+    await t.clock.advance(4000); // the journal poll
+    expect(t.has('s2.berth.internal')).toBe(true);
+    expect(t.kinds).toEqual(['build', 'patch']);
+    await t.r.stop();
+  });
+
+  it('rebuilds whole when the registry cannot say what changed since the served index', async () => {
+    const t = patching();
+    t.view.set([svc(1)]);
+    t.r.start();
+    await t.clock.advance(0);
+    t.view.update([svc(2)]);
+    t.view.forgetChanges(); // e.g. a standby that reloaded from the database
+    await t.clock.advance(20);
+    expect(t.kinds).toEqual(['build', 'build']);
+    expect(t.has('s2.berth.internal')).toBe(true);
+    await t.r.stop();
+  });
+
+  it('rebuilds whole periodically as a safety net, and raises a held-back serial on time', async () => {
+    const t = patching();
+    t.view.set([svc(1)]);
+    t.r.start();
+    await t.clock.advance(0);
+    t.view.update([svc(2)]);
+    await t.clock.advance(20);
+    t.view.update([svc(3)]);
+    await t.clock.advance(20); // within the same second: the serial increase is held back
+    expect(t.current.serialDue).toBeGreaterThan(0);
+    const serial = t.current.serial;
+    await t.clock.advance(1000);
+    expect(t.current.serial).toBe(serial + 1);
+    expect(t.current.serialDue).toBe(0);
+    await t.clock.advance(600_000);
+    expect(t.kinds.filter((k) => k === 'build')).toHaveLength(2);
+    await t.r.stop();
+  });
 });

@@ -188,6 +188,28 @@ describe('following the registry', () => {
     }
   });
 
+  it('patches just the changed apps after the first load, and rebuilds whole when settings change', async () => {
+    const s = await startServer([aService({ domains: ['stay.berth.internal'], endpoints: endpoints(1, 7) }), aService({ domains: ['go.berth.internal'], endpoints: endpoints(1, 8) })]);
+    const count = async (name: string) => Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(await s.registry.metrics())?.[1] ?? 0);
+    try {
+      const patched = new Promise<void>((resolve) => { const off = s.server.onSwap((idx) => { if (idx.position === 2) { off(); resolve(); } }); });
+      s.view.update([aService({ domains: ['new.berth.internal'], endpoints: endpoints(1, 9) })], ['/go']);
+      await patched;
+      expect((await dig(s.port, ['new.berth.internal', 'A'])).answers).toEqual(['new.berth.internal. 10 IN A 10.1.9.1']);
+      expect((await dig(s.port, ['go.berth.internal', 'A'])).status).toBe('NXDOMAIN');
+      expect((await dig(s.port, ['-x', '10.1.8.1'])).status).toBe('NXDOMAIN');
+      expect((await dig(s.port, ['stay.berth.internal', 'A'])).answers).toHaveLength(1);
+      expect([await count('berth_dns_index_build_duration_seconds'), await count('berth_dns_index_patch_duration_seconds')]).toEqual([1, 1]);
+      const rebuilt = new Promise<void>((resolve) => s.server.onSwap(() => resolve()));
+      s.server.setReverseNetworks(['10.1.0.0/16', '10.2.0.0/16']);
+      await rebuilt;
+      expect(await count('berth_dns_index_build_duration_seconds')).toBe(2);
+      expect((await dig(s.port, ['new.berth.internal', 'A'])).answers).toHaveLength(1);
+    } finally {
+      await s.server.stop();
+    }
+  });
+
   it('serves the reverse zone of a pool added at run time', async () => {
     const s = await startServer([]);
     try {

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL faults under allocation load: every session of berth's database killed
- * (pg_terminate_backend; the shared server itself is not restarted), the connection pool
+ * (pg_terminate_backend: the server stays up, so reconnecting succeeds at once; a real server
+ * restart, refusing connections for seconds, is pg-restart.test.ts), the connection pool
  * exhausted, 1,000 concurrent allocations. During: allocations answer 503 (never a wrong or
  * duplicate address) and DNS keeps answering from memory; after: berth recovers by itself,
  * nothing acknowledged is lost, no IP is handed out twice.

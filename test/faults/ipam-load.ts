@@ -1,5 +1,6 @@
 /** Allocation load for the database fault tests: N apps, C workers, every answer kept. */
-export interface Answer { appId: string; status: number; ip?: string; code?: string; at: number }
+/** One answer; `at` when it came, `ms` how long it took. */
+export interface Answer { appId: string; status: number; ip?: string; code?: string; at: number; ms: number }
 
 /** POSTs an allocation for each app id, `workers` at a time; `onAnswer` sees each answer as it comes. */
 export async function allocateAll(baseUrl: string, pool: string, appIds: string[], workers: number, onAnswer?: (a: Answer) => void): Promise<Answer[]> {
@@ -10,12 +11,13 @@ export async function allocateAll(baseUrl: string, pool: string, appIds: string[
       while (next < appIds.length) {
         const appId = appIds[next++];
         let a: Answer;
+        const t0 = Date.now();
         try {
           const r = await fetch(`${baseUrl}/v1/pools/${pool}/allocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId }) });
           const body = (await r.json().catch(() => ({}))) as { ip?: string; code?: string };
-          a = { appId, status: r.status, ip: body.ip, code: body.code, at: Date.now() };
+          a = { appId, status: r.status, ip: body.ip, code: body.code, at: Date.now(), ms: Date.now() - t0 };
         } catch {
-          a = { appId, status: 0, at: Date.now() }; // connection refused/reset (berth killed)
+          a = { appId, status: 0, at: Date.now(), ms: Date.now() - t0 }; // connection refused/reset (berth killed)
         }
         answers.push(a);
         onAnswer?.(a);
@@ -37,4 +39,23 @@ export async function settle(baseUrl: string, pool: string, appIds: string[], de
     if (left.length) await new Promise((r) => setTimeout(r, 200));
   }
   return held;
+}
+
+/**
+ * Allocates for fresh app ids (`<prefix>-0`, `<prefix>-1`, …), `workers` at a time, until `until()`
+ * holds or `maxApps` ids were used: a load that lasts as long as a fault does.
+ */
+export async function allocateUntil(baseUrl: string, pool: string, prefix: string, workers: number, until: () => boolean, maxApps: number, onAnswer?: (a: Answer) => void): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < maxApps && !until()) {
+        const [a] = await allocateAll(baseUrl, pool, [`${prefix}-${next++}`], 1);
+        answers.push(a);
+        onAnswer?.(a);
+      }
+    }),
+  );
+  return answers;
 }

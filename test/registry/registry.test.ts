@@ -111,6 +111,69 @@ describeEachEngine('registry', (db) => {
       expect((await registry.position()) - before).toBeLessThanOrEqual(2);
     });
 
+    test('events in a steady stream are batched: a write starts at most once per batch interval', async () => {
+      const { registry, metrics } = await openRegistry(db().knex, { eventBatchMs: 200 });
+      await registry.applySnapshot([web()]);
+      const writes = async () => (await metrics.writes.get()).values.find((v) => v.labels.kind === 'events')?.value ?? 0;
+      await registry.applyEvent(aStatus('/web', 'web.1', 'TASK_RUNNING', { host: '10.0.0.1' })); // after a quiet spell: at once
+      const t0 = performance.now();
+      // Paced input (not synchronisation): 5 events 30 ms apart, each finding the writer idle —
+      // without batching that is 5 more writes.
+      const pending: Array<Promise<unknown>> = [];
+      for (let i = 2; i <= 6; i++) {
+        await new Promise((r) => setTimeout(r, 30));
+        pending.push(registry.applyEvent(aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` })));
+      }
+      await Promise.all(pending);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(150); // waited for the interval…
+      expect(performance.now() - t0).toBeLessThan(2000); // …and no longer
+      expect(await writes()).toBe(2);
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(6);
+    });
+
+    test('an event waiting for its batch is applied before a write queued after it', async () => {
+      const { registry } = await openRegistry(db().knex, { eventBatchMs: 60_000 });
+      await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
+      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' })); // at once
+      const waiting = registry.applyEvent(aStatus('/web', 'web.3', 'TASK_RUNNING', { host: '10.0.0.3' })); // waits for the interval
+      // A refetch answered after that event: Marathon's fresher word wins, whatever the batch interval.
+      await registry.applyApp('/web', web(aTask({ id: 'web.1', host: '10.0.0.1' })));
+      await waiting;
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.1']);
+    });
+
+    test('task events rewrite endpoints only, not the service row', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
+      const [before] = await db().knex('registry_services').select('spec', 'updated_at');
+      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
+      expect(await db().knex('registry_services').select('spec', 'updated_at')).toEqual([before]);
+      expect((await db().knex('registry_endpoints').select('task_id').orderBy('task_id')).map((r) => r.task_id)).toEqual(['web.1', 'web.2']);
+      const reopened = (await openRegistry(db().knex)).registry; // what a restart would serve
+      expect(reopened.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.1', 'web.2']);
+    });
+
+    test('changesSince names the apps changed after a position, as they are now; null when it cannot tell', async () => {
+      const { registry } = await openRegistry(db().knex);
+      await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))]);
+      const p0 = await registry.position();
+      expect((await registry.changesSince(p0))?.changed.size).toBe(0);
+      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+      const p1 = await registry.position();
+      await registry.applyApp('/api', null);
+      const since0 = await registry.changesSince(p0);
+      expect(since0?.position).toBe(await registry.position());
+      expect([...since0!.changed.keys()].sort()).toEqual(['/api', '/web']);
+      expect(since0!.changed.get('/api')).toBeNull();
+      expect(since0!.changed.get('/web')?.endpoints.map((e) => e.taskId)).toEqual(['web.1', 'web.2']);
+      expect([...(await registry.changesSince(p1))!.changed.keys()]).toEqual(['/api']);
+      expect(await registry.changesSince(p0 - 1)).toBeNull(); // inside the snapshot's write, or before
+      await db().knex('registry_journal').insert({ op: 'problems' }); // another writer moved the journal
+      await registry.refresh();
+      expect(await registry.changesSince(p1)).toBeNull(); // reloaded wholesale: read a snapshot
+      expect((await registry.changesSince(await registry.position()))?.changed.size).toBe(0);
+    });
+
     test('health events: a health-checked task joins after healthy, leaves after unhealthy', async () => {
       const { registry } = await openRegistry(db().knex);
       const id = 'web.00000000-0000-4000-8000-00000000beef';

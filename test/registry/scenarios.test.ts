@@ -130,6 +130,8 @@ for (const flavour of ['1.4', '1.10'] as const) {
     test('an empty app list is held; garbage and 5xx change nothing', async () => {
       await sim.control.deploy(bridge('/w', 'w.berth.internal'));
       await until('w published', () => svc('w.berth.internal') !== undefined);
+      // The deployment's own refetches of /w must not take the one-shot faults meant for /v2/apps.
+      await sync.idle();
       const clear = sim.control.fault({ kind: 'emptyApps', path: '/v2/apps' });
       expect(await sync.syncNow()).toMatchObject({ result: 'held', reason: 'empty' });
       clear();

@@ -4,17 +4,21 @@
  * so each caller gets its own cluster (Debian's pg_createcluster, trust auth, its own port), made
  * once and kept between runs. Needs root (or the postgres user) and Debian's postgresql-common.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 
 export interface PgCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   url: string;
   port: number;
-  /** `pg_ctlcluster <v> <name> restart -m fast`: every session is cut, the server comes back. */
-  restart(): void;
-  stop(): void;
-  start(): void;
+  /**
+   * `pg_ctlcluster <v> <name> restart -m fast`: every session is cut, the server comes back.
+   * Asynchronous, so a berth running in the same process keeps serving while it happens.
+   */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 /** Why a private cluster cannot be made here, or null when it can. */
@@ -32,19 +36,22 @@ function version(): string | null {
   return v[0] ?? null;
 }
 
-const ctl = (v: string, name: string, action: string, ...extra: string[]) =>
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', v, name, action, ...extra], { stdio: 'pipe', timeout: 60_000 });
+const run = promisify(execFile);
+const ctl = async (v: string, name: string, action: string, ...extra: string[]) => {
+  await run('pg_ctlcluster', ['--skip-systemctl-redirect', v, name, action, ...extra], { timeout: 60_000 });
+};
 
-function waitReady(port: number): void {
+/** Polls pg_isready (bounded: 10 s) until the server accepts connections. */
+async function waitReady(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0) return;
-    spawnSync('sleep', ['0.1']);
+    if (await run('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port)]).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`private PostgreSQL cluster on port ${port} did not become ready`);
 }
 
 /** Creates (first time) and starts the cluster `name` on `port`; throws with the reason if it cannot. */
-export function privateCluster(name: string, port: number): PgCluster {
+export async function privateCluster(name: string, port: number): Promise<PgCluster> {
   const why = pgClusterUnavailable();
   if (why) throw new Error(`private PostgreSQL cluster: ${why}`);
   const v = version() as string;
@@ -53,13 +60,13 @@ export function privateCluster(name: string, port: number): PgCluster {
     execFileSync('pg_createcluster', [v, name, '-p', String(port), '--', '--auth=trust'], { stdio: 'pipe', timeout: 120_000 });
   }
   const online = () => execFileSync('pg_lsclusters', ['-h']).toString().split('\n').some((l) => { const f = l.split(/\s+/); return f[1] === name && f[3] === 'online'; });
-  if (!online()) ctl(v, name, 'start');
-  waitReady(port);
+  if (!online()) await ctl(v, name, 'start');
+  await waitReady(port);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    restart: () => { ctl(v, name, 'restart', '-m', 'fast'); waitReady(port); },
+    restart: async () => { await ctl(v, name, 'restart', '-m', 'fast'); await waitReady(port); },
     stop: () => ctl(v, name, 'stop', '-m', 'fast'),
-    start: () => { ctl(v, name, 'start'); waitReady(port); },
+    start: async () => { await ctl(v, name, 'start'); await waitReady(port); },
   };
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { knexQuery, readCluster } from '../../cluster/sql';
-import type { Leadership, MemberRecord } from '../../cluster/types';
+import { replicaState } from '../../cluster/readiness';
+import type { JournalLag, Leadership, MemberRecord } from '../../cluster/types';
 import { errorResponses } from '../schemas';
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
@@ -20,6 +21,20 @@ const memberSchema = {
   },
 } as const;
 
+const journalSchema = {
+  description: "how current this replica's registry view is (absent when nothing follows the journal)",
+  type: 'object',
+  required: ['position', 'head', 'behind', 'ageSeconds', 'maxLagSeconds', 'fresh'],
+  properties: {
+    position: { ...nullable('integer'), description: 'journal position of this replica’s view' },
+    head: { ...nullable('integer'), description: 'journal head in the database at the last check' },
+    behind: { ...nullable('integer'), description: 'positions behind the head at the last check' },
+    ageSeconds: { type: 'number', description: 'seconds since the view was last confirmed equal to the head' },
+    maxLagSeconds: { type: 'number' },
+    fresh: { type: 'boolean' },
+  },
+} as const;
+
 const clusterSchema = {
   type: 'object',
   required: ['self', 'leader', 'members'],
@@ -34,6 +49,8 @@ const clusterSchema = {
         epoch: { ...nullable('integer'), description: 'fencing epoch this replica leads in' },
         leaderSince: nullable('string'),
         startedAt: { type: 'string', format: 'date-time' },
+        fresh: { type: 'boolean', description: 'false when journal lag exceeds the bound (readiness fails too)' },
+        journal: journalSchema,
       },
     },
     leader: {
@@ -48,6 +65,7 @@ const clusterSchema = {
             apiUrl: nullable('string'),
             epoch: { type: 'integer', description: 'fencing epoch' },
             acquiredAt: { type: 'string', format: 'date-time', description: 'when it became leader' },
+            startedAt: { ...nullable('string'), description: 'when the leader process started (null: no heartbeat row)' },
             heartbeatAt: nullable('string'),
             alive: { type: 'boolean' },
           },
@@ -62,7 +80,10 @@ const clusterSchema = {
  * `GET /v1/cluster`: this replica's role and epoch, the leader recorded in the database and every
  * replica with its heartbeat. A replica is `alive` while its heartbeat is younger than `staleAfterMs`.
  */
-export function registerClusterRoutes(app: FastifyInstance, deps: { leadership: Leadership; knex: Knex; staleAfterMs?: number }): void {
+export function registerClusterRoutes(
+  app: FastifyInstance,
+  deps: { leadership: Leadership; knex: Knex; staleAfterMs?: number; journal?: () => JournalLag | undefined },
+): void {
   const staleAfterMs = deps.staleAfterMs ?? 5000;
   app.get(
     '/v1/cluster',
@@ -73,6 +94,7 @@ export function registerClusterRoutes(app: FastifyInstance, deps: { leadership: 
       // Ages are measured on the database clock, which wrote the heartbeats.
       const alive = (m: MemberRecord) => now.getTime() - m.heartbeatAt.getTime() <= staleAfterMs;
       const holder = leader ? members.find((m) => m.id === leader.holderId) : undefined;
+      const state = replicaState(l, deps.journal);
       return {
         self: {
           id: l.id,
@@ -81,12 +103,15 @@ export function registerClusterRoutes(app: FastifyInstance, deps: { leadership: 
           epoch: l.epoch(),
           leaderSince: l.leaderSince()?.toISOString() ?? null,
           startedAt: l.startedAt.toISOString(),
+          fresh: state.fresh,
+          ...(state.journal ? { journal: state.journal } : {}),
         },
         leader: leader && {
           id: leader.holderId,
           apiUrl: leader.holderUrl,
           epoch: leader.epoch,
           acquiredAt: leader.acquiredAt.toISOString(),
+          startedAt: holder?.startedAt.toISOString() ?? null,
           heartbeatAt: holder?.heartbeatAt.toISOString() ?? null,
           alive: holder ? alive(holder) && holder.epoch === leader.epoch : false,
         },

@@ -5,7 +5,7 @@ import type { PoolSpec } from '../../ipam/types';
 import {
   allocateBody, allocatePostBody, allocationParams, allocationSchema, appIdQuery, eventSchema, poolParams, poolSchema, poolSpecSchema,
 } from '../../ipam/schemas';
-import { errorResponses } from '../schemas';
+import { errorResponses, MAX_ID } from '../schemas';
 import { registerAppsRoutes } from './apps';
 
 type PoolP = { pool: string };
@@ -75,7 +75,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     schema: {
       tags, summary: 'Release into quarantine; 204 also when nothing is held. With allocationId, 409 STALE_ALLOCATION if the app holds a newer allocation',
       params: allocationParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { allocationId: { type: 'integer', minimum: 1, description: 'release only this allocation (fencing)' } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { allocationId: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'release only this allocation (fencing)' } } },
       response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (req, reply) => {
@@ -99,7 +99,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
       tags, summary: 'Audit trail of a pool, newest first (append-only)', params: poolParams,
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, before: { type: 'integer', minimum: 1, description: 'events with a smaller id (next page)' }, appId: appIdQuery },
+        properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'events with a smaller id (next page)' }, appId: appIdQuery },
       },
       response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404) },
     },

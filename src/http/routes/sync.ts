@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SyncStatusView } from '../../nginx/sync';
 import type { SyncRun, SyncRunStore } from '../../nginx/store';
-import { errorResponses } from '../schemas';
+import { errorResponses, MAX_ID } from '../schemas';
 
 /** What the routes need from the Nginx sync (NginxSync implements it). */
 export interface NginxSyncApi {
@@ -70,7 +70,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: { nginxSync: Ngin
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, before: { type: 'integer', minimum: 1, description: 'runs with a smaller id (paging)' } },
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'runs with a smaller id (paging)' } },
         },
         response: { 200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: syncRunSchema } } }, ...errorResponses(400, 503) },
       },

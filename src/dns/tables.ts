@@ -1,0 +1,425 @@
+/**
+ * The name tables of a DNS index, kept together with who claims each name, so that one app's
+ * names can be replaced in place without looking at any other app (DESIGN §9: an index patch costs
+ * the changed apps, not the catalog).
+ *
+ * A name in an environment can be claimed by app names (usually one app; two apps sharing a domain
+ * are merged), by PTR records (the apps behind an address), and as the parent of other names (an
+ * empty non-terminal). The served node follows from the claims in that order of precedence, with
+ * the zone's SOA and NS added at an apex. `put`/`remove` only record claims and mark names dirty;
+ * `flush` resolves the dirty names, so callers decide which changes a query may see together.
+ */
+import { Arena, encodeSoaTail, type SoaData } from './encoder';
+import type { Fragment, FragmentNode } from './fragment';
+import { encodeNode, ent, type GlueSource, type NameNode } from './node';
+import { PtrSet } from './ptr';
+import { mergeRecords, type NameRecords } from './records';
+import { nameKey, wireLength } from './wire';
+
+export interface ZoneInfo {
+  name: string;
+  /** Wire length of the apex name (for the authority pointer into the question). */
+  nameLength: number;
+  /** SOA bytes after the owner name, for NXDOMAIN/NODATA authority sections. */
+  soaTail: Buffer;
+}
+
+export interface TablesOptions {
+  /** Zones served whatever the registry holds (configured zones and pool reverse zones), dotted. */
+  baseZones: ReadonlySet<string>;
+  defaultEnv: string;
+  nsName: string;
+  /** Addresses of `nsName` when it lies inside a served zone (NS glue). */
+  nsGlue: string[];
+  /** Zone of `nsName`, or null when outside every zone. */
+  nsZone: string | null;
+  rname: string;
+  ttl: number;
+}
+
+/** Everything that claims one name in one environment. */
+interface Claim {
+  zone: string;
+  /** App names, sorted by app id (the order a full catalog lists them in). */
+  names: FragmentNode[];
+  /** Apps for which this is a parent of one of their names. */
+  ents: number;
+  ptr: PtrSet | null;
+}
+
+const EMPTY = new Map<string, NameRecords>();
+
+/** Served tables plus the claims behind them. Not safe to share between two indexes being built. */
+export class NameTables {
+  /** env → name key → node: what queries read. Mutated in place by `flush`. */
+  readonly envs = new Map<string, Map<string, NameNode>>();
+  /** Zones by name key: what queries read. */
+  readonly zones = new Map<string, ZoneInfo>();
+  private readonly claims = new Map<string, Map<string, Claim>>();
+  /** By `fragmentId`. */
+  private readonly fragments = new Map<string, Fragment>();
+  private readonly appEnvs = new Map<string, string[]>();
+  /** Apex name key → dotted zone (base zones and the own zones of addresses outside every pool). */
+  private readonly apexes = new Map<string, string>();
+  /** Envs holding a PTR set at an address's own zone, by zone key. */
+  private readonly ownZones = new Map<string, number>();
+  private readonly dirty = new Map<string, Set<string>>();
+  /** Until the first flush every name is dirty: a full build resolves them all without tracking each. */
+  private bulk = true;
+  private readonly nsKey: string;
+  private soa: SoaData;
+  private soaTail: Buffer;
+  /** env → key → the apex node and what it was encoded from. */
+  private readonly apexCache = new Map<string, Map<string, { serial: number; from: NameNode | undefined; node: NameNode }>>();
+  private glueNode: NameNode | null = null;
+  private readonly skippedBy = new Map<string, string[]>();
+  private skippedList: string[] | null = [];
+
+  constructor(private readonly o: TablesOptions, serial: number) {
+    this.nsKey = nameKey(o.nsName);
+    this.soa = this.soaData(serial);
+    this.soaTail = encodeSoaTail(o.ttl, this.soa);
+    this.table(o.defaultEnv);
+    for (const z of o.baseZones) this.addZone(z);
+    this.mark(o.defaultEnv, this.nsKey); // its glue node, unless an app claims the name
+  }
+
+  get serial(): number {
+    return this.soa.serial;
+  }
+
+  get defaultEnv(): string {
+    return this.o.defaultEnv;
+  }
+
+  get fragmentCount(): number {
+    return this.fragments.size;
+  }
+
+  fragment(env: string, appId: string): Fragment | undefined {
+    return this.fragments.get(fragmentId(env, appId));
+  }
+
+  /** Environments the app has names in (one, except in hand-made catalogs). */
+  envsOf(appId: string): readonly string[] {
+    return this.appEnvs.get(appId) ?? [];
+  }
+
+  /** Names across environments. */
+  get names(): number {
+    let n = 0;
+    for (const t of this.envs.values()) n += t.size;
+    return n;
+  }
+
+  /** Apps' domains outside every zone and values that failed validation. */
+  skipped(): string[] {
+    if (this.skippedList === null) this.skippedList = [...this.skippedBy.values()].flat();
+    return this.skippedList;
+  }
+
+  /** Replaces the app's names in the fragment's environment. */
+  put(f: Fragment): void {
+    const id = fragmentId(f.env, f.svc.appId);
+    const old = this.fragments.get(id);
+    if (!old) this.appEnvs.set(f.svc.appId, [...this.envsOf(f.svc.appId), f.env]);
+    this.fragments.set(id, f);
+    // New claims before dropping the old ones: a PTR or parent name the app keeps never looks
+    // unclaimed for a moment (an address shared by thousands of apps is not re-encoded).
+    this.claim(f);
+    if (old) this.unclaim(old);
+  }
+
+  /** Removes the app's names in `env`. */
+  remove(env: string, appId: string): void {
+    const id = fragmentId(env, appId);
+    const old = this.fragments.get(id);
+    if (!old) return;
+    this.fragments.delete(id);
+    const envs = this.envsOf(appId).filter((e) => e !== env);
+    if (envs.length > 0) this.appEnvs.set(appId, envs);
+    else this.appEnvs.delete(appId);
+    this.unclaim(old);
+  }
+
+  /** A new SOA serial: every apex is re-encoded at the next `flush`. */
+  setSerial(serial: number): void {
+    if (serial === this.soa.serial) return;
+    this.soa = this.soaData(serial);
+    this.soaTail = encodeSoaTail(this.o.ttl, this.soa);
+    for (const z of this.zones.values()) z.soaTail = this.soaTail;
+    for (const key of this.apexes.keys()) this.markApex(key);
+  }
+
+  /**
+   * Resolves every dirty name; yields every `every` names so a big flush can be sliced (a query
+   * between two slices may then see part of it). Returns how many served nodes changed.
+   */
+  *flush(every = Infinity): Generator<void, number> {
+    let changed = 0;
+    let n = 0;
+    if (this.bulk) {
+      this.bulk = false;
+      this.dirty.clear();
+      for (const [env, claims] of this.claims) for (const key of claims.keys()) this.mark(env, key);
+      for (const key of this.apexes.keys()) this.markApex(key);
+      this.mark(this.o.defaultEnv, this.nsKey);
+    }
+    for (const [env, keys] of this.dirty) {
+      const t = this.table(env);
+      const claims = this.claimsOf(env);
+      for (const key of keys) {
+        if (++n % every === 0) yield;
+        if (this.resolve(env, key, t, claims)) changed++;
+      }
+    }
+    this.dirty.clear();
+    return changed;
+  }
+
+  /** `flush` in one go: the changes since the last flush become visible together. */
+  flushNow(): number {
+    const steps = this.flush();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  private claim(f: Fragment): void {
+    const env = f.env;
+    const claims = this.claimsOf(env);
+    for (const n of f.nodes) {
+      const c = claimAt(claims, n.key, n.recs.zone);
+      insertByApp(c.names, n);
+      this.mark(env, n.key);
+    }
+    for (const [key, zone] of f.parents) {
+      const c = claimAt(claims, key, zone);
+      if (c.ents++ === 0) this.mark(env, key);
+    }
+    for (const [rev, key, domain, zone] of f.ptrs) {
+      const c = claimAt(claims, key, zone);
+      if (!c.ptr) c.ptr = new PtrSet(rev, zone);
+      const first = c.ptr.size === 0;
+      if (c.ptr.add(domain)) this.mark(env, key);
+      if (first && zone === rev) this.ownZone(key, zone, 1);
+    }
+    if (f.skipped.length > 0) {
+      this.skippedBy.set(fragmentId(f.env, f.svc.appId), f.skipped);
+      this.skippedList = null;
+    }
+  }
+
+  private unclaim(f: Fragment): void {
+    const env = f.env;
+    const claims = this.claimsOf(env);
+    for (const n of f.nodes) {
+      const c = claims.get(n.key);
+      if (!c) continue;
+      const i = c.names.indexOf(n);
+      if (i >= 0) c.names.splice(i, 1);
+      this.mark(env, n.key);
+    }
+    for (const [key] of f.parents) {
+      const c = claims.get(key);
+      if (c && --c.ents === 0) this.mark(env, key);
+    }
+    for (const [rev, key, domain, zone] of f.ptrs) {
+      const c = claims.get(key);
+      if (!c?.ptr) continue;
+      if (c.ptr.remove(domain)) this.mark(env, key);
+      if (c.ptr.size > 0) continue;
+      c.ptr = null;
+      if (zone === rev) this.ownZone(key, zone, -1);
+    }
+    // Only its own entry: `put` claims the replacement before unclaiming this one.
+    const id = fragmentId(f.env, f.svc.appId);
+    if (this.skippedBy.get(id) === f.skipped && this.skippedBy.delete(id)) this.skippedList = null;
+  }
+
+  /** An address outside every pool is a zone of its own while some environment has a PTR there. */
+  private ownZone(key: string, zone: string, delta: number): void {
+    const n = (this.ownZones.get(key) ?? 0) + delta;
+    if (n > 0) this.ownZones.set(key, n);
+    else this.ownZones.delete(key);
+    if (n === 1 && delta > 0) this.addZone(zone);
+    if (n === 0) {
+      this.apexes.delete(key);
+      this.zones.delete(key);
+      this.markApex(key);
+      // An address's own zone comes and goes with its tasks: forget its apex nodes too.
+      for (const cache of this.apexCache.values()) cache.delete(key);
+    }
+  }
+
+  private addZone(zone: string): void {
+    const key = nameKey(zone);
+    if (this.apexes.has(key)) return;
+    this.apexes.set(key, zone);
+    this.zones.set(key, { name: zone, nameLength: wireLength(zone), soaTail: this.soaTail });
+    this.markApex(key);
+  }
+
+  /** An apex is served in the default env and wherever an env has something at that name. */
+  private markApex(key: string): void {
+    this.mark(this.o.defaultEnv, key);
+    for (const [env, claims] of this.claims) if (claims.has(key)) this.mark(env, key);
+  }
+
+  // ---------------------------------------------------------------- resolution
+
+  /** Sets the served node of one name from its claims; true when it changed. */
+  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Claim>): boolean {
+    const c = claims.get(key);
+    let node: NameNode | undefined;
+    if (c) {
+      if (c.names.length === 1) node = c.names[0].node;
+      else if (c.names.length > 1) node = this.merged(env, c);
+      else if (c.ptr && c.ptr.size > 0) node = c.ptr.encoded(this.o.nsName, this.o.ttl);
+      else if (c.ents > 0) node = ent(c.zone);
+      else claims.delete(key);
+    }
+    const apex = this.apexes.get(key);
+    if (apex !== undefined && (node || env === this.o.defaultEnv)) node = this.apexNode(env, key, apex, node);
+    else if (apex !== undefined) this.apexCache.get(env)?.delete(key); // nothing left at this apex in this env
+    else if (!node && key === this.nsKey && env === this.o.defaultEnv) node = this.nsGlueNode();
+    const before = t.get(key);
+    if (node === before) return false;
+    if (node) t.set(key, node);
+    else t.delete(key);
+    return true;
+  }
+
+  /** Two apps claiming one name: their records answered together. */
+  private merged(env: string, c: Claim): NameNode {
+    const first = c.names[0];
+    const recs: NameRecords = { ...first.recs, a: first.recs.a?.slice(), aaaa: first.recs.aaaa?.slice(), ptr: first.recs.ptr?.slice() };
+    for (let i = 1; i < c.names.length; i++) mergeRecords(recs, c.names[i].recs);
+    const a = new Arena();
+    const node = encodeNode(a, first.name, recs, recs.zone, null, this.o.nsName, this.glue(env), this.o.ttl);
+    node.buf = a.seal();
+    return node;
+  }
+
+  /** SRV glue of a merged name: the records the target's own claims give it. */
+  private glue(env: string): GlueSource {
+    const claims = this.claimsOf(env);
+    return {
+      get(name: string): NameRecords | undefined {
+        const c = claims.get(nameKey(name));
+        if (!c || c.names.length === 0) return undefined;
+        if (c.names.length === 1) return c.names[0].recs;
+        const recs: NameRecords = { zone: c.zone };
+        for (const n of c.names) mergeRecords(recs, n.recs);
+        return recs;
+      },
+    };
+  }
+
+  private apexNode(env: string, key: string, zone: string, from: NameNode | undefined): NameNode {
+    let cache = this.apexCache.get(env);
+    if (!cache) this.apexCache.set(env, (cache = new Map()));
+    const hit = cache.get(key);
+    if (hit && hit.serial === this.soa.serial && hit.from === from) return hit.node;
+    const node = withApex(zone, from, this.soa, this.o.nsName, this.nsRecs(), this.o.ttl);
+    cache.set(key, { serial: this.soa.serial, from, node });
+    return node;
+  }
+
+  private nsRecs(): Map<string, NameRecords> {
+    const { nsGlue: glue, nsZone, nsName } = this.o;
+    if (glue.length === 0 || nsZone === null) return EMPTY;
+    return new Map([[nsName, { zone: nsZone, a: glue.filter((x) => !x.includes(':')), aaaa: glue.filter((x) => x.includes(':')) }]]);
+  }
+
+  /** The NS name's own A/AAAA (default env), unless an app claims that name. */
+  private nsGlueNode(): NameNode | undefined {
+    const { nsGlue, nsZone, nsName, ttl } = this.o;
+    if (nsGlue.length === 0 || nsZone === null) return undefined;
+    if (!this.glueNode) {
+      const a = new Arena();
+      this.glueNode = encodeNode(a, nsName, this.nsRecs().get(nsName)!, nsZone, null, nsName, EMPTY, ttl);
+      this.glueNode.buf = a.seal();
+    }
+    return this.glueNode;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private mark(env: string, key: string): void {
+    if (this.bulk) return;
+    let s = this.dirty.get(env);
+    if (!s) this.dirty.set(env, (s = new Set()));
+    s.add(key);
+  }
+
+  private table(env: string): Map<string, NameNode> {
+    let t = this.envs.get(env);
+    if (!t) this.envs.set(env, (t = new Map()));
+    return t;
+  }
+
+  private claimsOf(env: string): Map<string, Claim> {
+    let c = this.claims.get(env);
+    if (!c) this.claims.set(env, (c = new Map()));
+    return c;
+  }
+
+  private soaData(serial: number): SoaData {
+    return { mname: this.o.nsName, rname: this.o.rname, serial, refresh: 3600, retry: 600, expire: 86400, minimum: this.o.ttl };
+  }
+}
+
+/**
+ * An apex: SOA and NS encoded here; the records an app (or a PTR set) has at that name are reused
+ * as they are encoded, read through on first use (the apex of an address's own zone may hold a lazily
+ * encoded PTR set of thousands of apps, and the serial moves every second). ANY, the one answer that
+ * needs them all in one body, is encoded on the first ANY question.
+ */
+function withApex(zone: string, from: NameNode | undefined, soa: SoaData, nsName: string, glue: GlueSource, ttl: number): NameNode {
+  const a = new Arena();
+  const own = encodeNode(a, zone, { zone }, zone, soa, nsName, glue, ttl);
+  own.buf = a.seal();
+  if (!from?.defined) return own;
+  const node: NameNode = { zone: own.zone, defined: true, buf: own.buf, soa: own.soa, ns: own.ns };
+  const once = <T>(field: keyof NameNode, make: () => T) => {
+    let v: T | undefined;
+    let done = false;
+    Object.defineProperty(node, field, { enumerable: true, get: () => (done ? v : ((done = true), (v = make()))) });
+  };
+  once('src', () => ({ name: zone, recs: from.src!.recs }));
+  for (const f of ['a', 'aaaa', 'srv', 'ptr'] as const) {
+    once(f, () => {
+      const e = from[f];
+      return e && { ...e, buf: e.buf ?? from.buf, lean: e.lean && { ...e.lean, buf: e.lean.buf ?? from.buf } };
+    });
+  }
+  once('any', () => {
+    const b = new Arena();
+    const full = encodeNode(b, zone, from.src!.recs, zone, soa, nsName, glue, ttl);
+    const buf = b.seal();
+    return full.any && { ...full.any, buf, lean: full.any.lean && { ...full.any.lean, buf } };
+  });
+  return node;
+}
+
+function fragmentId(env: string, appId: string): string {
+  return `${env} ${appId}`;
+}
+
+function claimAt(claims: Map<string, Claim>, key: string, zone: string): Claim {
+  let c = claims.get(key);
+  if (!c) claims.set(key, (c = { zone, names: [], ents: 0, ptr: null }));
+  return c;
+}
+
+/** Keeps `names` ordered by app id, so merged answers list apps as a full build would. */
+function insertByApp(names: FragmentNode[], n: FragmentNode): void {
+  let i = names.length;
+  while (i > 0 && names[i - 1].appId > n.appId) i--;
+  if (i === names.length) names.push(n);
+  else names.splice(i, 0, n);
+}
