@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { readManagedFiles } from './files';
-import type { FileChange } from './plan';
+import { serversInHeader, type DiskKnowledge, type FileChange } from './plan';
 
 const REREAD_MS = 60_000;
 
@@ -9,8 +9,13 @@ const REREAD_MS = 60_000;
  * rendering them, so the disk is read on start, after any failure, and at least every minute
  * (which also notices hand edits); in between berth trusts what it wrote.
  */
-export class DiskState {
+export class DiskState implements DiskKnowledge {
   private cached: { files: Map<string, Buffer>; readAt: number } | null = null;
+  // What berth wrote, as the very strings the render memo hands out (so an unchanged file compares
+  // by pointer instead of being encoded again), and server counts, so that a run over 10,000
+  // files allocates next to nothing for the ones that did not change.
+  private readonly texts = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
 
   constructor(
     private readonly dir: string,
@@ -21,20 +26,40 @@ export class DiskState {
     if (this.cached && this.clock.now() - this.cached.readAt < REREAD_MS) return this.cached.files;
     const files = await readManagedFiles(this.dir);
     this.cached = { files, readAt: this.clock.now() };
+    this.texts.clear();
+    this.counts.clear();
     return files;
+  }
+
+  text(path: string): string | undefined {
+    return this.texts.get(path);
+  }
+
+  servers(path: string, bytes: Buffer): number {
+    let n = this.counts.get(path);
+    if (n === undefined) this.counts.set(path, (n = serversInHeader(bytes)));
+    return n;
   }
 
   /** Records changes that are now on disk. */
   written(changes: readonly FileChange[]): void {
     if (!this.cached) return;
     for (const c of changes) {
-      if (c.content === null) this.cached.files.delete(c.path);
-      else this.cached.files.set(c.path, Buffer.from(c.content));
+      this.counts.delete(c.path);
+      if (c.content === null) {
+        this.cached.files.delete(c.path);
+        this.texts.delete(c.path);
+      } else {
+        this.cached.files.set(c.path, Buffer.from(c.content));
+        this.texts.set(c.path, c.content);
+      }
     }
   }
 
   /** Disk state is uncertain (a failed or interrupted apply): read it again next time. */
   forget(): void {
     this.cached = null;
+    this.texts.clear();
+    this.counts.clear();
   }
 }

@@ -24,6 +24,17 @@ export interface SyncPlan {
   serversRemoved: number;
 }
 
+/**
+ * What berth knows about the files on disk without decoding them again (see DiskState): the text
+ * it wrote there (undefined: unknown, compare bytes) and each file's upstream server count.
+ */
+export interface DiskKnowledge {
+  text(path: string): string | undefined;
+  servers(path: string, bytes: Buffer): number;
+}
+
+export const serversInHeader = (bytes: Buffer): number => serversInFile(bytes.toString('utf8', 0, Math.min(bytes.length, 400)));
+
 /** `<env>/<kind>/<file>` → env and a readable app id for reporting removals (from the header). */
 function describeRemoved(path: string, before: Buffer): { env: string; appId: string } {
   const m = /^# berth: (\S+) in /.exec(before.subarray(0, 300).toString('utf8'));
@@ -34,22 +45,24 @@ function describeRemoved(path: string, before: Buffer): { env: string; appId: st
  * Compares rendered files with disk. `keep` holds paths whose disk bytes stay as they are
  * (a service that could not be rendered or was rejected by `nginx -t`: its last good file remains).
  */
-export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<string, Buffer>, keep: ReadonlySet<string>): SyncPlan {
+export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<string, Buffer>, keep: ReadonlySet<string>, known?: DiskKnowledge): SyncPlan {
   const changes: FileChange[] = [];
   const wanted = new Set<string>();
+  const servers = (path: string, bytes: Buffer) => known?.servers(path, bytes) ?? serversInHeader(bytes);
   let serversBefore = 0;
-  for (const bytes of disk.values()) serversBefore += serversInFile(bytes.toString('utf8', 0, Math.min(bytes.length, 400)));
+  for (const [path, bytes] of disk) serversBefore += servers(path, bytes);
   for (const f of desired) {
     wanted.add(f.path);
     if (keep.has(f.path)) continue;
     const before = disk.get(f.path) ?? null;
-    if (before && before.equals(Buffer.from(f.content))) continue;
-    const sb = before ? serversInFile(before.toString('utf8', 0, Math.min(before.length, 400))) : 0;
+    const text = known?.text(f.path);
+    if (before && (text !== undefined ? text === f.content : before.equals(Buffer.from(f.content)))) continue;
+    const sb = before ? servers(f.path, before) : 0;
     changes.push({ path: f.path, env: f.env, appId: f.appId, content: f.content, before, serversBefore: sb, serversAfter: f.servers, definitionKey: f.definitionKey });
   }
   for (const [path, before] of disk) {
     if (wanted.has(path) || keep.has(path)) continue;
-    const sb = serversInFile(before.toString('utf8', 0, Math.min(before.length, 400)));
+    const sb = servers(path, before);
     changes.push({ path, ...describeRemoved(path, before), content: null, before, serversBefore: sb, serversAfter: 0, definitionKey: null });
   }
   changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -111,6 +111,9 @@ interface MemoEntry {
   errs: string[];
   body?: string;
   error?: string;
+  /** The whole file (header + body) and definition key, made once per entry: the same string object every run, so comparing it with what berth last wrote is a pointer check. */
+  content?: string;
+  definitionKey?: string;
 }
 
 /**
@@ -121,10 +124,27 @@ interface MemoEntry {
 export class RenderMemo {
   private prev = new Map<string, MemoEntry>();
   private next = new Map<string, MemoEntry>();
+  // Registry services are immutable values and an unchanged one is the same object from run to
+  // run: found by identity, it costs no JSON.stringify (at 10,000 services that was most of the
+  // garbage each run made, and the collector's pauses delayed DNS answers).
+  private byObject = new WeakMap<Service, { key: string; entry: MemoEntry }>();
 
   lookup(key: string, compute: () => MemoEntry): MemoEntry {
     const entry = this.next.get(key) ?? this.prev.get(key) ?? compute();
     this.next.set(key, entry);
+    return entry;
+  }
+
+  /** `lookup` by the service value, skipping the key for a service object seen before. */
+  forService(s: Service, compute: () => MemoEntry): MemoEntry {
+    const known = this.byObject.get(s);
+    if (known && (this.next.get(known.key) ?? this.prev.get(known.key)) === known.entry) {
+      this.next.set(known.key, known.entry);
+      return known.entry;
+    }
+    const key = JSON.stringify(s);
+    const entry = this.lookup(key, compute);
+    this.byObject.set(s, { key, entry });
     return entry;
   }
 
@@ -148,7 +168,7 @@ export function renderServices(services: readonly Service[], templates: Template
   const rejected: RenderRejection[] = [];
   const paths = new Set<string>();
   const tcpPorts = new Map<string, string>();
-  const sorted = [...services].sort((a, b) => (a.env + a.appId < b.env + b.appId ? -1 : a.env + a.appId > b.env + b.appId ? 1 : 0));
+  const sorted = [...services].sort(byEnvThenId);
   for (const s of sorted) {
     if (s.proxy === 'none') continue;
     const render = (): MemoEntry => {
@@ -160,7 +180,7 @@ export function renderServices(services: readonly Service[], templates: Template
         return { errs, error: (err as Error).message };
       }
     };
-    const entry = memo ? memo.lookup(JSON.stringify(s), render) : render();
+    const entry = memo ? memo.forService(s, render) : render();
     const errs = entry.errs;
     if (errs.length > 0) {
       const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.proxy === 'http' || s.proxy === 'tcp');
@@ -187,8 +207,24 @@ export function renderServices(services: readonly Service[], templates: Template
     }
     paths.add(path);
     const servers = s.endpoints.length;
-    const header = `# berth: ${s.appId} in ${s.env}, servers=${servers}; generated, do not edit\n`;
-    files.push({ path, env: s.env, appId: s.appId, content: header + entry.body, servers, definitionKey: definitionKey(s) });
+    entry.content ??= `# berth: ${s.appId} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
+    entry.definitionKey ??= definitionKey(s);
+    files.push({ path, env: s.env, appId: s.appId, content: entry.content, servers, definitionKey: entry.definitionKey });
   }
   return { files, rejected };
+}
+
+/**
+ * The order of `env + appId` as one string (the order files have always been rendered in, which
+ * decides who keeps a contested TCP port), compared without building the two strings.
+ */
+function byEnvThenId(a: Service, b: Service): number {
+  const la = a.env.length + a.appId.length;
+  const lb = b.env.length + b.appId.length;
+  for (let i = 0; i < la && i < lb; i++) {
+    const ca = i < a.env.length ? a.env.charCodeAt(i) : a.appId.charCodeAt(i - a.env.length);
+    const cb = i < b.env.length ? b.env.charCodeAt(i) : b.appId.charCodeAt(i - b.env.length);
+    if (ca !== cb) return ca - cb;
+  }
+  return la - lb;
 }

@@ -184,7 +184,7 @@ export class NginxSync {
       this.memo.rotate();
       const disk = await this.disk.current();
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected);
-      const plan = planSync(rendered.files, disk, keep);
+      const plan = planSync(rendered.files, disk, keep, this.disk);
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
