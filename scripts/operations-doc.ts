@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { markdownTable, type Figure, type Machine } from '../bench/lib/results';
+import { fmt, markdownTable, type Figure, type Machine } from '../bench/lib/results';
 
 const root = path.resolve(__dirname, '..');
 const results = path.join(root, 'bench', 'results');
@@ -44,7 +44,7 @@ export function writeOperationsDoc(): string {
   const missed = picked.flatMap(({ run: r, benches }) => r.figures.filter((f) => f.pass === false && benches.includes(f.bench)));
   if (missed.length) {
     lines.push('### Targets missed in these runs', '', 'What limits each and what would move it: README, "Benchmarks and faults".', '');
-    for (const f of missed) lines.push(`- ${f.bench}: ${f.what}: ${f.value === null ? 'no value' : `${f.value} ${f.unit}`.trim()} (target ${f.target})${f.note ? `; ${f.note}` : ''}`);
+    for (const f of missed) lines.push(`- ${f.bench}: ${f.what}: ${f.value === null ? 'no value' : `${fmt(f.value)} ${f.unit}`.trim()} (target ${f.target})${f.note ? `; ${f.note}` : ''}`);
     lines.push('');
   }
   const faults = read<Faults>('faults-latest.json');

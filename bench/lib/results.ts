@@ -67,7 +67,7 @@ export function fig(bench: string, what: string, value: number | null, unit: str
   return { bench, what, value, unit, target: target.text ?? `${sym} ${target.limit} ${unit}`.trim(), pass: ok, note };
 }
 
-const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+export const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /** Markdown table of figures (bench, what, value, target, pass). */
 export function markdownTable(figures: Figure[]): string {

