@@ -1,15 +1,8 @@
 /** Seeded generator of hostile DNS packets: random bytes and mutated valid queries (for the fuzz test). */
 import { query } from './helpers';
+import { prng } from '../support/prng';
 
-/** mulberry32: reproducible, so a failing packet can be found again from its index. */
-export function prng(seed: number): () => number {
-  return () => {
-    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 const NAMES = ['svc1.berth.internal', 'big.berth.internal', 'nosuch.berth.internal', 'berth.internal', '1.1.1.10.in-addr.arpa', 'example.com', ''];
 const TYPES = [1, 28, 33, 12, 6, 2, 255, 16, 252, 41, 0, 65535];

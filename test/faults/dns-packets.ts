@@ -4,6 +4,7 @@
  * answered) or a 12-byte FORMERR/NOTIMP header echoing the id. Seeded, so a failure reproduces.
  */
 import { RCODE } from '../../src/dns/wire';
+import { prng } from '../support/prng';
 
 /** What berth must do with a packet: 'drop' (silence), an RCODE, or 'any' (random bytes). */
 export type Expect = 'drop' | number | 'any';
@@ -14,17 +15,7 @@ export interface Kind {
   make(id: number, rnd: () => number): Buffer;
 }
 
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** n pseudo-random bytes, four per PRNG draw (oversized packets are big). */
 function bytes(n: number, rnd: () => number): Buffer {

@@ -13,20 +13,10 @@ import { startSimulator } from '../../src/sim';
 import { describeEachEngine } from '../support/db';
 import { waitFor } from '../support/wait';
 import { openRegistry, resetRegistryTables } from './helpers';
+import { prng as rng } from '../support/prng';
 
 const OPS = Number(process.env.BERTH_SOAK_OPS ?? 150);
 
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const flavour of ['1.4', '1.10'] as const) {
   describeEachEngine(`registry soak, Marathon ${flavour}`, (db) => {
