@@ -285,7 +285,8 @@ export class Registry implements RegistryView {
       }
     }
     if (markLoaded) this.mirror.loaded = true;
-    const before = this.mirror.services;
+    // Logged against the services before this write: a partial plan updates the map in place.
+    this.planner.logChanges(plan, this.mirror.services);
     if (plan.partial) {
       for (const [id, r] of plan.records) this.records.set(id, r);
       this.mirror.updateServices(plan.diff.upserts, plan.diff.removals);
@@ -295,7 +296,6 @@ export class Registry implements RegistryView {
     }
     this.changes.record(from, this.mirror.position, [...w.upserts.map((u) => u.service.appId), ...w.removals.map((r) => r.appId)]);
     if (plan.problems) this.mirror.setProblems(plan.problems);
-    this.planner.logChanges(plan, before);
     if (w.upserts.length + w.removals.length > 0 || markLoaded) this.notify();
   }
 
