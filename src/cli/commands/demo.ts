@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import type { DemoFlags } from '../../demo/options';
 import { DemoError, runDemo, type DemoHandle } from '../../demo/run';
 import { CliExit, EXIT, type CliContext } from '../context';
 
@@ -11,16 +12,8 @@ const millis = (v: string): number => {
   return Number(v);
 };
 
-interface Flags {
-  dataDir?: string;
-  httpAddr?: string;
-  dnsAddr?: string;
-  nginxPort?: number;
-  tcpPort?: number;
-  churnMs?: number;
-  churn: boolean;
-  nginx: boolean;
-}
+/** What commander parses: the demo's own flags plus `--no-churn`, which means `churnMs: 0`. */
+type Flags = DemoFlags & { churn: boolean };
 
 /**
  * `berth demo`: berth on the embedded database with a simulated Marathon full of sample apps,
