@@ -128,3 +128,62 @@ export const labelPrefix: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9_.\-/]{1,64}$/.test(s)) throw new Invalid(`must be 1-64 characters of [A-Za-z0-9_.-/], got ${JSON.stringify(s)}`);
   return s;
 };
+
+/**
+ * A comma-separated list (or a JSON array in the file) where an empty entry is an error, not
+ * something to skip: `' , '` or `'a,,b'` is a typo, and for lists that grant or restrict access a
+ * typo must stop berth rather than silently change who may do what.
+ */
+export function strictList<T>(item: Parser<T>): Parser<T[]> {
+  return (raw) => {
+    const parts = Array.isArray(raw) ? raw : str(raw).split(',');
+    return parts.map((part, i) => {
+      const s = str(part);
+      if (s === '') throw new Invalid(`entry ${i + 1} of ${parts.length} is empty (a stray comma?); leave the variable unset or empty for none`);
+      try {
+        return item(s);
+      } catch (e) {
+        if (e instanceof Invalid && parts.length > 1) throw new Invalid(`entry ${i + 1}: ${e.message}`);
+        throw e;
+      }
+    });
+  };
+}
+
+/** Shortest accepted API token: guessable strings are not secrets. */
+export const MIN_TOKEN_LENGTH = 16;
+// RFC 6750 b64token: what an `Authorization: Bearer` header can carry unchanged.
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** A bearer token. Messages never echo the value: it is a secret. */
+export const apiToken: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (!BEARER_TOKEN.test(s)) throw new Invalid('a token may hold only letters, digits and - . _ ~ + / (then = padding); no spaces, commas or quotes');
+  if (s.length < MIN_TOKEN_LENGTH) throw new Invalid(`a token must be at least ${MIN_TOKEN_LENGTH} characters, got ${s.length}`);
+  return s;
+};
+
+/** A browser origin, `scheme://host[:port]` exactly (no path, no `null`, no wildcard). */
+export const webOrigin: Parser<string> = (raw) => {
+  const s = str(raw);
+  let u: URL | undefined;
+  try {
+    u = new URL(s);
+  } catch {
+    u = undefined;
+  }
+  const bare = s.replace(/\/$/, '').toLowerCase();
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== bare) {
+    throw new Invalid(`must be an origin like https://ops.example.com or http://localhost:3000 (scheme, host and port only), got ${JSON.stringify(s.slice(0, 100))}`);
+  }
+  return u.origin;
+};
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+/** A host name as it appears in a `Host` header, without port; lowercase, no trailing dot. */
+export const hostName: Parser<string> = (raw) => {
+  const s = str(raw).toLowerCase();
+  if (!HOST_NAME.test(s)) throw new Invalid(`must be a host name like berth.example.internal (no port, no scheme), got ${JSON.stringify(s.slice(0, 100))}`);
+  return s;
+};

@@ -9,6 +9,12 @@ export interface Config {
   dataDir: string;
   http: { host: string; port: number };
   apiTokens: string[];
+  /** Browser origins allowed to call the API without a token (default none). */
+  apiAllowedOrigins: string[];
+  /** Host names (besides IP literals, localhost and this machine's name) accepted without a token. */
+  apiAllowedHosts: string[];
+  /** IPAM audit trail retention, enforced by the leader; 0 = no limit of that kind. */
+  auditRetention: { days: number; maxRows: number };
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
   nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
   syncIntervalMs: number;
@@ -41,7 +47,11 @@ export const KEYS = {
   BERTH_DATABASE_URL: key(p.postgresUrl, 'PostgreSQL URL; unset = embedded PGlite in BERTH_DATA_DIR/db', undefined, true),
   BERTH_DATA_DIR: key(p.text, 'embedded database and state', './var'),
   BERTH_HTTP_ADDR: key(p.hostPort('127.0.0.1'), 'REST API, /metrics, /healthz, /readyz', { host: '127.0.0.1', port: 8080 }),
-  BERTH_API_TOKENS: key(p.list(p.text), 'bearer tokens for writes; unset = writes from loopback only', [] as string[], true),
+  BERTH_API_TOKENS: key(p.strictList(p.apiToken), 'bearer tokens for writes (each ≥ 16 characters); unset = writes from loopback only', [] as string[], true),
+  BERTH_API_ALLOWED_ORIGINS: key(p.strictList(p.webOrigin), 'browser origins allowed without a token (default none)', [] as string[]),
+  BERTH_API_ALLOWED_HOSTS: key(p.strictList(p.hostName), 'Host names accepted without a token besides IP literals, localhost and this host\'s name', [] as string[]),
+  BERTH_AUDIT_RETENTION_DAYS: key(p.integer(0, 36500), 'IPAM audit rows older than this are pruned by the leader; 0 = no age limit', 90),
+  BERTH_AUDIT_MAX_ROWS: key(p.integer(0, 1_000_000_000), 'IPAM audit rows kept at most (oldest pruned first); 0 = no row limit', 1_000_000),
   BERTH_DNS_ADDR: key(p.hostPort('127.0.0.1'), 'DNS listen address, UDP and TCP', { host: '127.0.0.1', port: 5353 }),
   BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
   BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
@@ -78,6 +88,9 @@ export function toConfig(v: Values): Config {
     dataDir: v.BERTH_DATA_DIR!,
     http,
     apiTokens: v.BERTH_API_TOKENS ?? [],
+    apiAllowedOrigins: v.BERTH_API_ALLOWED_ORIGINS ?? [],
+    apiAllowedHosts: v.BERTH_API_ALLOWED_HOSTS ?? [],
+    auditRetention: { days: v.BERTH_AUDIT_RETENTION_DAYS!, maxRows: v.BERTH_AUDIT_MAX_ROWS! },
     dns: { host: dns.host, port: dns.port, zones: v.BERTH_DNS_ZONES!, ttl: v.BERTH_DNS_TTL!, forwarders: v.BERTH_DNS_FORWARDERS ?? [] },
     nginx: {
       dir: v.BERTH_NGINX_DIR!,

@@ -28,6 +28,10 @@ describe('loadConfig', () => {
     expect(c.defaultEnv).toBe('default');
     expect(c.maxRemovalRatio).toBe(0.5);
     expect(c.logLevel).toBe('info');
+    expect(c.apiTokens).toEqual([]);
+    expect(c.apiAllowedOrigins).toEqual([]);
+    expect(c.apiAllowedHosts).toEqual([]);
+    expect(c.auditRetention).toEqual({ days: 90, maxRows: 1_000_000 });
   });
 
   it('returns a deeply frozen object', () => {
@@ -97,5 +101,55 @@ describe('loadConfig', () => {
   it('requires Basic credentials in pairs and not mixed with a token', () => {
     expect(errorsOf({ BERTH_MARATHON_USERNAME: 'u' })).toEqual(['BERTH_MARATHON_USERNAME/BERTH_MARATHON_PASSWORD: set both or neither']);
     expect(errorsOf({ BERTH_MARATHON_USERNAME: 'u', BERTH_MARATHON_PASSWORD: 'p', BERTH_MARATHON_TOKEN: 't' })).toHaveLength(1);
+  });
+
+  describe('API tokens, origins and hosts', () => {
+    const TOKEN = 'release-pipeline-0123456789';
+
+    it('accepts a list of tokens, and treats an empty variable as unset', () => {
+      expect(loadConfig({ BERTH_API_TOKENS: ` ${TOKEN} , other-token-abcdefgh ` }).apiTokens).toEqual([TOKEN, 'other-token-abcdefgh']);
+      expect(loadConfig({ BERTH_API_TOKENS: '' }).apiTokens).toEqual([]);
+    });
+
+    it.each([
+      [' , ', /^BERTH_API_TOKENS: entry 1 of 2 is empty/],
+      [' ', /^BERTH_API_TOKENS: entry 1 of 1 is empty/],
+      [`${TOKEN},,${TOKEN}x`, /^BERTH_API_TOKENS: entry 2 of 3 is empty/],
+      [`${TOKEN},`, /^BERTH_API_TOKENS: entry 2 of 2 is empty/],
+      [`,${TOKEN}`, /^BERTH_API_TOKENS: entry 1 of 2 is empty/],
+      ['short', /^BERTH_API_TOKENS: a token must be at least 16 characters, got 5$/],
+      [`${TOKEN},tiny`, /^BERTH_API_TOKENS: entry 2: a token must be at least 16/],
+      ['release pipeline 0123456789', /^BERTH_API_TOKENS: a token may hold only letters/],
+      ['release"pipeline"0123456789', /^BERTH_API_TOKENS: a token may hold only letters/],
+      ['release\u0000pipeline0123456789', /^BERTH_API_TOKENS: a token may hold only letters/],
+    ])('refuses BERTH_API_TOKENS=%j at start-up, naming the variable', (value, why) => {
+      const problems = errorsOf({ BERTH_API_TOKENS: value, BERTH_DNS_TTL: 'x' });
+      // Reported together with every other bad key, and never echoing a token.
+      expect(problems).toHaveLength(2);
+      expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(why), expect.stringMatching(/^BERTH_DNS_TTL: /)]));
+      expect(problems.join('\n')).not.toContain('pipeline');
+    });
+
+    it('refuses a JSON token list with an empty entry in the config file', () => {
+      expect(errorsOf({ BERTH_CONFIG: '/x.json' }, JSON.stringify({ BERTH_API_TOKENS: [TOKEN, ''] }))).toEqual([expect.stringMatching(/^BERTH_API_TOKENS: entry 2 of 2 is empty/)]);
+    });
+
+    it('parses allowed origins and host names, and refuses malformed or empty entries', () => {
+      const c = loadConfig({ BERTH_API_ALLOWED_ORIGINS: 'https://Ops.Example.com, http://localhost:3000/', BERTH_API_ALLOWED_HOSTS: 'Berth.Example.Internal,berth-1' });
+      expect(c.apiAllowedOrigins).toEqual(['https://ops.example.com', 'http://localhost:3000']);
+      expect(c.apiAllowedHosts).toEqual(['berth.example.internal', 'berth-1']);
+      const problems = errorsOf({ BERTH_API_ALLOWED_ORIGINS: 'null', BERTH_API_ALLOWED_HOSTS: 'berth.example:8080' });
+      expect(problems).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/), expect.stringMatching(/^BERTH_API_ALLOWED_HOSTS: must be a host name/)]);
+      expect(errorsOf({ BERTH_API_ALLOWED_ORIGINS: 'https://a.example/path' })).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/)]);
+      expect(errorsOf({ BERTH_API_ALLOWED_HOSTS: 'a.example,' })).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_HOSTS: entry 2 of 2 is empty/)]);
+    });
+
+    it('reads the audit retention and refuses negative or non-integer values', () => {
+      expect(loadConfig({ BERTH_AUDIT_RETENTION_DAYS: '0', BERTH_AUDIT_MAX_ROWS: '5000' }).auditRetention).toEqual({ days: 0, maxRows: 5000 });
+      expect(errorsOf({ BERTH_AUDIT_RETENTION_DAYS: '-1', BERTH_AUDIT_MAX_ROWS: '1e6' })).toEqual([
+        expect.stringMatching(/^BERTH_AUDIT_RETENTION_DAYS: must be an integer/),
+        expect.stringMatching(/^BERTH_AUDIT_MAX_ROWS: must be an integer/),
+      ]);
+    });
   });
 });
