@@ -13,7 +13,8 @@ type Json = Record<string, unknown>;
 type Place = (def: Json, index: number) => Partial<TaskPlacement> | undefined;
 
 /** The demo's fixed-IP pool. Loopback addresses, so its "containers" really listen on them (Linux routes 127/8 to lo). */
-export const DEMO_POOL = { name: 'demo', cidr: '127.77.0.0/24', gateway: '127.77.0.1', dockerNetwork: 'demo-net', bridgeName: 'br-demo', quarantineSeconds: 60 };
+// Loopback on purpose (the demo's "containers" are local processes), hence allowSpecial.
+export const DEMO_POOL = { name: 'demo', cidr: '127.77.0.0/24', gateway: '127.77.0.1', dockerNetwork: 'demo-net', bridgeName: 'br-demo', quarantineSeconds: 60, allowSpecial: true };
 
 /** Container-network tasks get addresses from here (what a CNI plugin would hand out). */
 const CONTAINER_NET = '127.78.0.';

@@ -84,7 +84,7 @@ export class KnexIpamStore implements IpamStore {
         }
         await trx.raw(
           `INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, 'pool_create', ?, ?::jsonb)`,
-          [id, plan.name, actor, JSON.stringify({ cidr: plan.cidr, addresses: num(pop.rows[0].n), reservations: plan.reservations })],
+          [id, plan.name, actor, JSON.stringify({ cidr: plan.cidr, addresses: num(pop.rows[0].n), reservations: plan.reservations, ...(plan.overridden.length ? { allowSpecial: plan.overridden } : {}) })],
         );
       });
     } catch (err) {

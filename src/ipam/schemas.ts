@@ -18,7 +18,7 @@ export const poolSpecSchema = {
   description: 'A pool of fixed container IPs. Pools never overlap.',
   properties: {
     name: poolName,
-    cidr: { type: 'string', maxLength: 49, description: 'network in CIDR notation without host bits, IPv4 (at most /12) or IPv6', examples: ['10.20.0.0/16', 'fd00:20::/64'] },
+    cidr: { type: 'string', maxLength: 49, description: 'network in CIDR notation without host bits, IPv4 (at most /12 unless allocationRange) or IPv6 (at most /48); not loopback, link-local, multicast or unspecified (see allowSpecial)', examples: ['10.20.0.0/16', 'fd00:20::/64'] },
     gateway: { ...ip, description: 'gateway address inside the pool; reserved. Default: the first host' },
     reserved: { type: 'array', maxItems: 1024, items: { type: 'string', maxLength: 100 }, description: 'addresses kept out of allocation: an address, a CIDR or a first-last range' },
     auxAddresses: { type: 'object', maxProperties: 256, additionalProperties: ip, description: 'Docker --aux-address host=ip entries; reserved' },
@@ -33,6 +33,12 @@ export const poolSpecSchema = {
       properties: { first: ip, last: ip },
       description:
         'the addresses allocated from (pre-populated, at most 1,048,576). Default: every host of an IPv4 pool; for IPv6 the first 65,536 addresses after the prefix (prefix::1 …), since a /64 cannot be enumerated',
+    },
+    allowSpecial: {
+      type: 'boolean',
+      default: false,
+      description:
+        'accept a CIDR over loopback (127/8, ::1), link-local (169.254/16, fe80::/10) or 240/4, or wider than IPv4 /8 / IPv6 /48 (refused otherwise with 400 POOL_CIDR_RESERVED / POOL_CIDR_TOO_WIDE). Never lifts /0, unspecified, multicast, broadcast or IPv4-mapped ranges',
     },
   },
 } as const;

@@ -20,6 +20,8 @@ export interface PoolSpec {
   quarantineSeconds?: number;
   /** The allocation window; default: every host of an IPv4 pool, the first 65,536 of an IPv6 prefix. */
   allocationRange?: { first: string; last: string };
+  /** Accept a loopback, link-local or reserved-for-future-use CIDR, or one wider than IPv4 /8 / IPv6 /48. */
+  allowSpecial?: boolean;
 }
 
 /** A validated pool ready for the store. */
@@ -38,6 +40,8 @@ export interface PoolPlan {
   dockerNetwork: string | null;
   bridgeName: string | null;
   quarantineSeconds: number;
+  /** Refusals lifted by `allowSpecial` (recorded in the pool_create audit event). */
+  overridden: string[];
 }
 
 /** Address counts computed by the database. `available` excludes quarantined and reserved addresses. */

@@ -1,6 +1,7 @@
 /** Pure validation of pool definitions, app ids and requested addresses. */
 import { BerthError } from '../errors';
 import { cidrContains, cidrLast, formatCidr, formatIp, hostRange, parseCidr, parseIp, type Cidr, type Ip } from './address';
+import { checkPoolCidr } from './special-ranges';
 import type { PoolPlan, PoolSpec } from './types';
 
 /** Default IPv6 window: a /64 cannot be pre-populated, so allocate from its first 65,536 hosts. */
@@ -74,6 +75,7 @@ function parseReservation(raw: string, pool: Cidr, field: string): { first: bigi
 export function planPool(spec: PoolSpec): PoolPlan {
   const name = checkPoolName(spec.name);
   const cidr = checkCidr(spec.cidr, 'cidr');
+  const overridden = checkPoolCidr(cidr, spec.allowSpecial === true);
   const fam = cidr.family;
   const hosts = hostRange(cidr);
   const ip = (v: bigint) => formatIp({ family: fam, value: v });
@@ -127,6 +129,7 @@ export function planPool(spec: PoolSpec): PoolPlan {
     dockerNetwork: spec.dockerNetwork ?? null,
     bridgeName: spec.bridgeName ?? null,
     quarantineSeconds: spec.quarantineSeconds ?? DEFAULT_QUARANTINE_SECONDS,
+    overridden,
   };
 }
 

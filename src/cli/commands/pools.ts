@@ -55,6 +55,7 @@ export function poolSpecFromOptions(name: string, cidr: string, o: Record<string
     if (!m) throw new CliExit(EXIT.USAGE, `--range "${String(o.range)}": expected first-last`);
     spec.allocationRange = { first: m[1], last: m[2] };
   }
+  if (o.allowSpecial === true) spec.allowSpecial = true;
   return spec;
 }
 
@@ -82,7 +83,8 @@ export function poolsCommand(ctx: CliContext): Command {
         .option('--docker-network <name>', 'Docker network name used by /v1/apps/prepare')
         .option('--bridge <name>', 'Linux bridge name')
         .option('--quarantine <seconds>', 'seconds before a released address is reused (default 900)')
-        .option('--range <first-last>', 'allocate only from this range'),
+        .option('--range <first-last>', 'allocate only from this range')
+        .option('--allow-special', 'accept a loopback, link-local or 240/4 CIDR, or one wider than IPv4 /8 / IPv6 /48 (never /0, multicast or unspecified)'),
     ).action(async (name: string, cidr: string, o: Common & Record<string, unknown>) => {
       const { body } = await callApi<PoolWithUsage>(o, ctx.env, 'POST', '/v1/pools', poolSpecFromOptions(name, cidr, o));
       emit(ctx, !!o.json, body, (p: PoolWithUsage) => [`pool ${p.name} created: ${p.cidr}, ${p.usage.available} addresses available`]);
