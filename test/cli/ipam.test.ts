@@ -82,6 +82,13 @@ describe('berth pools / berth ip', () => {
     expect((await run(['pools', 'unreserve', 'red', '10.71.0.50-10.71.0.59'], env)).code).toBe(0);
   });
 
+  test('pools add refuses loopback, multicast and /0 with the API\'s code; --allow-special lifts loopback only', async () => {
+    expect(await run(['pools', 'add', 'lo', '127.0.0.0/24'], env)).toMatchObject({ code: 2, err: expect.stringMatching(/^POOL_CIDR_RESERVED: cidr: 127\.0\.0\.0\/24 overlaps 127\.0\.0\.0\/8, loopback/) });
+    expect(await run(['pools', 'add', 'mc', '224.0.0.0/24', '--allow-special'], env)).toMatchObject({ code: 2, err: expect.stringContaining('POOL_CIDR_RESERVED') });
+    expect(await run(['pools', 'add', 'all', '::/0'], env)).toMatchObject({ code: 2, err: expect.stringContaining('POOL_CIDR_TOO_WIDE') });
+    expect(await run(['pools', 'add', 'lo', '127.66.0.0/28', '--allow-special'], env)).toMatchObject({ code: 0, out: 'pool lo created: 127.66.0.0/28, 13 addresses available' });
+  });
+
   test('usage errors exit 2; --help exits 0', async () => {
     expect((await run(['pools', 'add', 'bad', '10.72.0.1/24'], env))).toMatchObject({ code: 2, err: expect.stringContaining('INVALID_CIDR') });
     expect((await run(['pools', 'add', 'q', '10.72.0.0/24', '--quarantine', 'soon'], env)).code).toBe(2);
