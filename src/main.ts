@@ -195,6 +195,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
       logger,
       metricsRegistry,
       apiTokens: config.apiTokens,
+      allowedOrigins: config.apiAllowedOrigins,
+      allowedHosts: [...config.apiAllowedHosts, config.http.host],
       readiness,
       register: (a) => {
         registerIpamRoutes(a, { ipam: ipam.service });

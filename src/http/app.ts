@@ -3,7 +3,7 @@ import swagger from '@fastify/swagger';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
 import { BerthError } from '../errors';
-import { makeWriteGuard } from './auth';
+import { makeAccessGuard } from './auth';
 import { makeErrorHandler } from './errors';
 import { registerJsonBodies } from './json-body';
 import { createHttpMetrics } from './metrics';
@@ -19,6 +19,10 @@ export interface AppDeps {
   logger: Logger;
   metricsRegistry: Registry;
   apiTokens: readonly string[];
+  /** BERTH_API_ALLOWED_ORIGINS: browser origins accepted without a token (default none). */
+  allowedOrigins?: readonly string[];
+  /** BERTH_API_ALLOWED_HOSTS (and the configured listen host): names accepted in `Host` without a token. */
+  allowedHosts?: readonly string[];
   readiness: readonly ReadinessCheck[];
   /** Registers the concern routes (IPAM, services, sync, …). */
   register(app: FastifyInstance): void;
@@ -47,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request) => {
     throw new BerthError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);
   });
-  const guard = makeWriteGuard(deps.apiTokens);
+  const guard = makeAccessGuard({ tokens: deps.apiTokens, allowedOrigins: deps.allowedOrigins, allowedHosts: deps.allowedHosts });
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onResponse', async (request, reply) => {
     metrics.duration.observe(
