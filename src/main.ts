@@ -13,7 +13,7 @@ import { registerClusterRoutes } from './http/routes/cluster';
 import { registerIpamRoutes } from './http/routes/ipam';
 import { registerServicesRoutes, type MarathonSyncApi } from './http/routes/services';
 import { registerSyncRoutes } from './http/routes/sync';
-import { createIpam } from './ipam';
+import { createIpam, startAuditRetention } from './ipam';
 import { createLogger, type Logger } from './log';
 import { KnexSyncRunStore } from './nginx/knex-store';
 import { registryProblemSink, type ProblemSink } from './nginx/store';
@@ -230,6 +230,8 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         };
       }),
     );
+    // The IPAM audit trail is pruned by the leader only (BERTH_AUDIT_RETENTION_DAYS / BERTH_AUDIT_MAX_ROWS).
+    stops.push(startAuditRetention({ knex: db.knex, leadership, logger, metricsRegistry, retention: config.auditRetention }));
     const following = followJournal(registry, logger, () => !leadership.isLeader(), { head: () => journalHead(db.knex) });
     follower = following;
     stops.push(() => following.stop());

@@ -4,6 +4,7 @@ import * as m002 from '../../migrations/002_registry';
 import * as m003 from '../../migrations/003_nginx_sync';
 import * as m004 from '../../migrations/004_cluster';
 import * as m005 from '../../migrations/005_journal_writer';
+import * as m006 from '../../migrations/006_ipam_event_retention';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_nginx_sync': m003,
   '004_cluster': m004,
   '005_journal_writer': m005,
+  '006_ipam_event_retention': m006,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -29,4 +29,5 @@ export function createIpam(opts: IpamOptions): { service: IpamService; reconcile
 
 export { IpamService } from './service';
 export { IpamReconciler } from './reconcile-port';
+export { startAuditRetention, pruneAudit, type AuditRetention } from './retention';
 export type * from './types';
