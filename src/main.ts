@@ -231,7 +231,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
       }),
     );
     // The IPAM audit trail is pruned by the leader only (BERTH_AUDIT_RETENTION_DAYS / BERTH_AUDIT_MAX_ROWS).
-    stops.push(startAuditRetention({ knex: db.knex, leadership, logger, metricsRegistry, retention: config.auditRetention }));
+    stops.push(startAuditRetention({ knex: db.knex, leadership, logger, metricsRegistry, retention: config.auditRetention, intervalMs: config.auditRetention.intervalMs }));
     const following = followJournal(registry, logger, () => !leadership.isLeader(), { head: () => journalHead(db.knex) });
     follower = following;
     stops.push(() => following.stop());

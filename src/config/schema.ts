@@ -14,7 +14,7 @@ export interface Config {
   /** Host names (besides IP literals, localhost and this machine's name) accepted without a token. */
   apiAllowedHosts: string[];
   /** IPAM audit trail retention, enforced by the leader; 0 = no limit of that kind. */
-  auditRetention: { days: number; maxRows: number };
+  auditRetention: { days: number; maxRows: number; intervalMs: number };
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
   nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
   syncIntervalMs: number;
@@ -52,6 +52,7 @@ export const KEYS = {
   BERTH_API_ALLOWED_HOSTS: key(p.strictList(p.hostName), 'Host names accepted without a token besides IP literals, localhost and this host\'s name', [] as string[]),
   BERTH_AUDIT_RETENTION_DAYS: key(p.integer(0, 36500), 'IPAM audit rows older than this are pruned by the leader; 0 = no age limit', 90),
   BERTH_AUDIT_MAX_ROWS: key(p.integer(0, 1_000_000_000), 'IPAM audit rows kept at most (oldest pruned first); 0 = no row limit', 1_000_000),
+  BERTH_AUDIT_PRUNE_INTERVAL_MS: key(p.integer(1000, 86400000), 'time between audit pruning passes on the leader', 60000),
   BERTH_DNS_ADDR: key(p.hostPort('127.0.0.1'), 'DNS listen address, UDP and TCP', { host: '127.0.0.1', port: 5353 }),
   BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
   BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
@@ -90,7 +91,7 @@ export function toConfig(v: Values): Config {
     apiTokens: v.BERTH_API_TOKENS ?? [],
     apiAllowedOrigins: v.BERTH_API_ALLOWED_ORIGINS ?? [],
     apiAllowedHosts: v.BERTH_API_ALLOWED_HOSTS ?? [],
-    auditRetention: { days: v.BERTH_AUDIT_RETENTION_DAYS!, maxRows: v.BERTH_AUDIT_MAX_ROWS! },
+    auditRetention: { days: v.BERTH_AUDIT_RETENTION_DAYS!, maxRows: v.BERTH_AUDIT_MAX_ROWS!, intervalMs: v.BERTH_AUDIT_PRUNE_INTERVAL_MS! },
     dns: { host: dns.host, port: dns.port, zones: v.BERTH_DNS_ZONES!, ttl: v.BERTH_DNS_TTL!, forwarders: v.BERTH_DNS_FORWARDERS ?? [] },
     nginx: {
       dir: v.BERTH_NGINX_DIR!,

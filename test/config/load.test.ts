@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     expect(c.apiTokens).toEqual([]);
     expect(c.apiAllowedOrigins).toEqual([]);
     expect(c.apiAllowedHosts).toEqual([]);
-    expect(c.auditRetention).toEqual({ days: 90, maxRows: 1_000_000 });
+    expect(c.auditRetention).toEqual({ days: 90, maxRows: 1_000_000, intervalMs: 60_000 });
   });
 
   it('returns a deeply frozen object', () => {
@@ -145,10 +145,11 @@ describe('loadConfig', () => {
     });
 
     it('reads the audit retention and refuses negative or non-integer values', () => {
-      expect(loadConfig({ BERTH_AUDIT_RETENTION_DAYS: '0', BERTH_AUDIT_MAX_ROWS: '5000' }).auditRetention).toEqual({ days: 0, maxRows: 5000 });
-      expect(errorsOf({ BERTH_AUDIT_RETENTION_DAYS: '-1', BERTH_AUDIT_MAX_ROWS: '1e6' })).toEqual([
+      expect(loadConfig({ BERTH_AUDIT_RETENTION_DAYS: '0', BERTH_AUDIT_MAX_ROWS: '5000', BERTH_AUDIT_PRUNE_INTERVAL_MS: '1000' }).auditRetention).toEqual({ days: 0, maxRows: 5000, intervalMs: 1000 });
+      expect(errorsOf({ BERTH_AUDIT_RETENTION_DAYS: '-1', BERTH_AUDIT_MAX_ROWS: '1e6', BERTH_AUDIT_PRUNE_INTERVAL_MS: '10' })).toEqual([
         expect.stringMatching(/^BERTH_AUDIT_RETENTION_DAYS: must be an integer/),
         expect.stringMatching(/^BERTH_AUDIT_MAX_ROWS: must be an integer/),
+        expect.stringMatching(/^BERTH_AUDIT_PRUNE_INTERVAL_MS: must be an integer ≥ 1000/),
       ]);
     });
   });

@@ -38,7 +38,7 @@ describe('berth run (process)', () => {
 
   it('exits 2 naming every bad key when the configuration is invalid', async () => {
     const child = spawn(process.execPath, berthArgv('run'), {
-      env: { PATH: process.env.PATH, BERTH_DNS_TTL: 'abc', BERTH_SYNC_INTERVAL_MS: '-1' },
+      env: { PATH: process.env.PATH, BERTH_DNS_TTL: 'abc', BERTH_SYNC_INTERVAL_MS: '-1', BERTH_API_TOKENS: ' , ' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -47,6 +47,8 @@ describe('berth run (process)', () => {
     expect(code).toBe(2);
     expect(err).toContain('BERTH_DNS_TTL: must be an integer ≥ 0, got "abc"');
     expect(err).toContain('BERTH_SYNC_INTERVAL_MS:');
+    // A token list of empty entries is not "no tokens" (issue 16).
+    expect(err).toContain('BERTH_API_TOKENS: entry 1 of 2 is empty');
   });
 });
 
