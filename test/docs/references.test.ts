@@ -153,12 +153,20 @@ describe('documentation is self-contained', () => {
     expect(scanned.flatMap((f) => outsideCitations(f.rel, f.lines))).toEqual([]);
   });
 
-  test('every docs/<page>.md a file names exists', () => {
+  test('every docs/<page>.md a file names exists, with the "Section" quoted after it', () => {
     const missing: string[] = [];
+    const sections = new Map<string, Set<string>>();
+    const sectionsOf = (rel: string): Set<string> => {
+      let a = sections.get(rel);
+      if (!a) sections.set(rel, (a = anchors(fs.readFileSync(path.join(ROOT, rel), 'utf8').split('\n'))));
+      return a;
+    };
     for (const f of scanned) {
       f.lines.forEach((line, i) => {
-        for (const m of line.matchAll(/(?<![\w.-])docs\/([\w-]+\.md)\b/g)) {
-          if (!fs.existsSync(path.join(ROOT, 'docs', m[1]))) missing.push(`${f.rel}:${i + 1}: docs/${m[1]}`);
+        for (const m of line.matchAll(/(?<![\w./-])(docs\/[\w-]+\.md|README\.md)\b(?:,? "([^"]+)")?/g)) {
+          const [, rel, section] = m;
+          if (!fs.existsSync(path.join(ROOT, rel))) missing.push(`${f.rel}:${i + 1}: ${rel}`);
+          else if (section !== undefined && !sectionsOf(rel).has(slug(section))) missing.push(`${f.rel}:${i + 1}: ${rel} "${section}"`);
         }
       });
     }
