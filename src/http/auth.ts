@@ -22,7 +22,7 @@ export interface AccessOptions extends BrowserGuardOptions {
 }
 
 /**
- * Authorisation of every request (DESIGN §6, issue 16):
+ * Authorisation of every request (README.md "HTTP API"; issue 16):
  * - a valid bearer token (compared in constant time over fixed-length digests) allows everything;
  * - with tokens configured every write needs one (401); without tokens, writes are accepted from
  *   loopback only (403), so an unconfigured daemon is never an open IPAM on the network;
