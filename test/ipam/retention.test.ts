@@ -19,6 +19,9 @@ class HandLeadership extends BaseLeadership {
   elect(epoch: number): void {
     this.becomeLeader(epoch, new Date());
   }
+  lose(): void {
+    this.loseLeadership('connection');
+  }
 }
 
 /** Appends `n` audit rows dated `daysAgo` days back; returns their ids. */
@@ -90,7 +93,7 @@ describeEachEngine('IPAM audit retention', (get) => {
     expect(await total(knex)).toBe(3);
   });
 
-  it('runs on the leader only: a standby keeps every row, the elected leader prunes, reports a metric, and allocations go on', async () => {
+  it('runs on the leader only: a standby keeps every row, the elected leader prunes, reports a metric, allocations go on, and a deposed leader stops', async () => {
     const { knex } = get();
     const ipam = serviceFor(get());
     await ipam.createPool({ name: 'ret', cidr: '10.77.0.0/24', quarantineSeconds: 0 });
@@ -110,6 +113,12 @@ describeEachEngine('IPAM audit retention', (get) => {
       // Allocations (and their audit rows) keep working alongside.
       for (let i = 0; i < 5; i++) await ipam.allocate('ret', `/ret/app-${i}`);
       expect((await ipam.events('ret')).filter((e) => e.action === 'allocate')).toHaveLength(5);
+
+      // Deposed: pruning stops with the leadership.
+      leadership.lose();
+      const later = await addEvents(knex, 10, 365, 'after-loss');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await ids(knex, 'after-loss')).toEqual(later);
     } finally {
       await stop();
     }
