@@ -5,7 +5,10 @@
  * record themselves through test/support/tools.ts.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { INSTALL_COMMAND, MISSING_TOOLS_ENV } from './tools';
+
+const SBIN = ['/usr/sbin', '/sbin'];
 
 interface Skipped { suite: string; missing: string[]; file: string }
 
@@ -35,6 +38,8 @@ export function missingToolsNotice(rows: Skipped[]): string {
     `NOT TESTED: ${rows.length} suite(s) or part(s) skipped because ${tools.join(', ')} ${tools.length === 1 ? 'is' : 'are'} not installed:`,
     ...rows.map((r) => `  ${r.file ? `${r.file}: ` : ''}${r.suite} (needs ${r.missing.join(', ')})`),
     `Install them with \`${INSTALL_COMMAND}\` (apt-get as root; otherwise it prints the command to run), then run the tests again.`,
+    // Debian puts nginx in /usr/sbin, which a normal user's PATH lacks.
+    ...tools.filter((t) => SBIN.some((d) => fs.existsSync(path.join(d, t)))).map((t) => `${t} is installed in /usr/sbin, which is not on your PATH: export PATH="$PATH:/usr/sbin"`),
     'With CI set, a missing tool fails the run instead (CONTRIBUTING.md).',
     '',
   ].join('\n');
