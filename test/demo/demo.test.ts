@@ -52,10 +52,10 @@ describe('berth demo (child process)', () => {
   let child: ChildProcess | undefined;
 
   beforeAll(() => {
+    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-demo-'));
     nginx = toolsFor(['nginx'], 'berth demo: routing through a real Nginx (render-only mode checked instead)');
     dig = toolsFor(['dig'], "berth demo: the panel's dig lines");
     curl = toolsFor(['curl'], "berth demo: the panel's curl lines as printed (the same requests sent from Node instead)");
-    cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-demo-'));
   });
 
   afterAll(() => {

@@ -34,7 +34,9 @@ describe('docs check', () => {
   const doc = renderOperationsDoc(summary);
 
   it('reports a document edited by hand, or missing', () => {
-    expect(checkOperationsDoc(summary, doc.replace('Failure matrix', 'Failure list'), tests)).toEqual([expect.stringMatching(/not what bench\/results\/summary\.json renders to/)]);
+    expect(checkOperationsDoc(summary, doc.replace('Failure matrix', 'Failure list'), tests)).toEqual([
+      expect.stringMatching(/not what bench\/results\/summary\.json renders to/),
+    ]);
     expect(checkOperationsDoc(summary, null, tests)).toEqual([expect.stringMatching(/missing/)]);
   });
 
@@ -57,7 +59,10 @@ describe('docs:operations takes newer local results into the summary', () => {
   });
 
   it('a newer full run replaces the figures it measured; a newer quick run does not replace a full one', () => {
-    const merged = mergeSummary(base, { ...noLocal, runs: [run('run', '2026-02-01T00:00:00.000Z', ['ipam']), run('run-quick', '2026-03-01T00:00:00.000Z', ['ipam', 'events', 'dns'])] });
+    const merged = mergeSummary(base, {
+      ...noLocal,
+      runs: [run('run', '2026-02-01T00:00:00.000Z', ['ipam']), run('run-quick', '2026-03-01T00:00:00.000Z', ['ipam', 'events', 'dns'])],
+    });
     expect(merged.benchmarks.map((b) => [b.run.name, b.run.machine.date.slice(0, 7), b.benches])).toEqual([
       ['run', '2026-02', ['ipam']],
       ['run', '2026-01', ['events']],
@@ -68,7 +73,13 @@ describe('docs:operations takes newer local results into the summary', () => {
   });
 
   it('the newer fault-suite run gives the failure matrix', () => {
-    const faults = (date: string) => ({ date, cores: 2, node: 'v20', loadavg: [1], faults: [{ fault: date, during: '', after: '', recoveryMs: 5, recoveryFrom: '', file: 'x' }] });
+    const faults = (date: string) => ({
+      date,
+      cores: 2,
+      node: 'v20',
+      loadavg: [1],
+      faults: [{ fault: date, during: '', after: '', recoveryMs: 5, recoveryFrom: '', file: 'x' }],
+    });
     expect(mergeSummary({ ...base, faults: faults('2026-02-01') }, { ...noLocal, faults: faults('2026-01-01') }).faults?.date).toBe('2026-02-01');
     expect(mergeSummary({ ...base, faults: faults('2026-01-01') }, { ...noLocal, faults: faults('2026-02-01') }).faults?.date).toBe('2026-02-01');
   });
@@ -79,13 +90,23 @@ describe('bench history', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-results-'));
     try {
       const stamp = (i: number) => `2026-11-23T12-00-${String(i).padStart(2, '0')}-000Z`;
-      for (let i = 0; i < 5; i++) for (const f of [`run-${stamp(i)}.json`, `run-${stamp(i)}.md`, `run-quick-${stamp(i)}.json`, `dns-${stamp(i)}.json`]) fs.writeFileSync(path.join(dir, f), '{}');
+      for (let i = 0; i < 5; i++)
+        for (const f of [`run-${stamp(i)}.json`, `run-${stamp(i)}.md`, `run-quick-${stamp(i)}.json`, `dns-${stamp(i)}.json`])
+          fs.writeFileSync(path.join(dir, f), '{}');
       for (const f of ['summary.json', 'run-latest.json', 'faults-latest.json']) fs.writeFileSync(path.join(dir, f), '{}');
       expect(pruneHistory(dir, 2)).toHaveLength(3 * 4);
       expect(fs.readdirSync(dir).sort()).toEqual([
-        `dns-${stamp(3)}.json`, `dns-${stamp(4)}.json`, 'faults-latest.json',
-        `run-${stamp(3)}.json`, `run-${stamp(3)}.md`, `run-${stamp(4)}.json`, `run-${stamp(4)}.md`, 'run-latest.json',
-        `run-quick-${stamp(3)}.json`, `run-quick-${stamp(4)}.json`, 'summary.json',
+        `dns-${stamp(3)}.json`,
+        `dns-${stamp(4)}.json`,
+        'faults-latest.json',
+        `run-${stamp(3)}.json`,
+        `run-${stamp(3)}.md`,
+        `run-${stamp(4)}.json`,
+        `run-${stamp(4)}.md`,
+        'run-latest.json',
+        `run-quick-${stamp(3)}.json`,
+        `run-quick-${stamp(4)}.json`,
+        'summary.json',
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

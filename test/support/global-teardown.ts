@@ -10,7 +10,11 @@ import { INSTALL_COMMAND, MISSING_TOOLS_ENV } from './tools';
 
 const SBIN = ['/usr/sbin', '/sbin'];
 
-interface Skipped { suite: string; missing: string[]; file: string }
+interface Skipped {
+  suite: string;
+  missing: string[];
+  file: string;
+}
 
 function readSkipped(file: string): Skipped[] {
   const seen = new Set<string>();
@@ -39,7 +43,9 @@ export function missingToolsNotice(rows: Skipped[]): string {
     ...rows.map((r) => `  ${r.file ? `${r.file}: ` : ''}${r.suite} (needs ${r.missing.join(', ')})`),
     `Install them with \`${INSTALL_COMMAND}\` (apt-get as root; otherwise it prints the command to run), then run the tests again.`,
     // Debian puts nginx in /usr/sbin, which a normal user's PATH lacks.
-    ...tools.filter((t) => SBIN.some((d) => fs.existsSync(path.join(d, t)))).map((t) => `${t} is installed in /usr/sbin, which is not on your PATH: export PATH="$PATH:/usr/sbin"`),
+    ...tools
+      .filter((t) => SBIN.some((d) => fs.existsSync(path.join(d, t))))
+      .map((t) => `${t} is installed in /usr/sbin, which is not on your PATH: export PATH="$PATH:/usr/sbin"`),
     'With CI set, a missing tool fails the run instead (CONTRIBUTING.md).',
     '',
   ].join('\n');
