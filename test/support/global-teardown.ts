@@ -10,13 +10,13 @@ import { INSTALL_COMMAND, MISSING_TOOLS_ENV } from './tools';
 
 const SBIN = ['/usr/sbin', '/sbin'];
 
-interface Skipped {
+export interface Skipped {
   suite: string;
   missing: string[];
   file: string;
 }
 
-function readSkipped(file: string): Skipped[] {
+export function readSkipped(file: string): Skipped[] {
   const seen = new Set<string>();
   const rows: Skipped[] = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
