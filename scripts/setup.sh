@@ -1,5 +1,6 @@
 #!/bin/sh
-# `npm run setup`: installs the external tools the tests use, on Debian or Ubuntu (apt-get).
+# `npm run setup`: installs the external tools the tests use (nginx with its stream and lua
+# modules, dig, kdig, curl, openssl, chromium), on Debian or Ubuntu (apt-get).
 # Tests that need one of them skip without it (and name it in the notice at the end of the run);
 # with CI set they fail instead. Idempotent: installs only what is missing; as root it installs,
 # otherwise it prints the command to run. Debian's nginx package is kept from starting its own
@@ -24,6 +25,8 @@ check() {
   have kdig || add knot-dnsutils kdig
   have curl || add curl curl
   have openssl || add openssl openssl
+  # Browser tests drive Debian's Chromium (nothing downloads a browser of its own).
+  have chromium || add chromium chromium
 }
 
 # Debian installs nginx in /usr/sbin, which a normal user's PATH lacks: tests would not find it.
@@ -36,7 +39,7 @@ path_hint() {
 check
 path_hint
 if [ -z "$need" ]; then
-  echo "setup: every tool the tests use is installed (nginx with stream and lua modules, dig, kdig, curl, openssl)"
+  echo "setup: every tool the tests use is installed (nginx with stream and lua modules, dig, kdig, curl, openssl, chromium)"
   exit 0
 fi
 echo "setup: missing:$missing"
