@@ -9,8 +9,6 @@
  * Full: under 10 minutes on 2 cores; --quick: smaller sizes and shorter runs.
  */
 import os from 'node:os';
-import path from 'node:path';
-import { writeOperationsDoc } from '../scripts/operations-doc';
 import { runEventsBench } from './events/run';
 import { dnsFigures, ipamFigures, nginxFigures, runPeerBench } from './lib/peers';
 import { ensureTools } from './lib/tools';
@@ -74,8 +72,8 @@ async function main(): Promise<void> {
   printTable(figures);
   console.log(`\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`results: ${file} (and .md)`);
-  // docs/operations.md is generated from the latest results, never typed by hand.
-  console.log(`updated ${path.relative(process.cwd(), writeOperationsDoc())}`);
+  // Results stay local (untracked); publishing them in docs/operations.md is an explicit step.
+  console.log('to publish these figures in docs/operations.md: npm run docs:operations');
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

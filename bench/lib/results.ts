@@ -2,6 +2,10 @@
  * One result format for every benchmark: machine facts (commit, date, cores, Node, load average)
  * and a list of figures, each with its target and pass/fail, written as JSON and a Markdown table
  * under `bench/results/` so that two runs (two commits, two machines) can be compared.
+ *
+ * That folder is local: git ignores everything in it but `summary.json`, which
+ * `npm run docs:operations` (scripts/operations-doc.ts) updates from the newest runs. Each write
+ * keeps the last HISTORY_KEEP runs per benchmark, so the history stays small.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -87,7 +91,34 @@ export function printTable(figures: Figure[], out: (s: string) => void = (s) => 
   for (const r of rows) out(r.map((c, i) => c.padEnd(widths[i])).join('  '));
 }
 
-/** Writes `<name>-<stamp>.json` and `.md` plus `<name>-latest.json`; returns the JSON path. */
+/** Runs kept per benchmark in bench/results/ (older `<name>-<stamp>.json|md` files are removed). */
+export const HISTORY_KEEP = 10;
+
+/** Removes all but the newest `keep` timestamped runs of each benchmark in `dir`; returns the files removed. */
+export function pruneHistory(dir = RESULTS_DIR, keep = HISTORY_KEEP): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const stamped = /^(.+)-(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z)\.(json|md)$/;
+  const runs = new Map<string, Set<string>>();
+  for (const f of fs.readdirSync(dir)) {
+    const m = stamped.exec(f);
+    if (m) runs.set(m[1], (runs.get(m[1]) ?? new Set()).add(m[2]));
+  }
+  const removed: string[] = [];
+  for (const [name, stamps] of runs) {
+    for (const stamp of [...stamps].sort().reverse().slice(keep)) {
+      for (const ext of ['json', 'md']) {
+        const file = path.join(dir, `${name}-${stamp}.${ext}`);
+        if (fs.existsSync(file)) {
+          fs.rmSync(file);
+          removed.push(file);
+        }
+      }
+    }
+  }
+  return removed;
+}
+
+/** Writes `<name>-<stamp>.json` and `.md` plus `<name>-latest.json` (and prunes the history); returns the JSON path. */
 export function writeRun(name: string, m: Machine, figures: Figure[], extra: Record<string, unknown> = {}): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   m.loadEnd ??= os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -105,5 +136,6 @@ export function writeRun(name: string, m: Machine, figures: Figure[], extra: Rec
     '',
   ].join('\n');
   fs.writeFileSync(file.replace(/\.json$/, '.md'), md);
+  pruneHistory();
   return file;
 }

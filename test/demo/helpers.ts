@@ -1,12 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { udpPortFree } from '../../src/demo/procs';
-
-/** Whether `cmd` is on PATH. */
-export function hasCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
 
 /** `n` distinct loopback ports free for TCP and UDP right now (nginx and dig cannot use port 0). */
 export async function freePorts(n: number): Promise<number[]> {

@@ -4,11 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { probeNginx, startDemoNginx, supportsErrorLogFlag, type DemoNginx } from '../../src/demo/nginx';
 import { childrenOf, httpStatus, processAlive, tcpAnswers, tcpPortFree } from '../../src/demo/procs';
+import { describeWithTools } from '../support/tools';
 import { freePorts } from './helpers';
 
 const EXAMPLE = path.resolve(__dirname, '../../nginx-templates/nginx.conf.example');
-const nginxFound = spawnSync('nginx', ['-v']).status === 0;
-if (!nginxFound) console.log('skipping demo nginx lifecycle tests: nginx not installed (apt-get install -y nginx-light)');
 
 it('knows which nginx versions take -e', () => {
   expect(supportsErrorLogFlag('1.22.1')).toBe(true);
@@ -17,7 +16,7 @@ it('knows which nginx versions take -e', () => {
   expect(supportsErrorLogFlag(undefined)).toBe(false);
 });
 
-(nginxFound ? describe : describe.skip)('demo nginx lifecycle', () => {
+describeWithTools(['nginx'], 'demo nginx lifecycle', () => {
   let prefix: string;
   const started: DemoNginx[] = [];
   beforeEach(() => {

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log';
 import type { App } from '../../src/marathon/types';
 import { parseApp } from '../../src/model/spec';
 import { startSimulator, validateMarathonApp } from '../../src/sim';
+import { itWithTools } from '../support/tools';
 import { waitFor } from '../support/wait';
 
 const EXAMPLE = fs.readFileSync(path.resolve(__dirname, '../../nginx-templates/nginx.conf.example'), 'utf8');
@@ -55,8 +56,7 @@ describe('demo nginx.conf', () => {
     expect(() => demoNginxConf(EXAMPLE.replace('pid /run/nginx.pid;', ''), o)).toThrow(/pid \/run\/nginx\.pid/);
   });
 
-  const nginx = spawnSync('nginx', ['-v']).status === 0;
-  (nginx ? it : it.skip)('passes nginx -t as it is generated', () => {
+  itWithTools(['nginx'], 'passes nginx -t as it is generated', () => {
     const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-demo-conf-'));
     try {
       fs.mkdirSync(path.join(prefix, 'gen'));

@@ -1,10 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { MarathonClient } from '../../src/marathon/client';
 import { parseApp } from '../../src/model/spec';
 import { startSimulator, validateMarathonApp, type Simulator } from '../../src/sim';
+import { toolsFor } from '../support/tools';
 import { waitFor } from '../support/wait';
 
 const DEF = path.resolve(__dirname, '../../deploy/marathon/berth.json');
@@ -26,7 +27,7 @@ describe('Marathon app definition (deploy/marathon/berth.json)', () => {
     const docs = fs.readFileSync(path.resolve(__dirname, '../../docs/deploy.md'), 'utf8');
     const command = /^curl -X POST .*@deploy\/marathon\/berth\.json$/m.exec(docs)?.[0];
     expect(command).toBeDefined();
-    if (spawnSync('sh', ['-c', 'command -v curl']).status === 0) {
+    if (toolsFor(['curl'], "deploy: docs/deploy.md's curl line as printed (the same POST sent from Node instead)")) {
       // Asynchronously: the simulator answers from this very process.
       const line = `${(command as string).replace('http://marathon.mesos:8080', sim.url)} -s -o /dev/null -w '%{http_code}'`;
       const code = await new Promise<string>((resolve) => execFile('sh', ['-c', line], { cwd: path.resolve(__dirname, '../..'), timeout: 10_000 }, (_e, stdout) => resolve(stdout)));

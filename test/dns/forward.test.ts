@@ -1,6 +1,7 @@
 /** BERTH_DNS_FORWARDERS: names outside the zones go upstream (UDP and TCP), with a timeout and SERVFAIL on failure. */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { itWithTools } from '../support/tools';
 import { aService, dig, endpoints, startServer, type Started } from './helpers';
 
 let upstream: Started;
@@ -26,7 +27,7 @@ afterAll(async () => {
   await new Promise((r) => blackHoleTcp.close(r));
 });
 
-it('forwards names outside its zones over UDP and TCP and relays the answer', async () => {
+itWithTools(['dig'], 'forwards names outside its zones over UDP and TCP and relays the answer', async () => {
   const s = await startServer([aService({ domains: ['web.berth.internal'] })], { forwarders: [`127.0.0.1:${upstream.port}`] });
   try {
     const r = await dig(s.port, ['www.example.org', 'A']);
@@ -42,7 +43,7 @@ it('forwards names outside its zones over UDP and TCP and relays the answer', as
   }
 });
 
-it('answers SERVFAIL when every forwarder times out, without holding up other queries', async () => {
+itWithTools(['dig'], 'answers SERVFAIL when every forwarder times out, without holding up other queries', async () => {
   const s = await startServer([aService({ domains: ['web.berth.internal'] })], { forwarders: [`127.0.0.1:${holePort}`], forwardTimeoutMs: 1000 });
   try {
     const finished: string[] = [];
@@ -59,7 +60,7 @@ it('answers SERVFAIL when every forwarder times out, without holding up other qu
   }
 });
 
-it('moves on to the next forwarder when one does not answer', async () => {
+itWithTools(['dig'], 'moves on to the next forwarder when one does not answer', async () => {
   const s = await startServer([], { forwarders: [`127.0.0.1:${holePort}`, `127.0.0.1:${upstream.port}`], forwardTimeoutMs: 200 });
   try {
     const r = await dig(s.port, ['www.example.org', 'A']);

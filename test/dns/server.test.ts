@@ -5,6 +5,7 @@
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
+import { describeWithTools, itWithTools } from '../support/tools';
 import { aService, dig, endpoints, load, startServer, type Started } from './helpers';
 
 const catalog = () => [
@@ -29,7 +30,7 @@ async function errorCode(p: Promise<unknown>): Promise<string> {
   try { await p; return 'resolved'; } catch (e) { return (e as NodeJS.ErrnoException).code ?? 'unknown'; }
 }
 
-describe('before the first registry load', () => {
+describeWithTools(['dig'], 'before the first registry load', () => {
   let s: Started;
   beforeAll(async () => { s = await startServer(); });
   afterAll(() => s.server.stop());
@@ -46,7 +47,7 @@ describe('before the first registry load', () => {
   });
 });
 
-describe('loaded', () => {
+describeWithTools(['dig'], 'loaded', () => {
   let s: Started;
   beforeAll(async () => { s = await startServer(catalog()); });
   afterAll(() => s.server.stop());
@@ -188,7 +189,7 @@ describe('following the registry', () => {
     }
   });
 
-  it('patches just the changed apps after the first load, and rebuilds whole when settings change', async () => {
+  itWithTools(['dig'], 'patches just the changed apps after the first load, and rebuilds whole when settings change', async () => {
     const s = await startServer([aService({ domains: ['stay.berth.internal'], endpoints: endpoints(1, 7) }), aService({ domains: ['go.berth.internal'], endpoints: endpoints(1, 8) })]);
     const count = async (name: string) => Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(await s.registry.metrics())?.[1] ?? 0);
     try {
@@ -210,7 +211,7 @@ describe('following the registry', () => {
     }
   });
 
-  it('serves the reverse zone of a pool added at run time', async () => {
+  itWithTools(['dig'], 'serves the reverse zone of a pool added at run time', async () => {
     const s = await startServer([]);
     try {
       expect((await dig(s.port, ['2.10.in-addr.arpa', 'SOA'])).status).toBe('REFUSED');

@@ -9,9 +9,9 @@ import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { crashCatalog, CRASH_SERVICES } from './fixtures/crash-catalog';
 import { RecordingStore, TEMPLATES_DIR } from './helpers';
-import { nginxAvailable, startNginx, type RealNginx } from './nginx-harness';
+import { describeWithTools } from '../support/tools';
+import { startNginx, type RealNginx } from './nginx-harness';
 
-const d = nginxAvailable() ? describe : describe.skip;
 const CHILD = path.join(__dirname, 'fixtures/sync-child.ts');
 
 const templates = compileTemplates({
@@ -66,7 +66,7 @@ async function killMidSync(nginx: RealNginx, runs: number, delayMs: number | `on
   }
 }
 
-d('SIGKILL in the middle of a sync', () => {
+describeWithTools(['nginx'], 'SIGKILL in the middle of a sync', () => {
   let nginx: RealNginx;
   beforeAll(async () => {
     nginx = await startNginx();

@@ -20,9 +20,9 @@ import { registryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { openTestDb, type TestDb } from '../support/db';
 import { TEMPLATES_DIR, waitFor } from './helpers';
-import { freePort, httpGet, nginxAvailable, startBackend, startEcho, startNginx } from './nginx-harness';
+import { describeWithTools } from '../support/tools';
+import { freePort, httpGet, startBackend, startEcho, startNginx } from './nginx-harness';
 
-const d = nginxAvailable() ? describe : describe.skip;
 
 const app = (id: string, port: number, labels: Record<string, string>) => ({
   id,
@@ -32,7 +32,7 @@ const app = (id: string, port: number, labels: Record<string, string>) => ({
   labels: { 'berth.ip': '127.0.0.1', ...labels },
 });
 
-d('Marathon simulator → registry → nginx', () => {
+describeWithTools(['nginx'], 'Marathon simulator → registry → nginx', () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterAll(async () => {
     while (cleanups.length) await cleanups.pop()!().catch(() => undefined);

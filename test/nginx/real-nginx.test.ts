@@ -11,9 +11,9 @@ import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import type { Service } from '../../src/model/types';
 import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
-import { freePort, httpGet, nginxAvailable, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
+import { describeWithTools } from '../support/tools';
+import { freePort, httpGet, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
-const d = nginxAvailable() ? describe : describe.skip;
 
 interface Harness {
   nginx: RealNginx;
@@ -72,7 +72,7 @@ async function backends(...names: string[]) {
 const svc = (env: string, appId: string, domain: string, bs: Array<{ port: number; name: string }>, over: Partial<Service> = {}) =>
   aService({ env, appId, domains: [domain], ...over }, withEndpoints(...bs.map((b) => anEndpoint('127.0.0.1', b.port, `task.${b.name}`))));
 
-d('real nginx', () => {
+describeWithTools(['nginx'], 'real nginx', () => {
   it('routes by Host to the right backend in two environments, and follows scaling up and down', async () => {
     const [prod, qa, extra] = await backends('prod-1', 'qa-1', 'prod-2');
     const h = await harness({ services: [svc('default', '/web', 'web.berth.test', [prod]), svc('qa-1', '/web', 'web.qa-1.berth.test', [qa])] });

@@ -1,15 +1,28 @@
 /**
  * External tools some suites need (dig, kdig, nginx, curl, openssl, chromium …). A suite that
  * needs one wraps itself in `describeWithTools`: with every tool on PATH it runs as usual; without
- * one it is skipped and the missing tool is recorded for the notice printed at the end of the run;
- * with `CI` set a missing tool is a failing test naming it, so CI never skips silently.
+ * one it is skipped and the missing tool is recorded for the notice printed at the end of the run
+ * (test/support/global-teardown.ts); with `CI` set a missing tool is a failing test naming
+ * it, so CI never skips silently. `itWithTools` does the same for one test, `toolsFor` for a part
+ * of a test that runs less (instead of nothing) without the tool.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** Where skipped suites note what they missed; the reporter prints and removes it at the end. */
-export const MISSING_TOOLS_FILE = path.join(os.tmpdir(), `berth-missing-tools-${process.env.BERTH_TEST_RUN_ID ?? 'run'}.jsonl`);
+/** The command that installs every tool the tests use (scripts/setup.sh). */
+export const INSTALL_COMMAND = 'npm run setup';
+
+/** Environment variable naming this run's file of skipped suites (set by test/support/global-setup.ts). */
+export const MISSING_TOOLS_ENV = 'BERTH_MISSING_TOOLS_FILE';
+
+/**
+ * Where skipped suites note what they missed: one file per run in the temp folder, named by the
+ * global setup (the workers inherit it), printed and removed by the global teardown.
+ */
+export function missingToolsFile(runId: string): string {
+  return path.join(os.tmpdir(), `berth-missing-tools-${runId}.jsonl`);
+}
 
 const found = new Map<string, boolean>();
 
@@ -20,8 +33,9 @@ export function haveTool(name: string): boolean {
   const dirs = name.includes('/') ? [''] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const ok = dirs.some((d) => {
     try {
-      fs.accessSync(d ? path.join(d, name) : name, fs.constants.X_OK);
-      return true;
+      const file = d ? path.join(d, name) : name;
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
     } catch {
       return false;
     }
@@ -33,6 +47,21 @@ export function haveTool(name: string): boolean {
 /** The tools of `names` that are not installed. */
 export function missingTools(names: readonly string[]): string[] {
   return names.filter((n) => !haveTool(n));
+}
+
+function ciError(missing: readonly string[], what: string): Error {
+  const e = new Error(`missing tool(s) in CI: ${missing.join(', ')} (needed by ${what}; install them: ${INSTALL_COMMAND})`);
+  e.stack = e.message; // the message says it all; a stack into this file would only add noise
+  return e;
+}
+
+/** Notes a skipped suite, test or part for the end-of-run notice (a run without the global setup has none). */
+function record(suite: string, missing: readonly string[]): void {
+  const file = process.env[MISSING_TOOLS_ENV];
+  if (!file) return;
+  const testPath = expect.getState().testPath ?? '';
+  const test = testPath ? path.relative(path.resolve(__dirname, '../..'), testPath) : '';
+  fs.appendFileSync(file, `${JSON.stringify({ suite, missing, file: test })}\n`);
 }
 
 /**
@@ -48,11 +77,41 @@ export function describeWithTools(tools: readonly string[], name: string, fn: ()
   if (process.env.CI) {
     describe(name, () => {
       it(`needs ${missing.join(', ')}`, () => {
-        throw new Error(`missing tool(s) in CI: ${missing.join(', ')} (install them: npm run setup)`);
+        throw ciError(missing, name);
       });
     });
     return;
   }
-  fs.appendFileSync(MISSING_TOOLS_FILE, `${JSON.stringify({ suite: name, missing, file: expect.getState().testPath ?? '' })}\n`);
+  record(name, missing);
   describe.skip(`${name} (skipped: ${missing.join(', ')} not installed)`, fn);
+}
+
+/** `it` for one test that needs tools, with the same rule as `describeWithTools`. */
+export function itWithTools(tools: readonly string[], name: string, fn: jest.ProvidesCallback, timeout?: number): void {
+  const missing = missingTools(tools);
+  if (!missing.length) {
+    it(name, fn, timeout);
+    return;
+  }
+  if (process.env.CI) {
+    it(name, () => {
+      throw ciError(missing, name);
+    });
+    return;
+  }
+  record(name, missing);
+  it.skip(`${name} (skipped: ${missing.join(', ')} not installed)`, fn);
+}
+
+/**
+ * For a test that checks less (rather than nothing) without a tool: true when every tool is
+ * installed; otherwise records `part` as not run and returns false, or with `CI` set throws naming
+ * the tools. Call it inside a test or hook, so that the throw is that test's failure.
+ */
+export function toolsFor(tools: readonly string[], part: string): boolean {
+  const missing = missingTools(tools);
+  if (!missing.length) return true;
+  if (process.env.CI) throw ciError(missing, part);
+  record(part, missing);
+  return false;
 }
