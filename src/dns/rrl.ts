@@ -31,10 +31,10 @@ export interface RrlOptions {
   tableSize?: number;
 }
 
-/** The class of a reply from its header: RCODE and answer count. */
+/** The class of a reply from its header: RCODE and answer count (a truncated answer is still an answer). */
 export function responseClass(reply: Buffer): number {
   const rcode = reply[3] & 0x0f;
-  if (rcode === 0) return reply[6] === 0 && reply[7] === 0 ? CLASS_NEGATIVE : CLASS_ANSWER;
+  if (rcode === 0) return reply[6] === 0 && reply[7] === 0 && (reply[2] & 0x02) === 0 ? CLASS_NEGATIVE : CLASS_ANSWER;
   return rcode === 3 ? CLASS_NEGATIVE : CLASS_ERROR;
 }
 

@@ -69,6 +69,9 @@ describe('responseClass', () => {
     const reply = (rcode: number, an: number) => { const b = Buffer.alloc(12); b[3] = rcode; b.writeUInt16BE(an, 6); return b; };
     expect(responseClass(reply(0, 2))).toBe(CLASS_ANSWER);
     expect(responseClass(reply(0, 0))).toBe(CLASS_NEGATIVE);
+    const truncated = reply(0, 0);
+    truncated[2] = 0x82; // TC: too big for UDP, an answer all the same
+    expect(responseClass(truncated)).toBe(CLASS_ANSWER);
     expect(responseClass(reply(3, 0))).toBe(CLASS_NEGATIVE);
     for (const rc of [1, 2, 4, 5]) expect(responseClass(reply(rc, 0))).toBe(CLASS_ERROR);
   });
