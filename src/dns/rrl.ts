@@ -113,23 +113,22 @@ export class ResponseRateLimiter {
    * addresses count as IPv4.
    */
   private prefix(a: string): void {
-    const dot = a.indexOf('.');
-    if (dot >= 0) {
-      // Dotted quad (possibly after "::ffff:"): the first three octets.
-      let start = a.lastIndexOf(':', dot) + 1;
-      let v = 0;
-      for (let part = 0; part < 3; part++) {
-        let o = 0;
-        let c = a.charCodeAt(start);
-        while (c >= 0x30 && c <= 0x39) { o = o * 10 + (c - 0x30); c = a.charCodeAt(++start); }
+    // One pass for the common case, a dotted quad (possibly after "::ffff:"): the first three
+    // octets, counted from the last ':'. indexOf/lastIndexOf cost more than the whole loop.
+    let v = 0, o = 0, dots = 0;
+    for (let k = 0; k < a.length; k++) {
+      const c = a.charCodeAt(k);
+      if (c === 0x2e) {
         v = v * 256 + (o & 0xff);
-        start++;
-      }
-      this.p0 = v >>> 0;
-      this.p1 = 0;
-      return;
+        o = 0;
+        if (++dots === 3) { this.p0 = v >>> 0; this.p1 = 0; return; }
+      } else if (c === 0x3a) { v = 0; o = 0; dots = 0; } else o = o * 10 + (c - 0x30);
     }
-    // IPv6: groups before "::" from the front, after it from the back.
+    this.prefix6(a);
+  }
+
+  /** IPv6: groups before "::" from the front, after it from the back. */
+  private prefix6(a: string): void {
     const g = this.groups;
     g.fill(0);
     const gap = a.indexOf('::');
