@@ -4,7 +4,7 @@
  * rebuilt whole on first load, settings changes and as a periodic safety net).
  *
  * Hot path: guarded parser → table lookup → copy of a pre-encoded body. dns2 is not on it: its
- * codec costs ~200 µs per query and stalls seconds on crafted section counts (dns-bench.md).
+ * codec costs ~200 µs per query and stalls seconds on crafted section counts (docs/dns.md).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';

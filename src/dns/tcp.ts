@@ -1,7 +1,7 @@
 /**
  * DNS over TCP framing (RFC 1035 §4.2.2, RFC 7766): two-byte length prefix, pipelined queries,
  * replies possibly out of order. Written here rather than taken from dns2, whose TCP server runs
- * every frame through its slow parser (reference/dns-bench.md: 2–3 s per crafted packet).
+ * every frame through its slow parser (docs/dns.md: 2–3 s per crafted packet).
  *
  * Abuse limits (slowloris: connections that dribble a byte every few seconds to hold every slot):
  * - a deadline from accept for the whole connection, never extended by traffic;
