@@ -214,6 +214,23 @@ describe('TCP connection caps', () => {
   });
 });
 
+describe('TCP pipelining', () => {
+  it('answers 40 pipelined forwarded queries on one connection: reading pauses at 32 awaiting replies and resumes', async () => {
+    const upstream = await startServer([aService({ domains: ['www.example.org'], endpoints: endpoints(1, 5) })], { zones: ['example.org'], limits: { tcpPerSource: 64 } });
+    const s = await startServer(catalog(), { forwarders: [`127.0.0.1:${upstream.port}`] });
+    try {
+      const ids = Array.from({ length: 40 }, (_, i) => 100 + i);
+      const { replies, how } = await tcp(s.port, framed(...ids.map((id) => query('www.example.org', 1, { id }))), 40, 10_000);
+      expect(how).toBe('complete');
+      expect(replies.map((r) => [header(r).rcode, ancount(r)])).toEqual(ids.map(() => [0, 1]));
+      expect(replies.map((r) => r.readUInt16BE(0)).sort()).toEqual(ids);
+    } finally {
+      await s.server.stop();
+      await upstream.server.stop();
+    }
+  });
+});
+
 describeWithTools(['dig'], 'UDP response rate limiting', () => {
   let s: Started;
   beforeAll(async () => {
