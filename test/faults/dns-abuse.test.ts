@@ -72,7 +72,7 @@ function tcpSrv(local: string, id: number): Promise<number | string> {
     const c = net.connect({ port: berth.dnsPort, host: '127.0.0.1', localAddress: local });
     let acc = Buffer.alloc(0);
     const done = (r: number | string) => { clearTimeout(t); c.destroy(); resolve(r); };
-    const t = setTimeout(() => done('timeout'), 3000);
+    const t = setTimeout(() => done('timeout'), 5000); // a stub resolver's usual timeout
     const q = query(id, SRV_NAME, 33);
     c.on('connect', () => c.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q])));
     c.on('data', (d) => { acc = Buffer.concat([acc, d]); if (acc.length >= 2 && acc.length >= 2 + acc.readUInt16BE(0)) done(ancount(acc.subarray(2))); });
