@@ -214,6 +214,32 @@ describe('TCP connection caps', () => {
   });
 });
 
+describe('TCP connection caps when every connection is busy', () => {
+  it('refuses the newcomer rather than cut a query in flight', async () => {
+    const upstreamConns: net.Socket[] = [];
+    const upstream = net.createServer((c) => { c.on('error', () => undefined); upstreamConns.push(c); });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const s = await startServer(catalog(), { forwarders: [`127.0.0.1:${(upstream.address() as net.AddressInfo).port}`], forwardTimeoutMs: 15_000, limits: { tcpMaxConnections: 1 } });
+    const busy = net.connect({ port: s.port, host: '127.0.0.1' });
+    let busyClosed = false;
+    busy.on('error', () => undefined);
+    busy.on('close', () => { busyClosed = true; });
+    try {
+      await new Promise((r) => busy.once('connect', r));
+      busy.write(framed(query('example.com', 1)));
+      await waitFor(() => upstreamConns.length > 0);
+      expect(await tcpQuery(s.port, query('web.berth.internal', 1), '127.0.13.1')).toMatch(/closed|ECONNRESET/);
+      expect(await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="full"')).toBe(1);
+      expect(busyClosed).toBe(false);
+    } finally {
+      busy.destroy();
+      await s.server.stop();
+      for (const c of upstreamConns) c.destroy();
+      await new Promise((r) => upstream.close(r));
+    }
+  });
+});
+
 describe('TCP pipelining', () => {
   it('answers 40 pipelined forwarded queries on one connection: reading pauses at 32 awaiting replies and resumes', async () => {
     const upstream = await startServer([aService({ domains: ['www.example.org'], endpoints: endpoints(1, 5) })], { zones: ['example.org'], limits: { tcpPerSource: 64 } });
