@@ -108,6 +108,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         environments: config.environments,
         defaultEnv: config.defaultEnv,
         forwarders: [...config.dns.forwarders],
+        limits: config.dnsLimits,
         reverseNetworks: (await ipam.service.listPools()).map((p) => p.cidr),
         logger: logger.child({ component: 'dns' }),
         metricsRegistry,

@@ -1,3 +1,4 @@
+import { DNS_LIMIT_DEFAULTS as DNS_LIMITS, type DnsLimits } from '../dns/limits';
 import type { EnvironmentConfig } from '../model/types';
 import { parseEnvironments } from './environments';
 import * as p from './parsers';
@@ -16,6 +17,8 @@ export interface Config {
   /** IPAM audit trail retention, enforced by the leader; 0 = no limit of that kind. */
   auditRetention: { days: number; maxRows: number; intervalMs: number };
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
+  /** DNS abuse limits (README "DNS abuse limits"). */
+  dnsLimits: DnsLimits;
   nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
   syncIntervalMs: number;
   resyncIntervalMs: number;
@@ -57,6 +60,14 @@ export const KEYS = {
   BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
   BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
   BERTH_DNS_FORWARDERS: key(p.list(p.resolverAddr), 'upstream resolvers for names outside the zones', [] as string[]),
+  BERTH_DNS_TCP_DEADLINE_MS: key(p.integer(100, 3_600_000), 'DNS over TCP: whole-connection deadline from accept', DNS_LIMITS.tcpDeadlineMs),
+  BERTH_DNS_TCP_IDLE_MS: key(p.integer(100, 3_600_000), 'DNS over TCP: time allowed for the next complete query', DNS_LIMITS.tcpIdleMs),
+  BERTH_DNS_TCP_MAX: key(p.integer(1, 65_535), 'DNS over TCP: connections in all (full: the oldest idle one is shed)', DNS_LIMITS.tcpMaxConnections),
+  BERTH_DNS_TCP_PER_SOURCE: key(p.integer(1, 65_535), 'DNS over TCP: connections per client address', DNS_LIMITS.tcpPerSource),
+  BERTH_DNS_RRL_RESPONSES_PER_SECOND: key(p.integer(0, 10_000_000), 'UDP responses per second per client /24 (IPv6 /56) and class; 0 = off', DNS_LIMITS.rrlResponsesPerSecond),
+  BERTH_DNS_RRL_WINDOW_S: key(p.integer(1, 3600), 'seconds a rate-limited prefix must average under the limit', DNS_LIMITS.rrlWindowSeconds),
+  BERTH_DNS_RRL_SLIP: key(p.integer(0, 100), 'every Nth rate-limited response goes out truncated (TC=1); 0 = drop all', DNS_LIMITS.rrlSlip),
+  BERTH_DNS_UDP_AMPLIFICATION_MAX: key(p.integer(0, 1000), 'UDP answers larger than this × the query only to TCP-verified clients; 0 = off', DNS_LIMITS.udpAmplificationMax),
   BERTH_NGINX_DIR: key(p.text, 'where rendered Nginx files go', './var/nginx'),
   BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', './nginx-templates'),
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
@@ -93,6 +104,16 @@ export function toConfig(v: Values): Config {
     apiAllowedHosts: v.BERTH_API_ALLOWED_HOSTS ?? [],
     auditRetention: { days: v.BERTH_AUDIT_RETENTION_DAYS!, maxRows: v.BERTH_AUDIT_MAX_ROWS!, intervalMs: v.BERTH_AUDIT_PRUNE_INTERVAL_MS! },
     dns: { host: dns.host, port: dns.port, zones: v.BERTH_DNS_ZONES!, ttl: v.BERTH_DNS_TTL!, forwarders: v.BERTH_DNS_FORWARDERS ?? [] },
+    dnsLimits: {
+      tcpDeadlineMs: v.BERTH_DNS_TCP_DEADLINE_MS!,
+      tcpIdleMs: v.BERTH_DNS_TCP_IDLE_MS!,
+      tcpMaxConnections: v.BERTH_DNS_TCP_MAX!,
+      tcpPerSource: v.BERTH_DNS_TCP_PER_SOURCE!,
+      rrlResponsesPerSecond: v.BERTH_DNS_RRL_RESPONSES_PER_SECOND!,
+      rrlWindowSeconds: v.BERTH_DNS_RRL_WINDOW_S!,
+      rrlSlip: v.BERTH_DNS_RRL_SLIP!,
+      udpAmplificationMax: v.BERTH_DNS_UDP_AMPLIFICATION_MAX!,
+    },
     nginx: {
       dir: v.BERTH_NGINX_DIR!,
       templates: v.BERTH_NGINX_TEMPLATES!,

@@ -1,5 +1,7 @@
 /** DNS metrics (`berth_dns_*`). Per-query counts are kept in plain numbers and folded into prom-client on scrape. */
 import { Counter, Gauge, Histogram, type Metric, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
+import { RRL_CLASSES } from './rrl';
+import type { TcpCloseReason } from './tcp';
 import { RCODE, TYPE } from './wire';
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(TYPE).map(([k, v]) => [v, k]));
@@ -13,6 +15,14 @@ export interface DnsMetrics {
   /** A new index is served: a full `build` or a `patch` of the changed apps. */
   indexBuilt(namesByEnv: ReadonlyMap<string, number>, seconds: number, kind?: 'build' | 'patch'): void;
   indexBuildFailed(): void;
+  /** A UDP response over the rate limit: dropped, or slipped out truncated. */
+  rateLimited(action: 'dropped' | 'slipped', cls: number): void;
+  /** A UDP answer over the amplification limit to an unverified client: sent without additional records (`lean`) or truncated. */
+  amplificationLimited(result: 'lean' | 'truncated'): void;
+  /** A TCP connection closed or refused for an abuse limit. */
+  tcpClosed(reason: TcpCloseReason): void;
+  /** Gauges read on scrape. */
+  watch(probe: { tcpConnections(): number; verifiedClients(): number }): void;
 }
 
 /** Registers the DNS metrics on `registry`. */
@@ -48,6 +58,31 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
     name: 'berth_dns_index_patch_duration_seconds', help: 'Time to apply the apps changed in the registry to the served DNS index',
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], registers: [registry],
   });
+  // action × class → count since the last scrape (a flood calls this per packet).
+  const limited = new Float64Array(2 * RRL_CLASSES.length);
+  const rrl = new Counter({
+    name: 'berth_dns_rrl_responses_total', help: 'UDP responses over the rate limit (BERTH_DNS_RRL_*): dropped, or slipped out truncated (TC=1), by response class',
+    labelNames: ['action', 'class'], registers: [registry],
+    collect() {
+      limited.forEach((n, i) => { if (n > 0) rrl.inc({ action: i < RRL_CLASSES.length ? 'dropped' : 'slipped', class: RRL_CLASSES[i % RRL_CLASSES.length] }, n); });
+      limited.fill(0);
+    },
+  });
+  const amplified = { lean: 0, truncated: 0 };
+  const amplification = new Counter({
+    name: 'berth_dns_amplification_limited_total', help: 'UDP answers larger than BERTH_DNS_UDP_AMPLIFICATION_MAX × the query, to clients not verified over TCP: sent lean (no additional records) or truncated (TC=1)',
+    labelNames: ['result'], registers: [registry],
+    collect() {
+      for (const r of ['lean', 'truncated'] as const) if (amplified[r] > 0) { amplification.inc({ result: r }, amplified[r]); amplified[r] = 0; }
+    },
+  });
+  const shed = new Counter({
+    name: 'berth_dns_tcp_connections_shed_total', help: 'TCP connections closed or refused by an abuse limit: deadline, idle, per_source (refused), global (oldest idle closed for a new one), full (refused)',
+    labelNames: ['reason'], registers: [registry],
+  });
+  let probe: { tcpConnections(): number; verifiedClients(): number } | null = null;
+  new Gauge({ name: 'berth_dns_tcp_connections', help: 'Open DNS-over-TCP connections', registers: [registry], collect() { this.set(probe?.tcpConnections() ?? 0); } });
+  new Gauge({ name: 'berth_dns_tcp_verified_clients', help: 'Client addresses that completed a TCP query recently (exempt from the UDP amplification limit)', registers: [registry], collect() { this.set(probe?.verifiedClients() ?? 0); } });
   const failures = new Counter({ name: 'berth_dns_index_build_failures_total', help: 'Index builds that failed (the previous index kept serving)', registers: [registry] });
 
   return {
@@ -65,6 +100,10 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
       (kind === 'build' ? builds : patches).observe(seconds);
     },
     indexBuildFailed() { failures.inc(); },
+    rateLimited(action, cls) { limited[(action === 'dropped' ? 0 : RRL_CLASSES.length) + cls]++; },
+    amplificationLimited(result) { amplified[result]++; },
+    tcpClosed(reason) { shed.inc({ reason }); },
+    watch(p) { probe = p; },
   };
 }
 

@@ -23,14 +23,18 @@ export interface Outcome {
   dropped?: string;
 }
 
-/** Answers one query message. Never throws on any input. */
-export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, canForward: boolean): Outcome {
+/**
+ * Answers one query message. Never throws on any input. `udpCap` lowers the UDP size limit below
+ * the client's (the amplification limit): the answer goes out without additional records, or
+ * truncated, when it does not fit.
+ */
+export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, canForward: boolean, udpCap = MAX_UDP): Outcome {
   const q = parseQuery(msg);
   if (isRejection(q)) {
     if (q.drop) return { reply: null, forward: false, qtype: -1, rcode: -1, dropped: 'malformed' };
     return { reply: headerOnly(msg, q.rcode), forward: false, qtype: -1, rcode: q.rcode };
   }
-  const limit = tcp ? 0xffff : q.ednsSize >= 0 ? Math.min(Math.max(q.ednsSize, 512), MAX_UDP) : 512;
+  const limit = tcp ? 0xffff : Math.min(q.ednsSize >= 0 ? Math.min(Math.max(q.ednsSize, 512), MAX_UDP) : 512, udpCap);
 
   if (q.ednsSize >= 0 && q.ednsVersion !== 0) return out(msg, q, limit, BADVERS, false, null, null);
   if (q.qtype === TYPE.OPT) return out(msg, q, limit, RCODE.FORMERR, false, null, null);

@@ -4,7 +4,7 @@
  * rebuilt whole on first load, settings changes and as a periodic safety net).
  *
  * Hot path: guarded parser → table lookup → copy of a pre-encoded body. dns2 is not on it: its
- * codec costs ~200 µs per query and stalls seconds on crafted section counts (dns-bench.md).
+ * codec costs ~200 µs per query and stalls seconds on crafted section counts (docs/dns.md).
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -17,9 +17,13 @@ import { buildIndex, IndexBuilder, type DnsIndex, type IndexOptions } from './bu
 import { EnvironmentMatcher } from './client-env';
 import { Forwarder, parseUpstream } from './forwarder';
 import { createDnsMetrics, type DnsMetrics } from './metrics';
+import { DNS_LIMIT_DEFAULTS, VERIFIED_MAX, VERIFIED_TTL_MS, type DnsLimits } from './limits';
 import { IndexReloader, type UpdateKind } from './reloader';
 import { rcodeReply, respond, type Outcome } from './respond';
-import { createTcpServer } from './tcp';
+import { RRL_DROP, RRL_SEND, ResponseRateLimiter, responseClass } from './rrl';
+import { createTcpServer, type TcpServer } from './tcp';
+import { truncateReply } from './truncate';
+import { VerifiedClients } from './verified';
 import { RCODE } from './wire';
 
 export interface DnsServerOptions {
@@ -39,8 +43,8 @@ export interface DnsServerOptions {
   logger: Logger;
   metricsRegistry: Registry;
   forwardTimeoutMs?: number;
-  tcpIdleTimeoutMs?: number;
-  maxTcpConnections?: number;
+  /** Abuse limits (TCP deadlines and caps, UDP rate and amplification limits); unset fields take DNS_LIMIT_DEFAULTS. */
+  limits?: Partial<DnsLimits>;
   /** Lower bound between two index updates (default 20 ms: a patch costs the changed apps only). */
   minRebuildIntervalMs?: number;
   /** Safety net: rebuild the whole index this often even when patches kept up (default 10 min; 0: never). */
@@ -54,7 +58,10 @@ const noop = (): void => {};
 export class DnsServer {
   private index: DnsIndex;
   private udp: dgram.Socket | null = null;
-  private tcp: ReturnType<typeof createTcpServer> | null = null;
+  private tcp: TcpServer | null = null;
+  private readonly limits: DnsLimits;
+  private readonly rrl: ResponseRateLimiter;
+  private readonly verified: VerifiedClients;
   private readonly matcher: EnvironmentMatcher;
   private readonly forwarder: Forwarder | null;
   private readonly metrics: DnsMetrics;
@@ -78,6 +85,10 @@ export class DnsServer {
     this.matcher = new EnvironmentMatcher(opts.environments, opts.defaultEnv);
     this.forwarder = opts.forwarders.length > 0 ? new Forwarder(opts.forwarders.map(parseUpstream), opts.forwardTimeoutMs ?? 2000) : null;
     this.metrics = createDnsMetrics(opts.metricsRegistry);
+    this.limits = { ...DNS_LIMIT_DEFAULTS, ...opts.limits };
+    this.rrl = new ResponseRateLimiter({ responsesPerSecond: this.limits.rrlResponsesPerSecond, windowSeconds: this.limits.rrlWindowSeconds, slip: this.limits.rrlSlip });
+    this.verified = new VerifiedClients(VERIFIED_MAX, VERIFIED_TTL_MS);
+    this.metrics.watch({ tcpConnections: () => this.tcp?.connections() ?? 0, verifiedClients: () => this.verified.size });
     const clock = opts.clock ?? systemClock;
     this.builder = new IndexBuilder(this.indexOptions);
     this.reloader = new IndexReloader({
@@ -171,9 +182,12 @@ export class DnsServer {
     } catch { /* best effort */ }
     this.boundPort = udp.address().port;
     const tcp = createTcpServer({
-      idleTimeoutMs: this.opts.tcpIdleTimeoutMs ?? 10_000,
-      maxConnections: this.opts.maxTcpConnections ?? 250, // NSD allows 100 by default
+      idleTimeoutMs: this.limits.tcpIdleMs,
+      deadlineMs: this.limits.tcpDeadlineMs,
+      maxConnections: this.limits.tcpMaxConnections,
+      maxPerSource: this.limits.tcpPerSource,
       onMessage: (msg, remote, reply) => this.onTcp(msg, remote.address, reply),
+      onClose: (reason) => this.metrics.tcpClosed(reason),
     });
     this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
@@ -201,15 +215,46 @@ export class DnsServer {
     const out = this.answer(msg, rinfo.address, false);
     if (out === null) return;
     if (out.forward) {
-      void this.forward(msg, out.qtype, false, (reply) => { if (reply) this.sendUdp(reply, rinfo); });
+      void this.forward(msg, out.qtype, false, (reply) => {
+        if (!reply) return;
+        const limited = this.limitUdp(msg, reply, rinfo.address, performance.now(), null);
+        if (limited) this.sendUdp(limited, rinfo);
+      });
       return;
     }
-    this.sendUdp(out.reply, rinfo);
+    const reply = this.limitUdp(msg, out.reply, rinfo.address, t0, out);
+    if (reply === null) { this.metrics.dropped('rate_limited'); return; }
+    this.sendUdp(reply, rinfo);
     this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
+  }
+
+  /**
+   * The UDP abuse limits applied to a reply: an answer over the amplification limit to a client not
+   * verified over TCP is answered again under that limit (lean or truncated; forwarded replies are
+   * truncated), then the rate limit sends it, slips it out truncated, or drops it (null).
+   */
+  private limitUdp(msg: Buffer, reply: Buffer, address: string, now: number, own: Outcome | null): Buffer | null {
+    const cls = responseClass(reply);
+    const amp = this.limits.udpAmplificationMax;
+    if (amp > 0 && reply.length > amp * msg.length && !this.verified.has(address, now)) {
+      const smaller = own ? this.answer(msg, address, false, amp * msg.length) : null;
+      const next = smaller && !smaller.forward ? smaller.reply : truncateReply(reply);
+      if (next === null) return null;
+      this.metrics.amplificationLimited(next[2] & 0x02 ? 'truncated' : 'lean');
+      reply = next;
+    }
+    if (!this.rrl.enabled) return reply;
+    const action = this.rrl.check(address, cls, now);
+    if (action === RRL_SEND) return reply;
+    if (action === RRL_DROP) { this.metrics.rateLimited('dropped', cls); return null; }
+    this.metrics.rateLimited('slipped', cls);
+    return reply[2] & 0x02 ? reply : truncateReply(reply);
   }
 
   private onTcp(msg: Buffer, address: string, reply: (b: Buffer | null) => void): void {
     const t0 = performance.now();
+    // The handshake proved the address: its UDP answers may exceed the amplification limit for a while.
+    if (this.limits.udpAmplificationMax > 0) this.verified.add(address, t0);
     const out = this.answer(msg, address, true);
     if (out === null) { reply(null); return; }
     if (out.forward) { void this.forward(msg, out.qtype, true, reply); return; }
@@ -218,9 +263,9 @@ export class DnsServer {
   }
 
   /** The reply, 'forward', or null to drop. Never throws. */
-  private answer(msg: Buffer, address: string, tcp: boolean): (Outcome & { reply: Buffer }) | { forward: true; qtype: number } | null {
+  private answer(msg: Buffer, address: string, tcp: boolean, udpCap?: number): (Outcome & { reply: Buffer }) | { forward: true; qtype: number } | null {
     try {
-      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null);
+      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null, udpCap);
       if (o.forward) return { forward: true, qtype: o.qtype };
       if (!o.reply) { this.metrics.dropped(o.dropped ?? 'malformed'); return null; }
       return o as Outcome & { reply: Buffer };

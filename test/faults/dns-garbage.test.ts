@@ -149,7 +149,7 @@ it('100,000 malformed UDP packets: real queries answered correctly throughout, p
   expect(wrong).toBe(0);
   expect((await berth.api('GET', '/healthz')).status).toBe(200);
   const rss = berth.rss();
-  const after = { queries: await counter('berth_dns_queries_total'), dropped: await counter('berth_dns_dropped_packets_total'), malformed: await counter('berth_dns_dropped_packets_total', 'reason="malformed"'), formerr: await counter('berth_dns_queries_total', 'rcode="FORMERR"'), kernel: rcvbufErrors() };
+  const after = { queries: await counter('berth_dns_queries_total'), dropped: await counter('berth_dns_dropped_packets_total'), malformed: await counter('berth_dns_dropped_packets_total', 'reason="malformed"'), formerr: await counter('berth_dns_queries_total', 'rcode="FORMERR"'), rateLimited: await counter('berth_dns_dropped_packets_total', 'reason="rate_limited"'), slipped: await counter('berth_dns_rrl_responses_total', 'action="slipped"'), kernel: rcvbufErrors() };
   // Every packet berth received is counted, answered or dropped; the kernel may have dropped some on a busy machine.
   const counted = after.queries - before.queries + (after.dropped - before.dropped);
   const kernel = after.kernel - before.kernel;
@@ -159,7 +159,7 @@ it('100,000 malformed UDP packets: real queries answered correctly throughout, p
   const replies = [...byRcode.values()].reduce((a, b) => a + b, 0);
   log.add({
     fault: `${TOTAL.toLocaleString('en')} malformed DNS packets over UDP (${KINDS.length} kinds, ${real} real queries interleaved)`,
-    during: `all ${real} real queries answered correctly (SRV 2 records / NXDOMAIN); ${replies} malformed packets answered (FORMERR ${byRcode.get(RCODE.FORMERR) ?? 0}, NOTIMP ${byRcode.get(RCODE.NOTIMP) ?? 0}, other ${replies - (byRcode.get(RCODE.FORMERR) ?? 0) - (byRcode.get(RCODE.NOTIMP) ?? 0)}), the rest dropped silently; ${(ms / 1000).toFixed(1)} s (${Math.round((TOTAL / ms) * 1000)} packets/s)`,
+    during: `all ${real} real queries answered correctly (SRV 2 records / NXDOMAIN); ${replies} malformed packets answered (FORMERR ${byRcode.get(RCODE.FORMERR) ?? 0}, NOTIMP ${byRcode.get(RCODE.NOTIMP) ?? 0}, other ${replies - (byRcode.get(RCODE.FORMERR) ?? 0) - (byRcode.get(RCODE.NOTIMP) ?? 0)}; error replies past BERTH_DNS_RRL_RESPONSES_PER_SECOND: ${after.rateLimited} dropped, ${after.slipped} sent truncated), the rest dropped silently; ${(ms / 1000).toFixed(1)} s (${Math.round((TOTAL / ms) * 1000)} packets/s)`,
     after: `process up; RSS ${Math.round(before.rss / 2 ** 20)} → ${Math.round(rss / 2 ** 20)} MiB; metrics count ${counted} packets (dropped malformed +${after.malformed}, FORMERR total ${after.formerr}); kernel receive-buffer drops: ${kernel}`,
     recoveryMs: null,
     recoveryFrom: 'n/a (no interruption)',
