@@ -60,8 +60,11 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     expect({ view, violations: v }).toEqual({ view, violations: [] });
   };
 
-  it('overview: role and leader, Marathon stream, readiness, sync runs and the DNS serial', async () => {
-    await page.goto(`${base}/ui/`);
+  it('overview (the URL berth demo prints): role and leader, Marathon stream, readiness, sync runs and the DNS serial', async () => {
+    const line = demo.panel.find((l) => l.trim().startsWith('Dashboard')) ?? '';
+    const url = /(http:\/\/\S+\/ui\/)/.exec(line)?.[1];
+    expect(url).toBe(`${base}/ui/`);
+    await page.goto(url as string);
     await until(page, `document.querySelector('#ov-cluster')?.textContent.includes('leader')`);
     await until(page, `document.querySelector('#ov-sync tbody tr td')?.textContent.includes('ago') || document.querySelector('#ov-sync tbody')?.textContent.includes('now')`);
     const serial = Number(await textOf(page, '[data-testid=dns-serial]'));

@@ -12,6 +12,7 @@ import { Registry as PromRegistry } from 'prom-client';
 import { createIpam } from '../../src/ipam';
 import { silentLogger } from '../../src/log';
 import { registerIpamRoutes } from '../../src/http/routes/ipam';
+import { LiveHub } from '../../src/live/hub';
 import { registerDashboardRoutes } from '../../src/http/routes/ui';
 import { RateSampler } from '../../src/http/routes/dns-status';
 import type { SyncStatusView } from '../../src/nginx/sync';
@@ -176,7 +177,6 @@ describeEachEngine('dashboard routes', (db) => {
 
 describe('live stream limits', () => {
   it('refuses clients beyond the bound and never holds up close()', async () => {
-    const { LiveHub } = await import('../../src/live/hub');
     const registry = fakeRegistry();
     const hub = new LiveHub({ sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => '0' }, logger: silentLogger, maxClients: 2, heartbeatMs: 50 });
     const app = await testApp((a) => {
