@@ -47,7 +47,7 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     browser = await launch();
     page = await browser.newPage();
     errors = watchErrors(page);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -165,6 +165,22 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await json(`${base}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   });
 
+  it('without the live stream (a proxy that drops it) the page falls back to polling and still updates', async () => {
+    const p2 = await browser.newPage();
+    try {
+      await p2.setRequestInterception(true);
+      p2.on('request', (r) => (r.url().includes('/v1/live') ? void r.respond({ status: 503, contentType: 'application/json', body: '{"code":"NOT_READY"}' }) : void r.continue()));
+      await p2.goto(`${base}/ui/#/pools`);
+      await until(p2, `document.querySelector('#live')?.textContent.startsWith('Polling') && document.querySelector('#allocations tbody tr td.mono')`);
+      const appId = '/ui/polled';
+      const r = await fetch(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(r.status).toBe(201);
+      await until(p2, `document.querySelector('#allocations tbody').textContent.includes(${JSON.stringify(appId)})`, 15_000);
+    } finally {
+      await p2.close();
+    }
+  });
+
   it('the page broke no CSP rule and threw nothing', () => {
     expect(errors.filter((e) => !/Failed to load resource: the server responded with a status of 404/.test(e))).toEqual([]);
   });
@@ -187,7 +203,7 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
     await fetch(`${berth.url}/v1/pools`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer right-token' }, body: JSON.stringify({ name: 'secret-pool', cidr: '10.70.0.0/24' }) });
     browser = await launch();
     page = await browser.newPage();
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
