@@ -161,6 +161,14 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await page.click('#confirm-ok');
     await until(page, `!document.querySelector('#held-snapshot') && document.querySelector('main').textContent.includes('snapshot released')`);
     expect((await json<{ held: unknown }>(`${base}/v1/registry/status`)).body.held).toBeNull();
+    // The registry is empty now, so the Nginx sync would remove every file: the guard holds it too.
+    await until(page, `document.querySelector('#held-sync button')`, 20_000);
+    expect(await textOf(page, '#held-sync')).toContain('would remove');
+    await page.click('#held-sync button');
+    await until(page, `document.querySelector('#confirm').open && document.querySelector('#confirm-title').textContent.includes('Nginx sync')`);
+    await page.click('#confirm-ok');
+    await until(page, `!document.querySelector('#held-sync') && document.querySelector('main').textContent.includes('sync released')`);
+    expect((await json<{ held: unknown }>(`${base}/v1/sync/status`)).body.held).toBeNull();
     // Put the platform back (the released snapshot was empty).
     await json(`${base}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   });
