@@ -26,7 +26,7 @@ let refreshing: Promise<void> | null = null;
 let again = false;
 let config: { tokensRequired: boolean; live: string } = { tokensRequired: false, live: '/v1/live' };
 
-/** Re-reads the visible view; a refresh asked for meanwhile runs once after the one in flight. */
+/** Re-reads the visible view; a refresh asked for meanwhile (same or new view) runs once after the one in flight. */
 function refresh(): void {
   if (!current) return;
   if (refreshing) {
@@ -43,7 +43,8 @@ function refresh(): void {
     },
   ).finally(() => {
     refreshing = null;
-    if (again && current === view) {
+    // Also when the view changed meanwhile: the new one asked while this one was in flight.
+    if (again) {
       again = false;
       refresh();
     }

@@ -128,6 +128,19 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('released')`);
     expect((await json(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`)).status).toBe(404);
     await until(page, `document.querySelector('#allocations tbody').textContent.includes('no allocation matches')`);
+    // Reservations: reserve a small range, then free it (confirmed).
+    await page.type('#resv-address', '127.77.0.200-127.77.0.203');
+    await page.type('#resv-reason', 'kept for the UI test');
+    await page.click('form[aria-label^="Reserve"] button[type=submit]');
+    await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('reserved 127.77.0.200-127.77.0.203')`);
+    const reservedNow = async () => (await json<{ reserved: string[]; usage: { reserved: number } }>(`${base}/v1/pools/demo`)).body;
+    expect((await reservedNow()).reserved).toContain('127.77.0.200-127.77.0.203');
+    await until(page, `document.querySelector('#reservations')?.textContent.includes('127.77.0.200-127.77.0.203')`);
+    await page.click('#reservations button[aria-label="Free reservation 127.77.0.200-127.77.0.203"]');
+    await until(page, `document.querySelector('#confirm').open`);
+    await page.click('#confirm-ok');
+    await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('freed')`);
+    expect((await reservedNow()).reserved).not.toContain('127.77.0.200-127.77.0.203');
   });
 
   it('live: an app deployed in Marathon appears without a reload', async () => {

@@ -14,6 +14,10 @@ let summary: HTMLElement;
 let detail: HTMLElement;
 let message: HTMLElement;
 let controls: HTMLElement;
+/** Redrawn parts below the allocations (the reserve form between them is built once, so typing and focus survive). */
+let reservations: HTMLElement;
+let section: HTMLElement;
+let audit: HTMLElement;
 
 function usageBar(p: Pool): HTMLElement {
   const u = p.usage;
@@ -83,6 +87,41 @@ function allocateForm(): HTMLElement {
   return form;
 }
 
+async function reserve(pool: string, address: string, reason: string): Promise<void> {
+  try {
+    const r = await api<{ address: string; addresses: number }>('POST', `/v1/pools/${seg(pool)}/reservations`, reason ? { address, reason } : { address });
+    notice(message, { ok: `reserved ${r.address} in ${pool} (${r.addresses} address${r.addresses === 1 ? '' : 'es'})` });
+  } catch (error) {
+    notice(message, { error });
+  }
+  await pools.refresh();
+}
+
+async function unreserve(pool: string, address: string): Promise<void> {
+  if (!(await confirmAction(`Free ${address}?`, `The reservation ${address} in pool ${pool} ends and its addresses become allocatable (the gateway and Docker's ranges stay reserved).`, 'Free'))) return;
+  try {
+    const r = await api<{ address: string; addresses: number }>('DELETE', `/v1/pools/${seg(pool)}/reservations?address=${encodeURIComponent(address)}`);
+    notice(message, { ok: `freed ${r.address} (${r.addresses} address${r.addresses === 1 ? '' : 'es'})` });
+  } catch (error) {
+    notice(message, { error });
+  }
+  await pools.refresh();
+}
+
+/** Built once per visit, like the allocate form. */
+function reserveForm(): HTMLElement {
+  const address = h('input', { id: 'resv-address', required: true, placeholder: '10.0.0.5, 10.0.0.16/28 or a-b', autocomplete: 'off', maxlength: 100 });
+  const reason = h('input', { id: 'resv-reason', placeholder: 'why (audit trail)', autocomplete: 'off', maxlength: 200 });
+  const form = h('form', { class: 'controls', 'aria-label': 'Reserve addresses in the selected pool' },
+    h('label', { for: 'resv-address' }, 'Reserve'), address, h('label', { for: 'resv-reason' }, 'Reason'), reason,
+    h('button', { type: 'submit' }, 'Reserve'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (address.value.trim() && state.pool) void reserve(state.pool, address.value.trim(), reason.value.trim());
+  });
+  return form;
+}
+
 function searchBox(): HTMLElement {
   const search = h('input', { type: 'search', id: 'alloc-q', value: state.q, placeholder: 'app id or address', autocomplete: 'off' });
   search.addEventListener('input', () => {
@@ -118,10 +157,15 @@ async function renderDetail(pool: Pool): Promise<void> {
       state.page = p;
       void pools.refresh();
     }),
-    h('h3', {}, 'Reservations'),
-    pool.reserved.length ? h('ul', { class: 'inline' }, pool.reserved.map((r) => h('li', { class: 'mono' }, r))) : h('p', {}, 'none besides the gateway'),
+  );
+  fill(reservations,
+    pool.reserved.length
+      ? h('ul', { class: 'inline', id: 'reservations' }, pool.reserved.map((r) => h('li', {}, h('span', { class: 'mono' }, r), ' ',
+        h('button', { type: 'button', class: 'danger small', 'aria-label': `Free reservation ${r}`, onclick: () => void unreserve(pool.name, r) }, 'Free'))))
+      : h('p', {}, 'none besides the gateway and Docker ranges'),
     h('p', { class: 'muted small' }, `${pool.usage.reserved} addresses reserved in all (gateway, Docker ranges, operator reservations).`),
-    h('h3', {}, 'Audit trail'),
+  );
+  fill(audit,
     h('table', { id: 'events' },
       h('thead', {}, h('tr', {}, ['When', 'Action', 'Address', 'App id', 'Actor'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, badge(e.action, e.action.includes('release') ? 'warn' : 'info')), h('td', { class: 'mono' }, e.ip ?? '—'), h('td', {}, e.appId ?? '—'), h('td', {}, e.actor))))),
@@ -140,8 +184,12 @@ export const pools: View = {
     summary = h('div');
     message = h('div', { id: 'pool-message' });
     detail = h('div', { id: 'pool-detail' });
+    reservations = h('div');
+    audit = h('div');
     controls = h('div', {}, h('div', { class: 'pool-info' }), allocateForm(), h('h3', {}, 'Allocations'), searchBox());
-    root.append(h('h1', {}, 'Pools'), summary, h('section', { 'aria-labelledby': 'pool-h' }, controls, message, detail));
+    section = h('section', { 'aria-labelledby': 'pool-h' }, controls, message, detail,
+      h('h3', {}, 'Reservations'), reservations, reserveForm(), h('h3', {}, 'Audit trail'), audit);
+    root.append(h('h1', {}, 'Pools'), summary, section);
   },
   async refresh() {
     const { pools: list } = await get<{ pools: Pool[] }>('/v1/pools');
@@ -153,8 +201,7 @@ export const pools: View = {
         h('tbody', {}, list.map(poolRow)))
       : h('p', {}, 'No pools yet: berth pools add <name> <cidr>'));
     const pool = list.find((p) => p.name === state.pool);
-    controls.hidden = !pool;
+    section.hidden = !pool;
     if (pool) await renderDetail(pool);
-    else fill(detail);
   },
 };
