@@ -17,6 +17,7 @@ export interface LiveHubOptions {
 }
 
 export const LIVE_DEFAULTS = { maxClients: 64, pollMs: 1000, heartbeatMs: 15_000 } as const;
+const WAKE_MS = 100;
 
 export class LiveHub {
   private readonly clients = new Set<ServerResponse>();
@@ -27,6 +28,7 @@ export class LiveHub {
   private ticker: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  private soon: NodeJS.Timeout | null = null;
   private checking = false;
   private again = false;
   private closed = false;
@@ -79,14 +81,21 @@ export class LiveHub {
     this.last = null;
     this.ticker = setInterval(() => void this.check(), this.pollMs);
     this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), this.heartbeatMs);
-    this.unsubscribe = this.opts.sources.registry.onChange(() => void this.check());
+    // A registry change is announced within WAKE_MS; a burst of changes costs one look, not one each.
+    this.unsubscribe = this.opts.sources.registry.onChange(() => {
+      this.soon ??= setTimeout(() => {
+        this.soon = null;
+        void this.check();
+      }, WAKE_MS);
+    });
     void this.check();
   }
 
   private idle(): void {
     if (this.ticker) clearInterval(this.ticker);
     if (this.heartbeat) clearInterval(this.heartbeat);
-    this.ticker = this.heartbeat = null;
+    if (this.soon) clearTimeout(this.soon);
+    this.ticker = this.heartbeat = this.soon = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
   }

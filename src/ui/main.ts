@@ -51,6 +51,23 @@ function refresh(): void {
   });
 }
 
+/**
+ * A refresh for a live notice: at once when the last one was a while ago, otherwise once at the end
+ * of LIVE_GAP_MS, so a busy platform (a change every few ms) costs the page one re-read per gap.
+ */
+const LIVE_GAP_MS = 1000;
+let lastLive = 0;
+let pending: number | undefined;
+function soon(): void {
+  if (pending !== undefined) return;
+  const wait = Math.max(0, lastLive + LIVE_GAP_MS - Date.now());
+  pending = window.setTimeout(() => {
+    pending = undefined;
+    lastLive = Date.now();
+    refresh();
+  }, wait);
+}
+
 function show(): void {
   const id = location.hash.replace(/^#\/?/, '') || 'overview';
   const view = VIEWS.find((v) => v.id === id) ?? overview;
@@ -74,7 +91,7 @@ function startApp(): void {
   window.addEventListener('hashchange', show);
   show();
   live = startLive(config.live, (topics: Topic[] | 'all') => {
-    if (current && (topics === 'all' || topics.some((t) => current?.topics.includes(t)))) refresh();
+    if (current && (topics === 'all' || topics.some((t) => current?.topics.includes(t)))) soon();
   }, (text) => (liveEl.textContent = text));
 }
 

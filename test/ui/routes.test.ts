@@ -200,4 +200,28 @@ describe('live stream limits', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(hub.canAccept()).toBe(false);
   });
+
+  it('a burst of registry changes costs a few looks and one notice, not one each', async () => {
+    const registry = fakeRegistry();
+    let looks = 0;
+    const hub = new LiveHub({ sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => String(++looks && 0) }, logger: silentLogger, pollMs: 60_000 });
+    const app = await testApp((a) => {
+      a.addHook('preClose', async () => hub.close());
+      a.get('/live', async (_req, reply) => {
+        reply.hijack();
+        hub.attach(reply.raw);
+      });
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const s = await openStream(`http://127.0.0.1:${(app.server.address() as { port: number }).port}/live`);
+      await waitFor(() => looks >= 1, 5000);
+      for (let i = 0; i < 1000; i++) registry.move();
+      await waitFor(() => s.events.some((e) => e.event === 'changed'), 5000);
+      expect(s.events.filter((e) => e.event === 'changed')).toEqual([{ event: 'changed', data: JSON.stringify({ topics: ['registry'] }) }]);
+      expect(looks).toBeLessThanOrEqual(3);
+    } finally {
+      await app.close();
+    }
+  });
 });
