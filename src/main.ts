@@ -202,7 +202,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         registerServicesRoutes(a, { registry, sync: marathonApi });
         registerSyncRoutes(a, { nginxSync: nginx, syncRuns });
         registerClusterRoutes(a, { leadership, knex: db.knex, journal: journalLag });
-        registerDashboardRoutes(a, { tokensRequired: config.apiTokens.length > 0, live: { registry, nginx, knex: db.knex }, dns, metricsRegistry });
+        registerDashboardRoutes(a, { tokensRequired: config.apiTokens.length > 0, labelPrefix: config.labelPrefix, live: { registry, nginx, knex: db.knex }, dns, metricsRegistry });
       },
       info: () => ({ db: db.engine, role: leadership.role() }),
     });

@@ -11,7 +11,7 @@ import type { View } from './view';
 import { overview } from './views/overview';
 import { pools } from './views/pools';
 import { problems } from './views/problems';
-import { services } from './views/services';
+import { services, setLabelPrefix } from './views/services';
 
 const VIEWS: View[] = [overview, services, pools, problems];
 const main = document.getElementById('main') as HTMLElement;
@@ -24,7 +24,7 @@ let live: LiveHandle | null = null;
 let tick: number | undefined;
 let refreshing: Promise<void> | null = null;
 let again = false;
-let config: { tokensRequired: boolean; live: string } = { tokensRequired: false, live: '/v1/live' };
+let config: { tokensRequired: boolean; live: string; labelPrefix: string } = { tokensRequired: false, live: '/v1/live', labelPrefix: 'berth.' };
 
 /** Re-reads the visible view; a refresh asked for meanwhile (same or new view) runs once after the one in flight. */
 function refresh(): void {
@@ -149,6 +149,7 @@ async function boot(): Promise<void> {
   });
   try {
     config = await get<typeof config>('/v1/ui/config');
+    setLabelPrefix(config.labelPrefix);
   } catch (err) {
     main.replaceChildren(h('p', { class: 'notice bad', role: 'alert' }, `berth did not answer: ${(err as Error).message}`));
     return;

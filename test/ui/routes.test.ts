@@ -83,6 +83,7 @@ describeEachEngine('dashboard routes', (db) => {
       registerIpamRoutes(a, { ipam: ipam.service });
       registerDashboardRoutes(a, {
         tokensRequired: true,
+        labelPrefix: 'acme.',
         live: { registry, nginx: { status: () => nginxStatus }, knex: db().knex },
         dns: { currentIndex: () => ({ loaded: true, position: 7, serial: 1765000000, names: 12 }) },
         metricsRegistry,
@@ -125,7 +126,7 @@ describeEachEngine('dashboard routes', (db) => {
   });
 
   it('tells the page a token is needed and checks one without changing anything', async () => {
-    expect((await app.inject({ url: '/v1/ui/config' })).json()).toEqual({ tokensRequired: true, live: '/v1/live' });
+    expect((await app.inject({ url: '/v1/ui/config' })).json()).toEqual({ tokensRequired: true, live: '/v1/live', labelPrefix: 'acme.' });
     expect((await app.inject({ method: 'POST', url: '/v1/ui/verify' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/ui/verify', headers: { authorization: 'Bearer wrong' } })).statusCode).toBe(401);
     const ok = await app.inject({ method: 'POST', url: '/v1/ui/verify', headers: { authorization: 'Bearer s3cret' } });

@@ -15,6 +15,8 @@ import { registerDnsStatusRoute, type DnsStatusSource } from './dns-status';
 export interface DashboardDeps {
   /** True when BERTH_API_TOKENS is set: the page then shows nothing but a token prompt until verified. */
   tokensRequired: boolean;
+  /** BERTH_LABEL_PREFIX, so the page writes the labels a service came from as the operator does. */
+  labelPrefix?: string;
   live: Omit<LiveSources, 'poolsVersion'> & { knex: Knex };
   dns: DnsStatusSource;
   metricsRegistry: PromRegistry;
@@ -31,9 +33,9 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
   app.get('/v1/ui/config', {
     schema: {
       tags, summary: 'What the dashboard needs before it shows anything: whether a token is required, where the live stream is',
-      response: { 200: { type: 'object', required: ['tokensRequired', 'live'], properties: { tokensRequired: { type: 'boolean' }, live: { type: 'string' } } } },
+      response: { 200: { type: 'object', required: ['tokensRequired', 'live', 'labelPrefix'], properties: { tokensRequired: { type: 'boolean' }, live: { type: 'string' }, labelPrefix: { type: 'string' } } } },
     },
-  }, async () => ({ tokensRequired: deps.tokensRequired, live: '/v1/live' }));
+  }, async () => ({ tokensRequired: deps.tokensRequired, live: '/v1/live', labelPrefix: deps.labelPrefix ?? 'berth.' }));
 
   // A POST so the API's write guard judges the token exactly as for every other write: 200 means
   // the bearer token would be accepted, 401 that it would not (the page keeps showing the prompt).

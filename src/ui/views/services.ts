@@ -12,13 +12,19 @@ const open = new Set<string>();
 let envSelect: HTMLSelectElement;
 let results: HTMLElement;
 
-/** The labels that produce this service, as berth read them (default prefix). */
+let prefix = 'berth.';
+/** BERTH_LABEL_PREFIX of the berth serving the page (from /v1/ui/config). */
+export function setLabelPrefix(p: string): void {
+  prefix = p;
+}
+
+/** The labels that produce this service, as berth read them (defaults written out). */
 function labelsOf(s: Service): Array<[string, string]> {
-  const out: Array<[string, string]> = [['berth.domain', s.domains.join(',')], ['berth.env', s.env], ['berth.port', s.portName ?? String(s.servicePort)], ['berth.proxy', s.proxy]];
-  if (s.listen !== null) out.push(['berth.listen', String(s.listen)]);
-  out.push(['berth.dns', s.dns]);
-  if (s.fixedIp) out.push(['berth.ip', s.fixedIp]);
-  return out;
+  const out: Array<[string, string]> = [['domain', s.domains.join(',')], ['env', s.env], ['port', s.portName ?? String(s.servicePort)], ['proxy', s.proxy]];
+  if (s.listen !== null) out.push(['listen', String(s.listen)]);
+  out.push(['dns', s.dns]);
+  if (s.fixedIp) out.push(['ip', s.fixedIp]);
+  return out.map(([k, v]) => [`${prefix}${k}`, v]);
 }
 
 function nginxState(s: Service, excluded: Set<string>): HTMLElement {
