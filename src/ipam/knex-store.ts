@@ -162,7 +162,7 @@ export class KnexIpamStore implements IpamStore {
       args.push(filter.pool);
     }
     if (filter.q) {
-      // A literal substring: LIKE's own wildcards in the search text match themselves.
+      // strpos, not LIKE: a `%` or `_` in the search text matches itself, not anything.
       where.push(`(strpos(lower(a.owner), ?) > 0 OR strpos(host(a.ip), ?) > 0)`);
       args.push(filter.q.toLowerCase(), filter.q.toLowerCase());
     }
