@@ -13,6 +13,7 @@ import { registerClusterRoutes } from './http/routes/cluster';
 import { registerIpamRoutes } from './http/routes/ipam';
 import { registerServicesRoutes, type MarathonSyncApi } from './http/routes/services';
 import { registerSyncRoutes } from './http/routes/sync';
+import { registerDashboardRoutes } from './http/routes/ui';
 import { createIpam, startAuditRetention } from './ipam';
 import { createLogger, type Logger } from './log';
 import { KnexSyncRunStore } from './nginx/knex-store';
@@ -204,6 +205,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
         registerServicesRoutes(a, { registry, sync: marathonApi });
         registerSyncRoutes(a, { nginxSync: nginx, syncRuns });
         registerClusterRoutes(a, { leadership, knex: db.knex, journal: journalLag });
+        registerDashboardRoutes(a, { tokensRequired: config.apiTokens.length > 0, labelPrefix: config.labelPrefix, live: { registry, nginx, knex: db.knex }, dns, metricsRegistry });
       },
       info: () => ({ db: db.engine, role: leadership.role() }),
     });

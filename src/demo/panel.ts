@@ -19,6 +19,8 @@ export interface PanelInfo {
   files: { dataDir: string; nginxDir: string; logFile: string };
   cwd: string;
   startupMs: number;
+  /** Whether dist/ui holds the built dashboard (`npm run build`). */
+  dashboardBuilt?: boolean;
 }
 
 const rel = (cwd: string, p: string) => {
@@ -35,6 +37,9 @@ export function panelLines(i: PanelInfo): string[] {
     '',
     `berth demo is up (${(i.startupMs / 1000).toFixed(1)} s): ${i.apps} apps in a simulated Marathon, environments integration (default) and func-a`,
     '',
+    i.dashboardBuilt === false
+      ? `  Dashboard ${i.apiUrl}/ui/   NOT BUILT: run \`npm run build\`, then open it`
+      : `  Dashboard ${i.apiUrl}/ui/   (open in a browser: overview, services, pools, problems; updates live)`,
     `  API       ${i.apiUrl}   (OpenAPI: ${i.apiUrl}/v1/openapi.json, metrics: ${i.apiUrl}/metrics)`,
     `  DNS       ${i.dns.host}:${i.dns.port} UDP+TCP, zone ${z}; clients from 127.0.0.2 are in func-a`,
     i.nginx.mode === 'running'

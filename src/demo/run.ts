@@ -4,9 +4,11 @@
  * of it in reverse and leaves nothing running.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
+import { defaultUiDir } from '../http/routes/ui-static';
 import type { Logger } from '../log';
 import { type Berth, start } from '../main';
 import { startSimulator, type Simulator } from '../sim';
@@ -119,6 +121,7 @@ export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
       files: { dataDir: s.dataDir, nginxDir: s.nginxDir, logFile: s.logFile },
       cwd: o.cwd,
       startupMs: Date.now() - t0,
+      dashboardBuilt: fs.existsSync(path.join(defaultUiDir(), 'index.html')),
     });
     if (!ready.ok) panel.splice(1, 0, `WARNING: ${ready.reason}; see ${s.logFile}`);
     let stopped: Promise<void> | undefined;

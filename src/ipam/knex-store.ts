@@ -150,7 +150,7 @@ export class KnexIpamStore implements IpamStore {
     return rows.length ? toAllocation(rows[0]) : null;
   }
 
-  async findAllocations(filter: { appId?: string; pool?: string; limit: number }): Promise<Allocation[]> {
+  async findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit: number }): Promise<Allocation[]> {
     const where: string[] = [`a.state = 'allocated'`];
     const args: Knex.RawBinding[] = [];
     if (filter.appId !== undefined) {
@@ -161,7 +161,12 @@ export class KnexIpamStore implements IpamStore {
       where.push('p.name = ?');
       args.push(filter.pool);
     }
-    const { rows } = await this.knex.raw(`${ALLOCATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY p.name, a.ip LIMIT ?`, [...args, filter.limit]);
+    if (filter.q) {
+      // strpos, not LIKE: a `%` or `_` in the search text matches itself, not anything.
+      where.push(`(strpos(lower(a.owner), ?) > 0 OR strpos(host(a.ip), ?) > 0)`);
+      args.push(filter.q.toLowerCase(), filter.q.toLowerCase());
+    }
+    const { rows } = await this.knex.raw(`${ALLOCATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY p.name, a.ip LIMIT ? OFFSET ?`, [...args, filter.limit, filter.offset ?? 0]);
     return rows.map((r: Row) => toAllocation(r));
   }
 

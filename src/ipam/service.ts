@@ -108,7 +108,7 @@ export class IpamService {
   }
 
   /** Allocations, by app id (every pool) and/or pool. */
-  async findAllocations(filter: { appId?: string; pool?: string; limit?: number }): Promise<Allocation[]> {
+  async findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit?: number }): Promise<Allocation[]> {
     if (filter.appId !== undefined) checkAppId(filter.appId);
     if (filter.pool !== undefined) await this.requirePool(filter.pool);
     return this.store.findAllocations({ ...filter, limit: filter.limit ?? 1000 });

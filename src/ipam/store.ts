@@ -35,7 +35,8 @@ export interface IpamStore {
   usage(): Promise<Map<string, PoolUsage>>;
   allocate(req: AllocateRequest): Promise<{ allocation: Allocation; created: boolean }>;
   getAllocation(pool: string, appId: string): Promise<Allocation | null>;
-  findAllocations(filter: { appId?: string; pool?: string; limit: number }): Promise<Allocation[]>;
+  /** `q`: case-insensitive substring of the app id or address; `offset`: rows to skip (paging). */
+  findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit: number }): Promise<Allocation[]>;
   /** Null when the app holds nothing (idempotent); STALE_ALLOCATION when `allocationId` is old. */
   release(pool: string, appId: string, allocationId: number | null, actor: string): Promise<Release | null>;
   events(pool: string, q: EventQuery): Promise<IpamEvent[]>;

@@ -87,6 +87,8 @@ describe('demo panel', () => {
     expect(text).not.toContain('Host:');
     expect(text).toContain('dig @127.0.0.1 -p 5353 +short web.integration.berth.internal');
     expect(text).toContain('var/nginx/<env>/{http,stream}/*.conf');
+    expect(text).toContain('Dashboard http://127.0.0.1:8080/ui/');
+    expect(panelLines({ ...info, dashboardBuilt: false }).join('\n')).toContain('NOT BUILT: run `npm run build`');
   });
 
   it('with Nginx running, shows the curl lines through it', () => {

@@ -86,9 +86,13 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
   const listSchema = { type: 'object', properties: { allocations: { type: 'array', items: allocationSchema } } };
   const limit = { type: 'integer', minimum: 1, maximum: 10000, default: 1000 };
 
-  app.get<{ Params: PoolP; Querystring: { limit: number } }>('/v1/pools/:pool/allocations', {
-    schema: { tags, summary: "A pool's allocations", params: poolParams, querystring: { type: 'object', additionalProperties: false, properties: { limit } }, response: { 200: listSchema, ...errorResponses(400, 404) } },
-  }, async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit }) }));
+  // Search and paging (the dashboard's allocation list): a literal substring of app id or address, and rows to skip.
+  const q = { type: 'string', minLength: 1, maxLength: 200, description: 'case-insensitive substring of the app id or address' };
+  const offset = { type: 'integer', minimum: 0, maximum: 1_048_576, default: 0, description: 'allocations to skip (next page: offset + limit)' };
+
+  app.get<{ Params: PoolP; Querystring: { limit: number; q?: string; offset: number } }>('/v1/pools/:pool/allocations', {
+    schema: { tags, summary: "A pool's allocations, ordered by address", params: poolParams, querystring: { type: 'object', additionalProperties: false, properties: { limit, q, offset } }, response: { 200: listSchema, ...errorResponses(400, 404) } },
+  }, async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit, q: req.query.q, offset: req.query.offset }) }));
 
   app.get<{ Querystring: { appId?: string; limit: number } }>('/v1/allocations', {
     schema: { tags, summary: "An app's allocations in every pool (or all allocations)", querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, limit } }, response: { 200: listSchema, ...errorResponses(400) } },
