@@ -19,7 +19,7 @@ import { Batcher, SerialQueue } from './serial';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
 import { StaticHostResolver } from './resolver';
-import { RegistryStore, type StoredProblem } from './store';
+import { RegistryStore, type StoredProblem, type StoredService } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 import { ChangeLog } from './changes';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
@@ -69,13 +69,41 @@ export class Registry implements RegistryView {
   }
 
   /**
-   * Re-read the database if another writer (the cluster leader) moved the journal on; for standby
-   * replicas, on a timer or a notification. Returns true when the mirror changed.
+   * Catch up with what another writer (the cluster leader) journaled; for standby replicas, on a
+   * timer or a notification, and for a new leader before it writes. The journal is the change
+   * feed: only the apps its rows name since our position are re-read, and recorded as changed, so
+   * consumers (DNS patches, Nginx) follow a standby as they follow the leader. A journal that
+   * cannot tell (pruned past us, too far behind) means a full reload. True when the mirror changed.
    */
   refresh(): Promise<boolean> {
     return this.serial(async () => {
-      if ((await this.store.position()) === this.mirror.position) return false;
-      await this.loadFromStore();
+      const from = this.mirror.position;
+      if ((await this.store.position()) === from) return false;
+      const delta = await this.store.loadSince(from);
+      if (!delta) {
+        await this.loadFromStore();
+        this.notify();
+        return true;
+      }
+      const stored = new Map(delta.services.map((s) => [s.service.appId, s]));
+      const upserts: Service[] = [];
+      const removals: Service[] = [];
+      for (const id of delta.apps) {
+        const s = stored.get(id);
+        if (s) {
+          upserts.push(s.service);
+          this.records.set(id, recordOf(s));
+        } else {
+          const prev = this.mirror.services.get(id);
+          if (prev) removals.push(prev);
+          this.records.delete(id);
+        }
+      }
+      this.mirror.updateServices(upserts, removals);
+      this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
+      this.mirror.position = delta.position;
+      this.mirror.loaded ||= delta.loaded || delta.position > 0;
+      this.changes.record(from, delta.position, delta.apps);
       this.notify();
       return true;
     });
@@ -87,13 +115,7 @@ export class Registry implements RegistryView {
     const records = new Map<string, AppRecord>();
     for (const s of state.services) {
       services.set(s.service.appId, s.service);
-      records.set(s.service.appId, {
-        appId: s.service.appId,
-        spec: s.spec,
-        problems: [],
-        tasks: new Map(s.tasks.map((t) => [t.taskId, t])),
-        firstSeen: s.firstSeen,
-      });
+      records.set(s.service.appId, recordOf(s));
     }
     this.records = records;
     this.mirror.setServices(services);
@@ -403,4 +425,9 @@ export class Registry implements RegistryView {
     this.events.flushNow();
     return this.queue.run(fn);
   }
+}
+
+/** The app record a stored service restores (labels problems are not stored with it; a snapshot recomputes them). */
+function recordOf(s: StoredService): AppRecord {
+  return { appId: s.service.appId, spec: s.spec, problems: [], tasks: new Map(s.tasks.map((t) => [t.taskId, t])), firstSeen: s.firstSeen };
 }

@@ -169,7 +169,15 @@ describeEachEngine('registry', (db) => {
       expect(await registry.changesSince(p0 - 1)).toBeNull(); // inside the snapshot's write, or before
       await db().knex('registry_journal').insert({ op: 'problems' }); // another writer moved the journal
       await registry.refresh();
-      expect(await registry.changesSince(p1)).toBeNull(); // reloaded wholesale: read a snapshot
+      // Caught up through the journal: still answerable from p1.
+      expect([...(await registry.changesSince(p1))!.changed.keys()]).toEqual(['/api']);
+      // A journal pruned past our position cannot tell: reloaded wholesale, read a snapshot.
+      const head = await registry.position();
+      await db().knex('registry_journal').insert({ op: 'problems' });
+      await db().knex('registry_journal').insert({ op: 'problems' });
+      await db().knex('registry_journal').where('position', '<=', head + 1).del();
+      await registry.refresh();
+      expect(await registry.changesSince(p1)).toBeNull();
       expect((await registry.changesSince(await registry.position()))?.changed.size).toBe(0);
     });
 
@@ -370,6 +378,23 @@ describeEachEngine('registry: replicas', (db) => {
     await writer.setProblems('nginx', [{ code: 'NGINX_REJECTED', appId: '/web', env: 'default', message: 'nginx -t failed' }]);
     expect(await standby.refresh()).toBe(true);
     expect(standby.listProblems().map((p) => p.code)).toEqual(['NGINX_REJECTED']);
+  });
+
+  test('a standby catches up through the journal: only the apps named since its position are re-read, and reported as changed', async () => {
+    const writer = (await openRegistry(db().knex)).registry;
+    await writer.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' })), anApp({ id: '/db' }, withDomain('db.berth.internal'), withTasks(aTask({ id: 'db.1' })))]);
+    const standby = (await openRegistry(db().knex)).registry;
+    const p0 = await standby.position();
+    await applyEvent(writer, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+    await writer.applyApp('/db', null, { terminated: true });
+    await writer.setProblems('nginx', [{ code: 'NGINX_REJECTED', appId: '/api', env: 'default', message: 'nginx -t failed' }]);
+    expect(await standby.refresh()).toBe(true);
+    const changes = await standby.changesSince(p0);
+    expect(changes?.position).toBe(await writer.position());
+    expect([...changes!.changed.keys()].sort()).toEqual(['/db', '/web']);
+    expect(changes!.changed.get('/db')).toBeNull();
+    expect(standby.current()).toEqual(writer.current());
+    expect(standby.listProblems()).toEqual(writer.listProblems());
   });
 
   test('the fence runs first in every write; a refused write changes nothing', async () => {
