@@ -169,6 +169,33 @@ describeEachEngine('marathon sync', (db) => {
     await sync.stop();
   });
 
+  test('a 404 on a refetch removes a published app only after Marathon announced its end', async () => {
+    const { registry, marathon, stream, clock, sync } = await setup();
+    const api = anApp({ id: '/shop/api' }, withDomain('api.berth.internal'), withTasks(aTask({ id: 'api.1' })));
+    marathon.apps = [web(aTask({ id: 'web.1' })), api];
+    sync.start();
+    stream.connect();
+    await eventually(() => sync.hasSynced());
+    const published = () => registry.listServices().map((s) => s.appId);
+    const refetched = async (n: number) => {
+      await registry.idle();
+      clock.advance(50);
+      await eventually(() => marathon.appFetches.length >= n);
+      await sync.idle();
+    };
+    // Marathon forgets /shop/api and says only "the group changed": a 404 alone removes nothing.
+    marathon.apps = [web(aTask({ id: 'web.1' }))];
+    stream.publish({ eventType: 'group_change_success', groupId: '/shop', version: V1, timestamp: V1 });
+    await refetched(1);
+    expect(marathon.appFetches).toEqual(['/shop/api']);
+    expect(published()).toEqual(['/shop/api', '/web']);
+    // Marathon announces the end: the same 404 now removes it.
+    stream.publish({ eventType: 'app_terminated_event', appId: '/shop/api', timestamp: V1 });
+    await refetched(2);
+    expect(published()).toEqual(['/web']);
+    await sync.stop();
+  });
+
   test('concurrent sync requests coalesce into at most one more fetch', async () => {
     const { marathon, sync } = await setup(false);
     marathon.apps = [web(aTask({ id: 'web.1' }))];
