@@ -196,6 +196,25 @@ describeEachEngine('marathon sync', (db) => {
     await sync.stop();
   });
 
+  test('each event is classified once and counted by its change; unknown ones go no further', async () => {
+    const { registry, metrics } = await openRegistry(db().knex);
+    const marathon = new FakeMarathon();
+    marathon.apps = [web(aTask({ id: 'web.1' }))];
+    const stream = new FakeStream();
+    const sync = new MarathonSync({ registry, apps: marathon, events: stream, logger: silentLogger, clock: new ManualClock(), resyncIntervalMs: 300_000 });
+    sync.start();
+    stream.connect();
+    await eventually(() => sync.hasSynced());
+    stream.publish(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+    stream.publish({ eventType: 'brand_new_event', timestamp: V1 } as unknown as MarathonEvent);
+    stream.publish({ eventType: 'app_terminated_event', appId: '/gone', timestamp: V1 });
+    await registry.idle();
+    const counted = Object.fromEntries((await metrics.changes.get()).values.map((v) => [v.labels.kind, v.value]));
+    expect(counted).toEqual({ task: 1, ignored: 1, apps: 1 });
+    expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(2);
+    await sync.stop();
+  });
+
   test('concurrent sync requests coalesce into at most one more fetch', async () => {
     const { marathon, sync } = await setup(false);
     marathon.apps = [web(aTask({ id: 'web.1' }))];
