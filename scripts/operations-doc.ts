@@ -35,7 +35,7 @@ export function writeOperationsDoc(): string {
     if (slot) slot.benches.push(bench);
     else picked.push({ run, benches: [bench] });
   }
-  lines.push('## Figures (DESIGN §9)', '');
+  lines.push('## Figures', '', 'The targets are explained in [architecture.md](architecture.md#performance-targets).', '');
   for (const { run: r, benches } of picked) {
     const m = r.machine;
     lines.push(`${benches.join(', ')}: from \`${r.name}\` at ${m.date}, commit \`${m.commit.slice(0, 12)}\`${m.dirty ? ' (with uncommitted changes)' : ''}, ${m.cores} cores, Node ${m.node}, load average ${m.loadStart.join(' / ')} at start${m.loadEnd ? `, ${m.loadEnd.join(' / ')} at end` : ''} (a shared machine: compare runs at similar load).`, '', markdownTable(r.figures.filter((f) => benches.includes(f.bench) || f.bench === 'run')), '');
