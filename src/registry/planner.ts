@@ -110,7 +110,7 @@ export class Planner {
     return plan;
   }
 
-  /** One log line per meaningful change (DESIGN §7), or a summary for large writes. */
+  /** One log line per meaningful change (docs/architecture.md "Logs"), or a summary for large writes. */
   logChanges(plan: Plan, before: ReadonlyMap<string, Service>): void {
     const log = this.o.logger;
     const { upserts, removals } = plan.diff;

@@ -30,7 +30,7 @@ export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } f
  * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
  * carries one event or ten (seven round trips through knex and pg): at 200 events/s, 50 ms makes
  * ~10 events per write and cut berth's CPU per event by a third (bench/events), while adding at most
- * 50 ms, ~25 on average, to the 250 ms event → DNS budget (DESIGN §9). An event after a quiet
+ * 50 ms, ~25 on average, to the 250 ms event → DNS budget (docs/architecture.md "Performance targets"). An event after a quiet
  * spell is written at once.
  */
 const DEFAULT_EVENT_BATCH_MS = 50;

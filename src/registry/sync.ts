@@ -1,7 +1,7 @@
 /**
  * Drives the registry from Marathon: a full snapshot after every (re)connect and on a timer,
  * task events applied in place, app-definition events answered by refetching that one app, and
- * the IPAM reconciliation after each snapshot that was fetched and not held (DESIGN §1, §3).
+ * the IPAM reconciliation after each snapshot that was fetched and not held (docs/architecture.md "How a change travels", docs/ipam.md).
  */
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
