@@ -33,6 +33,8 @@ export const PROBLEM_CODES = {
   DOMAIN_CONFLICT: 'DOMAIN_CONFLICT',
   /** Another, older tcp app in the same environment already listens on this port. */
   LISTEN_CONFLICT: 'LISTEN_CONFLICT',
+  /** The database refused this app's data (raised by the registry; the app's previous state is kept). */
+  REGISTRY_WRITE_FAILED: 'REGISTRY_WRITE_FAILED',
   /** The IPAM pool says this fixed IP belongs to another app (raised by the IPAM reconciliation). */
   FIXED_IP_CONFLICT: 'FIXED_IP_CONFLICT',
 } as const;

@@ -1,5 +1,5 @@
 /**
- * The mass-removal guard (DESIGN §8.1, peers.md pitfall 1): a snapshot that is empty, failed, or
+ * The mass-removal guard (docs/reliability.md, rule 1): a snapshot that is empty, failed, or
  * would remove too much of what is published is held for an operator instead of applied.
  */
 

@@ -1,5 +1,5 @@
 /**
- * How the registry's Marathon sync hands what it saw to IPAM (DESIGN §3, reference/ipam.md b.5).
+ * How the registry's Marathon sync hands what it saw to IPAM (docs/ipam.md "Reconciliation with Marathon").
  * The IPAM side implements it over its tables; the sync calls it only after a snapshot that was
  * fetched successfully and was not held (never from an empty or failed Marathon answer).
  */
@@ -24,7 +24,7 @@ export interface ClaimOutcome {
   message?: string;
 }
 
-/** Counts from one pool's reconciliation pass (ipam.md b.5 `ipam_reconcile`). */
+/** Counts from one pool's reconciliation pass (`ipam_reconcile`, docs/ipam.md "Reconciliation with Marathon"). */
 export interface ReconcileOutcome {
   marked: number;
   cleared: number;

@@ -1,5 +1,5 @@
 /**
- * Hands one applied Marathon snapshot to IPAM (reference/ipam.md b.5): the fixed IPs apps use are
+ * Hands one applied Marathon snapshot to IPAM (docs/ipam.md "Reconciliation with Marathon"): the fixed IPs apps use are
  * claimed (conflicts become problems on the app), then every pool is reconciled against the live
  * app ids. Callers guarantee the answer was fetched successfully, not held, and not empty.
  */

@@ -15,7 +15,8 @@ export interface RegistryMetrics {
   snapshots: Counter<'result'>;
   writes: Counter<'kind'>;
   writeErrors: Counter<'kind'>;
-  refetches: Counter<'result'>;
+  /** Marathon events by the change the intake classified them as (task, health, apps, group, ignored). */
+  changes: Counter<'kind'>;
   /** Where the gauges read from; the Registry attaches itself. */
   attach(source: () => RegistryGaugeData): void;
 }
@@ -60,7 +61,7 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
     snapshots: new Counter({ name: 'berth_registry_snapshots_total', help: 'Full snapshots by result (applied, unchanged, held, failed)', labelNames: ['result'], registers }),
     writes: new Counter({ name: 'berth_registry_writes_total', help: 'Registry write transactions by kind', labelNames: ['kind'], registers }),
     writeErrors: new Counter({ name: 'berth_registry_write_errors_total', help: 'Failed registry write transactions by kind', labelNames: ['kind'], registers }),
-    refetches: new Counter({ name: 'berth_registry_app_refetches_total', help: 'Single-app refetches after app-definition events, by result', labelNames: ['result'], registers }),
+    changes: new Counter({ name: 'berth_registry_changes_total', help: 'Marathon events by the change they were classified as (task, health, apps, group, ignored)', labelNames: ['kind'], registers }),
     attach(fn) {
       source = fn;
     },

@@ -10,7 +10,7 @@ import { recordFromApp, recordWithHealth, recordWithStatus, type AppRecord } fro
 import { resolveConflicts } from '../model/conflicts';
 import { diffCatalog, diffProblems, sameService, type CatalogDiff } from '../model/diff';
 import { hostsToResolve, serviceOf } from '../model/endpoints';
-import type { EventEffect } from '../model/events';
+import type { EndpointChange } from '../model/events';
 import type { SpecOptions } from '../model/spec';
 import type { Problem, Service } from '../model/types';
 import type { Mirror } from './mirror';
@@ -74,36 +74,29 @@ export class Planner {
     return this.build(next, mirror, new Set([appId]));
   }
 
-  /** Task status and health events; definition changes only ask for refetches. A partial plan. */
-  async events(effects: EventEffect[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<{ plan: Plan | null; refetch: string[] }> {
+  /**
+   * Task status and health changes, as a partial plan. Returns the apps to refetch: unknown ones
+   * (created since the last snapshot) and ones whose task runs a newer version than we hold.
+   */
+  async events(changes: readonly EndpointChange[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<{ plan: Plan | null; refetch: string[] }> {
     const refetch = new Set<string>();
     const updates = new Map<string, AppRecord>();
     const cur = (id: string): AppRecord | undefined => updates.get(id) ?? records.get(id);
-    const put = (r: AppRecord): void => {
-      updates.set(r.appId, r);
-    };
-    for (const e of effects) {
-      if (e.kind === 'refetch') e.appIds.forEach((id) => refetch.add(id));
-      if (e.kind === 'group') {
-        const prefix = e.groupId.endsWith('/') ? e.groupId : `${e.groupId}/`;
-        for (const id of records.keys()) if (id.startsWith(prefix)) refetch.add(id);
-      }
-      if (e.kind !== 'status' && e.kind !== 'health') continue;
-      const rec = cur(e.appId);
+    for (const c of changes) {
+      const rec = cur(c.appId);
       if (!rec) {
-        // An app we have not seen (created since the last snapshot): fetch it.
-        refetch.add(e.appId);
+        refetch.add(c.appId);
         continue;
       }
       if (!rec.spec) continue;
-      if (e.kind === 'status') {
-        if (typeof e.event.version === 'string' && e.event.version > rec.spec.version) refetch.add(e.appId);
-        const r = recordWithStatus(rec, e.event);
-        if (r !== rec) put(r);
+      let next: AppRecord;
+      if (c.kind === 'task') {
+        if (typeof c.event.version === 'string' && c.event.version > rec.spec.version) refetch.add(c.appId);
+        next = recordWithStatus(rec, c.event);
       } else {
-        const r = recordWithHealth(rec, e.instanceId, e.alive);
-        if (r !== rec) put(r);
+        next = recordWithHealth(rec, c.instanceId, c.alive);
       }
+      if (next !== rec) updates.set(next.appId, next);
     }
     if (updates.size === 0) return { plan: null, refetch: [...refetch] };
     await this.prime(updates.values());
@@ -117,7 +110,7 @@ export class Planner {
     return plan;
   }
 
-  /** One log line per meaningful change (DESIGN §7), or a summary for large writes. */
+  /** One log line per meaningful change (docs/architecture.md "Logs"), or a summary for large writes. */
   logChanges(plan: Plan, before: ReadonlyMap<string, Service>): void {
     const log = this.o.logger;
     const { upserts, removals } = plan.diff;

@@ -6,19 +6,20 @@
  */
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
-import type { App, MarathonEvent } from '../marathon/types';
+import type { App } from '../marathon/types';
 import type { AppRecord } from '../model/catalog';
 import { problemKey } from '../model/problems';
-import { eventEffect } from '../model/events';
+import type { ChangeKind, EndpointChange } from '../model/events';
 import type { SpecOptions } from '../model/spec';
 import type { Problem, Service } from '../model/types';
 import { holdReason } from './guard';
 import { HeldState } from './held';
+import { safeText, writeFailedProblem, writeIsolated } from './isolate';
 import { Batcher, SerialQueue } from './serial';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
 import { StaticHostResolver } from './resolver';
-import { RegistryStore, type StoredProblem } from './store';
+import { RegistryStore, type StoredProblem, type StoredService } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 import { ChangeLog } from './changes';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
@@ -29,7 +30,7 @@ export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } f
  * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
  * carries one event or ten (seven round trips through knex and pg): at 200 events/s, 50 ms makes
  * ~10 events per write and cut berth's CPU per event by a third (bench/events), while adding at most
- * 50 ms, ~25 on average, to the 250 ms event → DNS budget (DESIGN §9). An event after a quiet
+ * 50 ms, ~25 on average, to the 250 ms event → DNS budget (docs/architecture.md "Performance targets"). An event after a quiet
  * spell is written at once.
  */
 const DEFAULT_EVENT_BATCH_MS = 50;
@@ -47,7 +48,7 @@ export class Registry implements RegistryView {
   private readonly log: Logger;
   private records = new Map<string, AppRecord>();
   private readonly queue = new SerialQueue();
-  private readonly events: Batcher<MarathonEvent, EventOutcome>;
+  private readonly events: Batcher<EndpointChange, EventOutcome>;
   private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
 
   private constructor(private readonly opts: RegistryOptions) {
@@ -68,13 +69,41 @@ export class Registry implements RegistryView {
   }
 
   /**
-   * Re-read the database if another writer (the cluster leader) moved the journal on; for standby
-   * replicas, on a timer or a notification. Returns true when the mirror changed.
+   * Catch up with what another writer (the cluster leader) journaled; for standby replicas, on a
+   * timer or a notification, and for a new leader before it writes. The journal is the change
+   * feed: only the apps its rows name since our position are re-read, and recorded as changed, so
+   * consumers (DNS patches, Nginx) follow a standby as they follow the leader. A journal that
+   * cannot tell (pruned past us, too far behind) means a full reload. True when the mirror changed.
    */
   refresh(): Promise<boolean> {
     return this.serial(async () => {
-      if ((await this.store.position()) === this.mirror.position) return false;
-      await this.loadFromStore();
+      const from = this.mirror.position;
+      if ((await this.store.position()) === from) return false;
+      const delta = await this.store.loadSince(from);
+      if (!delta) {
+        await this.loadFromStore();
+        this.notify();
+        return true;
+      }
+      const stored = new Map(delta.services.map((s) => [s.service.appId, s]));
+      const upserts: Service[] = [];
+      const removals: Service[] = [];
+      for (const id of delta.apps) {
+        const s = stored.get(id);
+        if (s) {
+          upserts.push(s.service);
+          this.records.set(id, recordOf(s));
+        } else {
+          const prev = this.mirror.services.get(id);
+          if (prev) removals.push(prev);
+          this.records.delete(id);
+        }
+      }
+      this.mirror.updateServices(upserts, removals);
+      this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
+      this.mirror.position = delta.position;
+      this.mirror.loaded ||= delta.loaded || delta.position > 0;
+      this.changes.record(from, delta.position, delta.apps);
       this.notify();
       return true;
     });
@@ -86,13 +115,7 @@ export class Registry implements RegistryView {
     const records = new Map<string, AppRecord>();
     for (const s of state.services) {
       services.set(s.service.appId, s.service);
-      records.set(s.service.appId, {
-        appId: s.service.appId,
-        spec: s.spec,
-        problems: [],
-        tasks: new Map(s.tasks.map((t) => [t.taskId, t])),
-        firstSeen: s.firstSeen,
-      });
+      records.set(s.service.appId, recordOf(s));
     }
     this.records = records;
     this.mirror.setServices(services);
@@ -222,22 +245,40 @@ export class Registry implements RegistryView {
     return this.applySnapshot(apps, { force: true });
   }
 
-  /** Replace one app (refetched after a definition event); `null` = the app no longer exists. */
-  applyApp(appId: string, app: App | null): Promise<void> {
+  /**
+   * Replace one app (refetched after a definition event); `null` = Marathon answered 404. A 404
+   * removes a published service only when Marathon announced the app's end (`terminated`, from
+   * app_terminated_event): a Marathon that lost its state (a fresh leader, a broken proxy) answers
+   * 404 for every app, and such removals one by one would get around the removal guard. Otherwise
+   * the service stays until a full snapshot, which the guard judges, confirms it. Returns
+   * `deferred` when a removal was left to that snapshot.
+   */
+  applyApp(appId: string, app: App | null, opts: { terminated?: boolean } = {}): Promise<'applied' | 'deferred'> {
     return this.serial(async () => {
+      if (app === null && !opts.terminated && this.mirror.services.has(appId)) {
+        this.log.info({ appId }, 'marathon does not know a published app; its removal waits for a full snapshot');
+        return 'deferred';
+      }
       const plan = await this.planner.oneApp(appId, app, this.records, this.mirror);
       await this.commit(plan, 'app', false);
+      return 'applied';
     });
   }
 
-  /** Apply an event; events that arrive together (or within the batch interval) are written in one transaction. */
-  applyEvent(e: MarathonEvent): Promise<EventOutcome> {
-    const out = this.events.add(e);
-    // Only task status and health come in volume; anything else (deployments, definitions) is rare
-    // and asks for refetches, which should not wait for the batch interval.
-    const kind = eventEffect(e).kind;
-    if (kind !== 'status' && kind !== 'health' && kind !== 'ignore') this.events.flushNow();
-    return out;
+  /** Apply a task or health change; changes that arrive together (or within the batch interval) are written in one transaction. */
+  applyChange(c: EndpointChange): Promise<EventOutcome> {
+    return this.events.add(c);
+  }
+
+  /** Counts one classified Marathon event (`berth_registry_changes_total`). */
+  countChange(kind: ChangeKind): void {
+    this.opts.metrics?.changes.inc({ kind });
+  }
+
+  /** Known app ids under a group (`/shop` → `/shop/a`, `/shop/b/c`), for group changes. */
+  appIdsUnder(groupId: string): string[] {
+    const prefix = groupId.endsWith('/') ? groupId : `${groupId}/`;
+    return [...this.records.keys()].filter((id) => id.startsWith(prefix));
   }
 
   /** Replace every problem of `source` (e.g. `ipam`, `nginx`) with `problems`. */
@@ -256,9 +297,8 @@ export class Registry implements RegistryView {
 
   // ------------------------------------------------------------------ internals
 
-  private async flushEvents(batch: MarathonEvent[]): Promise<EventOutcome> {
-    const effects = batch.map(eventEffect);
-    const { plan, refetch } = await this.planner.events(effects, this.records, this.mirror);
+  private async flushEvents(batch: EndpointChange[]): Promise<EventOutcome> {
+    const { plan, refetch } = await this.planner.events(batch, this.records, this.mirror);
     try {
       if (plan) await this.commit(plan, 'events', false);
       return { refetch };
@@ -273,17 +313,21 @@ export class Registry implements RegistryView {
     w.markLoaded = markLoaded;
     const empty = w.upserts.length + w.removals.length + w.raise.length + w.clear.length === 0 && !markLoaded;
     const from = this.mirror.position;
+    let failed = new Map<string, Error>();
     if (!empty) {
       try {
-        const position = await this.store.write(w);
+        // One app the database refuses is isolated; the others are written (see isolate.ts).
+        const out = await writeIsolated(w, (x) => this.store.write(x));
+        failed = out.failed;
         this.opts.metrics?.writes.inc({ kind: kind.split(':')[0] });
-        if (position !== null) this.mirror.position = position;
+        if (out.position !== null) this.mirror.position = out.position;
       } catch (err) {
         this.opts.metrics?.writeErrors.inc({ kind: kind.split(':')[0] });
         this.log.error({ err: (err as Error).message, kind }, 'registry write failed; keeping the previous state');
         throw err;
       }
     }
+    if (failed.size > 0) this.keepPrevious(plan, failed);
     if (markLoaded) this.mirror.loaded = true;
     // Logged against the services before this write: a partial plan updates the map in place.
     this.planner.logChanges(plan, this.mirror.services);
@@ -294,9 +338,67 @@ export class Registry implements RegistryView {
       this.records = plan.records;
       this.mirror.setServices(plan.services);
     }
-    this.changes.record(from, this.mirror.position, [...w.upserts.map((u) => u.service.appId), ...w.removals.map((r) => r.appId)]);
+    this.changes.record(from, this.mirror.position, [...plan.diff.upserts.map((u) => u.appId), ...plan.diff.removals.map((r) => r.appId)]);
     if (plan.problems) this.mirror.setProblems(plan.problems);
-    if (w.upserts.length + w.removals.length > 0 || markLoaded) this.notify();
+    await this.settleWriteFailures(plan, failed);
+    if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
+  }
+
+  /**
+   * The database refused some apps' data: those apps keep their published service and problems
+   * (their new record is kept, so the next write tries again), everything else goes ahead.
+   */
+  private keepPrevious(plan: Plan, failed: ReadonlyMap<string, Error>): void {
+    this.opts.metrics?.writeErrors.inc({ kind: 'app' }, failed.size);
+    const ok = (id: string): boolean => !failed.has(id);
+    plan.diff = { upserts: plan.diff.upserts.filter((s) => ok(s.appId)), removals: plan.diff.removals.filter((s) => ok(s.appId)) };
+    plan.raised = plan.raised.filter((p) => ok(p.appId));
+    plan.cleared = plan.cleared.filter((p) => ok(p.appId));
+    if (!plan.partial) {
+      plan.services = new Map(plan.services);
+      for (const id of failed.keys()) {
+        const prev = this.mirror.services.get(id);
+        if (prev) plan.services.set(id, prev);
+        else plan.services.delete(id);
+      }
+    }
+    if (plan.problems) {
+      const next = new Map(plan.problems);
+      for (const [k, p] of next) if (failed.has(p.appId)) next.delete(k);
+      for (const [k, p] of this.mirror.problems) if (failed.has(p.appId)) next.set(k, p);
+      plan.problems = next;
+    }
+  }
+
+  /**
+   * Records a problem (with text the database accepts) for each app whose write was refused, and
+   * clears those of apps written since or gone from Marathon. Its own write: when even that fails,
+   * the log still names the app.
+   */
+  private async settleWriteFailures(plan: Plan, failed: ReadonlyMap<string, Error>): Promise<void> {
+    const open = this.mirror.problemsOf('registry');
+    if (failed.size === 0 && open.size === 0) return;
+    const now = new Date(this.clock.now()).toISOString();
+    const raise = [...failed].map(([id, err]) => {
+      this.log.error({ appId: id, err: err.message, sqlstate: (err as { code?: unknown }).code }, 'registry write refused for one app; keeping its previous state');
+      const p = writeFailedProblem(id, err, now);
+      const before = open.get(problemKey(p));
+      return before ? { ...p, since: (before as StoredProblem).since } : p;
+    });
+    const written = new Set(plan.write.upserts.map((u) => safeText(u.service.appId)).concat(plan.write.removals.map((r) => safeText(r.appId))));
+    for (const id of failed.keys()) written.delete(safeText(id));
+    const known = plan.partial ? null : new Set([...plan.records.keys()].map(safeText));
+    const clear = [...open.values()].filter((p) => !raise.some((r) => r.appId === p.appId) && (written.has(p.appId) || (known !== null && !known.has(p.appId))));
+    if (raise.length + clear.length === 0) return;
+    const from = this.mirror.position;
+    try {
+      const position = await this.store.write({ upserts: [], removals: [], raise, clear: clear.map((p) => ({ appId: p.appId, code: p.code })), markLoaded: false });
+      if (position !== null) this.mirror.position = position;
+      this.mirror.setProblems(this.mirror.withProblems('registry', raise, clear));
+      this.changes.record(from, this.mirror.position, []);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, apps: [...failed.keys()] }, 'registry could not record the refused apps as problems');
+    }
   }
 
   private notify(): void {
@@ -323,4 +425,9 @@ export class Registry implements RegistryView {
     this.events.flushNow();
     return this.queue.run(fn);
   }
+}
+
+/** The app record a stored service restores (labels problems are not stored with it; a snapshot recomputes them). */
+function recordOf(s: StoredService): AppRecord {
+  return { appId: s.service.appId, spec: s.spec, problems: [], tasks: new Map(s.tasks.map((t) => [t.taskId, t])), firstSeen: s.firstSeen };
 }

@@ -34,6 +34,17 @@ export interface StoredState {
   problems: StoredProblem[];
 }
 
+/** What `loadSince` read: the journal's position, the apps named after the given one, every problem. */
+export interface StoredDelta {
+  position: number;
+  /** A `loaded` row was among them (the registry's first snapshot). */
+  loaded: boolean;
+  /** App ids the rows name; those not in `services` publish nothing now. */
+  apps: string[];
+  services: StoredService[];
+  problems: StoredProblem[];
+}
+
 /** One transaction's worth of changes. */
 export interface WriteSet {
   upserts: StoredService[];
@@ -69,36 +80,38 @@ export class RegistryStore {
     private readonly fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>,
   ) {}
 
-  /** Read the whole published state (start-up). */
+  /** Read the whole published state (start-up, or a follower too far behind to catch up by the journal). */
   async load(): Promise<StoredState> {
-    const [posRow] = await this.knex('registry_journal').max({ p: 'position' });
-    const services = await this.knex('registry_services').select('app_id', 'spec', 'first_seen');
-    const endpoints = await this.knex('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task');
-    const problems = await this.knex('registry_problems').select('*');
-    const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();
-    for (const r of endpoints) {
-      const list = byApp.get(r.app_id) ?? [];
-      list.push({ e: { taskId: r.task_id, address: r.address, port: Number(r.port), host: r.host }, t: json<TaskRecord>(r.task) });
-      byApp.set(r.app_id, list);
-    }
-    const out: StoredService[] = services.map((r) => {
-      const spec = json<ServiceSpec>(r.spec);
-      const eps = (byApp.get(r.app_id) ?? []).sort((a, b) => (a.e.taskId < b.e.taskId ? -1 : 1));
-      return { spec, service: serviceFrom(spec, eps.map((x) => x.e)), tasks: eps.map((x) => x.t), firstSeen: new Date(r.first_seen).getTime() };
+    return this.knex.transaction(async (trx) => {
+      await trx.raw('set transaction isolation level repeatable read');
+      const [posRow] = await trx('registry_journal').max({ p: 'position' });
+      return { position: Number(posRow?.p ?? 0), services: await servicesOf(trx, null), problems: await problemsOf(trx) };
     });
-    return {
-      position: Number(posRow?.p ?? 0),
-      services: out,
-      problems: problems.map((r) => ({
-        code: r.code,
-        appId: r.app_id,
-        env: r.env,
-        message: r.message,
-        ...(r.details ? { details: json<Record<string, unknown>>(r.details) } : {}),
-        source: r.source,
-        since: new Date(r.since).toISOString(),
-      })),
-    };
+  }
+
+  /**
+   * What changed after `position`, read from the journal: the apps its rows name (with their stored
+   * state now; an app without one was removed) and every problem. Null when the journal cannot tell:
+   * rows after `position` were pruned, or there are more than `limit` of them (a full load is cheaper).
+   * One repeatable-read transaction, so the state matches the position returned.
+   */
+  async loadSince(position: number, limit = 10_000): Promise<StoredDelta | null> {
+    return this.knex.transaction(async (trx) => {
+      await trx.raw('set transaction isolation level repeatable read');
+      const [lo] = await trx('registry_journal').min({ p: 'position' });
+      if (lo?.p !== null && lo?.p !== undefined && Number(lo.p) > position + 1) return null;
+      const rows: Array<{ position: unknown; op: string; app_id: string | null }> = await trx('registry_journal')
+        .select('position', 'op', 'app_id').where('position', '>', position).orderBy('position').limit(limit + 1);
+      if (rows.length > limit) return null;
+      const apps = [...new Set(rows.filter((r) => r.app_id !== null && (r.op === 'upsert' || r.op === 'remove')).map((r) => r.app_id as string))];
+      return {
+        position: rows.reduce((m, r) => Math.max(m, Number(r.position)), position),
+        loaded: rows.some((r) => r.op === 'loaded'),
+        apps,
+        services: apps.length > 0 ? await servicesOf(trx, apps) : [],
+        problems: await problemsOf(trx),
+      };
+    });
   }
 
   /** Apply one write set in one transaction; returns the last journal position written (or null if none). */
@@ -210,6 +223,37 @@ async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: Jour
     throw new BerthError('NOT_LEADER', `fenced: ${stamp.writer} no longer leads in epoch ${stamp.epoch}; journal write refused`, { ...stamp });
   }
   return positions;
+}
+
+/** Stored services (all, or those of `ids`) with their endpoints and task records. */
+async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null): Promise<StoredService[]> {
+  const only = <T extends Knex.QueryBuilder>(b: T): T => (ids ? (b.whereRaw('app_id = any(?::text[])', [ids]) as T) : b);
+  const services = await only(q('registry_services').select('app_id', 'spec', 'first_seen'));
+  const endpoints = await only(q('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task'));
+  const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();
+  for (const r of endpoints) {
+    const list = byApp.get(r.app_id) ?? [];
+    list.push({ e: { taskId: r.task_id, address: r.address, port: Number(r.port), host: r.host }, t: json<TaskRecord>(r.task) });
+    byApp.set(r.app_id, list);
+  }
+  return services.map((r: { app_id: string; spec: unknown; first_seen: string | Date }) => {
+    const spec = json<ServiceSpec>(r.spec);
+    const eps = (byApp.get(r.app_id) ?? []).sort((a, b) => (a.e.taskId < b.e.taskId ? -1 : 1));
+    return { spec, service: serviceFrom(spec, eps.map((x) => x.e)), tasks: eps.map((x) => x.t), firstSeen: new Date(r.first_seen).getTime() };
+  });
+}
+
+async function problemsOf(q: Knex | Knex.Transaction): Promise<StoredProblem[]> {
+  const problems = await q('registry_problems').select('*');
+  return problems.map((r) => ({
+    code: r.code,
+    appId: r.app_id,
+    env: r.env,
+    message: r.message,
+    ...(r.details ? { details: json<Record<string, unknown>>(r.details) } : {}),
+    source: r.source,
+    since: new Date(r.since).toISOString(),
+  }));
 }
 
 // Rows per statement: few round trips, but a bounded parameter (PGlite copies it into WASM memory,

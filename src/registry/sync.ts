@@ -1,15 +1,15 @@
 /**
  * Drives the registry from Marathon: a full snapshot after every (re)connect and on a timer,
  * task events applied in place, app-definition events answered by refetching that one app, and
- * the IPAM reconciliation after each snapshot that was fetched and not held (DESIGN §1, §3).
+ * the IPAM reconciliation after each snapshot that was fetched and not held (docs/architecture.md "How a change travels", docs/ipam.md).
  */
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { App, MarathonEvent } from '../marathon/types';
-import { eventEffect } from '../model/events';
+import { changedApp, classifyEvent, type Change, type RefetchCause } from '../model/events';
+import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { IpamReconcilePort } from './ipam-port';
 import { reconcileIpam } from './ipam-reconcile';
-import type { RegistryMetrics } from './metrics';
 import type { Registry, SnapshotOutcome } from './registry';
 
 /** The REST side berth needs from Marathon (main.ts adapts the real client to it). */
@@ -41,15 +41,14 @@ export interface MarathonSyncOptions {
   maxRefetchBatch?: number;
   /** With an event source: snapshot anyway if no connect happened within this time (default 2000 ms). */
   initialSnapshotDelayMs?: number;
-  metrics?: RegistryMetrics;
 }
 
 export type SyncResult = SnapshotOutcome | { result: 'failed'; error: string };
 
-/** Events seen while one fetch was in flight; `appId` null = a full snapshot (every app). */
+/** Changes seen while one fetch was in flight; `appId` null = a full snapshot (every app). */
 interface FetchWindow {
   appId: string | null;
-  events: MarathonEvent[];
+  changes: Change[];
 }
 
 /** Orchestrates snapshots, events, refetches and IPAM reconciliation. */
@@ -60,8 +59,9 @@ export class MarathonSync {
   private queued: { force: boolean; promise: Promise<SyncResult> } | null = null;
   /** Open fetch windows: events that arrive while a fetch is in flight are applied again after it. */
   private readonly windows = new Set<FetchWindow>();
-  private pendingRefetch = new Set<string>();
-  private refetchTimer: unknown = null;
+  /** Apps to refetch, and whether Marathon announced their end (a 404 then removes them). */
+  private pendingRefetch = new Map<string, RefetchCause>();
+  private readonly refetcher: Coalescer;
   private resyncTimer: unknown = null;
   private unsubscribe: (() => void) | null = null;
   private stopped = true;
@@ -69,11 +69,17 @@ export class MarathonSync {
   private lastSuccessAt: number | null = null;
   private lastError: string | null = null;
   private background = new Set<Promise<unknown>>();
-  private refetchWaiters: Array<() => void> = [];
 
   constructor(private readonly o: MarathonSyncOptions) {
     this.clock = o.clock ?? systemClock;
     this.log = o.logger;
+    // Refetches coalesce: apps named within the delay are fetched by one run, one run at a time.
+    this.refetcher = coalesce({
+      run: () => this.flushRefetch(),
+      onError: (err) => this.log.error({ err: (err as Error).message }, 'app refetch run failed'),
+      clock: this.clock,
+      delayMs: o.refetchDelayMs ?? 50,
+    });
   }
 
   /** Subscribe to events and take the first snapshot (on connect, or after a short delay without one). */
@@ -95,9 +101,9 @@ export class MarathonSync {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    for (const t of [this.refetchTimer, this.resyncTimer]) if (t) this.clock.clearTimeout(t);
-    this.refetchTimer = this.resyncTimer = null;
-    for (const r of this.refetchWaiters.splice(0)) r();
+    if (this.resyncTimer) this.clock.clearTimeout(this.resyncTimer);
+    this.resyncTimer = null;
+    await this.refetcher.stop();
     await Promise.allSettled([this.inflight, this.queued?.promise, ...this.background]);
   }
 
@@ -124,9 +130,9 @@ export class MarathonSync {
    */
   async idle(): Promise<void> {
     for (;;) {
-      if (this.refetchTimer) await new Promise<void>((r) => this.refetchWaiters.push(r));
+      await this.refetcher.idle();
       const busy = [...this.background, this.inflight, this.queued?.promise].filter((p): p is Promise<unknown> => !!p);
-      if (busy.length === 0 && !this.refetchTimer) return;
+      if (busy.length === 0 && this.refetcher.dueAt === null && !this.refetcher.running) return;
       await Promise.allSettled(busy);
     }
   }
@@ -181,19 +187,19 @@ export class MarathonSync {
   }
 
   private openWindow(appId: string | null): FetchWindow {
-    const w: FetchWindow = { appId, events: [] };
+    const w: FetchWindow = { appId, changes: [] };
     this.windows.add(w);
     return w;
   }
 
   /**
    * Marathon's answer may be older than events that arrived while it was fetched (event order is
-   * not guaranteed either); applying those events again, in order, after the answer converges to
+   * not guaranteed either); applying those changes again, in order, after the answer converges to
    * the latest state the events described.
    */
   private closeWindow(w: FetchWindow): void {
     this.windows.delete(w);
-    for (const e of w.events) this.applyEvent(e, true);
+    for (const c of w.changes) this.apply(c, true);
   }
 
   private scheduleResync(failed: boolean): void {
@@ -207,24 +213,40 @@ export class MarathonSync {
     });
   }
 
+  /** The one place a Marathon event is classified; everything after works on the typed change. */
   private onEvent(e: MarathonEvent): void {
     if (this.stopped || !e || typeof e !== 'object') return;
+    const c = classifyEvent(e);
+    this.o.registry.countChange(c.kind);
+    if (c.kind === 'ignored') return;
     if (this.windows.size > 0) {
-      const fx = eventEffect(e);
-      const appId = fx.kind === 'status' || fx.kind === 'health' ? fx.appId : null;
-      for (const w of this.windows) if (w.appId === null || (appId !== null && w.appId === appId)) w.events.push(e);
+      const appId = changedApp(c);
+      for (const w of this.windows) if (w.appId === null || (appId !== null && w.appId === appId)) w.changes.push(c);
     }
-    this.applyEvent(e);
+    this.apply(c);
   }
 
-  private applyEvent(e: MarathonEvent, replayed = false): void {
-    this.track(
-      this.o.registry.applyEvent(e).then((out) => {
-        // During a snapshot, refetches wait: the replay after it asks again for what is still unknown.
-        if (!replayed && this.snapshotInFlight()) return;
-        for (const id of out.refetch) this.requestRefetch(id);
-      }),
-    );
+  private apply(c: Change, replayed = false): void {
+    // During a snapshot, refetches wait: the replay after it asks again for what is still unknown.
+    const refetchNow = (): boolean => replayed || !this.snapshotInFlight();
+    switch (c.kind) {
+      case 'task':
+      case 'health':
+        this.track(
+          this.o.registry.applyChange(c).then((out) => {
+            if (refetchNow()) for (const id of out.refetch) this.requestRefetch(id, 'definition');
+          }),
+        );
+        return;
+      case 'apps':
+        if (refetchNow()) for (const id of c.appIds) this.requestRefetch(id, c.cause);
+        return;
+      case 'group':
+        if (refetchNow()) for (const id of this.o.registry.appIdsUnder(c.groupId)) this.requestRefetch(id, 'definition');
+        return;
+      case 'ignored':
+        return;
+    }
   }
 
   private snapshotInFlight(): boolean {
@@ -232,34 +254,28 @@ export class MarathonSync {
     return false;
   }
 
-  private requestRefetch(appId: string): void {
+  private requestRefetch(appId: string, cause: RefetchCause): void {
     if (this.stopped) return;
-    this.pendingRefetch.add(appId);
-    if (this.refetchTimer) return;
-    this.refetchTimer = this.schedule(this.o.refetchDelayMs ?? 50, () => {
-      this.refetchTimer = null;
-      this.track(this.flushRefetch());
-      for (const r of this.refetchWaiters.splice(0)) r();
-    });
+    // An announced end is kept when the same app is also named for another reason.
+    if (this.pendingRefetch.get(appId) !== 'terminated') this.pendingRefetch.set(appId, cause);
+    this.refetcher.request();
   }
 
   private async flushRefetch(): Promise<void> {
-    const ids = [...this.pendingRefetch];
-    this.pendingRefetch = new Set();
-    if (ids.length > (this.o.maxRefetchBatch ?? 50)) {
+    const batch = this.pendingRefetch;
+    this.pendingRefetch = new Map();
+    if (batch.size > (this.o.maxRefetchBatch ?? 50)) {
       await this.syncNow();
       return;
     }
-    for (const id of ids) {
+    for (const [id, cause] of batch) {
       if (this.stopped) return;
       const window = this.openWindow(id);
       try {
         const app = await this.o.apps.getApp(id);
-        await this.o.registry.applyApp(id, app);
-        this.o.metrics?.refetches.inc({ result: app ? 'ok' : 'gone' });
+        await this.o.registry.applyApp(id, app, { terminated: cause === 'terminated' });
       } catch (err) {
         // The periodic snapshot converges it; don't hammer a failing Marathon per app.
-        this.o.metrics?.refetches.inc({ result: 'error' });
         this.log.warn({ appId: id, err: (err as Error).message }, 'app refetch failed');
       } finally {
         this.closeWindow(window);

@@ -2,7 +2,7 @@ import { recordFromApp, recordWithHealth, recordWithStatus, type AppRecord } fro
 import { instanceIdOf, nextServing, normaliseInstanceId, type TaskRecord } from '../../src/model/tasks';
 import type { App, TaskState } from '../../src/marathon/types';
 import { aHealthChange, anApp, aStatus, aTask, healthy, unhealthy, withDomain, withHealthChecks, withTasks } from '../support/builders';
-import { eventEffect } from '../../src/model/events';
+import { classifyEvent } from '../../src/model/events';
 
 const opts = { defaultEnv: 'default' };
 const serving = (r: AppRecord): string[] => [...r.tasks.values()].filter((t) => t.serving).map((t) => t.taskId);
@@ -85,11 +85,11 @@ describe('health rules over snapshots and events', () => {
   test('health events join and leave by instance id (legacy ids)', () => {
     const id = 'a.00000000-0000-4000-8000-0000000000aa';
     const r0 = build(anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks(), withTasks(aTask({ id }))));
-    const join = eventEffect(aHealthChange('/a', id, true));
+    const join = classifyEvent(aHealthChange('/a', id, true));
     if (join.kind !== 'health') throw new Error('expected a health effect');
     const r1 = recordWithHealth(r0, join.instanceId, join.alive);
     expect(serving(r1)).toEqual([id]);
-    const leave = eventEffect(aHealthChange('/a', id, false));
+    const leave = classifyEvent(aHealthChange('/a', id, false));
     if (leave.kind !== 'health') throw new Error('expected a health effect');
     expect(serving(recordWithHealth(r1, leave.instanceId, leave.alive))).toEqual([]);
   });
@@ -97,7 +97,7 @@ describe('health rules over snapshots and events', () => {
   test('instance_health_changed_event with healthy=null keeps the decision', () => {
     const id = 'a.instance-abc._app.1';
     const r0 = build(anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks(), withTasks(aTask({ id, healthCheckResults: [healthy()] }))));
-    const e = eventEffect({ eventType: 'instance_health_changed_event', instanceId: 'a.instance-abc', runSpecId: '/a', healthy: null, runSpecVersion: '', timestamp: '' });
+    const e = classifyEvent({ eventType: 'instance_health_changed_event', instanceId: 'a.instance-abc', runSpecId: '/a', healthy: null, runSpecVersion: '', timestamp: '' });
     if (e.kind !== 'health') throw new Error('expected a health effect');
     expect(serving(recordWithHealth(r0, e.instanceId, e.alive))).toEqual([id]);
   });

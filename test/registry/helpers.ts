@@ -2,8 +2,10 @@ import type { Knex } from 'knex';
 import { Registry as PromRegistry } from 'prom-client';
 import type { Clock } from '../../src/clock';
 import { silentLogger } from '../../src/log';
+import type { MarathonEvent } from '../../src/marathon/types';
+import { classifyEvent, isEndpointChange } from '../../src/model/events';
 import { createRegistryMetrics, type RegistryMetrics } from '../../src/registry/metrics';
-import { Registry, type RegistryOptions } from '../../src/registry/registry';
+import { Registry, type EventOutcome, type RegistryOptions } from '../../src/registry/registry';
 import { StaticHostResolver } from '../../src/registry/resolver';
 
 /** Empty the registry tables between tests (one database per suite). */
@@ -74,4 +76,11 @@ export async function eventually(cond: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** Classify a task/health event (as the sync does) and hand it to the registry. */
+export function applyEvent(registry: Registry, e: MarathonEvent): Promise<EventOutcome> {
+  const c = classifyEvent(e);
+  if (!isEndpointChange(c)) throw new Error(`not a task or health event: ${c.kind}`);
+  return registry.applyChange(c);
 }

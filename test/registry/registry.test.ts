@@ -4,7 +4,7 @@ import type { App } from '../../src/marathon/types';
 import {
   aHealthChange, anApp, aStatus, aTask, healthy, withDomain, withHealthChecks, withTasks, withVersion, V2,
 } from '../support/builders';
-import { openRegistry, resetRegistryTables } from './helpers';
+import { applyEvent, openRegistry, resetRegistryTables } from './helpers';
 
 const web = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/web' }, withDomain('web.berth.internal'), withTasks(...tasks));
 const api = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/api' }, withDomain('api.berth.internal'), withTasks(...tasks));
@@ -82,29 +82,28 @@ describeEachEngine('registry', (db) => {
     test('status events add and remove one endpoint; KILLING leaves at once', async () => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
-      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_STAGING', { host: '10.0.0.2', ports: [31002] }));
+      await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_STAGING', { host: '10.0.0.2', ports: [31002] }));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(1);
-      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
+      await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(['10.0.0.1:31000', '10.0.0.2:31002']);
-      await registry.applyEvent(aStatus('/web', 'web.1', 'TASK_KILLING'));
+      await applyEvent(registry, aStatus('/web', 'web.1', 'TASK_KILLING'));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.2']);
       const stored = await db().knex('registry_endpoints').select('task_id');
       expect(stored).toEqual([{ task_id: 'web.2' }]);
     });
 
-    test('events for unknown apps and newer versions ask for a refetch; definition events too', async () => {
+    test('events for unknown apps and newer versions ask for a refetch', async () => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
-      expect(await registry.applyEvent(aStatus('/new', 'new.1', 'TASK_RUNNING'))).toEqual({ refetch: ['/new'] });
-      expect(await registry.applyEvent(aStatus('/web', 'web.3', 'TASK_STAGING', { version: V2 }))).toEqual({ refetch: ['/web'] });
-      expect((await registry.applyEvent({ eventType: 'app_terminated_event', appId: '/web', timestamp: V2 })).refetch).toEqual(['/web']);
+      expect(await applyEvent(registry, aStatus('/new', 'new.1', 'TASK_RUNNING'))).toEqual({ refetch: ['/new'] });
+      expect(await applyEvent(registry, aStatus('/web', 'web.3', 'TASK_STAGING', { version: V2 }))).toEqual({ refetch: ['/web'] });
     });
 
     test('events that arrive together are written in one transaction', async () => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web()]);
       const before = await registry.position();
-      const outs = await Promise.all([1, 2, 3, 4].map((i) => registry.applyEvent(aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` }))));
+      const outs = await Promise.all([1, 2, 3, 4].map((i) => applyEvent(registry, aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` }))));
       expect(outs).toHaveLength(4);
       expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(4);
       // At most two writes: the first event may go alone, the other three are batched.
@@ -115,14 +114,14 @@ describeEachEngine('registry', (db) => {
       const { registry, metrics } = await openRegistry(db().knex, { eventBatchMs: 200 });
       await registry.applySnapshot([web()]);
       const writes = async () => (await metrics.writes.get()).values.find((v) => v.labels.kind === 'events')?.value ?? 0;
-      await registry.applyEvent(aStatus('/web', 'web.1', 'TASK_RUNNING', { host: '10.0.0.1' })); // after a quiet spell: at once
+      await applyEvent(registry, aStatus('/web', 'web.1', 'TASK_RUNNING', { host: '10.0.0.1' })); // after a quiet spell: at once
       const t0 = performance.now();
       // Paced input (not synchronisation): 5 events 30 ms apart, each finding the writer idle —
       // without batching that is 5 more writes.
       const pending: Array<Promise<unknown>> = [];
       for (let i = 2; i <= 6; i++) {
         await new Promise((r) => setTimeout(r, 30));
-        pending.push(registry.applyEvent(aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` })));
+        pending.push(applyEvent(registry, aStatus('/web', `web.${i}`, 'TASK_RUNNING', { host: `10.0.0.${i}` })));
       }
       await Promise.all(pending);
       expect(performance.now() - t0).toBeGreaterThanOrEqual(150); // waited for the interval…
@@ -134,8 +133,8 @@ describeEachEngine('registry', (db) => {
     test('an event waiting for its batch is applied before a write queued after it', async () => {
       const { registry } = await openRegistry(db().knex, { eventBatchMs: 60_000 });
       await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
-      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' })); // at once
-      const waiting = registry.applyEvent(aStatus('/web', 'web.3', 'TASK_RUNNING', { host: '10.0.0.3' })); // waits for the interval
+      await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' })); // at once
+      const waiting = applyEvent(registry, aStatus('/web', 'web.3', 'TASK_RUNNING', { host: '10.0.0.3' })); // waits for the interval
       // A refetch answered after that event: Marathon's fresher word wins, whatever the batch interval.
       await registry.applyApp('/web', web(aTask({ id: 'web.1', host: '10.0.0.1' })));
       await waiting;
@@ -146,7 +145,7 @@ describeEachEngine('registry', (db) => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web(aTask({ id: 'web.1', host: '10.0.0.1' }))]);
       const [before] = await db().knex('registry_services').select('spec', 'updated_at');
-      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
+      await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
       expect(await db().knex('registry_services').select('spec', 'updated_at')).toEqual([before]);
       expect((await db().knex('registry_endpoints').select('task_id').orderBy('task_id')).map((r) => r.task_id)).toEqual(['web.1', 'web.2']);
       const reopened = (await openRegistry(db().knex)).registry; // what a restart would serve
@@ -158,9 +157,9 @@ describeEachEngine('registry', (db) => {
       await registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))]);
       const p0 = await registry.position();
       expect((await registry.changesSince(p0))?.changed.size).toBe(0);
-      await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+      await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
       const p1 = await registry.position();
-      await registry.applyApp('/api', null);
+      await registry.applyApp('/api', null, { terminated: true });
       const since0 = await registry.changesSince(p0);
       expect(since0?.position).toBe(await registry.position());
       expect([...since0!.changed.keys()].sort()).toEqual(['/api', '/web']);
@@ -170,7 +169,15 @@ describeEachEngine('registry', (db) => {
       expect(await registry.changesSince(p0 - 1)).toBeNull(); // inside the snapshot's write, or before
       await db().knex('registry_journal').insert({ op: 'problems' }); // another writer moved the journal
       await registry.refresh();
-      expect(await registry.changesSince(p1)).toBeNull(); // reloaded wholesale: read a snapshot
+      // Caught up through the journal: still answerable from p1.
+      expect([...(await registry.changesSince(p1))!.changed.keys()]).toEqual(['/api']);
+      // A journal pruned past our position cannot tell: reloaded wholesale, read a snapshot.
+      const head = await registry.position();
+      await db().knex('registry_journal').insert({ op: 'problems' });
+      await db().knex('registry_journal').insert({ op: 'problems' });
+      await db().knex('registry_journal').where('position', '<=', head + 1).del();
+      await registry.refresh();
+      expect(await registry.changesSince(p1)).toBeNull();
       expect((await registry.changesSince(await registry.position()))?.changed.size).toBe(0);
     });
 
@@ -179,19 +186,25 @@ describeEachEngine('registry', (db) => {
       const id = 'web.00000000-0000-4000-8000-00000000beef';
       await registry.applySnapshot([anApp({ id: '/web' }, withDomain('web.berth.internal'), withHealthChecks(), withTasks(aTask({ id })))]);
       expect(registry.findService('default', 'web.berth.internal')?.endpoints).toEqual([]);
-      await registry.applyEvent(aHealthChange('/web', id, true));
+      await applyEvent(registry, aHealthChange('/web', id, true));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual([id]);
-      await registry.applyEvent(aHealthChange('/web', id, false));
+      await applyEvent(registry, aHealthChange('/web', id, false));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints).toEqual([]);
     });
 
-    test('applyApp replaces one app; null removes it', async () => {
+    test('applyApp replaces one app; a 404 removes it only when Marathon announced its end', async () => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
       await registry.applyApp('/api', api(aTask({ id: 'api.1' })));
       expect(registry.listServices().map((s) => s.appId)).toEqual(['/api', '/web']);
-      await registry.applyApp('/web', null);
+      // A Marathon that lost its state answers 404 for every app: that alone removes nothing.
+      expect(await registry.applyApp('/web', null)).toBe('deferred');
+      expect(registry.listServices().map((s) => s.appId)).toEqual(['/api', '/web']);
+      expect(await registry.applyApp('/web', null, { terminated: true })).toBe('applied');
       expect(registry.listServices().map((s) => s.appId)).toEqual(['/api']);
+      // A 404 for an app that publishes nothing (a pod, say) is remembered as such at once.
+      expect(await registry.applyApp('/pod', null)).toBe('applied');
+      expect(registry.appRecords().get('/pod')?.spec).toBeNull();
     });
   });
 
@@ -280,7 +293,7 @@ describeEachEngine('registry', (db) => {
       await registry.applyApp('/rival', rival);
       expect(registry.findService('default', 'web.berth.internal')?.appId).toBe('/web');
       expect(registry.listProblems()).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/rival' })]);
-      await registry.applyApp('/web', null);
+      await registry.applyApp('/web', null, { terminated: true });
       expect(registry.findService('default', 'web.berth.internal')?.appId).toBe('/rival');
       expect(registry.listProblems()).toEqual([]);
     });
@@ -319,7 +332,7 @@ describeEachEngine('registry', (db) => {
       await db().knex.raw('alter table registry_journal rename to registry_journal_x');
       try {
         await expect(registry.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' }))])).rejects.toThrow();
-        const out = await registry.applyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING'));
+        const out = await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING'));
         expect(out.error).toBeDefined();
       } finally {
         await db().knex.raw('alter table registry_journal_x rename to registry_journal');
@@ -341,11 +354,11 @@ describeEachEngine('registry', (db) => {
 
 describeEachEngine('registry: group changes', (db) => {
   beforeEach(async () => resetRegistryTables(db().knex));
-  test('group_change_success asks to refetch the known apps under that group', async () => {
+  test('a group change names the known apps under that group', async () => {
     const { registry } = await openRegistry(db().knex);
     await registry.applySnapshot([anApp({ id: '/shop/a' }), anApp({ id: '/shop/b' }), anApp({ id: '/shopping/c' })]);
-    const out = await registry.applyEvent({ eventType: 'group_change_success', groupId: '/shop', version: V2, timestamp: V2 });
-    expect(out.refetch.sort()).toEqual(['/shop/a', '/shop/b']);
+    expect(registry.appIdsUnder('/shop').sort()).toEqual(['/shop/a', '/shop/b']);
+    expect(registry.appIdsUnder('/shop/').sort()).toEqual(['/shop/a', '/shop/b']);
   });
 });
 
@@ -365,6 +378,23 @@ describeEachEngine('registry: replicas', (db) => {
     await writer.setProblems('nginx', [{ code: 'NGINX_REJECTED', appId: '/web', env: 'default', message: 'nginx -t failed' }]);
     expect(await standby.refresh()).toBe(true);
     expect(standby.listProblems().map((p) => p.code)).toEqual(['NGINX_REJECTED']);
+  });
+
+  test('a standby catches up through the journal: only the apps named since its position are re-read, and reported as changed', async () => {
+    const writer = (await openRegistry(db().knex)).registry;
+    await writer.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' })), anApp({ id: '/db' }, withDomain('db.berth.internal'), withTasks(aTask({ id: 'db.1' })))]);
+    const standby = (await openRegistry(db().knex)).registry;
+    const p0 = await standby.position();
+    await applyEvent(writer, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+    await writer.applyApp('/db', null, { terminated: true });
+    await writer.setProblems('nginx', [{ code: 'NGINX_REJECTED', appId: '/api', env: 'default', message: 'nginx -t failed' }]);
+    expect(await standby.refresh()).toBe(true);
+    const changes = await standby.changesSince(p0);
+    expect(changes?.position).toBe(await writer.position());
+    expect([...changes!.changed.keys()].sort()).toEqual(['/db', '/web']);
+    expect(changes!.changed.get('/db')).toBeNull();
+    expect(standby.current()).toEqual(writer.current());
+    expect(standby.listProblems()).toEqual(writer.listProblems());
   });
 
   test('the fence runs first in every write; a refused write changes nothing', async () => {

@@ -169,6 +169,52 @@ describeEachEngine('marathon sync', (db) => {
     await sync.stop();
   });
 
+  test('a 404 on a refetch removes a published app only after Marathon announced its end', async () => {
+    const { registry, marathon, stream, clock, sync } = await setup();
+    const api = anApp({ id: '/shop/api' }, withDomain('api.berth.internal'), withTasks(aTask({ id: 'api.1' })));
+    marathon.apps = [web(aTask({ id: 'web.1' })), api];
+    sync.start();
+    stream.connect();
+    await eventually(() => sync.hasSynced());
+    const published = () => registry.listServices().map((s) => s.appId);
+    const refetched = async (n: number) => {
+      await registry.idle();
+      clock.advance(50);
+      await eventually(() => marathon.appFetches.length >= n);
+      await sync.idle();
+    };
+    // Marathon forgets /shop/api and says only "the group changed": a 404 alone removes nothing.
+    marathon.apps = [web(aTask({ id: 'web.1' }))];
+    stream.publish({ eventType: 'group_change_success', groupId: '/shop', version: V1, timestamp: V1 });
+    await refetched(1);
+    expect(marathon.appFetches).toEqual(['/shop/api']);
+    expect(published()).toEqual(['/shop/api', '/web']);
+    // Marathon announces the end: the same 404 now removes it.
+    stream.publish({ eventType: 'app_terminated_event', appId: '/shop/api', timestamp: V1 });
+    await refetched(2);
+    expect(published()).toEqual(['/web']);
+    await sync.stop();
+  });
+
+  test('each event is classified once and counted by its change; unknown ones go no further', async () => {
+    const { registry, metrics } = await openRegistry(db().knex);
+    const marathon = new FakeMarathon();
+    marathon.apps = [web(aTask({ id: 'web.1' }))];
+    const stream = new FakeStream();
+    const sync = new MarathonSync({ registry, apps: marathon, events: stream, logger: silentLogger, clock: new ManualClock(), resyncIntervalMs: 300_000 });
+    sync.start();
+    stream.connect();
+    await eventually(() => sync.hasSynced());
+    stream.publish(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));
+    stream.publish({ eventType: 'brand_new_event', timestamp: V1 } as unknown as MarathonEvent);
+    stream.publish({ eventType: 'app_terminated_event', appId: '/gone', timestamp: V1 });
+    await registry.idle();
+    const counted = Object.fromEntries((await metrics.changes.get()).values.map((v) => [v.labels.kind, v.value]));
+    expect(counted).toEqual({ task: 1, ignored: 1, apps: 1 });
+    expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(2);
+    await sync.stop();
+  });
+
   test('concurrent sync requests coalesce into at most one more fetch', async () => {
     const { marathon, sync } = await setup(false);
     marathon.apps = [web(aTask({ id: 'web.1' }))];
