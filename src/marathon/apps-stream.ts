@@ -23,6 +23,8 @@ const COLON = 0x3a;
 const SPACE = 0x20;
 const ZERO = 0x30;
 
+const BOM = [0xef, 0xbb, 0xbf];
+
 const isWs = (b: number): boolean => b === SPACE || b === 0x0a || b === 0x0d || b === 0x09;
 
 /** Longest depth-1 key remembered (to recognise `"apps"`, even written with `\u` escapes). */
@@ -62,6 +64,8 @@ export class AppsCutter {
   private lastWasWs = false;
   private head = '';
   private total = 0;
+  /** UTF-8 byte order mark bytes matched so far (-1: done looking). */
+  private bom = 0;
 
   constructor(private readonly o: AppsCutterOptions) {}
 
@@ -72,7 +76,13 @@ export class AppsCutter {
 
   push(chunk: Buffer): void {
     let start = 0;
-    if (this.total === 0 && chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+    // A byte order mark is skipped (axios used to strip it), even when split between chunks.
+    while (this.bom >= 0 && start < chunk.length) {
+      if (chunk[start] !== BOM[this.bom]) {
+        if (this.bom > 0) this.malformed();
+        this.bom = -1;
+      } else if (++start && ++this.bom === BOM.length) this.bom = -1;
+    }
     if (this.head.length < HEAD_BYTES) this.head += chunk.subarray(start, start + HEAD_BYTES - this.head.length).toString('utf8');
     this.total += chunk.length;
     let elemFrom = this.element ? start : -1;
