@@ -21,7 +21,7 @@ export interface TapFetchOptions {
   onResponse: (url: string, status: number) => void;
   /** Largest event (all its lines) passed on to the parser. */
   maxEventBytes: number;
-  /** Called once when an event crossed `maxEventBytes`; the body errors right after. */
+  /** Called once when an event crossed `maxEventBytes`; the body ends right after the events before it. */
   onOversize: () => void;
 }
 
@@ -46,10 +46,13 @@ export function tapFetch(o: TapFetchOptions): FetchLike {
       const body = res.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
           o.onBytes(chunk.byteLength);
-          if (guard.feed(chunk)) return ctl.enqueue(chunk);
+          const complete = guard.feed(chunk);
+          if (complete < 0) return ctl.enqueue(chunk);
+          // The events before the oversized one are still delivered; then the body ends (which
+          // cancels the response), so the parser never holds more than the limit.
+          if (complete > 0) ctl.enqueue(chunk.subarray(0, complete));
           o.onOversize();
-          // Nothing of this chunk reaches the parser; erroring cancels the response body too.
-          ctl.error(new Error(`event larger than ${o.maxEventBytes} bytes`));
+          ctl.terminate();
         },
       }));
       return { status: res.status, url: target.href, redirected: hop > 0, headers: res.headers, body: body ?? null };

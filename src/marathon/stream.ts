@@ -94,6 +94,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
   private gotBytes = false;
   private lastByteAt: number;
   private readonly logged = new Set<string>();
+  /** The attempt whose body was ended for an oversized event (its end is then reported as such). */
+  private oversizedAttempt = -1;
   /** URL that answered the current connection (after redirects). */
   connectedUrl: string | null = null;
 
@@ -175,6 +177,7 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     });
     es.addEventListener('error', (e) => {
       const code = (e as { code?: number }).code;
+      if (this.oversizedAttempt === attempt) return this.fail(attempt, 'event_too_large', `${TOO_LARGE_CODES.event}: event dropped`);
       const reason = code ? `http_${code}` : this.open ? 'closed' : 'connect';
       this.fail(attempt, reason, (e as { message?: string }).message ?? '', code);
     });
@@ -228,15 +231,19 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     this.emit('event', r.event);
   }
 
-  /** An event over the limit: dropped unread; reconnecting brings a full snapshot, so nothing is lost. */
+  /**
+   * An event over the limit: dropped unparsed. The body ends after the events before it; that
+   * end is the reconnect (reason `event_too_large`), and every connect brings a full snapshot, so
+   * what the dropped event said is not lost.
+   */
   private onOversize(attempt: number): void {
     if (attempt !== this.attempt || !this.running) return;
     const limit = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.oversizedAttempt = attempt;
     this.stats.oversizedEvents++;
     this.opts.metrics?.oversized.inc({ what: 'event' });
-    const detail = `${TOO_LARGE_CODES.event}: an event is larger than ${limit} bytes (BERTH_MARATHON_MAX_EVENT_BYTES); dropped`;
-    this.log.warn({ code: TOO_LARGE_CODES.event, limit }, `${detail}, reconnecting for a full snapshot`);
-    this.fail(attempt, 'event_too_large', detail);
+    this.log.warn({ code: TOO_LARGE_CODES.event, limit },
+      `${TOO_LARGE_CODES.event}: an event is larger than ${limit} bytes (BERTH_MARATHON_MAX_EVENT_BYTES); dropped, reconnecting for a full snapshot`);
   }
 
   private fail(attempt: number, reason: string, detail: string, status?: number): void {
