@@ -86,7 +86,28 @@ export class AppsCutter {
     if (this.head.length < HEAD_BYTES) this.head += chunk.subarray(start, start + HEAD_BYTES - this.head.length).toString('utf8');
     this.total += chunk.length;
     let elemFrom = this.element ? start : -1;
+    /** Next backslash at or after `i` in this chunk (-1: none left; -2: not looked up yet). */
+    let backslash = -2;
     for (let i = start; i < chunk.length; i++) {
+      if (this.inString && elemFrom >= 0) {
+        // Fast path for strings inside an element (nearly every byte of an answer): jump to the
+        // next quote with a native search, minding escapes.
+        if (this.escape) {
+          this.escape = false;
+          continue;
+        }
+        if (backslash !== -1 && backslash < i) backslash = chunk.indexOf(BACKSLASH, i);
+        const quote = chunk.indexOf(QUOTE, i);
+        if (backslash !== -1 && (quote === -1 || backslash < quote)) {
+          this.escape = true;
+          i = backslash;
+          continue;
+        }
+        if (quote === -1) break;
+        this.inString = false;
+        i = quote;
+        continue;
+      }
       const b = chunk[i];
       if (this.inString) {
         if (this.escape) this.escape = false;
