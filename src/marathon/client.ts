@@ -24,7 +24,7 @@ import type { App } from './types';
 export interface MarathonClientOptions extends MarathonAuth {
   /** Marathon base URLs (`BERTH_MARATHON_URLS`); tried in order, the one that answered stays first. */
   urls: string[];
-  /** Deadline for a whole call (connect + answer), per URL tried. Default 10 000 ms. */
+  /** Deadline until an answer starts, and for any pause while it is read, per URL tried. Default 10 000 ms. */
   timeoutMs?: number;
   /** Largest answer read (BERTH_MARATHON_MAX_RESPONSE_BYTES); more is a `too_large` failure. */
   maxResponseBytes?: number;
@@ -36,6 +36,8 @@ export interface MarathonClientOptions extends MarathonAuth {
 
 /** What `getApps()` embeds: tasks (with health results) and deployments. */
 const APP_EMBED = ['apps.tasks', 'apps.deployments', 'apps.readiness'];
+/** A whole answer must have arrived (and been parsed) within this: 5 minutes. */
+export const BODY_DEADLINE_MS = 300_000;
 /** How much of an error page is read, for the message. */
 const ERROR_BODY_BYTES = 4096;
 
@@ -98,7 +100,7 @@ export class MarathonClient {
   }
 
   /** Tries each base URL once, starting with the current one, until one answers well. */
-  private async call<T>(endpoint: string, path: string, read: (body: Readable, url: string) => Promise<T>): Promise<T> {
+  private async call<T>(endpoint: string, path: string, read: (body: AsyncIterable<Buffer>, url: string) => Promise<T>): Promise<T> {
     let last: MarathonError | undefined;
     for (let i = 0; i < this.bases.length; i++) {
       const idx = (this.current + i) % this.bases.length;
@@ -122,42 +124,67 @@ export class MarathonClient {
     throw last as MarathonError;
   }
 
-  /** One GET: a 200 JSON answer goes to `read` as a byte stream; anything else is a typed error. */
-  private async fetch<T>(url: string, read: (body: Readable, url: string) => Promise<T>): Promise<T> {
-    let res;
+  /**
+   * One GET: a 200 JSON answer goes to `read` as a byte stream; anything else is a typed error.
+   * Deadlines: `timeoutMs` until the answer starts, then `timeoutMs` without a byte while it is
+   * read (a stalled or trickling body), and BODY_DEADLINE_MS for the whole body: a large answer
+   * takes longer than `timeoutMs` to arrive and be parsed, and must not be cut for that.
+   */
+  private async fetch<T>(url: string, read: (body: AsyncIterable<Buffer>, url: string) => Promise<T>): Promise<T> {
+    const abort = new AbortController();
+    let why = `no answer within ${this.timeoutMs} ms`;
+    let timer = setTimeout(() => abort.abort(), this.timeoutMs);
+    const expireIn = (ms: number, reason: string): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => { why = reason; abort.abort(); }, ms);
+    };
+    let body: Readable | undefined;
     try {
-      // `timeout` is an idle timer on the socket; the signal bounds the whole call (slow trickle too).
-      res = await this.http.get<Readable>(url, { signal: AbortSignal.timeout(this.timeoutMs) });
-    } catch (e) {
-      throw toMarathonError(e, url, this.timeoutMs);
-    }
-    const body = res.data;
-    try {
-      if (res.status === 200) {
-        const type = String(res.headers['content-type'] ?? '');
-        if (type && !type.includes('json')) throw new MarathonError('bad_response', `content-type ${type}: ${snippet(await readHead(body, ERROR_BODY_BYTES))}`, url, 200);
-        const declared = Number(res.headers['content-length'] ?? NaN);
-        if (declared > this.maxBytes) throw answerTooLarge(url, this.maxBytes, `the answer (Content-Length ${declared})`);
-        return await read(body, url);
+      const res = await this.http.get<Readable>(url, { signal: abort.signal });
+      body = res.data;
+      const deadline = setTimeout(() => { why = `answer not complete within ${BODY_DEADLINE_MS} ms`; abort.abort(); }, BODY_DEADLINE_MS);
+      try {
+        const idle = () => expireIn(this.timeoutMs, `no byte for ${this.timeoutMs} ms while reading the answer`);
+        idle();
+        const chunks = watched(body, idle);
+        if (res.status === 200) {
+          const type = String(res.headers['content-type'] ?? '');
+          if (type && !type.includes('json')) throw new MarathonError('bad_response', `content-type ${type}: ${snippet(await readHead(chunks, ERROR_BODY_BYTES))}`, url, 200);
+          const declared = Number(res.headers['content-length'] ?? NaN);
+          if (declared > this.maxBytes) throw answerTooLarge(url, this.maxBytes, `the answer (Content-Length ${declared})`);
+          return await read(chunks, url);
+        }
+        const detail = `HTTP ${res.status}: ${snippet(await readHead(chunks, ERROR_BODY_BYTES))}`;
+        if (res.status === 401 || res.status === 403) throw new MarathonError('unauthorized', detail, url, res.status);
+        if (res.status === 404) throw new MarathonError('not_found', detail, url, res.status);
+        if (res.status >= 500) throw new MarathonError('server_error', detail, url, res.status);
+        throw new MarathonError('http_status', detail, url, res.status);
+      } finally {
+        clearTimeout(deadline);
       }
-      const detail = `HTTP ${res.status}: ${snippet(await readHead(body, ERROR_BODY_BYTES))}`;
-      if (res.status === 401 || res.status === 403) throw new MarathonError('unauthorized', detail, url, res.status);
-      if (res.status === 404) throw new MarathonError('not_found', detail, url, res.status);
-      if (res.status >= 500) throw new MarathonError('server_error', detail, url, res.status);
-      throw new MarathonError('http_status', detail, url, res.status);
     } catch (e) {
-      throw e instanceof MarathonError ? e : toMarathonError(e, url, this.timeoutMs);
+      throw e instanceof MarathonError ? e : toMarathonError(e, url, why);
     } finally {
+      clearTimeout(timer);
       // Stops a body read only in part (an error page, an answer over the limit): the socket goes.
-      body.destroy();
+      body?.destroy();
     }
   }
 }
 
-function toMarathonError(e: unknown, url: string, timeoutMs: number): MarathonError {
+/** The body's chunks, calling `onChunk` for each (resets the idle deadline). */
+async function* watched(body: Readable, onChunk: () => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    onChunk();
+    yield chunk as Buffer;
+  }
+}
+
+/** `timedOut`: what the deadline that fired (if any) was about. */
+function toMarathonError(e: unknown, url: string, timedOut: string): MarathonError {
   if (isAxiosError(e)) {
     if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || e.code === 'ERR_CANCELED') {
-      return new MarathonError('timeout', `no answer within ${timeoutMs} ms`, url);
+      return new MarathonError('timeout', timedOut, url);
     }
     if (e.code === 'ERR_FR_TOO_MANY_REDIRECTS') return new MarathonError('http_status', 'too many redirects', url);
     return new MarathonError('connect', `${e.code ?? 'error'}: ${e.message}`, url);

@@ -106,6 +106,43 @@ describe('REST answers over BERTH_MARATHON_MAX_RESPONSE_BYTES', () => {
   });
 });
 
+describe('deadlines while an answer is read', () => {
+  /** Writes `{"apps":[`, then one small app every `everyMs` for `count` apps (then `]}`, unless `stall`). */
+  async function trickle(count: number, everyMs: number, stall: boolean) {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"apps":[');
+      let i = 0;
+      const t = setInterval(() => {
+        if (res.destroyed) return clearInterval(t);
+        if (i === count) {
+          clearInterval(t);
+          if (!stall) res.end(']}');
+          return;
+        }
+        res.write(`${i ? ',' : ''}{"id":"/t/a${i++}"}`);
+      }, everyMs);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, close: async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); } };
+  }
+
+  it('an answer that keeps coming may take longer than timeoutMs; one that stalls is cut', async () => {
+    const steady = await trickle(20, 50, false);
+    const stalled = await trickle(2, 50, true);
+    try {
+      // 20 apps, one every 50 ms: about 1 s in all, never 400 ms without a byte.
+      expect(await new MarathonClient({ urls: [steady.url], timeoutMs: 400 }).getApps()).toHaveLength(20);
+      const e = await failure(new MarathonClient({ urls: [stalled.url], timeoutMs: 400 }).getApps());
+      expect([e.kind, e.message]).toEqual(['timeout', 'no byte for 400 ms while reading the answer']);
+    } finally {
+      await steady.close();
+      await stalled.close();
+    }
+  });
+});
+
 describe('events over BERTH_MARATHON_MAX_EVENT_BYTES', () => {
   it('is dropped unread and counted; the stream reconnects (a full snapshot follows) and carries on', async () => {
     const sim = await startSimulator({ keepaliveMs: 50 });
