@@ -47,7 +47,7 @@ async function berthAgainst(url: string, dir: string, tag: string, cleanups: Arr
     BERTH_DNS_ZONES: 'berth.internal',
     BERTH_LOG_LEVEL: 'warn',
     ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
-  });
+  }, 300_000);
   cleanups.push(() => berth.stop());
   return berth;
 }
@@ -118,7 +118,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
     return { figures, extra };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 
