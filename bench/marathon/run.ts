@@ -45,7 +45,7 @@ async function berthAgainst(url: string, dir: string, tag: string, cleanups: Arr
     BERTH_NGINX_TEST_CMD: '',
     BERTH_NGINX_RELOAD_CMD: '',
     BERTH_DNS_ZONES: 'berth.internal',
-    BERTH_LOG_LEVEL: 'warn',
+    BERTH_LOG_LEVEL: 'info',
     ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
   }, 300_000);
   cleanups.push(() => berth.stop());
