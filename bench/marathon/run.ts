@@ -27,6 +27,8 @@ const B = 'marathon';
 const GRANT_MB = 512;
 /** Per-app padding that makes 20,000 apps a ~300 MB answer (measured: 13,000 → 295.6 MB). */
 const PAD_300MB = 13_250;
+/** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
+const SETTLE_MS = 10_000;
 
 export interface MarathonBenchOptions { quick?: boolean; log?: (s: string) => void }
 
@@ -60,6 +62,24 @@ function statusUntil(berth: BerthProcess, done: (s: Status) => boolean, what: st
   }, 600_000, what, 250);
 }
 
+/** After the registry: Nginx files for every app, then a settle period for what runs after them. */
+async function downstreamDone(dir: string, tag: string, apps: number): Promise<void> {
+  const httpDir = path.join(dir, tag, 'nginx', 'default', 'http');
+  await until(() => fs.existsSync(httpDir) && fs.readdirSync(httpDir).length >= apps, 600_000, 'every Nginx file', 500);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/** Highest RSS seen while `p` runs (sampled every 50 ms), in MB. */
+async function rssDuring<T>(pid: number, p: Promise<T>): Promise<{ value: T; peakMb: number }> {
+  let peak = rssMb(pid).rss;
+  const t = setInterval(() => { try { peak = Math.max(peak, rssMb(pid).rss); } catch { /* exited */ } }, 50);
+  try {
+    return { value: await p, peakMb: peak };
+  } finally {
+    clearInterval(t);
+  }
+}
+
 export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise<{ figures: Figure[]; extra: Record<string, unknown> }> {
   const log = opts.log ?? ((s: string) => process.stderr.write(`[marathon] ${s}\n`));
   const apps = opts.quick ? 5000 : 20_000;
@@ -79,6 +99,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
       const t0 = performance.now();
       await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, `the ${scale} snapshot`);
       const ms = performance.now() - t0;
+      await downstreamDone(dir, 'plain', apps);
       const mem = rssMb(berth.pid);
       extra.plainAnswerBytes = plain.lastBytes();
       figures.push(fig(B, `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`, mem.peak, 'MB', { op: '<=', limit: GRANT_MB },
@@ -95,26 +116,29 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
     const berth = await berthAgainst(big.url, dir, 'big', cleanups);
     const t0 = performance.now();
     await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
+    const appliedMs = performance.now() - t0;
     const bytes = big.lastBytes();
+    await downstreamDone(dir, 'big', apps);
     const applied = rssMb(berth.pid);
     extra.answerBytes = bytes;
     figures.push(fig(B, `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`, applied.peak, 'MB', { op: '<=', limit: GRANT_MB },
-      `applied ${((performance.now() - t0) / 1000).toFixed(1)} s after berth listened`));
+      `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened`));
     log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
 
     const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
     big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
     log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
-    const res = await fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    const sync = (await res.json()) as { result: string; error?: string };
+    const during = await rssDuring(berth.pid, fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()));
+    const sync = during.value as { result: string; error?: string };
     const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
     const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
     const over = rssMb(berth.pid);
     extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
     figures.push(fig(B, 'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept', refused ? 1 : 0, '', { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
       `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`));
-    figures.push(fig(B, 'berth peak RSS after the refused answer (whole run)', over.peak, 'MB', { op: '<=', limit: GRANT_MB }));
-    log(`over-limit answer: ${sync.result} (${sync.error ?? ''}); peak RSS ${over.peak.toFixed(0)} MB`);
+    figures.push(fig(B, 'berth RSS while it reads and refuses that answer (sampled every 50 ms)', during.peakMb, 'MB', { op: '<=', limit: GRANT_MB },
+      `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB`));
+    log(`over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`);
     return { figures, extra };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
