@@ -61,7 +61,7 @@ function ipAddress(v: unknown): App['ipAddress'] {
 
 /** The kept part of one task (already checked by `checkApp`). */
 export function projectTask(t: Json): Task {
-  const out = pick<Task>(t, ['id', 'host', 'ports', 'ipAddresses', 'state', 'startedAt', 'version']);
+  const out = pick<Task>(t, ['id', 'host', 'ports', 'ipAddresses', 'state']);
   if (Array.isArray(t.ipAddresses)) out.ipAddresses = arr(t.ipAddresses, (i) => pick(i, ['ipAddress', 'protocol']));
   if (Array.isArray(t.healthCheckResults)) out.healthCheckResults = arr(t.healthCheckResults, healthResult);
   else if (t.healthCheckResults !== undefined) out.healthCheckResults = t.healthCheckResults as unknown as undefined;

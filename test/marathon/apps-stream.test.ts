@@ -92,7 +92,7 @@ describe('streaming /v2/apps parser: same result as JSON.parse + projection', ()
     expect(web).not.toHaveProperty('cmd');
     expect(web.container?.docker?.parameters).toEqual([{ key: 'ip', value: '10.0.0.7' }, { key: 'label', value: 'x=y' }]);
     expect(web.tasks?.[0]).toEqual({
-      id: 'team_web.0123abcd-0000-0000-0000-000000000001', host: 'agent-1', ports: [31000], state: 'TASK_RUNNING', startedAt: null, version: 'v',
+      id: 'team_web.0123abcd-0000-0000-0000-000000000001', host: 'agent-1', ports: [31000], state: 'TASK_RUNNING',
       ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }], healthCheckResults: [{ alive: true, instanceId: 'instance [team_web.marathon-1]' }],
     });
   });
