@@ -22,7 +22,9 @@ const root = path.resolve(__dirname, '..');
 export const SUMMARY_FILE = path.join(RESULTS_DIR, 'summary.json');
 export const DOC_FILE = path.join(root, 'docs', 'operations.md');
 const FAULTS_DIR = path.join(root, 'test', 'faults');
-const BENCHES = ['ipam', 'events', 'dns', 'nginx'] as const;
+const BENCHES = ['ipam', 'events', 'marathon', 'dns', 'nginx'] as const;
+/** Benchmarks that also write their own `<name>-latest.json` when run alone. */
+const OWN_LATEST = ['events', 'marathon'];
 
 interface Run {
   name: string;
@@ -67,20 +69,24 @@ export function readSummary(): Summary {
 const isRun = (r: Run | null): r is Run => r !== null && Array.isArray(r.figures) && typeof r.machine?.date === 'string';
 const measured = (r: Run, bench: string) => r.figures.some((f) => f.bench === bench && f.what !== 'benchmark did not complete');
 
-/** Local (untracked) results: every combined run, the events benchmark's own latest, the fault suite's latest. */
-function localResults(): { runs: Run[]; events: Run | null; faults: Faults | null } {
+/** Local (untracked) results: every combined run, the events and marathon benchmarks' own latest, the fault suite's latest. */
+function localResults(): { runs: Run[]; own: Map<string, Run>; faults: Faults | null } {
   const files = fs.existsSync(RESULTS_DIR) ? fs.readdirSync(RESULTS_DIR) : [];
   const runs = files
     .filter((f) => /^run(-quick)?-\d.*\.json$/.test(f))
     .map((f) => readJson<Run>(path.join(RESULTS_DIR, f)))
     .filter(isRun);
-  const events = readJson<Run>(path.join(RESULTS_DIR, 'events-latest.json'));
-  return { runs, events: isRun(events) ? events : null, faults: readJson<Faults>(path.join(RESULTS_DIR, 'faults-latest.json')) };
+  const own = new Map<string, Run>();
+  for (const bench of OWN_LATEST) {
+    const r = readJson<Run>(path.join(RESULTS_DIR, `${bench}-latest.json`));
+    if (isRun(r)) own.set(bench, r);
+  }
+  return { runs, own, faults: readJson<Faults>(path.join(RESULTS_DIR, 'faults-latest.json')) };
 }
 
 /**
  * The summary with newer local results taken in: per benchmark the newest full run that measured
- * it (a run may cover only some benchmarks), else the newest quick run, else (events) the events
+ * it (a run may cover only some benchmarks), else the newest quick run, else (events, marathon) that
  * benchmark's own file; the fault matrix of the newer fault-suite run. With no local results it is
  * `current` unchanged.
  */
@@ -90,7 +96,7 @@ export function mergeSummary(current: Summary, local = localResults()): Summary 
   const runs = [...byKey.values()].sort((a, b) => b.machine.date.localeCompare(a.machine.date));
   const benchmarks: Summary['benchmarks'] = [];
   for (const bench of BENCHES) {
-    const run = runs.find((r) => r.name === 'run' && measured(r, bench)) ?? runs.find((r) => measured(r, bench)) ?? (bench === 'events' ? local.events : null);
+    const run = runs.find((r) => r.name === 'run' && measured(r, bench)) ?? runs.find((r) => measured(r, bench)) ?? local.own.get(bench) ?? null;
     if (!run) continue;
     const slot = benchmarks.find((p) => p.run === run);
     if (slot) slot.benches.push(bench);

@@ -33,7 +33,11 @@ export async function startBerthProcess(env: Record<string, string>, timeoutMs =
   child.stderr!.on('data', append);
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`berth did not start within ${timeoutMs} ms:\n${out.slice(-3000)}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running: nobody could stop it, and it would keep writing into the caller's folders.
+      child.kill('SIGKILL');
+      reject(new Error(`berth did not start within ${timeoutMs} ms:\n${out.slice(-3000)}`));
+    }, timeoutMs);
     const check = () => {
       const m = /"url":"(http:[^"]+)","msg":"API listening"/.exec(out);
       if (m) { clearTimeout(timer); resolve(m[1]); }

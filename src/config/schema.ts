@@ -1,11 +1,12 @@
 import { DNS_LIMIT_DEFAULTS as DNS_LIMITS, type DnsLimits } from '../dns/limits';
+import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from '../marathon/limits';
 import type { EnvironmentConfig } from '../model/types';
 import { parseEnvironments } from './environments';
 import * as p from './parsers';
 
 /** The validated, frozen configuration (DESIGN §6, contract). */
 export interface Config {
-  marathon: { urls: string[]; username?: string; password?: string; token?: string };
+  marathon: { urls: string[]; username?: string; password?: string; token?: string; maxResponseBytes: number; maxEventBytes: number };
   databaseUrl?: string;
   dataDir: string;
   http: { host: string; port: number };
@@ -47,6 +48,8 @@ export const KEYS = {
   BERTH_MARATHON_USERNAME: key(p.text, 'HTTP Basic user for Marathon'),
   BERTH_MARATHON_PASSWORD: key(p.text, 'HTTP Basic password for Marathon', undefined, true),
   BERTH_MARATHON_TOKEN: key(p.text, 'DC/OS token (Authorization: token=…)', undefined, true),
+  BERTH_MARATHON_MAX_RESPONSE_BYTES: key(p.integer(65536), 'largest Marathon REST answer read (bytes)', DEFAULT_MAX_RESPONSE_BYTES),
+  BERTH_MARATHON_MAX_EVENT_BYTES: key(p.integer(4096, 268435456), 'largest single /v2/events event (bytes)', DEFAULT_MAX_EVENT_BYTES),
   BERTH_DATABASE_URL: key(p.postgresUrl, 'PostgreSQL URL; unset = embedded PGlite in BERTH_DATA_DIR/db', undefined, true),
   BERTH_DATA_DIR: key(p.text, 'embedded database and state', './var'),
   BERTH_HTTP_ADDR: key(p.hostPort('127.0.0.1'), 'REST API, /metrics, /healthz, /readyz', { host: '127.0.0.1', port: 8080 }),
@@ -95,6 +98,8 @@ export function toConfig(v: Values): Config {
       username: v.BERTH_MARATHON_USERNAME,
       password: v.BERTH_MARATHON_PASSWORD,
       token: v.BERTH_MARATHON_TOKEN,
+      maxResponseBytes: v.BERTH_MARATHON_MAX_RESPONSE_BYTES!,
+      maxEventBytes: v.BERTH_MARATHON_MAX_EVENT_BYTES!,
     },
     databaseUrl: v.BERTH_DATABASE_URL,
     dataDir: v.BERTH_DATA_DIR!,

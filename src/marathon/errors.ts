@@ -17,9 +17,23 @@ export type MarathonErrorKind =
   /** Any other unexpected status (3xx left over, 4xx). */
   | 'http_status'
   /** 200 but not what Marathon sends: HTML, garbage, truncated or wrong-shaped JSON. */
-  | 'bad_response';
+  | 'bad_response'
+  /** The answer crossed BERTH_MARATHON_MAX_RESPONSE_BYTES (or one app the per-app bound); reading stopped there. */
+  | 'too_large';
 
-/** Kinds worth retrying on another Marathon node. */
+/**
+ * Stable codes an operator greps for: the message of an over-limit failure starts with one, and
+ * the sync status (`lastError`) and the log carry that message.
+ */
+export const TOO_LARGE_CODES = {
+  answer: 'MARATHON_ANSWER_TOO_LARGE',
+  event: 'MARATHON_EVENT_TOO_LARGE',
+} as const;
+
+/**
+ * Kinds worth retrying on another Marathon node. `too_large` is not: every node serves the same
+ * state, so the next one would only cost another full read up to the limit.
+ */
 export const ROTATABLE: ReadonlySet<MarathonErrorKind> = new Set<MarathonErrorKind>(['timeout', 'connect', 'server_error', 'bad_response']);
 
 export class MarathonError extends Error {

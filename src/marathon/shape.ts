@@ -10,12 +10,12 @@ type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Parses JSON text; anything else is a bad_response naming what came back. */
-export function parseJson(text: string, url: string): unknown {
+/** Parses JSON text; anything else is a bad_response naming what came back (`where`: which part). */
+export function parseJson(text: string, url: string, where = ''): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new MarathonError('bad_response', `not JSON: ${snippet(text) || '(empty body)'}`, url, 200);
+    throw new MarathonError('bad_response', `${where ? `${where}: ` : ''}not JSON: ${snippet(text) || '(empty body)'}`, url, 200);
   }
 }
 
@@ -42,20 +42,14 @@ export function checkApp(a: unknown, where: string, url: string): App {
   return a as unknown as App;
 }
 
-/** `{"apps":[…]}` → the apps. */
-export function checkAppsResponse(body: unknown, url: string): App[] {
+/** `{"apps":[…]}` → the (unchecked) elements; each goes through `checkApp`. */
+export function checkAppsEnvelope(body: unknown, url: string): unknown[] {
   if (!isObj(body) || !Array.isArray(body.apps)) throw new MarathonError('bad_response', 'expected {"apps":[…]}', url, 200);
-  return body.apps.map((a, i) => checkApp(a, `apps[${i}]`, url));
+  return body.apps;
 }
 
 /** `{"app":{…}}` → the app. */
 export function checkAppResponse(body: unknown, url: string): App {
   if (!isObj(body) || !isObj(body.app)) throw new MarathonError('bad_response', 'expected {"app":{…}}', url, 200);
   return checkApp(body.app, 'app', url);
-}
-
-/** `{"tasks":[…]}` → the tasks. */
-export function checkTasksResponse(body: unknown, url: string): Task[] {
-  if (!isObj(body) || !Array.isArray(body.tasks)) throw new MarathonError('bad_response', 'expected {"tasks":[…]}', url, 200);
-  return body.tasks.map((t, i) => checkTask(t, `tasks[${i}]`, url));
 }

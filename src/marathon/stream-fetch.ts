@@ -2,10 +2,12 @@
  * The `fetch` handed to eventsource@4: adds credentials, follows redirects itself (a 1.7+
  * standby answers `/v2/events` with 302 to the leader, and fetch would drop `Authorization`
  * when the port changes), and taps the body so every byte, including the bare-CRLF keepalive
- * that an SSE parser swallows, resets the idle watchdog.
+ * that an SSE parser swallows, resets the idle watchdog; and stops the body as soon as one event
+ * is larger than `maxEventBytes`, before the parser has buffered more than that.
  */
 import type { FetchLike, FetchLikeResponse } from 'eventsource';
 import { mayCarryAuth } from './auth';
+import { EventSizeGuard } from './event-size';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
@@ -17,6 +19,10 @@ export interface TapFetchOptions {
   onBytes: (n: number) => void;
   /** Called with the URL that finally answered (after redirects). */
   onResponse: (url: string, status: number) => void;
+  /** Largest event (all its lines) passed on to the parser. */
+  maxEventBytes: number;
+  /** Called once when an event crossed `maxEventBytes`; the body ends right after the events before it. */
+  onOversize: () => void;
 }
 
 /** Builds the fetch for one connection attempt. */
@@ -36,10 +42,17 @@ export function tapFetch(o: TapFetchOptions): FetchLike {
         continue;
       }
       o.onResponse(target.href, res.status);
+      const guard = new EventSizeGuard(o.maxEventBytes);
       const body = res.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
           o.onBytes(chunk.byteLength);
-          ctl.enqueue(chunk);
+          const complete = guard.feed(chunk);
+          if (complete < 0) return ctl.enqueue(chunk);
+          // The events before the oversized one are still delivered; then the body ends (which
+          // cancels the response), so the parser never holds more than the limit.
+          if (complete > 0) ctl.enqueue(chunk.subarray(0, complete));
+          o.onOversize();
+          ctl.terminate();
         },
       }));
       return { status: res.status, url: target.href, redirected: hop > 0, headers: res.headers, body: body ?? null };

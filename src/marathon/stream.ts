@@ -16,8 +16,9 @@ import { type Clock, systemClock } from '../clock';
 import { silentLogger } from '../log';
 import { Backoff, type BackoffOptions } from './backoff';
 import { type MarathonAuth, authorizationHeader, normalizeBaseUrls } from './auth';
-import { MarathonError } from './errors';
+import { MarathonError, TOO_LARGE_CODES } from './errors';
 import { parseEvent } from './event-parse';
+import { DEFAULT_MAX_EVENT_BYTES } from './limits';
 import type { MarathonEvent } from './types';
 import type { MarathonMetrics } from './metrics';
 import { tapFetch } from './stream-fetch';
@@ -36,6 +37,11 @@ export interface EventStreamOptions extends MarathonAuth {
    * periodically even when the stream looks healthy (BERTH_RESYNC_INTERVAL_MS). 0/absent: never.
    */
   resyncIntervalMs?: number;
+  /**
+   * Largest event (BERTH_MARATHON_MAX_EVENT_BYTES). A larger one is dropped before it is buffered
+   * and the stream reconnects, so the snapshot every connect brings catches up what it said.
+   */
+  maxEventBytes?: number;
   logger?: Logger;
   metrics?: MarathonMetrics;
   clock?: Clock;
@@ -57,7 +63,7 @@ export interface EventStreamEvents {
 }
 
 /** Counters a caller (readiness, tests) can read without a metrics registry. */
-export interface StreamStats { connects: number; reconnects: number; events: number; badEvents: number; bytes: number }
+export interface StreamStats { connects: number; reconnects: number; events: number; badEvents: number; oversizedEvents: number; bytes: number }
 
 /** Tap on every dispatched SSE message, whatever its event name (eventsource only dispatches by name). */
 class TapEventSource extends EventSource {
@@ -70,7 +76,7 @@ class TapEventSource extends EventSource {
 
 /** The `/v2/events` consumer: start(), listen, stop(). */
 export class EventStream extends EventEmitter<EventStreamEvents> {
-  readonly stats: StreamStats = { connects: 0, reconnects: 0, events: 0, badEvents: 0, bytes: 0 };
+  readonly stats: StreamStats = { connects: 0, reconnects: 0, events: 0, badEvents: 0, oversizedEvents: 0, bytes: 0 };
   private readonly bases: string[];
   private readonly auth?: string;
   private readonly clock: Clock;
@@ -88,6 +94,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
   private gotBytes = false;
   private lastByteAt: number;
   private readonly logged = new Set<string>();
+  /** The attempt whose body was ended for an oversized event (its end is then reported as such). */
+  private oversizedAttempt = -1;
   /** URL that answered the current connection (after redirects). */
   connectedUrl: string | null = null;
 
@@ -153,6 +161,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
         bases: this.bases,
         onBytes: (n) => this.onBytes(attempt, n),
         onResponse: (u) => { if (attempt === this.attempt) this.connectedUrl = u; },
+        maxEventBytes: this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+        onOversize: () => this.onOversize(attempt),
       }),
     });
     this.es = es;
@@ -167,6 +177,7 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     });
     es.addEventListener('error', (e) => {
       const code = (e as { code?: number }).code;
+      if (this.oversizedAttempt === attempt) return this.fail(attempt, 'event_too_large', `${TOO_LARGE_CODES.event}: event dropped`);
       const reason = code ? `http_${code}` : this.open ? 'closed' : 'connect';
       this.fail(attempt, reason, (e as { message?: string }).message ?? '', code);
     });
@@ -220,6 +231,21 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     this.emit('event', r.event);
   }
 
+  /**
+   * An event over the limit: dropped unparsed. The body ends after the events before it; that
+   * end is the reconnect (reason `event_too_large`), and every connect brings a full snapshot, so
+   * what the dropped event said is not lost.
+   */
+  private onOversize(attempt: number): void {
+    if (attempt !== this.attempt || !this.running) return;
+    const limit = this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.oversizedAttempt = attempt;
+    this.stats.oversizedEvents++;
+    this.opts.metrics?.oversized.inc({ what: 'event' });
+    this.log.warn({ code: TOO_LARGE_CODES.event, limit },
+      `${TOO_LARGE_CODES.event}: an event is larger than ${limit} bytes (BERTH_MARATHON_MAX_EVENT_BYTES); dropped, reconnecting for a full snapshot`);
+  }
+
   private fail(attempt: number, reason: string, detail: string, status?: number): void {
     if (attempt !== this.attempt || !this.running) return;
     this.attempt++; // late callbacks of this attempt are ignored from now on
@@ -240,7 +266,8 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     this.log.warn({ url: from, reason, detail, status, wasOpen, retryInMs: Math.round(delay) }, 'marathon event stream lost; reconnecting');
     this.emit('disconnected', { reason, detail, status });
     if (this.listenerCount('error') > 0) {
-      const kind = status === 401 || status === 403 ? 'unauthorized' : status && status >= 500 ? 'server_error' : reason === 'idle' ? 'timeout' : status ? 'http_status' : 'connect';
+      const kind = status === 401 || status === 403 ? 'unauthorized' : status && status >= 500 ? 'server_error' : reason === 'idle' ? 'timeout'
+        : reason === 'event_too_large' ? 'too_large' : status ? 'http_status' : 'connect';
       this.emit('error', new MarathonError(kind, `event stream ${reason}: ${detail}`, from, status));
     }
     this.retryTimer = this.clock.setTimeout(() => { if (this.running) this.connect(); }, delay);

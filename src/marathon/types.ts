@@ -1,5 +1,5 @@
 /**
- * Marathon wire types (REST `/v2/apps`, `/v2/tasks` and the `/v2/events` SSE bus), Marathon 1.4–1.10.
+ * Marathon wire types (REST `/v2/apps` and the `/v2/events` SSE bus), Marathon 1.4–1.10.
  * Types only. Everything Marathon may leave out (1.4 omits empty arrays and `None` options; 1.6+ writes
  * `[]`) is optional here, so readers must not assume presence. See `reference/marathon.md` §2–§4.
  */
@@ -40,7 +40,7 @@ export interface HealthCheckResult {
   taskId?: string;
 }
 
-/** A task as embedded in `apps[].tasks` or returned by `/v2/tasks`. */
+/** A task as embedded in `apps[].tasks`. */
 export interface Task {
   id: string;
   appId?: string;
@@ -133,7 +133,10 @@ export interface HealthCheck {
   command?: { value: string };
 }
 
-/** An app from `GET /v2/apps` / `GET /v2/apps/{id}` (1.4 and 1.5+ shapes together). */
+/**
+ * An app from `GET /v2/apps` / `GET /v2/apps/{id}` (1.4 and 1.5+ shapes together). What
+ * MarathonClient returns carries only the fields project.ts keeps; events carry the whole definition.
+ */
 export interface App {
   id: string;
   cmd?: string | null;
@@ -161,21 +164,6 @@ export interface App {
   tasksHealthy?: number;
   tasksUnhealthy?: number;
   deployments?: Array<{ id: string }>;
-}
-
-/** `GET /v2/apps` body. */
-export interface AppsResponse {
-  apps: App[];
-}
-
-/** `GET /v2/apps/{id}` body. */
-export interface AppResponse {
-  app: App;
-}
-
-/** `GET /v2/tasks` and `GET /v2/apps/{id}/tasks` body. */
-export interface TasksResponse {
-  tasks: Task[];
 }
 
 // ---------------------------------------------------------------- events

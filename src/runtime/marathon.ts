@@ -32,12 +32,16 @@ export function startMarathon(
 ): MarathonRuntime {
   const auth = { username: config.marathon.username, password: config.marathon.password, token: config.marathon.token };
   const logger = deps.logger.child({ component: 'marathon' });
-  const client = new MarathonClient({ urls: config.marathon.urls, ...auth, logger, metrics: deps.metrics });
+  const client = new MarathonClient({
+    urls: config.marathon.urls, ...auth, logger, metrics: deps.metrics,
+    maxResponseBytes: config.marathon.maxResponseBytes, labelPrefix: config.labelPrefix,
+  });
   const stream = new EventStream({
     urls: config.marathon.urls,
     ...auth,
     eventTypes: [...REGISTRY_EVENT_TYPES],
     idleTimeoutMs: STREAM_STALE_MS,
+    maxEventBytes: config.marathon.maxEventBytes,
     logger,
     metrics: deps.metrics,
   });

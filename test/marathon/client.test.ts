@@ -31,7 +31,6 @@ describe.each(['1.4', '1.10'] as const)('MarathonClient against the simulator (M
     const app = await client.getApp('/team/web');
     expect(app.labels).toEqual({ 'berth.domain': 'team-web.berth.internal' });
     expect((await failure(client.getApp('/nope'))).kind).toBe('not_found');
-    expect(await client.getLeader()).toBe(sim.hostPort);
   });
 
   it('rotates past a dead node and a 5xx node, and stays on the one that answered', async () => {
@@ -102,28 +101,6 @@ describe.each(['1.4', '1.10'] as const)('MarathonClient against the simulator (M
     const client = new MarathonClient({ urls: [sim.url] });
     expect(await client.getApps()).toEqual([]);
     expect(await client.getApps()).toHaveLength(1);
-  });
-});
-
-describe('MarathonClient leader awareness', () => {
-  it('moves the leader to the front of its URL list', async () => {
-    const leader = await startSimulator();
-    const standby = await startSimulator({ cluster: leader.cluster });
-    try {
-      const client = new MarathonClient({ urls: [standby.url, leader.url] });
-      expect(client.baseUrl).toBe(standby.url);
-      expect(await client.preferLeader()).toBe(leader.hostPort);
-      expect(client.baseUrl).toBe(leader.url);
-      standby.control.becomeLeader();
-      await client.preferLeader();
-      expect(client.baseUrl).toBe(standby.url);
-      // No leader at all: the leader filter answers 502 before /v2/leader is reached.
-      leader.control.loseLeader();
-      expect((await failure(client.preferLeader())).kind).toBe('server_error');
-    } finally {
-      await standby.close();
-      await leader.close();
-    }
   });
 });
 

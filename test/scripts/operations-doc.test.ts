@@ -17,7 +17,7 @@ const run = (name: string, date: string, benches: string[]) => ({
   machine: { commit: 'c0ffee', dirty: false, date, cores: 2, cpu: 'x', node: 'v20', memoryGb: 4, loadStart: [1, 1, 1] },
   figures: benches.map((bench) => ({ bench, what: `${bench} speed`, value: 1, unit: '/s', target: null, pass: null })),
 });
-const noLocal = { runs: [], events: null, faults: null };
+const noLocal = { runs: [], own: new Map(), faults: null };
 
 describe('the committed docs/operations.md', () => {
   it('is current: rendered from bench/results/summary.json, with rows for every fault test in test/faults', () => {

@@ -1,0 +1,162 @@
+/**
+ * Marathon intake memory benchmark: berth in its own process (default settings, the memory it
+ * would have under `deploy/marathon/berth.json`'s 512 MB grant), peak RSS through
+ *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) shaped like the simulator's
+ *     (bench/marathon/big-marathon.ts streams its answer as Marathon does; src/sim builds 20,000 apps
+ *     into one string first, which under load takes longer than berth's 10 s wait for an answer);
+ *  2. a 300 MB `/v2/apps` answer (20,000 apps, 3 tasks each, ~15 kB of env, cmd and other tools'
+ *     labels per app that berth does not keep) — applied;
+ *  3. then an answer over BERTH_MARATHON_MAX_RESPONSE_BYTES (the default, 384 MiB) — refused with
+ *     MARATHON_ANSWER_TOO_LARGE, the 20,000 services of step 2 kept.
+ *
+ *   node --import tsx bench/marathon/run.ts [--quick]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/marathon/limits';
+import { getJson, until } from '../events/phases';
+import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
+import { scratchPg } from '../lib/pg';
+import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
+import { rssMb } from '../lib/stats';
+import { startBigMarathon } from './big-marathon';
+
+const B = 'marathon';
+/** deploy/marathon/berth.json: `"mem": 512`. */
+const GRANT_MB = 512;
+/** Per-app padding that makes 20,000 apps a ~300 MB answer (measured: 13,000 → 295.6 MB). */
+const PAD_300MB = 13_250;
+/** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
+const SETTLE_MS = 10_000;
+
+export interface MarathonBenchOptions { quick?: boolean; log?: (s: string) => void }
+
+interface Status { services: number; endpoints: number; marathon: { lastError: string | null; lastSuccessAt: string | null } | null }
+
+/** Starts berth against `url` with a fresh database; the caller stops it. */
+async function berthAgainst(url: string, dir: string, tag: string, cleanups: Array<() => Promise<void>>): Promise<BerthProcess> {
+  const pg = await scratchPg(tag);
+  if (pg) cleanups.push(pg.drop);
+  const berth = await startBerthProcess({
+    BERTH_MARATHON_URLS: url,
+    BERTH_HTTP_ADDR: '127.0.0.1:0',
+    BERTH_DNS_ADDR: '127.0.0.1:0',
+    BERTH_DATA_DIR: path.join(dir, tag),
+    BERTH_NGINX_DIR: path.join(dir, tag, 'nginx'),
+    BERTH_NGINX_TEST_CMD: '',
+    BERTH_NGINX_RELOAD_CMD: '',
+    BERTH_DNS_ZONES: 'berth.internal',
+    BERTH_LOG_LEVEL: 'info',
+    ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
+  }, 300_000);
+  cleanups.push(() => berth.stop());
+  return berth;
+}
+
+/** Polls berth's registry status until `done`, sampling nothing (VmHWM keeps the peak). */
+function statusUntil(berth: BerthProcess, done: (s: Status) => boolean, what: string): Promise<Status> {
+  return until(async () => {
+    const s = await getJson<Status>(`${berth.url}/v1/registry/status`).catch(() => null);
+    return s && done(s) ? s : undefined;
+  }, 600_000, what, 250);
+}
+
+/** After the registry: Nginx files for every app, then a settle period for what runs after them. */
+async function downstreamDone(dir: string, tag: string, apps: number): Promise<void> {
+  const httpDir = path.join(dir, tag, 'nginx', 'default', 'http');
+  await until(() => fs.existsSync(httpDir) && fs.readdirSync(httpDir).length >= apps, 600_000, 'every Nginx file', 500);
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+}
+
+/** Highest RSS seen while `p` runs (sampled every 50 ms), in MB. */
+async function rssDuring<T>(pid: number, p: Promise<T>): Promise<{ value: T; peakMb: number }> {
+  let peak = rssMb(pid).rss;
+  const t = setInterval(() => { try { peak = Math.max(peak, rssMb(pid).rss); } catch { /* exited */ } }, 50);
+  try {
+    return { value: await p, peakMb: peak };
+  } finally {
+    clearInterval(t);
+  }
+}
+
+export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise<{ figures: Figure[]; extra: Record<string, unknown> }> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(`[marathon] ${s}\n`));
+  const apps = opts.quick ? 5000 : 20_000;
+  const tasksPerApp = 3;
+  const figures: Figure[] = [];
+  const extra: Record<string, unknown> = { apps, tasks: apps * tasksPerApp, grantMb: GRANT_MB, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-marathon-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  const scale = `${apps.toLocaleString('en')} apps / ${(apps * tasksPerApp).toLocaleString('en')} tasks`;
+  try {
+    // 1. The plain snapshot: apps shaped like the simulator's (nothing padded).
+    {
+      const plain = await startBigMarathon({ apps, tasksPerApp, padBytes: 0 });
+      cleanups.push(() => plain.close());
+      log(`simulated Marathon: ${scale}, no padding; starting berth`);
+      const berth = await berthAgainst(plain.url, dir, 'plain', cleanups);
+      const t0 = performance.now();
+      await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, `the ${scale} snapshot`);
+      const ms = performance.now() - t0;
+      await downstreamDone(dir, 'plain', apps);
+      const mem = rssMb(berth.pid);
+      extra.plainAnswerBytes = plain.lastBytes();
+      figures.push(fig(B, `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`, mem.peak, 'MB', { op: '<=', limit: GRANT_MB },
+        `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened`));
+      log(`plain snapshot: ${(plain.lastBytes() / 1e6).toFixed(0)} MB answer, peak RSS ${mem.peak.toFixed(0)} MB, ${(ms / 1000).toFixed(1)} s`);
+      await berth.stop();
+      await plain.close();
+    }
+
+    // 2. and 3. A 300 MB answer, then one over the limit.
+    const big = await startBigMarathon({ apps, tasksPerApp, padBytes: PAD_300MB });
+    cleanups.push(() => big.close());
+    log(`big Marathon: ${scale}, ${PAD_300MB} bytes of unkept content per app; starting berth`);
+    const berth = await berthAgainst(big.url, dir, 'big', cleanups);
+    const t0 = performance.now();
+    await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
+    const appliedMs = performance.now() - t0;
+    const bytes = big.lastBytes();
+    await downstreamDone(dir, 'big', apps);
+    const applied = rssMb(berth.pid);
+    extra.answerBytes = bytes;
+    figures.push(fig(B, `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`, applied.peak, 'MB', { op: '<=', limit: GRANT_MB },
+      `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened`));
+    log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
+
+    const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
+    big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
+    log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
+    const during = await rssDuring(berth.pid, fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()));
+    const sync = during.value as { result: string; error?: string };
+    const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
+    const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
+    const over = rssMb(berth.pid);
+    extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
+    figures.push(fig(B, 'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept', refused ? 1 : 0, '', { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
+      `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`));
+    figures.push(fig(B, 'berth RSS while it reads and refuses that answer (sampled every 50 ms)', during.peakMb, 'MB', { op: '<=', limit: GRANT_MB },
+      `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB`));
+    log(`over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`);
+    return { figures, extra };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+if (require.main === module) {
+  const quick = process.argv.includes('--quick');
+  const m = machine();
+  runMarathonBench({ quick })
+    .then(({ figures, extra }) => {
+      printTable(figures);
+      console.log(`results: ${writeRun('marathon', m, figures, { quick, ...extra })}`);
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
