@@ -26,8 +26,9 @@ function setup(initial: Service[] | null) {
   });
   const read = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   const exists = (rel: string) => fs.existsSync(path.join(dir, rel));
-  /** Fires timers due within `ms` and waits for the run they start. */
+  /** Fires timers due within `ms` and waits for the run they start (once the previous tick armed its timer). */
   const step = async (ms: number) => {
+    await waitFor(() => clock.pending().length > 0, 'a sync timer to be armed');
     const next = store.next();
     clock.advance(ms);
     return next;
