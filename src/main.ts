@@ -38,7 +38,7 @@ export interface StartOptions {
   /** Give up on an unreachable database after this many attempts (default: keep trying). */
   dbAttempts?: number;
   signal?: AbortSignal;
-  /** This replica's name in `/v1/cluster` (default: host-pid). */
+  /** This replica's name in `/v1/cluster` (default: host-pid-random). */
   replicaId?: string;
 }
 

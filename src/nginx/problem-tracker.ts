@@ -7,7 +7,7 @@ import type { ProblemSink } from './store';
 const REJECTED_MESSAGE = 'Nginx rejected the generated config (test command failed); the previous config is kept until the app definition changes';
 
 /** The Nginx problems of one run: services not rendered, and services the test command rejected. */
-export function nginxProblems(rejected: readonly RenderRejection[], excluded: ReadonlyArray<{ env: string; appId: string }>): Map<string, Problem> {
+function nginxProblems(rejected: readonly RenderRejection[], excluded: ReadonlyArray<{ env: string; appId: string }>): Map<string, Problem> {
   const current = new Map<string, Problem>();
   for (const r of rejected) current.set(problemKey(r), problem(r.code, r.appId, r.env, r.message));
   for (const e of excluded) {

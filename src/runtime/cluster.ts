@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { Registry as PromRegistry } from 'prom-client';
 import { clusterReadiness, createClusterMetrics, createLeadership, type ClusterMetrics, type Leadership } from '../cluster';
 import type { JournalLag } from '../cluster/types';
@@ -25,7 +24,7 @@ export function leadershipPart(d: { config: Config; db: Database; logger: Logger
     engine: d.db.engine,
     knex: d.db.knex,
     databaseUrl: d.config.databaseUrl,
-    id: d.replicaId ?? `${os.hostname()}-${process.pid}`,
+    id: d.replicaId, // absent: the leadership's own default (host-pid-random)
     logger: d.logger,
     metrics,
   });

@@ -15,7 +15,7 @@ import { MarathonSync } from '../registry/sync';
 import type { Part } from './part';
 
 /** Marathon writes a bare CRLF every 10 s; the watchdog and readiness allow three missed ones. */
-export const STREAM_STALE_MS = 30_000;
+const STREAM_STALE_MS = 30_000;
 
 /** The leader-only Marathon side: client, event stream and the sync that feeds the registry. */
 export interface MarathonRuntime {
@@ -27,13 +27,13 @@ export interface MarathonRuntime {
 }
 
 /** Creates the metrics once per process: prom-client refuses duplicate names on re-election. */
-export function marathonMetricsOnce(registry: PromRegistry): () => ReturnType<typeof createMarathonMetrics> {
+function marathonMetricsOnce(registry: PromRegistry): () => ReturnType<typeof createMarathonMetrics> {
   let m: ReturnType<typeof createMarathonMetrics> | undefined;
   return () => (m ??= createMarathonMetrics(registry));
 }
 
 /** Starts talking to Marathon; `stop()` closes the stream and waits for the sync's work in flight. */
-export function startMarathon(
+function startMarathon(
   config: Config,
   deps: { registry: Registry; ipam: IpamReconcilePort; logger: Logger; metrics: ReturnType<typeof createMarathonMetrics> },
 ): MarathonRuntime {
