@@ -122,11 +122,6 @@ export class NginxSync {
     return this.enqueue('release', true);
   }
 
-  /** True once a run rendered the registry and disk matches it (for `/readyz`). */
-  hasSynced(): boolean {
-    return this.appliedPosition !== null;
-  }
-
   status(): SyncStatusView {
     return {
       held: this.held,
