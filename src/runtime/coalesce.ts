@@ -103,7 +103,11 @@ export function coalesce(o: CoalesceOptions): Coalescer {
       try {
         await o.run(reason);
       } catch (err) {
-        o.onError(err);
+        try {
+          o.onError(err);
+        } catch {
+          // A reporter that throws must not stop the loop.
+        }
       }
     })().finally(() => {
       inflight = null;
