@@ -20,7 +20,7 @@ export interface LeadershipBaseOptions {
 }
 
 /** A default replica id: readable in pg_stat_activity and logs, unique across restarts. */
-export function defaultReplicaId(): string {
+function defaultReplicaId(): string {
   return `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 

@@ -23,6 +23,7 @@ export interface Config {
   nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
   syncIntervalMs: number;
   resyncIntervalMs: number;
+  marathonFailureGraceMs: number;
   labelPrefix: string;
   defaultEnv: string;
   environments: Record<string, EnvironmentConfig>;
@@ -78,6 +79,7 @@ export const KEYS = {
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
+  BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
   BERTH_LABEL_PREFIX: key(p.labelPrefix, 'label prefix', 'berth.'),
   BERTH_DEFAULT_ENV: key(p.envName, 'environment for apps without berth.env, and the DNS fallback', 'default'),
   BERTH_ENVIRONMENTS: key(parseEnvironments, 'JSON: {"<env>": {"clients": [cidr…], "proxyAddresses": [ip…]}}', {} as Record<string, EnvironmentConfig>),
@@ -128,6 +130,7 @@ export function toConfig(v: Values): Config {
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,
+    marathonFailureGraceMs: v.BERTH_MARATHON_FAILURE_GRACE_MS!,
     labelPrefix: v.BERTH_LABEL_PREFIX!,
     defaultEnv: v.BERTH_DEFAULT_ENV!,
     environments: v.BERTH_ENVIRONMENTS ?? {},

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from '../registry/view';
+import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { DnsIndex } from './build';
 
 export type UpdateKind = 'build' | 'patch';
@@ -43,17 +44,25 @@ const SLICE_MS = 5;
 export class IndexReloader {
   private dirty = false;
   private forced = false;
-  private running = false;
   private stopped = true;
-  private timer: unknown = null;
-  private timerDue = 0;
-  private lastStart = -Infinity;
   private unsubscribe: (() => void) | null = null;
   private failures = 0;
   private lastFull = -Infinity;
-  private idle: Array<() => void> = [];
+  /** The poll after a run: sooner when the served index's serial is due to move. */
+  private readonly loop: Coalescer;
 
-  constructor(private readonly o: ReloaderOptions) {}
+  constructor(private readonly o: ReloaderOptions) {
+    this.loop = coalesce({
+      clock: o.clock,
+      minIntervalMs: o.minIntervalMs,
+      everyMs: () => {
+        const due = this.o.current().serialDue;
+        return due ? Math.min(this.o.pollMs, Math.max(0, due - this.o.clock.now())) : this.o.pollMs;
+      },
+      run: () => this.run(),
+      onError: (err) => this.o.logger.error({ err }, 'dns: index reloader failed'),
+    });
+  }
 
   start(): void {
     this.stopped = false;
@@ -65,29 +74,14 @@ export class IndexReloader {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.timer !== null) this.o.clock.clearTimeout(this.timer);
-    this.timer = null;
-    if (this.running) await new Promise<void>((r) => this.idle.push(r));
+    await this.loop.stop();
   }
 
   /** Asks for a rebuild (coalesced); `force` rebuilds even if the registry did not move (settings changed). */
   request(force = false): void {
     this.dirty = true;
     this.forced ||= force;
-    this.schedule(0);
-  }
-
-  private schedule(extraDelay: number): void {
-    if (this.stopped || this.running) return;
-    const now = this.o.clock.now();
-    const delay = Math.max(extraDelay, this.lastStart + this.o.minIntervalMs - now, 0);
-    // An earlier wake-up replaces a later one (a change arriving while only the poll is pending).
-    if (this.timer !== null) {
-      if (this.timerDue <= now + delay) return;
-      this.o.clock.clearTimeout(this.timer);
-    }
-    this.timerDue = now + delay;
-    this.timer = this.o.clock.setTimeout(() => { this.timer = null; void this.run(); }, delay);
+    this.loop.request();
   }
 
   /** Runs a build in slices of ~SLICE_MS, yielding to the event loop in between; null when stopped. */
@@ -106,13 +100,11 @@ export class IndexReloader {
 
   private async run(): Promise<void> {
     if (this.stopped) return;
-    this.running = true;
-    const now = (this.lastStart = this.o.clock.now());
+    const now = this.o.clock.now();
     const wanted = this.dirty;
     const forced = this.forced;
     this.dirty = false;
     this.forced = false;
-    let retry = false;
     const step = { patching: false };
     try {
       const cur = this.o.current();
@@ -127,16 +119,9 @@ export class IndexReloader {
       this.o.failed(err);
       // A patch that failed half-way may have applied some apps: the next run rebuilds whole.
       this.forced ||= forced || step.patching;
-      retry = true;
-    } finally {
-      this.running = false;
-      for (const r of this.idle.splice(0)) r();
+      this.dirty = true;
+      this.loop.request({ delayMs: this.o.retryMs });
     }
-    if (this.stopped) return;
-    const due = this.o.current().serialDue;
-    if (retry) { this.dirty = true; this.schedule(this.o.retryMs); }
-    else if (this.dirty) this.schedule(0);
-    else this.schedule(due ? Math.min(this.o.pollMs, Math.max(0, due - this.o.clock.now())) : this.o.pollMs);
   }
 
   /** A patch when the registry can say what changed since `cur`, else a full build. */

@@ -37,6 +37,17 @@ export const PROBLEM_CODES = {
   REGISTRY_WRITE_FAILED: 'REGISTRY_WRITE_FAILED',
   /** The IPAM pool says this fixed IP belongs to another app (raised by the IPAM reconciliation). */
   FIXED_IP_CONFLICT: 'FIXED_IP_CONFLICT',
+
+  // Raised by the Nginx sync (source `nginx`): the app is in the registry and in DNS, but its
+  // Nginx file is not written (or the previous one is kept).
+  /** The service cannot be rendered safely (a value would break out of the Nginx syntax). */
+  NGINX_INVALID_SERVICE: 'NGINX_INVALID_SERVICE',
+  /** The template failed for this service. */
+  NGINX_RENDER_FAILED: 'NGINX_RENDER_FAILED',
+  /** Another tcp service in the same environment already listens on this port in Nginx. */
+  NGINX_LISTEN_CONFLICT: 'NGINX_LISTEN_CONFLICT',
+  /** The Nginx test command rejected this service's file; it is kept out until the app definition changes. */
+  NGINX_CONFIG_REJECTED: 'NGINX_CONFIG_REJECTED',
 } as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[keyof typeof PROBLEM_CODES];

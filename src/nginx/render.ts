@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
 import type { Service } from '../model/types';
+import { PROBLEM_CODES } from '../model/problems';
 import { relativePath, upstreamName } from './names';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 
@@ -51,7 +52,7 @@ export interface RenderedFile {
 export interface RenderRejection {
   env: string;
   appId: string;
-  code: 'nginx_invalid_service' | 'nginx_render_failed' | 'nginx_listen_conflict';
+  code: typeof PROBLEM_CODES.NGINX_INVALID_SERVICE | typeof PROBLEM_CODES.NGINX_RENDER_FAILED | typeof PROBLEM_CODES.NGINX_LISTEN_CONFLICT;
   message: string;
   /** The service's file, when its names are valid: its previous file is kept as it is. */
   path: string | null;
@@ -185,7 +186,7 @@ export function renderServices(services: readonly Service[], templates: Template
     if (errs.length > 0) {
       const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.proxy === 'http' || s.proxy === 'tcp');
       const path = named ? relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId) : null;
-      rejected.push({ env: String(s.env), appId: String(s.appId), code: 'nginx_invalid_service', message: errs.join('; '), path });
+      rejected.push({ env: String(s.env), appId: String(s.appId), code: PROBLEM_CODES.NGINX_INVALID_SERVICE, message: errs.join('; '), path });
       continue;
     }
     const path = relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId);
@@ -196,13 +197,13 @@ export function renderServices(services: readonly Service[], templates: Template
       const portKey = `${s.env} ${s.listen}`;
       const owner = tcpPorts.get(portKey);
       if (owner) {
-        rejected.push({ env: s.env, appId: s.appId, code: 'nginx_listen_conflict', message: `listen port ${s.listen} is already used by ${owner} in ${s.env}`, path });
+        rejected.push({ env: s.env, appId: s.appId, code: PROBLEM_CODES.NGINX_LISTEN_CONFLICT, message: `listen port ${s.listen} is already used by ${owner} in ${s.env}`, path });
         continue;
       }
       tcpPorts.set(portKey, s.appId);
     }
     if (entry.body === undefined) {
-      rejected.push({ env: s.env, appId: s.appId, code: 'nginx_render_failed', message: `template failed: ${entry.error}`, path });
+      rejected.push({ env: s.env, appId: s.appId, code: PROBLEM_CODES.NGINX_RENDER_FAILED, message: `template failed: ${entry.error}`, path });
       continue;
     }
     paths.add(path);

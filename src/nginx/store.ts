@@ -52,47 +52,39 @@ export class InMemorySyncRunStore implements SyncRunStore {
   }
 }
 
-/**
- * How the sync reports a service Nginx cannot take (the registry implements it over its problems
- * table). `clear` is called when the service goes out fine again or disappears.
- */
+/** Where the sync puts the Nginx problems: the whole current set at once (one path, see `leaderProblemSink`). */
 export interface ProblemSink {
-  raise(p: Problem): Promise<void>;
-  clear(code: string, appId: string): Promise<void>;
-  /**
-   * Optional: replace every Nginx problem at once. When present it is used instead of raise/clear
-   * (first on start, so problems left by a previous process are cleared too).
-   */
-  replaceAll?(problems: Problem[]): Promise<void>;
+  replace(problems: readonly Problem[]): Promise<void>;
 }
 
-/** A ProblemSink over the registry's `setProblems(source, problems)` under the source `nginx`. */
-export function registryProblemSink(registry: { setProblems(source: string, problems: Problem[]): Promise<void> }): ProblemSink {
-  const current = new Map<string, Problem>();
-  const push = () => registry.setProblems('nginx', [...current.values()]);
+export interface LeaderProblemSinkOptions {
+  registry: { setProblems(source: string, problems: Problem[]): Promise<void> };
+  /** Only the leader writes the registry (default: always, for a single process without leadership). */
+  isLeader?: () => boolean;
+}
+
+/**
+ * The registry's problems under the source `nginx`, written by the leader only: a standby's
+ * registry is read-only, so it keeps the latest set (its own Nginx found them) and `publish()`
+ * writes it once this replica is elected.
+ */
+export function leaderProblemSink(o: LeaderProblemSinkOptions): ProblemSink & { publish(): Promise<void> } {
+  let latest: Problem[] = [];
+  const publish = () => ((o.isLeader?.() ?? true) ? o.registry.setProblems('nginx', latest) : Promise.resolve());
   return {
-    raise: async (p) => {
-      current.set(`${p.code} ${p.appId}`, p);
-      await push();
+    replace: async (problems) => {
+      latest = [...problems];
+      await publish();
     },
-    clear: async (code, appId) => {
-      if (current.delete(`${code} ${appId}`)) await push();
-    },
-    replaceAll: async (problems) => {
-      current.clear();
-      for (const p of problems) current.set(`${p.code} ${p.appId}`, p);
-      await push();
-    },
+    publish,
   };
 }
 
-/** A ProblemSink keeping the current problems in a map (tests, dry runs). */
+/** A ProblemSink keeping the current problems in a map keyed `code appId` (tests, dry runs). */
 export class InMemoryProblemSink implements ProblemSink {
   readonly problems = new Map<string, Problem>();
-  async raise(p: Problem): Promise<void> {
-    this.problems.set(`${p.code} ${p.appId}`, p);
-  }
-  async clear(code: string, appId: string): Promise<void> {
-    this.problems.delete(`${code} ${appId}`);
+  async replace(problems: readonly Problem[]): Promise<void> {
+    this.problems.clear();
+    for (const p of problems) this.problems.set(`${p.code} ${p.appId}`, p);
   }
 }

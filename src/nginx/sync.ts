@@ -14,6 +14,7 @@ import { RenderMemo, renderServices, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { loadTemplates } from './templates';
+import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
 
@@ -61,12 +62,11 @@ export class NginxSync {
   private readonly memo = new RenderMemo();
   private readonly disk: DiskState;
   private readonly recorder: RunRecorder;
-  private timer: unknown = null;
-  private dirty = false;
+  /** The batch timer and the poll (see the class comment). */
+  private readonly loop: Coalescer;
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
   private chain: Promise<unknown> = Promise.resolve();
-  private ticking: Promise<void> = Promise.resolve();
   private lastSeenPosition = -1;
   /** When a failed run may be retried without a registry change (null: nothing to retry). */
   private retryAt: number | null = null;
@@ -87,6 +87,12 @@ export class NginxSync {
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
     this.recorder = new RunRecorder(opts.store, this.metrics, opts.logger);
+    this.loop = coalesce({
+      clock: this.clock,
+      everyMs: opts.intervalMs,
+      run: () => this.tick(),
+      onError: (err) => opts.logger.warn({ err: (err as Error).message }, 'nginx sync: registry unavailable, will retry'),
+    });
   }
 
   /** Cleans temp files a killed predecessor left, subscribes to the registry and syncs once at once. */
@@ -95,15 +101,14 @@ export class NginxSync {
     const stale = await removeStaleTemps(this.opts.dir);
     if (stale > 0) this.opts.logger.info({ stale }, 'removed temp files left by an interrupted sync');
     this.unsubscribe = this.opts.view.onChange(() => this.onChange());
-    this.arm(0);
+    this.loop.request({ delayMs: 0 });
   }
 
   /** Stops timers and waits for a run in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
-    this.disarm();
-    await this.ticking;
+    await this.loop.stop();
     await this.chain.catch(() => undefined);
   }
 
@@ -117,11 +122,6 @@ export class NginxSync {
     return this.enqueue('release', true);
   }
 
-  /** True once a run rendered the registry and disk matches it (for `/readyz`). */
-  hasSynced(): boolean {
-    return this.appliedPosition !== null;
-  }
-
   status(): SyncStatusView {
     return {
       held: this.held,
@@ -133,39 +133,18 @@ export class NginxSync {
   }
 
   private onChange(): void {
-    if (this.stopped || this.dirty) return;
-    this.dirty = true;
-    this.disarm();
     // Until the first full sync there is nothing to batch with: the files of a cold start (or a
-    // new leader's first snapshot) go out at once; from then on, one run per interval.
-    this.arm(this.appliedPosition === null ? 0 : this.opts.intervalMs);
-  }
-
-  private arm(ms: number): void {
-    if (this.stopped || this.timer !== null) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.ticking = this.tick();
-    }, ms);
-  }
-
-  private disarm(): void {
-    if (this.timer !== null) this.clock.clearTimeout(this.timer);
-    this.timer = null;
+    // new leader's first snapshot) go out at once; from then on, one run per interval (the first
+    // change of a burst opens the window, the rest ride on it).
+    this.loop.request({ delayMs: this.appliedPosition === null ? 0 : this.opts.intervalMs });
   }
 
   private async tick(): Promise<void> {
-    this.timer = null;
-    this.dirty = false;
-    try {
-      const position = await this.opts.view.position();
-      if (this.stopped) return;
-      const moved = position !== this.lastSeenPosition;
-      const retryDue = this.retryAt !== null && this.clock.now() >= this.retryAt;
-      if (moved || retryDue) await this.enqueue(moved ? 'interval' : 'retry', false);
-    } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, 'nginx sync: registry unavailable, will retry');
-    }
-    this.arm(this.opts.intervalMs);
+    const position = await this.opts.view.position();
+    if (this.stopped) return;
+    const moved = position !== this.lastSeenPosition;
+    const retryDue = this.retryAt !== null && this.clock.now() >= this.retryAt;
+    if (moved || retryDue) await this.enqueue(moved ? 'interval' : 'retry', false);
   }
 
   private enqueue(trigger: SyncTrigger, bypassGuard: boolean): Promise<SyncRun> {

@@ -79,13 +79,14 @@ export function coalesce(o: CoalesceOptions): Coalescer {
     timer = null;
   };
 
+  /** Armed even while a run is in flight, so a request's time counts from the request. */
   const arm = () => {
     disarm();
-    if (stopped || inflight || !pending) return;
+    if (stopped || !pending) return;
     const delay = Math.max(0, pending.due - clock.now());
     const handle = clock.setTimeout(() => {
       timer = null;
-      startRun();
+      startRun(); // no-op while a run is in flight: it starts when that one ends
     }, delay);
     (handle as { unref?: () => void }).unref?.();
     timer = handle;
@@ -102,7 +103,11 @@ export function coalesce(o: CoalesceOptions): Coalescer {
       try {
         await o.run(reason);
       } catch (err) {
-        o.onError(err);
+        try {
+          o.onError(err);
+        } catch {
+          // A reporter that throws must not stop the loop.
+        }
       }
     })().finally(() => {
       inflight = null;
@@ -111,7 +116,8 @@ export function coalesce(o: CoalesceOptions): Coalescer {
         const every = typeof o.everyMs === 'function' ? o.everyMs() : o.everyMs;
         pending = { due: clock.now() + every, kind: 'poll' };
       }
-      arm();
+      if (pending && pending.due <= clock.now()) startRun();
+      else arm();
       settle();
     });
   };
@@ -122,8 +128,7 @@ export function coalesce(o: CoalesceOptions): Coalescer {
     const due = opts.immediate ? now : Math.max(now + (opts.delayMs ?? o.delayMs ?? 0), lastStart + (o.minIntervalMs ?? 0));
     if (pending && pending.kind === 'request' && pending.due <= due) return;
     pending = { due, kind: 'request' };
-    if (inflight) return; // queued: armed when the run in flight ends
-    if (due <= now && opts.immediate) startRun();
+    if (opts.immediate && !inflight) startRun();
     else arm();
   };
 

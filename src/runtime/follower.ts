@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock';
 import type { JournalLag } from '../cluster/types';
 import type { Logger } from '../log';
 import type { Registry } from '../registry/registry';
+import { coalesce } from './coalesce';
 
 /** Catch-up loop handle: `poke()` re-reads now (a notification arrived); `stop()` ends the loop. */
 export interface JournalFollower {
@@ -48,10 +49,6 @@ export function followJournal(
   const intervalMs = opts.intervalMs ?? 1000;
   const maxLagSeconds = opts.maxLagSeconds ?? 10;
   const clock = opts.clock ?? systemClock;
-  let stopped = false;
-  let timer: unknown;
-  let running: Promise<unknown> | null = null;
-  let again = false;
   let failing = false;
   // Start-up loaded the registry from the database just before: current as of now.
   let currentAt = clock.now();
@@ -74,43 +71,25 @@ export function followJournal(
     currentAt = startedAt;
   };
 
-  const tick = (): void => {
-    if (stopped) return;
-    if (running) {
-      again = true; // coalesce pokes that arrive during a read
-      return;
-    }
-    if (timer) clock.clearTimeout(timer);
-    running = check()
-      .then(() => {
-        if (failing) logger.info('registry catch-up recovered');
-        failing = false;
-      })
-      .catch((err: Error) => {
-        if (!failing) logger.warn({ err: err.message }, 'registry catch-up failed; serving the last state');
-        failing = true;
-      })
-      .finally(() => {
-        running = null;
-        if (stopped) return;
-        if (again) {
-          again = false;
-          tick();
-        } else {
-          timer = clock.setTimeout(tick, intervalMs);
-          (timer as { unref?: () => void }).unref?.();
-        }
-      });
-  };
-  tick();
+  // Pokes during a read queue one more read right after it.
+  const loop = coalesce({
+    clock,
+    everyMs: intervalMs,
+    run: async () => {
+      await check();
+      if (failing) logger.info('registry catch-up recovered');
+      failing = false;
+    },
+    onError: (err) => {
+      if (!failing) logger.warn({ err: (err as Error).message }, 'registry catch-up failed; serving the last state');
+      failing = true;
+    },
+  });
+  loop.request({ immediate: true });
 
   return {
-    poke: tick,
-    stop: async () => {
-      stopped = true;
-      if (timer) clock.clearTimeout(timer);
-      await running;
-    },
+    poke: () => loop.request({ immediate: true }),
+    stop: () => loop.stop(),
     lag: () => {
       // Leading: the view is the head at every instant (the ticks keep `currentAt` recent for the
       // moment leadership is lost and this replica follows again).

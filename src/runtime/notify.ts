@@ -4,7 +4,7 @@ import type { Logger } from '../log';
 import type { RegistryView } from '../registry/view';
 
 /** The channel the leader announces journal positions on. */
-export const JOURNAL_CHANNEL = 'berth_journal';
+const JOURNAL_CHANNEL = 'berth_journal';
 
 /**
  * Leader side: after each committed registry change, NOTIFY the new journal position so standby

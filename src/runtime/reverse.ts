@@ -1,6 +1,7 @@
 import type { DnsServer } from '../dns/server';
 import type { IpamService } from '../ipam/service';
 import type { Logger } from '../log';
+import { coalesce } from './coalesce';
 
 /**
  * PTR zones follow the pools: DNS is told the pool CIDRs again whenever they change (pools are
@@ -8,25 +9,18 @@ import type { Logger } from '../log';
  */
 export function reverseNetworksFollower(ipam: IpamService, dns: DnsServer, logger: Logger, intervalMs = 10_000): () => Promise<void> {
   let last = '';
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = ipam
-      .listPools()
-      .then((pools) => {
-        const cidrs = pools.map((p) => p.cidr).sort();
-        const key = cidrs.join(',');
-        if (key !== last) {
-          last = key;
-          dns.setReverseNetworks(cidrs);
-        }
-      })
-      .catch((err: Error) => logger.debug({ err: err.message }, 'pool list for reverse zones failed; keeping the last'));
-  };
-  tick();
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const loop = coalesce({
+    everyMs: intervalMs,
+    run: async () => {
+      const cidrs = (await ipam.listPools()).map((p) => p.cidr).sort();
+      const key = cidrs.join(',');
+      if (key !== last) {
+        last = key;
+        dns.setReverseNetworks(cidrs);
+      }
+    },
+    onError: (err) => logger.debug({ err: (err as Error).message }, 'pool list for reverse zones failed; keeping the last'),
+  });
+  loop.request({ immediate: true });
+  return () => loop.stop();
 }

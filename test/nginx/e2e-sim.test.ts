@@ -16,7 +16,7 @@ import { Registry } from '../../src/registry/registry';
 import { MarathonSync } from '../../src/registry/sync';
 import { startSimulator } from '../../src/sim';
 import { KnexSyncRunStore } from '../../src/nginx/knex-store';
-import { registryProblemSink } from '../../src/nginx/store';
+import { leaderProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { openTestDb, type TestDb } from '../support/db';
 import { TEMPLATES_DIR, waitFor } from './helpers';
@@ -63,7 +63,7 @@ describeWithTools(['nginx'], 'Marathon simulator → registry → nginx', () => 
     const sync = new NginxSync({
       dir: nginx.dir, templatesDir: TEMPLATES_DIR, httpListen: `127.0.0.1:${nginx.httpPort}`, testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd,
       intervalMs: 200, commandTimeoutMs: 10000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new PromRegistry(),
-      view: registry, store: new KnexSyncRunStore(db.knex), problems: registryProblemSink(registry),
+      view: registry, store: new KnexSyncRunStore(db.knex), problems: leaderProblemSink({ registry }),
     });
     await sync.start();
     cleanups.push(() => sync.stop());

@@ -210,7 +210,7 @@ describeWithTools(['nginx'], 'real nginx', () => {
     expect(failed.testOutput).toContain('not_a_directive');
     expect(snapshot()).toEqual(before);
     expect(h.counts.reloads).toBe(reloads);
-    expect(h.problems.problems.get('nginx_config_rejected /broken')).toBeDefined();
+    expect(h.problems.problems.get('NGINX_CONFIG_REJECTED /broken')).toBeDefined();
     // The next sync ships /ok's change without /broken.
     expect(await h.store.next()).toMatchObject({ status: 'applied', reloaded: true });
     await until(h.nginx.httpPort, 'ok.berth.test', (r) => r.body === 'b', '/ok change shipped');

@@ -83,14 +83,14 @@ describe('render', () => {
       '80',
     );
     expect(files.map((f) => f.path).sort()).toEqual(['default/http/web.conf', 'default/stream/a.conf', 'qa-1/http/web.conf', 'qa-1/stream/b.conf']);
-    expect(rejected).toEqual([expect.objectContaining({ appId: '/b', code: 'nginx_listen_conflict', path: 'default/stream/b.conf' })]);
+    expect(rejected).toEqual([expect.objectContaining({ appId: '/b', code: 'NGINX_LISTEN_CONFLICT', path: 'default/stream/b.conf' })]);
   });
 
   it('one invalid service is rejected with its reason; the others still render', () => {
     const bad = aService({ appId: '/bad', domains: ['a.com; include /etc/passwd'] });
     const { files, rejected } = renderServices([bad, aService({ appId: '/good' })], templates, '80');
     expect(files.map((f) => f.appId)).toEqual(['/good']);
-    expect(rejected[0]).toMatchObject({ appId: '/bad', code: 'nginx_invalid_service' });
+    expect(rejected[0]).toMatchObject({ appId: '/bad', code: 'NGINX_INVALID_SERVICE' });
     expect(rejected[0].message).toContain('invalid domain');
   });
 
@@ -98,7 +98,7 @@ describe('render', () => {
     const t = { ...templates, http: (ctx: { appId: string }) => { if (ctx.appId === '/boom') throw new Error('boom'); return 'x'; } };
     const { files, rejected } = renderServices([aService({ appId: '/boom' }), aService({ appId: '/fine' })], t as never, '80');
     expect(files.map((f) => f.appId)).toEqual(['/fine']);
-    expect(rejected[0]).toMatchObject({ appId: '/boom', code: 'nginx_render_failed' });
+    expect(rejected[0]).toMatchObject({ appId: '/boom', code: 'NGINX_RENDER_FAILED' });
   });
 });
 

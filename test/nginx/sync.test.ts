@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';
 import { InMemoryRegistryView } from '../../src/registry/view';
-import { InMemoryProblemSink, registryProblemSink } from '../../src/nginx/store';
+import { InMemoryProblemSink, leaderProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import type { Problem, Service } from '../../src/model/types';
 import { aService, anEndpoint, FakeClock, FakeControl, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
@@ -26,8 +26,9 @@ function setup(initial: Service[] | null) {
   });
   const read = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   const exists = (rel: string) => fs.existsSync(path.join(dir, rel));
-  /** Fires timers due within `ms` and waits for the run they start. */
+  /** Fires timers due within `ms` and waits for the run they start (once the previous tick armed its timer). */
   const step = async (ms: number) => {
+    await waitFor(() => clock.pending().length > 0, 'a sync timer to be armed');
     const next = store.next();
     clock.advance(ms);
     return next;
@@ -40,10 +41,10 @@ const web = (n: number, port0 = 31000) => aService({ appId: '/web' }, withEndpoi
 describe('NginxSync', () => {
   it('first sync writes the files and reloads once; an unchanged registry causes no reload', async () => {
     const t = setup([web(2), aService({ appId: '/api' })]);
-    expect(t.sync.hasSynced()).toBe(false);
+    expect(t.sync.status().appliedPosition).toBeNull();
     await t.sync.start();
     const first = await t.step(0);
-    expect(t.sync.hasSynced()).toBe(true);
+    expect(t.sync.status().appliedPosition).not.toBeNull();
     expect(first).toMatchObject({ status: 'applied', filesWritten: 2, reloaded: true });
     expect(t.read('default/http/web.conf')).toContain('server 10.0.0.1:31001');
     expect(t.control.reloads).toBe(1);
@@ -94,7 +95,7 @@ describe('NginxSync', () => {
     expect(t.read('default/http/web.conf')).toBe(before.web);
     expect(t.read('default/http/api.conf')).toBe(before.api);
     expect(t.exists('default/http/bad.conf')).toBe(false);
-    expect([...t.problems.problems.values()]).toEqual([expect.objectContaining({ code: 'nginx_config_rejected', appId: '/bad' })]);
+    expect([...t.problems.problems.values()]).toEqual([expect.objectContaining({ code: 'NGINX_CONFIG_REJECTED', appId: '/bad' })]);
     // The next sync ships the rest without the offender.
     const next = await t.step(INTERVAL);
     expect(next).toMatchObject({ status: 'applied', trigger: 'retry', filesWritten: 1, reloaded: true });
@@ -212,7 +213,7 @@ describe('NginxSync', () => {
     t.view.set([web(2), aService({ appId: '/api', domains: ['bad domain;'] })]);
     expect(await t.step(INTERVAL)).toMatchObject({ status: 'applied', filesWritten: 1 });
     expect(t.read('default/http/api.conf')).toBe(apiBefore);
-    expect([...t.problems.problems.values()]).toEqual([expect.objectContaining({ code: 'nginx_invalid_service', appId: '/api' })]);
+    expect([...t.problems.problems.values()]).toEqual([expect.objectContaining({ code: 'NGINX_INVALID_SERVICE', appId: '/api' })]);
     await t.sync.stop();
   });
 });
@@ -270,14 +271,14 @@ describe('NginxSync timing edges', () => {
   });
 });
 
-describe('registryProblemSink', () => {
+describe('leaderProblemSink', () => {
   it('replaces the nginx problems in the registry: stale ones cleared on start, offenders raised and cleared', async () => {
     const calls: Array<{ source: string; codes: string[] }> = [];
     const registry = { setProblems: async (source: string, ps: Problem[]) => void calls.push({ source, codes: ps.map((p) => `${p.code} ${p.appId}`) }) };
     const t = setup([web(1)]);
     const sync = new NginxSync({
       dir: t.dir, templatesDir: TEMPLATES_DIR, httpListen: '80', testCmd: '', reloadCmd: '', intervalMs: INTERVAL, commandTimeoutMs: 1000,
-      maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view: t.view, store: t.store, problems: registryProblemSink(registry), clock: t.clock, control: t.control,
+      maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view: t.view, store: t.store, problems: leaderProblemSink({ registry }), clock: t.clock, control: t.control,
     });
     await sync.start();
     await t.step(0);
@@ -285,7 +286,7 @@ describe('registryProblemSink', () => {
     t.control.testImpl = () => !t.exists('default/http/bad.conf');
     t.view.set([web(1), aService({ appId: '/bad' })]);
     await t.step(INTERVAL);
-    expect(calls[calls.length - 1]).toEqual({ source: 'nginx', codes: ['nginx_config_rejected /bad'] });
+    expect(calls[calls.length - 1]).toEqual({ source: 'nginx', codes: ['NGINX_CONFIG_REJECTED /bad'] });
     t.view.set([web(1)]);
     await t.step(INTERVAL);
     expect(calls[calls.length - 1]).toEqual({ source: 'nginx', codes: [] });

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { appsSourceFrom, eventSourceFrom, REGISTRY_EVENT_TYPES } from '../../src/registry/marathon-adapter';
-import { marathonSnapshotReadiness } from '../../src/registry/readiness';
 import { anApp, aStatus } from '../support/builders';
 import type { MarathonEvent } from '../../src/marathon/types';
 
@@ -34,15 +33,5 @@ describe('marathon adapters', () => {
   test('the stream filter leaves out heavy deployment events', () => {
     expect(REGISTRY_EVENT_TYPES).toContain('status_update_event');
     expect(REGISTRY_EVENT_TYPES).not.toContain('deployment_info');
-  });
-});
-
-describe('readiness checks', () => {
-  test('marathon snapshot readiness follows hasSynced', async () => {
-    let synced = false;
-    const check = marathonSnapshotReadiness({ hasSynced: () => synced, status: () => ({ lastSuccessAt: null, lastError: 'x', consecutiveFailures: 1 }) });
-    expect(await check.check()).toMatchObject({ ok: false, detail: { lastError: 'x' } });
-    synced = true;
-    expect((await check.check()).ok).toBe(true);
   });
 });

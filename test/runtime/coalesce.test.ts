@@ -198,3 +198,18 @@ test('stop cancels what is pending, waits for the run in flight and ignores late
   expect(h.runs).toHaveLength(1);
   expect(h.c.dueAt).toBeNull();
 });
+
+test('a request made during a run is due its delay after the request, not after the run', async () => {
+  const h = harness({ delayMs: 100 });
+  h.hold();
+  h.c.request({ immediate: true });
+  await jest.advanceTimersByTimeAsync(10);
+  h.c.request();
+  await jest.advanceTimersByTimeAsync(200);
+  expect(h.runs).toHaveLength(1); // still held: at most one run in flight
+  h.release();
+  await jest.advanceTimersByTimeAsync(0);
+  // Its delay ran out while the first run was in flight: it starts as soon as that one ends.
+  expect(h.runs.map((r) => r.at)).toEqual([0, 210]);
+  await h.c.stop();
+});

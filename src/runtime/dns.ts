@@ -1,0 +1,64 @@
+import type { Registry as PromRegistry } from 'prom-client';
+import type { Config } from '../config/schema';
+import { DnsServer } from '../dns/server';
+import type { IpamService } from '../ipam/service';
+import type { Logger } from '../log';
+import type { RegistryView } from '../registry/view';
+import type { Part } from './part';
+import { reverseNetworksFollower } from './reverse';
+
+export interface DnsPartDeps {
+  config: Config;
+  view: RegistryView;
+  ipam: IpamService;
+  logger: Logger;
+  metricsRegistry: PromRegistry;
+}
+
+/**
+ * The embedded DNS server and the reverse zones that follow the pools. Not ready while it would
+ * answer SERVFAIL for its own zones (its index was never loaded from the registry).
+ */
+export function dnsPart(d: DnsPartDeps): Part<DnsServer> {
+  let dns: DnsServer | undefined;
+  let stopReverse: (() => Promise<void>) | undefined;
+  return {
+    name: 'dns',
+    start: async () => {
+      const { config } = d;
+      dns = new DnsServer(
+        {
+          host: config.dns.host,
+          port: config.dns.port,
+          zones: [...config.dns.zones],
+          ttl: config.dns.ttl,
+          environments: config.environments,
+          defaultEnv: config.defaultEnv,
+          forwarders: [...config.dns.forwarders],
+          reverseNetworks: (await d.ipam.listPools()).map((p) => p.cidr),
+          logger: d.logger.child({ component: 'dns' }),
+          metricsRegistry: d.metricsRegistry,
+          limits: config.dnsLimits,
+        },
+        d.view,
+      );
+      await dns.start();
+      stopReverse = reverseNetworksFollower(d.ipam, dns, d.logger);
+      return dns;
+    },
+    stop: async () => {
+      await stopReverse?.();
+      await dns?.stop();
+    },
+    readiness: () => [
+      {
+        name: 'dns',
+        check: async () => {
+          const index = dns?.currentIndex();
+          if (index?.loaded) return { ok: true, detail: { position: index.position } };
+          return { ok: false, detail: { reason: 'the DNS index is not loaded from the registry yet: questions in the zones are answered SERVFAIL' } };
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,94 @@
+import type { Registry as PromRegistry } from 'prom-client';
+import type { Leadership } from '../cluster';
+import type { Config } from '../config/schema';
+import type { Database } from '../db/knex';
+import type { ReadinessCheck } from '../http/app';
+import type { Logger } from '../log';
+import { KnexSyncRunStore } from '../nginx/knex-store';
+import { leaderProblemSink } from '../nginx/store';
+import { NginxSync } from '../nginx/sync';
+import type { Registry } from '../registry/registry';
+import type { RegistryView } from '../registry/view';
+import type { Part } from './part';
+
+export interface NginxPartDeps {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  /** What Nginx renders (see `servedView`). */
+  view: RegistryView;
+  leadership: Leadership;
+  logger: Logger;
+  metricsRegistry: PromRegistry;
+}
+
+/** How long a test or reload command may run before its process group is killed. */
+const COMMAND_TIMEOUT_MS = 30_000;
+
+export interface NginxPart extends Part<NginxSync> {
+  readonly sync: NginxSync;
+  readonly runs: KnexSyncRunStore;
+}
+
+/**
+ * The Nginx batch sync. Its problems go to the registry through one sink, written by the leader
+ * only; a standby keeps its latest set and publishes it when elected.
+ */
+export function nginxPart(d: NginxPartDeps): NginxPart {
+  const logger = d.logger.child({ component: 'nginx' });
+  const problems = leaderProblemSink({ registry: d.registry, isLeader: () => d.leadership.isLeader() });
+  const onElected = () => void problems.publish().catch((err: Error) => logger.warn({ err: err.message }, 'publishing nginx problems failed'));
+  const runs = new KnexSyncRunStore(d.db.knex);
+  const { config } = d;
+  const sync = new NginxSync({
+    dir: config.nginx.dir,
+    templatesDir: config.nginx.templates,
+    httpListen: config.nginx.httpListen,
+    testCmd: config.nginx.testCmd,
+    reloadCmd: config.nginx.reloadCmd,
+    intervalMs: config.syncIntervalMs,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    maxRemovalRatio: config.maxRemovalRatio,
+    logger,
+    metricsRegistry: d.metricsRegistry,
+    view: d.view,
+    store: runs,
+    problems,
+  });
+  return {
+    name: 'nginx',
+    sync,
+    runs,
+    start: async () => {
+      d.leadership.on('elected', onElected);
+      await sync.start();
+      return sync;
+    },
+    stop: async () => {
+      d.leadership.off('elected', onElected);
+      await sync.stop();
+    },
+    readiness: () => [nginxReadiness(sync)],
+  };
+}
+
+/**
+ * Ready when the latest sync run ended applied (files tested and reloaded) or unchanged (disk
+ * already matched), and some run has applied a loaded registry. A failed or held run makes it not
+ * ready until a later run applies. "Confirmed" means the test and reload commands succeeded; what
+ * Nginx actually loaded is not read back.
+ */
+export function nginxReadiness(sync: Pick<NginxSync, 'status'>): ReadinessCheck {
+  return {
+    name: 'nginx',
+    check: async () => {
+      const s = sync.status();
+      const run = s.lastRun && { id: s.lastRun.id ?? null, status: s.lastRun.status, position: s.lastRun.position, finishedAt: s.lastRun.finishedAt, error: s.lastRun.error, heldReason: s.lastRun.heldReason };
+      const detail = { appliedPosition: s.appliedPosition, lastRun: run, held: s.held };
+      if (!run) return { ok: false, detail: { ...detail, reason: 'no Nginx sync run has finished yet' } };
+      if (run.status === 'failed' || run.status === 'held') return { ok: false, detail: { ...detail, reason: `the latest Nginx sync run ${run.status}` } };
+      if (s.appliedPosition === null) return { ok: false, detail: { ...detail, reason: 'the registry is not loaded yet: nothing was applied to Nginx' } };
+      return { ok: true, detail };
+    },
+  };
+}
