@@ -1,3 +1,4 @@
+import { modelPolicyOf } from './config/model-policy';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
@@ -91,6 +92,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
       logger: logger.child({ component: 'registry' }),
       defaultEnv: config.defaultEnv,
       labelPrefix: config.labelPrefix,
+      modelPolicy: modelPolicyOf(config),
       maxRemovalRatio: config.maxRemovalRatio,
       resolver: new CachingHostResolver(),
       metrics: createRegistryMetrics(metricsRegistry),
