@@ -82,7 +82,7 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     const v = labels[k];
     return v === '' || isClean(v, 'labelValue') ? (v as string) : undefined;
   };
-  if (!(names.domain in labels)) return { kind: 'ignored' };
+  if (labels[names.domain] === undefined) return { kind: 'ignored' };
   const domainRaw = get(names.domain) ?? '';
 
   const id = checkAppIdString(app.id);
@@ -319,7 +319,7 @@ function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, prefix:
       out.push({ key, value, reason: k.reason, message: `label key: ${k.message}` });
       continue;
     }
-    if (!known.has(key)) continue;
+    if (!known.has(key) || value === undefined) continue;
     const v = checkUntrusted(value, 'labelValue');
     if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
   }
