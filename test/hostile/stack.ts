@@ -82,6 +82,9 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
       for (const c of closers) await c().catch(() => undefined);
     },
   };
+  // One app that stays: deleting the only served app would be (rightly) held by the mass-removal guard.
+  await h.deployServed('/hostile/steady', { 'berth.domain': `steady.${ZONE}` }, 'steady');
+  await waitFor(async () => (await h.http(`steady.${ZONE}`)).body === 'steady', 20000, () => 'steady app served');
   return h;
 }
 

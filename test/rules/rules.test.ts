@@ -8,6 +8,7 @@ import {
   type AddressPolicy,
 } from '../../src/rules';
 import { isValidAppId, isValidDomain, isValidEnv, isValidPort } from '../../src/nginx/validate';
+import { fileName, upstreamName } from '../../src/nginx/names';
 import { checkAppId as ipamCheckAppId } from '../../src/ipam/validate';
 import { envName, zoneName } from '../../src/config/parsers';
 import { parseApp } from '../../src/model/spec';
@@ -172,5 +173,19 @@ describe('reserved names', () => {
   test('the model refuses a reserved name with DOMAIN_RESERVED', () => {
     const p = parseApp(anApp({ id: '/x' }, withDomain('ns.berth.internal')), { defaultEnv: 'default', reserved: r });
     expect(p).toMatchObject({ kind: 'invalid', problems: [expect.objectContaining({ code: C.DOMAIN_RESERVED })] });
+  });
+});
+
+describe('Nginx names for the longest app ids', () => {
+  test('every valid id gets a file name that fits with its temp-file suffix, and distinct ids stay distinct', () => {
+    const worst = (tail: string) => `/${'a-'.repeat(31)}b/${'c-'.repeat(31)}d/${'e-'.repeat(31)}f/${'g-'.repeat(30)}${tail}`.slice(0, APP_ID_MAX_LENGTH);
+    const a = worst('h');
+    const b = worst('i').replace(/.$/, 'j');
+    expect(isAppId(a)).toBe(true);
+    expect(fileName(a).length + 22).toBeLessThanOrEqual(255);
+    expect(fileName(a)).not.toBe(fileName(b));
+    expect(upstreamName('default', a)).not.toBe(upstreamName('default', b));
+    // Short ids keep the names they always had.
+    expect(fileName('/team/web-1')).toBe('team_0web_11.conf');
   });
 });
