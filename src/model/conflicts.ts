@@ -6,8 +6,8 @@
  *
  * Where claims collide: a domain within one environment (one DNS view), and — for apps Nginx
  * renders — within one Nginx name space: an `http` app's domains are its `server_name`s, a `tcp`
- * app's listen port is a `listen` in `stream {}`. With a shared Nginx (the default) that space spans
- * every environment (rules/names.ts `nginxSpaceOf`).
+ * app's listen port is a `listen` in `stream {}`. With a shared Nginx (`BERTH_NGINX_SCOPE=shared`,
+ * the configuration's default) that space spans every environment (rules/names.ts `nginxSpaceOf`).
  */
 import { nginxSpaceOf, type NginxScope } from '../rules';
 import type { AppRecord } from './catalog';
@@ -21,6 +21,10 @@ export interface ConflictResult {
 }
 
 export interface ConflictOptions {
+  /**
+   * `berth run` passes `BERTH_NGINX_SCOPE` (default `shared`); absent (library use, tests): `per-env`,
+   * claims collide within one environment only.
+   */
   nginxScope?: NginxScope;
 }
 
@@ -31,7 +35,7 @@ interface Owner {
 
 /** Decide ownership over every app with a spec. O(n log n) over apps; run when specs change. */
 export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOptions = {}): ConflictResult {
-  const scope = opts.nginxScope ?? 'shared';
+  const scope = opts.nginxScope ?? 'per-env';
   const candidates: AppRecord[] = [];
   for (const r of records) if (r.spec) candidates.push(r);
   candidates.sort(olderFirst);

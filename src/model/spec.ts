@@ -53,7 +53,7 @@ export interface SpecOptions {
   addresses?: AddressPolicy;
   /** IPAM's view of fixed IPs; absent: pool ownership is not checked here. */
   poolHolder?: PoolHolderLookup;
-  /** Whether environments share one Nginx (default `shared`, as the shipped nginx.conf does). */
+  /** Whether environments share one Nginx (`berth run`: `BERTH_NGINX_SCOPE`, default `shared`; absent here: `per-env`). */
   nginxScope?: NginxScope;
 }
 
