@@ -10,6 +10,11 @@ import type { Config } from './schema';
 
 export type ModelPolicy = Omit<SpecOptions, 'defaultEnv' | 'labelPrefix'>;
 
+interface Listen {
+  host: string;
+  port: number;
+}
+
 /** Addresses a listen on `host` accepts: a wildcard listen is every local address. */
 function listenAddresses(host: string, interfaces: () => string[]): string[] {
   if (host === '0.0.0.0') return ['0.0.0.0', ...interfaces().filter((a) => !a.includes(':'))];
@@ -38,7 +43,7 @@ function databaseSocket(url: string | undefined): { host: string; port: number }
 }
 
 /** berth's own sockets for `config`. */
-export function selfSockets(config: Pick<Config, 'http' | 'dns' | 'databaseUrl'>, interfaces: () => string[] = localInterfaceAddresses): Socket[] {
+export function selfSockets(config: { http: Listen; dns: Listen; databaseUrl?: string }, interfaces: () => string[] = localInterfaceAddresses): Socket[] {
   const out: Socket[] = [];
   const add = (host: string, port: number, what: string): void => {
     for (const h of listenAddresses(host, interfaces)) if (isIpLiteral(h) || what === 'database') out.push({ host: h, port, what });
