@@ -1,8 +1,8 @@
-import { modelPolicyOf } from './config/model-policy';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import { clusterReadiness, createClusterMetrics, createLeadership, whileLeader, writerFence, type Leadership } from './cluster';
+import { modelPolicyOf } from './config/model-policy';
 import type { Config } from './config/schema';
 import type { Problem } from './model/types';
 import { connectWithRetry, type Database } from './db/knex';
