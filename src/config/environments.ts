@@ -1,5 +1,6 @@
 import type { EnvironmentConfig } from '../model/types';
-import { Invalid, cidr, ipAddress, ENV_NAME } from './parsers';
+import { ENV_NAME } from '../rules';
+import { Invalid, cidr, ipAddress } from './parsers';
 
 /** Parses `BERTH_ENVIRONMENTS`: `{"<env>": {"clients": ["cidr"…], "proxyAddresses": ["ip"…]}}`. */
 export function parseEnvironments(raw: unknown): Record<string, EnvironmentConfig> {
@@ -16,7 +17,7 @@ export function parseEnvironments(raw: unknown): Record<string, EnvironmentConfi
   const out: Record<string, EnvironmentConfig> = {};
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(value as Record<string, unknown>)) {
-    if (!ENV_NAME.test(name)) problems.push(`environment name ${JSON.stringify(name)} must match [a-z0-9-]{1,32}`);
+    if (!ENV_NAME.test(name)) problems.push(`environment name ${JSON.stringify(name)} must match ${ENV_NAME.source}`);
     if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
       problems.push(`${name}: must be an object with "clients" and "proxyAddresses"`);
       continue;

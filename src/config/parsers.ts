@@ -1,5 +1,6 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { checkDomain, ENV_NAME, isEnv, type NginxScope } from '../rules';
 
 /** A parser turns a raw string (or JSON value from the file) into a value, or throws a reason. */
 export type Parser<T> = (raw: unknown) => T;
@@ -103,22 +104,16 @@ export const cidr: Parser<string> = (raw) => {
   }
 };
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** A DNS zone name, lowercase, no trailing dot. */
+/** A DNS zone name, lowercase, no trailing dot (the domain rule of src/rules). */
 export const zoneName: Parser<string> = (raw) => {
-  const s = str(raw).toLowerCase().replace(/\.$/, '');
-  if (s.length === 0 || s.length > 253 || !s.split('.').every((l) => DNS_LABEL.test(l))) {
-    throw new Invalid(`must be a DNS name like berth.internal, got ${JSON.stringify(s)}`);
-  }
-  return s;
+  const c = checkDomain(str(raw));
+  if (!c.ok) throw new Invalid(`must be a DNS name like berth.internal (${c.reason}), got ${JSON.stringify(str(raw))}`);
+  return c.value;
 };
-
-export const ENV_NAME = /^[a-z0-9-]{1,32}$/;
 
 export const envName: Parser<string> = (raw) => {
   const s = str(raw);
-  if (!ENV_NAME.test(s)) throw new Invalid(`must match [a-z0-9-]{1,32}, got ${JSON.stringify(s)}`);
+  if (!isEnv(s)) throw new Invalid(`must match ${ENV_NAME.source}, got ${JSON.stringify(s)}`);
   return s;
 };
 
@@ -185,5 +180,12 @@ const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9
 export const hostName: Parser<string> = (raw) => {
   const s = str(raw).toLowerCase();
   if (!HOST_NAME.test(s)) throw new Invalid(`must be a host name like berth.example.internal (no port, no scheme), got ${JSON.stringify(s.slice(0, 100))}`);
+  return s;
+};
+
+/** `shared` (one Nginx includes every environment) or `per-env` (one Nginx per environment). */
+export const nginxScope: Parser<NginxScope> = (raw) => {
+  const s = str(raw);
+  if (s !== 'shared' && s !== 'per-env') throw new Invalid(`must be shared or per-env, got ${JSON.stringify(s)}`);
   return s;
 };

@@ -1,6 +1,7 @@
 import { DNS_LIMIT_DEFAULTS as DNS_LIMITS, type DnsLimits } from '../dns/limits';
 import { DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES } from '../marathon/limits';
 import type { EnvironmentConfig } from '../model/types';
+import type { NginxScope } from '../rules';
 import { parseEnvironments } from './environments';
 import * as p from './parsers';
 
@@ -29,6 +30,9 @@ export interface Config {
   environments: Record<string, EnvironmentConfig>;
   maxRemovalRatio: number;
   logLevel: string;
+  /** Fixed-IP ranges (`berth.ip`, Docker `--ip`): allowed (empty: any not refused) and denied CIDRs. */
+  fixedIp: { allow: string[]; deny: string[] };
+  nginxScope: NginxScope;
 }
 
 interface Key<T> {
@@ -84,6 +88,9 @@ export const KEYS = {
   BERTH_DEFAULT_ENV: key(p.envName, 'environment for apps without berth.env, and the DNS fallback', 'default'),
   BERTH_ENVIRONMENTS: key(parseEnvironments, 'JSON: {"<env>": {"clients": [cidr…], "proxyAddresses": [ip…]}}', {} as Record<string, EnvironmentConfig>),
   BERTH_MAX_REMOVAL_RATIO: key(p.ratio, 'mass-removal guard (0..1)', 0.5),
+  BERTH_FIXED_IP_ALLOW_CIDRS: key(p.list(p.cidr), 'if set, berth.ip must lie in one of these CIDRs (inside them loopback and link-local are allowed)', [] as string[]),
+  BERTH_FIXED_IP_DENY_CIDRS: key(p.list(p.cidr), 'berth.ip inside these CIDRs is refused', [] as string[]),
+  BERTH_NGINX_SCOPE: key(p.nginxScope, 'shared: one Nginx includes every environment (domains and tcp ports conflict across them); per-env', 'shared' as NginxScope),
   BERTH_LOG_LEVEL: key(p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level', 'info'),
 } as const;
 
@@ -136,5 +143,7 @@ export function toConfig(v: Values): Config {
     environments: v.BERTH_ENVIRONMENTS ?? {},
     maxRemovalRatio: v.BERTH_MAX_REMOVAL_RATIO!,
     logLevel: v.BERTH_LOG_LEVEL!,
+    fixedIp: { allow: v.BERTH_FIXED_IP_ALLOW_CIDRS ?? [], deny: v.BERTH_FIXED_IP_DENY_CIDRS ?? [] },
+    nginxScope: v.BERTH_NGINX_SCOPE ?? 'shared',
   };
 }

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEMO_POOL } from './seed';
 
 type Env = Record<string, string | undefined>;
 
@@ -98,6 +99,8 @@ export function demoEnv(flags: DemoFlags, env: Env, s: DemoSettings, marathonUrl
     BERTH_SYNC_INTERVAL_MS: out.BERTH_SYNC_INTERVAL_MS || '500',
     BERTH_LABEL_PREFIX: 'berth.',
     BERTH_DEFAULT_ENV: 'integration',
+    // The demo pool is on loopback (127.77.0.0/24), a class fixed IPs may otherwise not use.
+    BERTH_FIXED_IP_ALLOW_CIDRS: out.BERTH_FIXED_IP_ALLOW_CIDRS || DEMO_POOL.cidr,
     BERTH_ENVIRONMENTS: JSON.stringify(DEMO_ENVIRONMENTS),
   };
 }

@@ -16,6 +16,7 @@
  */
 import type { EnvironmentConfig, Service } from '../model/types';
 import type { SrvData } from './encoder';
+import { isAppId, isDomain, isEnv, isPortName } from '../rules';
 import { checkName, ipv4Bytes, ipv6Bytes } from './wire';
 
 /** The records of one name in one environment. */
@@ -50,10 +51,15 @@ export function serviceRecords(svc: Service, opts: GatherOptions): ServiceRecord
   const table = new Map<string, NameRecords>();
   const out: ServiceRecords = { names: table, ptrs: [], skipped: [] };
   if (svc.dns === 'none') return out;
+  // The same rules as the model and Nginx (src/rules): a service Nginx would refuse is not in DNS either.
+  if (!isAppId(svc.appId) || !isEnv(svc.env)) {
+    out.skipped.push(`${JSON.stringify(svc.appId).slice(0, 300)}: invalid app id or environment`);
+    return out;
+  }
   const domains: Array<[string, string]> = [];
   for (const raw of svc.domains) {
     const d = raw.toLowerCase();
-    const zone = validName(d) ? opts.zoneOf(d) : null;
+    const zone = isDomain(d) && validName(d) ? opts.zoneOf(d) : null;
     if (zone !== null) domains.push([d, zone]);
     else out.skipped.push(`${svc.appId}: ${d} is outside the DNS zones`);
   }
@@ -65,7 +71,7 @@ export function serviceRecords(svc: Service, opts: GatherOptions): ServiceRecord
     : serving.map((e) => e.address);
   const labels = taskLabels(serving.map((e) => e.taskId));
   const ports = [String(svc.servicePort)];
-  if (svc.portName && /^[a-z0-9]([a-z0-9-]{0,60}[a-z0-9])?$/i.test(svc.portName)) ports.push(svc.portName.toLowerCase());
+  if (svc.portName && isPortName(svc.portName)) ports.push(svc.portName.toLowerCase());
 
   for (const [domain, zone] of domains) {
     const node = get(table, domain, zone);

@@ -1,5 +1,6 @@
 /** Pure validation of pool definitions, app ids and requested addresses. */
 import { BerthError } from '../errors';
+import { APP_ID_MAX_LENGTH, checkAppId as appIdRule, display, isClean } from '../rules';
 import { cidrContains, cidrLast, formatCidr, formatIp, hostRange, parseCidr, parseIp, type Cidr, type Ip } from './address';
 import { checkPoolCidr } from './special-ranges';
 import type { PoolPlan, PoolSpec } from './types';
@@ -10,8 +11,6 @@ export const IPV6_DEFAULT_WINDOW = 65536n;
 export const MAX_WINDOW = 1n << 20n;
 export const DEFAULT_QUARANTINE_SECONDS = 900;
 
-// Marathon PathId segments (marathon state/PathId.scala): DNS-label-like words joined by dots.
-const APP_SEGMENT = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 const POOL_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 // Linux IFNAMSIZ is 16 including the NUL byte.
@@ -19,11 +18,11 @@ const BRIDGE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 
 /** An absolute Marathon app id such as `/team/app-1`; throws INVALID_APP_ID otherwise. */
 export function checkAppId(raw: unknown): string {
+  // The one app id rule (src/rules): IPAM owners are the apps the model can publish.
   const s = typeof raw === 'string' ? raw : '';
-  const segments = s.split('/').slice(1);
-  const ok = s.startsWith('/') && s.length <= 512 && segments.length > 0 && segments.every((p) => APP_SEGMENT.test(p));
-  if (!ok) {
-    throw new BerthError('INVALID_APP_ID', `"${s.slice(0, 80)}" is not a Marathon app id (absolute path like /team/app-1: lowercase letters, digits, "-" and "." in each segment)`, { appId: s.slice(0, 200) });
+  const c = isClean(s, 'appId') ? appIdRule(s) : null;
+  if (!c?.ok) {
+    throw new BerthError('INVALID_APP_ID', `"${display(s, 80)}" is not a Marathon app id (absolute path like /team/app-1: lowercase letters, digits, "-" and "." in each segment, at most ${APP_ID_MAX_LENGTH} characters)`, { appId: display(s, 200) });
   }
   return s;
 }

@@ -3,19 +3,22 @@
  * the task's first `ipAddresses` entry and the container port; host/bridge → the agent `host` (resolved
  * to an address by an injected, cached lookup) and `task.ports[i]` for the chosen port's index.
  */
+import { isAgentHost, isPort, isTaskId, selfSocket, type AddressPolicy } from '../rules';
 import type { ServiceSpec } from './spec';
 import type { TaskRecord } from './tasks';
 import type { Endpoint, Service } from './types';
 import { checkIp, isIpLiteral } from './validate';
 
-const SAFE_TASK_ID = /^[A-Za-z0-9._:-]{1,512}$/;
-const SAFE_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+/** What `serviceOf` needs from the spec options: berth's own sockets are never an endpoint. */
+export interface EndpointOptions {
+  addresses?: AddressPolicy;
+}
 
 /** Cached name → address lookup, filled outside the pure core (see registry/resolver). */
 export type HostLookup = (host: string) => string | undefined;
 
 /** Where one serving task is reached, or null when it cannot be reached yet (no address or port). */
-export function endpointOf(spec: ServiceSpec, task: TaskRecord, lookup: HostLookup): Endpoint | null {
+export function endpointOf(spec: ServiceSpec, task: TaskRecord, lookup: HostLookup, opts: EndpointOptions = {}): Endpoint | null {
   let address: string | undefined;
   let port: number | undefined;
   switch (spec.network) {
@@ -33,11 +36,14 @@ export function endpointOf(spec: ServiceSpec, task: TaskRecord, lookup: HostLook
       break;
     }
   }
-  if (address === undefined || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return null;
+  if (address === undefined || !isPort(port)) return null;
   // Task ids and agent names come from Marathon, not from us: keep them to a safe alphabet too,
   // since consumers may print them (Nginx comments, API, logs).
-  if (!SAFE_TASK_ID.test(task.taskId)) return null;
-  return { taskId: task.taskId, address, port, host: SAFE_HOST.test(task.host) ? task.host : '' };
+  if (!isTaskId(task.taskId)) return null;
+  // Never proxy or publish berth's own API, DNS or database socket, whatever the source (the
+  // problem is raised by the parser when it sees the address; here it is only dropped).
+  if (opts.addresses && selfSocket(address, port, opts.addresses)) return null;
+  return { taskId: task.taskId, address, port, host: isAgentHost(task.host) ? task.host : '' };
 }
 
 /** Host names (not IP literals) the lookup must know before `endpointOf` runs for these tasks. */
@@ -49,11 +55,11 @@ export function hostsToResolve(spec: ServiceSpec, tasks: Iterable<TaskRecord>): 
 }
 
 /** The published service for a spec and its tasks: serving, reachable tasks only, sorted by task id. */
-export function serviceOf(spec: ServiceSpec, tasks: Iterable<TaskRecord>, lookup: HostLookup): Service {
+export function serviceOf(spec: ServiceSpec, tasks: Iterable<TaskRecord>, lookup: HostLookup, opts: EndpointOptions = {}): Service {
   const endpoints: Endpoint[] = [];
   for (const t of tasks) {
     if (!t.serving) continue;
-    const e = endpointOf(spec, t, lookup);
+    const e = endpointOf(spec, t, lookup, opts);
     if (e) endpoints.push(e);
   }
   endpoints.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));

@@ -29,9 +29,9 @@ export const PROBLEM_CODES = {
   LABEL_LISTEN_REQUIRED: 'LABEL_LISTEN_REQUIRED',
   /** `berth.dns` is not `direct`, `proxy` or `none`. */
   LABEL_DNS_INVALID: 'LABEL_DNS_INVALID',
-  /** Another, older app in the same environment already has this domain. */
+  /** Another, older app in the same Nginx name space (every environment when Nginx is shared) already has this domain. */
   DOMAIN_CONFLICT: 'DOMAIN_CONFLICT',
-  /** Another, older tcp app in the same environment already listens on this port. */
+  /** Another, older tcp app in the same Nginx name space already listens on this port. */
   LISTEN_CONFLICT: 'LISTEN_CONFLICT',
   /** The database refused this app's data (raised by the registry; the app's previous state is kept). */
   REGISTRY_WRITE_FAILED: 'REGISTRY_WRITE_FAILED',
@@ -48,6 +48,22 @@ export const PROBLEM_CODES = {
   NGINX_LISTEN_CONFLICT: 'NGINX_LISTEN_CONFLICT',
   /** The Nginx test command rejected this service's file; it is kept out until the app definition changes. */
   NGINX_CONFIG_REJECTED: 'NGINX_CONFIG_REJECTED',
+
+  // Untrusted input, addresses and reserved names (src/rules decides; the model raises these).
+  /** The Marathon app id is unusable (NUL, control characters, lone surrogates, too long, not a PathId); keyed by a safe form of the id. */
+  APP_ID_INVALID: 'APP_ID_INVALID',
+  /** A berth label key or value holds NUL, a lone surrogate, a control character or is too long; the value is shown escaped. */
+  LABEL_INVALID_STRING: 'LABEL_INVALID_STRING',
+  /** A fixed IP is loopback, unspecified, link-local, multicast, denied or outside the allowed ranges. */
+  FIXED_IP_REFUSED: 'FIXED_IP_REFUSED',
+  /** An endpoint (fixed IP, task address or agent) is one of berth's own sockets or its database. */
+  ENDPOINT_SELF: 'ENDPOINT_SELF',
+  /** A fixed IP inside a managed pool that the pool has not allocated to anyone. */
+  IP_NOT_ALLOCATED: 'IP_NOT_ALLOCATED',
+  /** A fixed IP inside a managed pool that the pool has allocated to another app. */
+  IP_ALLOCATED_TO_OTHER: 'IP_ALLOCATED_TO_OTHER',
+  /** A domain berth answers itself: a zone apex, its name server, the SOA mailbox, a task name, the reverse tree. */
+  DOMAIN_RESERVED: 'DOMAIN_RESERVED',
 } as const;
 
 export type ProblemCode = (typeof PROBLEM_CODES)[keyof typeof PROBLEM_CODES];

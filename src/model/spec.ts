@@ -3,11 +3,16 @@
  * Pure: takes a Marathon app and options, returns plain data.
  */
 import type { App } from '../marathon/types';
+import {
+  checkAppId, checkUntrusted, display, fixedIpRefusal, isClean, isIpLiteral, reservedReason, selfSocket, shortHash,
+  type AddressPolicy, type NginxScope, type ReservedNames,
+} from '../rules';
 import { IP_AUTO, labelNames, type LabelNames } from './labels';
 import { declaredPorts, dockerIpParameters, isContainerNetworked, type NetworkMode } from './ports';
 import { PROBLEM_CODES as C, problem } from './problems';
 import type { DnsMode, Problem, ProxyMode } from './types';
 import { checkDomainList, checkEnv, checkIp, checkOneOf, checkPort, checkPortName } from './validate';
+import { looksNumeric } from '../rules';
 
 /** What an app asks berth to publish; everything but the endpoints of a `Service`. */
 export interface ServiceSpec {
@@ -31,10 +36,25 @@ export interface ServiceSpec {
   configChangedAt: string;
 }
 
+/** Who holds an address of a managed IPAM pool: undefined when the address is in no pool. */
+export type PoolHolderLookup = (ip: string) => { pool: string; holder: string | null } | undefined;
+
 /** Options the parser needs from configuration. */
 export interface SpecOptions {
   labelPrefix?: string;
   defaultEnv: string;
+  /** Names berth answers itself (zones, NS name); absent: only task names and the reverse tree are reserved. */
+  reserved?: ReservedNames;
+  /**
+   * Fixed-IP ranges and berth's own sockets. `berth run` always passes one built from configuration
+   * (whose defaults refuse loopback, unspecified, link-local and multicast); absent (library use,
+   * tests): no address rule is applied.
+   */
+  addresses?: AddressPolicy;
+  /** IPAM's view of fixed IPs; absent: pool ownership is not checked here. */
+  poolHolder?: PoolHolderLookup;
+  /** Whether environments share one Nginx (`berth run`: `BERTH_NGINX_SCOPE`, default `shared`; absent here: `per-env`). */
+  nginxScope?: NginxScope;
 }
 
 /** `ignored`: no `berth.domain`, not berth's business. */
@@ -56,19 +76,36 @@ function namesFor(prefix: string): LabelNames {
 /** Parse one app's labels into a spec, or every problem found (all are reported at once). */
 export function parseApp(app: App, opts: SpecOptions): SpecResult {
   const names = namesFor(opts.labelPrefix ?? 'berth.');
-  const labels = app.labels ?? {};
-  const get = (k: string): string | undefined => (typeof labels[k] === 'string' ? labels[k] : undefined);
-  const domainRaw = get(names.domain);
-  if (domainRaw === undefined) return { kind: 'ignored' };
+  const labels: Record<string, unknown> = app.labels !== null && typeof app.labels === 'object' ? app.labels : {};
+  // A value that is not a clean string is reported once (LABEL_INVALID_STRING) and otherwise absent.
+  const get = (k: string): string | undefined => {
+    const v = labels[k];
+    return v === '' || isClean(v, 'labelValue') ? (v as string) : undefined;
+  };
+  if (labels[names.domain] === undefined) return { kind: 'ignored' };
+  const domainRaw = get(names.domain) ?? '';
 
-  const appId = app.id;
+  const id = checkAppIdString(app.id);
+  if (!id.ok) return { kind: 'invalid', env: null, problems: [id.problem] };
+  const appId = id.value;
   const problems: Problem[] = [];
   const fail = (code: (typeof C)[keyof typeof C], label: string, value: string | undefined, reason: string): void => {
-    problems.push(problem(code, appId, null, `${label}: ${reason}`, { label, value: clip(value) }));
+    problems.push(problem(code, appId, null, `${label}: ${display(reason, 300, false)}`, { label, value: value === undefined ? undefined : display(value) }));
   };
+  const dirty = dirtyLabels(labels, names, opts.labelPrefix ?? 'berth.');
+  for (const d of dirty) {
+    problems.push(problem(C.LABEL_INVALID_STRING, appId, null, `${display(d.key, 80)}: ${d.message}, value "${display(d.value)}"`,
+      { label: display(d.key, 80), value: display(d.value), reason: d.reason }));
+  }
 
-  const domains = checkDomainList(domainRaw);
-  if (!domains.ok) fail(C.LABEL_DOMAIN_INVALID, names.domain, domainRaw, domains.reason);
+  const domains = dirty.some((d) => d.key === names.domain) ? null : checkDomainList(domainRaw);
+  if (domains && !domains.ok) fail(C.LABEL_DOMAIN_INVALID, names.domain, domainRaw, domains.reason);
+  if (domains?.ok) {
+    for (const d of domains.value) {
+      const why = reservedReason(d, opts.reserved);
+      if (why !== null) problems.push(problem(C.DOMAIN_RESERVED, appId, null, `${names.domain}: ${why}`, { label: names.domain, domain: d }));
+    }
+  }
 
   let env = opts.defaultEnv;
   const envRaw = get(names.env);
@@ -106,7 +143,8 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   // `listen` only means something for tcp; an http app keeps the shared HTTP listener.
   if (proxy !== 'tcp') listen = null;
 
-  const fixedIp = parseFixedIp(app, names, fail);
+  const fixedIp = parseFixedIp(app, names, fail, get(names.ip));
+  if (fixedIp !== null) checkFixedIp(fixedIp, appId, names.ip, opts.addresses, opts.poolHolder, problems);
   const instances = typeof app.instances === 'number' ? app.instances : 1;
   if (fixedIp !== null && instances > 1) {
     fail(C.FIXED_IP_MULTIPLE_INSTANCES, names.ip, fixedIp,
@@ -115,14 +153,17 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
 
   const network: NetworkMode = fixedIp !== null ? 'fixed' : isContainerNetworked(app) ? 'container' : 'host';
   const port = choosePort(app, get(names.port), network, names.port, fail);
+  if (port !== null && opts.addresses) selfEndpoints(app, fixedIp, network, port, appId, opts.addresses, problems);
 
-  if (problems.length > 0 || !domains.ok || port === null) {
+  if (problems.length > 0 || !domains?.ok || port === null) {
     const envOrNull = envRaw === undefined || checkEnv(envRaw).ok ? env : null;
     for (const p of problems) p.env = envOrNull;
     return { kind: 'invalid', env: envOrNull, problems };
   }
 
-  const version = app.version ?? '';
+  // Marathon's versions are ISO timestamps; anything else is not stored (it only orders apps).
+  const version = isClean(app.version, 'version') ? app.version : '';
+  const changedAt = app.versionInfo?.lastConfigChangeAt;
   return {
     kind: 'spec',
     spec: {
@@ -140,7 +181,7 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
       version,
       healthChecked: Array.isArray(app.healthChecks) && app.healthChecks.length > 0,
       instances,
-      configChangedAt: app.versionInfo?.lastConfigChangeAt ?? version,
+      configChangedAt: isClean(changedAt, 'version') ? changedAt : version,
     },
   };
 }
@@ -148,9 +189,8 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
 type Fail = (code: (typeof C)[keyof typeof C], label: string, value: string | undefined, reason: string) => void;
 
 /** The fixed IP from `berth.ip` and/or the Docker `ip` parameter; null when none (or refused via `fail`). */
-function parseFixedIp(app: App, names: LabelNames, fail: Fail): string | null {
-  const labelRaw = app.labels?.[names.ip];
-  const params = dockerIpParameters(app);
+function parseFixedIp(app: App, names: LabelNames, fail: Fail, labelRaw: string | undefined): string | null {
+  const params = dockerIpParameters(app).filter((p) => isClean(p, 'ip'));
   let fromParam: string | null = null;
   for (const raw of params) {
     const c = checkIp(raw);
@@ -207,7 +247,7 @@ function choosePort(app: App, raw: string | undefined, network: NetworkMode, lab
     fail(C.PORT_NOT_FOUND, label, raw, `the app declares no port; set ${label}`);
     return null;
   }
-  if (/^\s*[0-9]+\s*$/.test(raw)) {
+  if (looksNumeric(raw)) {
     const c = checkPort(raw);
     if (!c.ok) {
       fail(C.LABEL_PORT_INVALID, label, raw, c.reason);
@@ -231,13 +271,96 @@ function choosePort(app: App, raw: string | undefined, network: NetworkMode, lab
   return null;
 }
 
-/** Keep label values in problem details short and printable (they are echoed by the API and logs). */
-function clip(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  return v.length > 120 ? `${v.slice(0, 120)}…` : v;
-}
-
 /** The fixed IP an app uses, if any, whether or not it carries `berth.domain` (for IPAM reconciliation). */
 export function fixedIpOf(app: App, labelPrefix = 'berth.'): string | null {
-  return parseFixedIp(app, namesFor(labelPrefix), () => undefined);
+  // An unusable id cannot be stored as an allocation's owner; its problem comes from parseApp.
+  if (!checkAppIdString(app.id).ok) return null;
+  const names = namesFor(labelPrefix);
+  const raw = app.labels?.[names.ip];
+  return parseFixedIp(app, names, () => undefined, isClean(raw, 'labelValue') ? raw : undefined);
+}
+
+/**
+ * The key problems of an app with an unusable id are stored under: printable ASCII (JSON-escaped),
+ * at most ~180 characters, and distinct for distinct ids (a hash of the raw value).
+ */
+export function safeAppKey(raw: unknown): string {
+  const s = typeof raw === 'string' ? raw : String(raw);
+  return `invalid:${display(s, 160)}#${shortHash(s)}`;
+}
+
+type IdCheck = { ok: true; value: string } | { ok: false; problem: Problem };
+
+/** The app id as a clean Marathon PathId, or the APP_ID_INVALID problem keyed by a safe form of it. */
+function checkAppIdString(raw: unknown): IdCheck {
+  const clean = checkUntrusted(raw, 'appId');
+  const grammar = clean.ok ? checkAppId(clean.value) : null;
+  if (clean.ok && grammar?.ok) return { ok: true, value: clean.value };
+  const reason = !clean.ok ? clean.message : grammar && !grammar.ok ? grammar.reason : 'unusable';
+  const key = safeAppKey(raw);
+  return { ok: false, problem: problem(C.APP_ID_INVALID, key, null, `app id "${display(raw)}": ${reason}`, { appId: display(raw), reason }) };
+}
+
+interface DirtyLabel {
+  key: string;
+  value: unknown;
+  reason: string;
+  message: string;
+}
+
+/** berth's labels (keys with the prefix) whose key or value is not a clean string. */
+function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, prefix: string): DirtyLabel[] {
+  const out: DirtyLabel[] = [];
+  const known = new Set<string>(Object.values(names));
+  for (const [key, value] of Object.entries(labels)) {
+    if (!key.startsWith(prefix)) continue;
+    const k = checkUntrusted(key, 'labelKey');
+    if (!k.ok) {
+      out.push({ key, value, reason: k.reason, message: `label key: ${k.message}` });
+      continue;
+    }
+    if (!known.has(key) || value === undefined) continue;
+    const v = checkUntrusted(value, 'labelValue');
+    if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
+  }
+  return out;
+}
+
+/** Address policy and IPAM ownership for a fixed IP; each refusal is a problem naming the address. */
+function checkFixedIp(ip: string, appId: string, label: string, policy: AddressPolicy | undefined, holderOf: PoolHolderLookup | undefined, problems: Problem[]): void {
+  const refused = policy ? fixedIpRefusal(ip, policy) : null;
+  if (refused) problems.push(problem(C.FIXED_IP_REFUSED, appId, null, `${label}: ${refused.reason}`, { label, ip }));
+  const held = holderOf?.(ip);
+  if (held === undefined) return;
+  if (held.holder === null) {
+    problems.push(problem(C.IP_NOT_ALLOCATED, appId, null,
+      `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
+      { label, ip, pool: held.pool }));
+  } else if (held.holder !== appId) {
+    problems.push(problem(C.IP_ALLOCATED_TO_OTHER, appId, null, `${label}: ${ip} in pool ${held.pool} is allocated to ${held.holder}`,
+      { label, ip, pool: held.pool, holder: held.holder }));
+  }
+}
+
+/** Endpoints that would be berth's own sockets: the fixed IP, or any task address Marathon reports now. */
+function selfEndpoints(app: App, fixedIp: string | null, network: NetworkMode, port: ChosenPort, appId: string, policy: AddressPolicy, problems: Problem[]): void {
+  if (policy.self.length === 0) return;
+  const hits = new Map<string, string>();
+  const check = (address: string, p: number | undefined): void => {
+    if (p === undefined) return;
+    const s = selfSocket(address, p, policy);
+    if (s) hits.set(`${address}:${p}`, s.what);
+  };
+  if (fixedIp !== null) check(fixedIp, port.number);
+  for (const t of Array.isArray(app.tasks) ? app.tasks : []) {
+    if (!t) continue;
+    if (network === 'container') {
+      for (const a of Array.isArray(t.ipAddresses) ? t.ipAddresses : []) if (a && isClean(a.ipAddress, 'ip') && isIpLiteral(a.ipAddress)) check(a.ipAddress, port.number);
+    } else if (network === 'host' && isClean(t.host, 'host') && isIpLiteral(t.host) && port.index !== null && Array.isArray(t.ports)) {
+      check(t.host, t.ports[port.index]);
+    }
+  }
+  for (const [endpoint, what] of hits) {
+    problems.push(problem(C.ENDPOINT_SELF, appId, null, `endpoint ${endpoint} is berth's own ${what} socket; it is never published`, { endpoint, socket: what }));
+  }
 }

@@ -4,6 +4,7 @@
  * result or a state change, never because results vanished (a leader change wipes them).
  */
 import type { HealthCheckResult, StatusUpdateEvent, Task, TaskState } from '../marathon/types';
+import { isClean, isTaskId } from '../rules';
 
 /** The last explicit health signal seen for a task. */
 export type Health = 'healthy' | 'unhealthy' | 'unknown';
@@ -61,23 +62,31 @@ export function nextServing(prevServing: boolean, state: TaskState, healthChecke
   return prevServing;
 }
 
+// Every string kept here is stored with the service (registry tasks): only clean ones are kept.
 const ipList = (ips: Task['ipAddresses']): string[] =>
-  Array.isArray(ips) ? ips.filter((i) => i && typeof i.ipAddress === 'string').map((i) => i.ipAddress) : [];
+  Array.isArray(ips) ? ips.filter((i) => i && isClean(i.ipAddress, 'ip')).map((i) => i.ipAddress) : [];
+const cleanHost = (h: unknown): string | undefined => (isClean(h, 'host') ? h : undefined);
+const cleanPorts = (p: unknown): number[] | undefined =>
+  Array.isArray(p) ? p.filter((n): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65535) : undefined;
+// Unknown states are kept only when they are short clean words (they are stored and shown).
+const cleanState = (s: unknown): TaskState | undefined => (typeof s === 'string' && /^[A-Z_]{1,64}$/.test(s) ? (s as TaskState) : undefined);
 
 /** A task as it appears in `GET /v2/apps?embed=apps.tasks`, merged with what we knew; null if terminal. */
 export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
   if (TERMINAL_STATES.has(task.state)) return null;
+  // A task whose id cannot be published or stored is not tracked at all.
+  if (!isTaskId(task.id)) return null;
   const signal = healthFromResults(task.healthCheckResults);
   const wasRunning = prev?.state === 'TASK_RUNNING';
   // A state change away from running clears the previous decision; coming back needs a new healthy result.
   const prevServing = prev !== undefined && wasRunning && prev.serving;
-  const state = task.state ?? 'TASK_STAGING';
+  const state = cleanState(task.state) ?? 'TASK_STAGING';
   return {
     taskId: task.id,
     instanceId: instanceIdOf(task.id),
     state,
-    host: typeof task.host === 'string' ? task.host : (prev?.host ?? ''),
-    ports: Array.isArray(task.ports) ? task.ports : (prev?.ports ?? []),
+    host: cleanHost(task.host) ?? (prev?.host ?? ''),
+    ports: cleanPorts(task.ports) ?? (prev?.ports ?? []),
     ipAddresses: Array.isArray(task.ipAddresses) ? ipList(task.ipAddresses) : (prev?.ipAddresses ?? []),
     health: signal === 'none' ? (prev?.health ?? 'unknown') : signal,
     serving: nextServing(prevServing, state, healthChecked, signal),
@@ -87,16 +96,21 @@ export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healt
 /** A `status_update_event` applied to what we knew about that task; null when the task is gone. */
 export function taskFromStatus(ev: StatusUpdateEvent, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
   if (TERMINAL_STATES.has(ev.taskStatus)) return null;
+  if (!isTaskId(ev.taskId)) return null;
+  const state = cleanState(ev.taskStatus);
+  if (state === undefined) return prev ?? null;
   const prevServing = prev !== undefined && prev.state === 'TASK_RUNNING' && prev.serving;
+  const host = cleanHost(ev.host);
+  const ports = cleanPorts(ev.ports);
   return {
     taskId: ev.taskId,
     instanceId: instanceIdOf(ev.taskId),
-    state: ev.taskStatus,
-    host: typeof ev.host === 'string' && ev.host !== '' && ev.host !== 'unknown' ? ev.host : (prev?.host ?? ''),
-    ports: Array.isArray(ev.ports) && ev.ports.length > 0 ? ev.ports : (prev?.ports ?? []),
+    state,
+    host: host !== undefined && host !== 'unknown' ? host : (prev?.host ?? ''),
+    ports: ports !== undefined && ports.length > 0 ? ports : (prev?.ports ?? []),
     ipAddresses: Array.isArray(ev.ipAddresses) && ev.ipAddresses.length > 0 ? ipList(ev.ipAddresses) : (prev?.ipAddresses ?? []),
     health: prev?.health ?? 'unknown',
-    serving: nextServing(prevServing, ev.taskStatus, healthChecked, 'none'),
+    serving: nextServing(prevServing, state, healthChecked, 'none'),
   };
 }
 

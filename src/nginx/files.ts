@@ -1,11 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isEnv } from '../rules';
 
 // Files berth manages: `<dir>/<env>/http/*.conf` and `<dir>/<env>/stream/*.conf` whose first line
 // is berth's header. An operator's own files in the same folders are never touched.
 const MANAGED_HEADER = Buffer.from('# berth: ');
-const ENV_DIR = /^[a-z0-9-]{1,32}$/;
 // Temp files end in `.tmp`, so an `include …/*.conf` never picks up a half-written one.
 const TEMP = /^\..*\.tmp$/;
 
@@ -17,7 +17,7 @@ export async function readManagedFiles(dir: string): Promise<Map<string, Buffer>
   const candidates: string[] = [];
   const envs = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const env of envs) {
-    if (!env.isDirectory() || !ENV_DIR.test(env.name)) continue;
+    if (!env.isDirectory() || !isEnv(env.name)) continue;
     for (const kind of ['http', 'stream']) {
       const names = await fs.readdir(path.join(dir, env.name, kind)).catch(() => [] as string[]);
       for (const name of names) if (name.endsWith('.conf') && !name.startsWith('.')) candidates.push(`${env.name}/${kind}/${name}`);
@@ -76,7 +76,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
   let n = 0;
   const envs = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const env of envs) {
-    if (!env.isDirectory() || !ENV_DIR.test(env.name)) continue;
+    if (!env.isDirectory() || !isEnv(env.name)) continue;
     for (const kind of ['http', 'stream']) {
       const sub = path.join(dir, env.name, kind);
       for (const name of await fs.readdir(sub).catch(() => [] as string[])) {

@@ -144,14 +144,14 @@ export class Planner {
    */
   private build(records: Map<string, AppRecord>, mirror: Mirror, scope: Set<string> | null): Plan {
     const lookup = (h: string): string | undefined => this.o.resolver.lookup(h);
-    const { winners, problems: conflictProblems } = resolveConflicts(records.values());
+    const { winners, problems: conflictProblems } = resolveConflicts(records.values(), this.o.specOpts);
     let services: Map<string, Service>;
     let ids: Set<string> | undefined;
     if (scope === null) {
       services = new Map();
       for (const id of winners) {
         const r = records.get(id)!;
-        services.set(id, serviceOf(r.spec!, r.tasks.values(), lookup));
+        services.set(id, serviceOf(r.spec!, r.tasks.values(), lookup, this.o.specOpts));
       }
     } else {
       ids = new Set(scope);
@@ -160,7 +160,7 @@ export class Planner {
       services = new Map(mirror.services);
       for (const id of ids) {
         const r = records.get(id);
-        if (r?.spec && winners.has(id)) services.set(id, serviceOf(r.spec, r.tasks.values(), lookup));
+        if (r?.spec && winners.has(id)) services.set(id, serviceOf(r.spec, r.tasks.values(), lookup, this.o.specOpts));
         else services.delete(id);
       }
     }
@@ -189,7 +189,7 @@ export class Planner {
     for (const [id, r] of updates) {
       const prev = mirror.services.get(id);
       if (!prev) continue;
-      const next = r.spec ? serviceOf(r.spec, r.tasks.values(), lookup) : null;
+      const next = r.spec ? serviceOf(r.spec, r.tasks.values(), lookup, this.o.specOpts) : null;
       if (!next) plan.diff.removals.push(prev);
       else if (!sameService(prev, next)) {
         plan.diff.upserts.push(next);

@@ -56,7 +56,7 @@ export class Registry implements RegistryView {
     this.events = new Batcher(this.queue, (batch) => this.flushEvents(batch), opts.eventBatchMs ?? DEFAULT_EVENT_BATCH_MS);
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
-    const specOpts: SpecOptions = { defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
+    const specOpts: SpecOptions = { ...opts.modelPolicy, defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
     opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
     this.planner = new Planner({ specOpts, resolver: opts.resolver ?? new StaticHostResolver(), clock: this.clock, logger: opts.logger });
   }

@@ -1,6 +1,7 @@
 /** Options and results of the Registry (kept apart so routes and main.ts import types only). */
 import type { Knex } from 'knex';
 import type { Clock } from '../clock';
+import type { SpecOptions } from '../model/spec';
 import type { Logger } from '../log';
 import type { HeldStatus } from './held';
 import type { RegistryMetrics } from './metrics';
@@ -14,6 +15,8 @@ export interface RegistryOptions {
   defaultEnv: string;
   /** `BERTH_LABEL_PREFIX` (default `berth.`). */
   labelPrefix?: string;
+  /** Reserved names, address policy, Nginx scope for the model (model/spec.ts `SpecOptions`). */
+  modelPolicy?: Omit<SpecOptions, 'defaultEnv' | 'labelPrefix'>;
   /** `BERTH_MAX_REMOVAL_RATIO` (default 0.5). */
   maxRemovalRatio?: number;
   clock?: Clock;

@@ -8,6 +8,7 @@ import { Registry } from '../registry/registry';
 import { CachingHostResolver } from '../registry/resolver';
 import type { RegistrySnapshot, RegistryView } from '../registry/view';
 import type { Part } from './part';
+import { modelPolicyOf } from '../config/model-policy';
 
 export interface RegistryPartDeps {
   config: Config;
@@ -28,6 +29,7 @@ export function registryPart(d: RegistryPartDeps): Part<Registry> {
         logger: d.logger.child({ component: 'registry' }),
         defaultEnv: d.config.defaultEnv,
         labelPrefix: d.config.labelPrefix,
+        modelPolicy: modelPolicyOf(d.config),
         maxRemovalRatio: d.config.maxRemovalRatio,
         resolver: new CachingHostResolver(),
         metrics: createRegistryMetrics(d.metricsRegistry),

@@ -12,7 +12,7 @@ describe('domain conflicts', () => {
     const young = rec(anApp({ id: '/new' }, withDomain('b.com,a.com')), 200);
     const r = resolveConflicts([young, old]);
     expect([...r.winners]).toEqual(['/old']);
-    expect(r.problems).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/new', env: 'default', details: { conflicts: [{ domain: 'a.com', owner: '/old' }] } })]);
+    expect(r.problems).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/new', env: 'default', details: { conflicts: [{ domain: 'a.com', owner: '/old', env: 'default' }] } })]);
   });
 
   test('same first-seen time: earlier config change wins, then app id', () => {
@@ -24,10 +24,30 @@ describe('domain conflicts', () => {
     expect([...resolveConflicts([d, c]).winners]).toEqual(['/c']);
   });
 
-  test('the same domain in different environments is no conflict', () => {
+  test('with one shared Nginx, the same http domain in two environments is a conflict naming the other app and environment', () => {
+    const a = rec(anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'integration' })), 1);
+    const b = rec(anApp({ id: '/b' }, withDomain('a.com', { 'berth.env': 'func-a' })), 2);
+    const r = resolveConflicts([b, a], { nginxScope: 'shared' });
+    expect([...r.winners]).toEqual(['/a']);
+    expect(r.problems).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/b', env: 'func-a',
+      details: { conflicts: [{ domain: 'a.com', owner: '/a', env: 'integration' }] } })]);
+    expect(r.problems[0].message).toContain('environment integration, which shares Nginx with func-a');
+  });
+
+  test('with one Nginx per environment, or for names Nginx does not serve, the same domain in two environments is no conflict', () => {
     const a = rec(anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'qa' })), 1);
     const b = rec(anApp({ id: '/b' }, withDomain('a.com')), 2);
-    expect(resolveConflicts([a, b]).winners.size).toBe(2);
+    expect(resolveConflicts([a, b], { nginxScope: 'per-env' }).winners.size).toBe(2);
+    const c = rec(anApp({ id: '/c' }, withDomain('c.com', { 'berth.env': 'qa', 'berth.proxy': 'none' })), 1);
+    const d = rec(anApp({ id: '/d' }, withDomain('c.com')), 2);
+    expect(resolveConflicts([c, d], { nginxScope: 'shared' }).winners.size).toBe(2);
+  });
+
+  test('with one shared Nginx, tcp listen ports conflict across environments', () => {
+    const a = rec(anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'qa', 'berth.proxy': 'tcp', 'berth.listen': '6379' })), 1);
+    const b = rec(anApp({ id: '/b' }, withDomain('b.com', { 'berth.proxy': 'tcp', 'berth.listen': '6379' })), 2);
+    expect(resolveConflicts([a, b], { nginxScope: 'shared' }).problems[0]).toMatchObject({ code: C.LISTEN_CONFLICT, appId: '/b', details: { owner: '/a', ownerEnv: 'qa' } });
+    expect(resolveConflicts([a, b], { nginxScope: 'per-env' }).winners.size).toBe(2);
   });
 
   test('two tcp apps on the same listen port in one environment conflict', () => {

@@ -40,7 +40,7 @@ describe('parseApp: label contract', () => {
   const long63 = 'a'.repeat(63);
   const refused: Array<{ desc: string; app: App; code: string }> = [
     { desc: 'config injection in domain', app: anApp({ id: '/a' }, withDomain('a.com; include /etc/passwd')), code: C.LABEL_DOMAIN_INVALID },
-    { desc: 'newline in domain', app: anApp({ id: '/a' }, withDomain('a.com\nserver_name evil')), code: C.LABEL_DOMAIN_INVALID },
+    { desc: 'newline in domain', app: anApp({ id: '/a' }, withDomain('a.com\nserver_name evil')), code: C.LABEL_INVALID_STRING },
     { desc: 'braces in domain', app: anApp({ id: '/a' }, withDomain('a.com}')), code: C.LABEL_DOMAIN_INVALID },
     { desc: 'name longer than 253', app: anApp({ id: '/a' }, withDomain(`${long63}.${long63}.${long63}.${long63}.com`)), code: C.LABEL_DOMAIN_INVALID },
     { desc: 'label longer than 63', app: anApp({ id: '/a' }, withDomain(`${long63}a.com`)), code: C.LABEL_DOMAIN_INVALID },

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { BerthError } from '../../errors';
+import { ENV_NAME_PATTERN } from '../../rules';
 import type { Service } from '../../model/types';
 import type { RegistryStatus, SnapshotOutcome } from '../../registry/registry';
 import type { StoredProblem } from '../../registry/store';
@@ -113,7 +114,7 @@ const statusSchema = {
   },
 } as const;
 
-const envPattern = '^[a-z0-9-]{1,32}$';
+const envPattern = ENV_NAME_PATTERN;
 
 /**
  * Registry routes: the published services per environment, problems, the held-snapshot state and
