@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark of DESIGN §9 in one run, one after the other (they would skew
+ * `npm run bench`: every benchmark behind the targets in docs/architecture.md in one run, one after the other (they would skew
  * each other in parallel), with progress on stderr; one Markdown table and one JSON per run under
  * bench/results/ (`run-<date>.json|md` and `run-latest.json`), with commit, date, cores, Node and
  * the load average (the machine may be shared: compare runs at similar load).

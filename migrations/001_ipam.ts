@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 /*
- * IPAM schema (reference/ipam.md b.1–b.5, adapted): one row per allocatable address, so the
+ * IPAM schema (docs/ipam.md): one row per allocatable address, so the
  * primary key on `ip` is what makes a duplicate assignment impossible; allocation is an UPDATE of
  * a free row picked with FOR UPDATE SKIP LOCKED through a partial index (cost does not grow with
  * fill). Pools never overlap anywhere (Docker refuses overlapping subnets on one host too), so the
@@ -54,7 +54,7 @@ CREATE INDEX ipam_address_free_idx ON ipam_address (pool_id, available_at, ip) W
 CREATE INDEX ipam_address_last_owner_idx ON ipam_address (pool_id, last_owner)
   WHERE state = 'free' AND last_owner IS NOT NULL;
 -- The free list churns like a queue table; dead index entries sit at the front of the pick scan
--- until vacuumed (ipam.md b.3), so vacuum it after a fixed number of changes, not a fraction.
+-- until vacuumed (docs/ipam.md "Allocation design"), so vacuum it after a fixed number of changes, not a fraction.
 ALTER TABLE ipam_address SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
   autovacuum_analyze_scale_factor = 0.05);
 
@@ -212,7 +212,7 @@ BEGIN
 END $$;
 `;
 
-// Safe reconciliation (ipam.md b.5): the caller takes the snapshot time BEFORE fetching Marathon's
+// Safe reconciliation (docs/ipam.md "Reconciliation with Marathon"): the caller takes the snapshot time BEFORE fetching Marathon's
 // apps, so nothing allocated after it is a candidate; a first observation only marks; release needs
 // a second observation after the grace period (a mark made in this same pass has orphan_since =
 // now(), so it never qualifies), is capped per pass and fenced by allocation id.

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// One row per Nginx sync run (DESIGN §4: start, end, files changed, reloaded, error).
+// One row per Nginx sync run (docs/nginx.md "Run records": start, end, files changed, reloaded, error).
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('sync_run', (t) => {
     t.bigIncrements('id').primary();

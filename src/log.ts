@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON lines on stdout (DESIGN §7). `silent` for tests. */
+/** JSON lines on stdout (docs/architecture.md "Logs"). `silent` for tests. */
 export function createLogger(level: string, name = 'berth'): Logger {
   return pino({ name, level, base: { name } });
 }

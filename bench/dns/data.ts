@@ -1,5 +1,5 @@
 /**
- * The DNS benchmark data set (the method of shared/reference/dnsbench/gen.js): 1,000 services
+ * The DNS benchmark data set (method: docs/dns.md "Why not a DNS library on the query path"): 1,000 services
  * `svcN.example.test` with 3 tasks each, served by berth from Service objects and by NSD/dnsmasq
  * from the equivalent zone/hosts files (same names, same answers), plus the dnsperf query file:
  * 80 % A hits, 10 % SRV hits, 10 % NXDOMAIN, from a fixed-seed PRNG.

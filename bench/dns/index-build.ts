@@ -1,5 +1,5 @@
 /**
- * Index build cost at the DESIGN §9 scale (10,000 apps, 30,000 tasks): a cold build, and the
+ * Index build cost at the scale of the targets in docs/architecture.md (10,000 apps, 30,000 tasks): a cold build, and the
  * rebuild after one app changed (what every registry change costs in steady state).
  * Standalone: `node --import tsx bench/dns/index-build.ts`.
  */

@@ -1,6 +1,6 @@
 /**
  * DNS benchmark: dnsperf against berth, NSD and dnsmasq serving the same 1,000 names and query mix,
- * each server pinned to core 0 and dnsperf to core 1 (method: shared/reference/dns-bench.md).
+ * each server pinned to core 0 and dnsperf to core 1 (method: docs/dns.md).
  *
  *   node --import tsx bench/dns/run.ts [--quick]
  *
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   for (const r of results) if (!r.skipped) r.answersMatch = r.probe === probes[0];
 
   report(results);
-  // Index build at the DESIGN §9 scale, in this (unpinned) process.
+  // Index build at the scale of the targets in docs/architecture.md, in this (unpinned) process.
   const build = measureIndexBuild(10_000, quick ? 3 : 10);
   console.log(`\nindex build, ${build.apps} apps / ${build.names} names: cold ${build.coldMs.toFixed(0)} ms; after one app changed: p50 ${build.warmP50Ms.toFixed(0)} ms, max ${build.warmMaxMs.toFixed(0)} ms (run in 5 ms slices between queries)`);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

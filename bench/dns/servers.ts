@@ -37,7 +37,7 @@ export function serverSpecs(dir: string, repo: string, berthBundle: string, core
     'port=5455', 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', 'no-poll', 'no-negcache',
     `local=/${ZONE}/`, `addn-hosts=${dir}/dnsmasq.hosts`, `conf-file=${dir}/dnsmasq-srv.conf`, 'local-ttl=30', 'user=root',
     `pid-file=${run}/dnsmasq.pid`, `log-facility=${run}/dnsmasq.log`,
-    // Without a cache larger than the hosts file dnsmasq's A lookups were 2.5x slower (dns-bench.md).
+    // Without a cache larger than the hosts file dnsmasq's A lookups were 2.5x slower (docs/dns.md).
     'cache-size=10000', '',
   ].join('\n'));
   return [

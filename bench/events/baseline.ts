@@ -1,5 +1,5 @@
 /**
- * The peers' strategy, as a baseline for berth's event processing (reference/peers.md (a):
+ * The peers' strategy, as a baseline for berth's event processing (docs/marathon.md "Snapshots versus refetching on every event":
  * "any event → full fetch", coalesced like marathon-lb: one fetch in flight, events arriving
  * meanwhile cause one more fetch after it). Run as a child process by bench/events/run.ts:
  *

@@ -1,5 +1,5 @@
 /**
- * Event-processing benchmark (DESIGN §9), berth in its own process against the Marathon simulator
+ * Event-processing benchmark (docs/architecture.md "Performance targets"), berth in its own process against the Marathon simulator
  * seeded with 10,000 apps / 30,000 tasks (`--quick`: 2,000 / 6,000):
  *  1. full snapshot → registry, DNS index and rendered Nginx files: time and RSS;
  *  2. 200 status events/s: event leaving the simulator → DNS answer, p50/p99; Marathon requests

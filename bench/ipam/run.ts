@@ -1,5 +1,5 @@
 /**
- * IPAM benchmark (DESIGN §9): allocations over real HTTP, 16 concurrent clients, on PostgreSQL,
+ * IPAM benchmark (docs/architecture.md "Performance targets"): allocations over real HTTP, 16 concurrent clients, on PostgreSQL,
  * at an empty /16 and at 99 % fill. Run: `node --import tsx bench/ipam/run.ts [--quick]`.
  * Database: BERTH_BENCH_DATABASE_URL, else BERTH_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (a scratch database is created next to it and dropped at the end). BERTH_BENCH_POOL_MAX: connections (20).

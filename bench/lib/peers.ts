@@ -1,6 +1,6 @@
 /**
  * Runs the other benchmarks (IPAM, DNS, Nginx; owned by their engineers) as child processes and
- * turns the JSON each writes under bench/results/ into figures with targets (DESIGN §9). Their
+ * turns the JSON each writes under bench/results/ into figures with targets (docs/architecture.md "Performance targets"). Their
  * formats are theirs: a field that is missing becomes a figure with no value and a note.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Nginx sync benchmark (DESIGN §9): a full catalog of 10,000 apps / 30,000 tasks rendered and
+ * Nginx sync benchmark (docs/architecture.md "Performance targets"): a full catalog of 10,000 apps / 30,000 tasks rendered and
  * synced (≤ 5 s), syncs with nothing or 1 % changed, and reloads during a burst of 1,000 changes
  * (1 per sync interval). Uses a real nginx for `nginx -t` and reloads when installed.
  *

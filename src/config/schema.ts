@@ -5,7 +5,7 @@ import type { NginxScope } from '../rules';
 import { parseEnvironments } from './environments';
 import * as p from './parsers';
 
-/** The validated, frozen configuration (DESIGN §6, contract). */
+/** The validated, frozen configuration (README.md "Configuration"; a contract). */
 export interface Config {
   marathon: { urls: string[]; username?: string; password?: string; token?: string; maxResponseBytes: number; maxEventBytes: number };
   databaseUrl?: string;

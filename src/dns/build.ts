@@ -1,7 +1,7 @@
 /**
  * The DNS index: per-environment name tables with every answer pre-encoded. Pure (no I/O).
  *
- * Two ways to move it on (DESIGN §9):
+ * Two ways to move it on (docs/dns.md "Following the registry"):
  * - `build`: new tables from a whole catalog, assembled off to the side and swapped in whole (first
  *   load, settings changes, the periodic safety net). Each app's names are encoded once into a
  *   fragment that later builds reuse while the app is unchanged.

@@ -31,7 +31,7 @@ export interface FragmentContext {
 /**
  * Encodes one app's names (domains, SRV names, per-task names) into a fragment of its own. Never
  * throws: an app whose records cannot be encoded publishes nothing and is reported in `skipped`,
- * so one bad app never blocks the index (DESIGN §8.4).
+ * so one bad app never blocks the index (docs/reliability.md, rule 4).
  */
 export function buildFragment(svc: Service, ctx: FragmentContext): Fragment {
   try {

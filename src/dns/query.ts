@@ -1,7 +1,7 @@
 /**
  * The guarded question parser: the only code that reads client bytes. It makes one bounded pass
  * (at most 255 name bytes plus one OPT record), never throws and never trusts a section count —
- * dns2's parser loops over counts of 65,535 and stalls for seconds (reference/dns-bench.md).
+ * dns2's parser loops over counts of 65,535 and stalls for seconds (docs/dns.md).
  */
 import { RCODE, TYPE } from './wire';
 

@@ -1,6 +1,6 @@
 /**
  * The name tables of a DNS index, kept together with who claims each name, so that one app's
- * names can be replaced in place without looking at any other app (DESIGN §9: an index patch costs
+ * names can be replaced in place without looking at any other app (docs/dns.md "Following the registry": an index patch costs
  * the changed apps, not the catalog).
  *
  * A name in an environment can be claimed by app names (usually one app; two apps sharing a domain

@@ -36,7 +36,7 @@ const MIB = 1024 * 1024;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    // One log line per meaningful change (DESIGN §7), not one per request.
+    // One log line per meaningful change (docs/architecture.md "Logs"), not one per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MIB,
     // Unknown fields are errors, not silently dropped (a typo must not allocate the wrong thing).

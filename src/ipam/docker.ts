@@ -1,4 +1,4 @@
-/** Pure: the `docker network create` command matching a pool (DESIGN §3). */
+/** Pure: the `docker network create` command matching a pool (docs/ipam.md). */
 import type { Pool } from './types';
 
 // Every value was validated on pool creation ([A-Za-z0-9_.:/-] only); quoting is defence in depth.

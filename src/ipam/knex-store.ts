@@ -138,7 +138,7 @@ export class KnexIpamStore implements IpamStore {
         return { allocation: toAllocation(rows[0], req.pool, req.appId), created: Boolean(rows[0].created) };
       } catch (err) {
         // The per-app advisory lock makes this unreachable; if it ever were bypassed, the unique
-        // (pool, owner) index refuses the second row and one retry returns the first (ipam.md b.3).
+        // (pool, owner) index refuses the second row and one retry returns the first (docs/ipam.md "Allocation design").
         if (attempt === 1 && isViolation(err, '23505', 'ipam_address_owner_uq')) continue;
         throw mapDbError(err, ctx);
       }

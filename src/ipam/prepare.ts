@@ -1,5 +1,5 @@
 /**
- * Pure: read and fill a Marathon app definition for `/v1/apps/prepare` (DESIGN §3). `berth.ip=auto`
+ * Pure: read and fill a Marathon app definition for `/v1/apps/prepare` (docs/ipam.md). `berth.ip=auto`
  * or `auto:<pool>` asks for an allocation; the result carries the literal IP label and the Docker
  * parameters `net` and `ip` (`ip6` for IPv6), which Mesos passes to `docker run` as `--net`/`--ip`.
  */
@@ -30,7 +30,7 @@ export function readIpRequest(def: unknown, ipLabel: string): { appId: string; r
   const m = new RegExp(`^${IP_AUTO}(?::(.+))?$`).exec(value.trim());
   if (!m) return { appId, request: { kind: 'none' } }; // a literal IP: nothing to allocate
   const instances = def.instances === undefined ? 1 : def.instances;
-  // Docker gives every instance the same --ip; a fixed-IP app runs one instance (DESIGN §2).
+  // Docker gives every instance the same --ip; a fixed-IP app runs one instance (docs/labels.md).
   if (typeof instances !== 'number' || instances > 1) {
     throw invalid(`a fixed-IP app runs at most 1 instance (instances is ${JSON.stringify(instances)})`, { field: 'instances' });
   }

@@ -156,7 +156,7 @@ export class IpamService {
   }
 
   /**
-   * One reconciliation pass (reference/ipam.md b.5). `snapshotAt` must be taken BEFORE fetching
+   * One reconciliation pass (docs/ipam.md "Reconciliation with Marathon"). `snapshotAt` must be taken BEFORE fetching
    * Marathon's apps. Never acts on an empty answer, nor when too many allocations vanish at once.
    */
   async reconcile(pool: string, liveAppIds: readonly string[], snapshotAt: Date, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
@@ -173,7 +173,7 @@ export class IpamService {
     const missing = held.filter((a) => !liveSet.has(a.appId)).length;
     const maxRatio = opts.maxMissingRatio ?? 0.5;
     // A few deleted apps in a small pool are normal (1 of 1 is 100 %); many at once smells of a
-    // partial Marathon answer (ipam.md b.5 circuit breaker).
+    // partial Marathon answer (docs/ipam.md "Reconciliation with Marathon", circuit breakers).
     if (missing > (opts.minMissingForRatio ?? 5) && missing / held.length > maxRatio) {
       this.log.warn({ pool, missing, allocated: held.length }, 'reconcile skipped: too many allocations missing at once');
       return { ...none, skipped: 'too-many-missing' };

@@ -1,6 +1,6 @@
 /**
  * One SSE message → a typed Marathon event, or the reason it is skipped. The SSE event name and
- * the JSON `eventType` are the same string in every Marathon version (reference/marathon.md §1.3).
+ * the JSON `eventType` are the same string in every Marathon version (docs/marathon.md "Framing").
  */
 import type { MarathonEvent, MarathonEventType } from './types';
 

@@ -1,5 +1,5 @@
 /**
- * Marathon id formats (reference/marathon.md §2.0, §2.3): health events name instances, tasks
+ * Marathon id formats (docs/marathon.md "Ids"): health events name instances, tasks
  * have task ids, and 1.6+ health results wrap the instance id as `instance [<id>]`.
  *   1.4–1.7 app task `team_web.<uuid>`               ↔ instance `team_web.marathon-<uuid>`
  *   1.8+   app task `team_web.instance-<uuid>._app.N` ↔ instance `team_web.instance-<uuid>`

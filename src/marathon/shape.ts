@@ -1,7 +1,7 @@
 /**
  * Structural checks of Marathon answers. A body that parses but is not Marathon's shape (an
  * error page served with 200, `{"app":…}` where `{"apps":[…]}` was due, a task without an id) is
- * a `bad_response`, never an empty or partial list (reference/peers.md (c) 1).
+ * a `bad_response`, never an empty or partial list (docs/reliability.md, rule 1).
  */
 import { MarathonError, snippet } from './errors';
 import type { App, Task } from './types';

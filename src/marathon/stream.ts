@@ -1,5 +1,5 @@
 /**
- * Marathon's `/v2/events` as a resilient stream (DESIGN §8.2, reference/peers.md (c) 2 and 5):
+ * Marathon's `/v2/events` as a resilient stream (docs/reliability.md, rule 2):
  * eventsource@4 parses SSE; this class owns the connection policy. Each connection attempt is one
  * EventSource (its own retry is switched off by closing it on any error) so that reconnects use
  * jittered exponential backoff and rotate through the configured URLs. An idle watchdog, reset by

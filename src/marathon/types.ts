@@ -1,7 +1,7 @@
 /**
  * Marathon wire types (REST `/v2/apps` and the `/v2/events` SSE bus), Marathon 1.4–1.10.
  * Types only. Everything Marathon may leave out (1.4 omits empty arrays and `None` options; 1.6+ writes
- * `[]`) is optional here, so readers must not assume presence. See `reference/marathon.md` §2–§4.
+ * `[]`) is optional here, so readers must not assume presence. See docs/marathon.md.
  */
 
 /** Mesos task states as Marathon reports them (events carry the raw Mesos enum, tasks a derived one). */

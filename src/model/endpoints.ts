@@ -1,5 +1,5 @@
 /**
- * Where a task is reached (DESIGN §2): fixed IP → that IP and the chosen port; container network →
+ * Where a task is reached (docs/labels.md): fixed IP → that IP and the chosen port; container network →
  * the task's first `ipAddresses` entry and the container port; host/bridge → the agent `host` (resolved
  * to an address by an injected, cached lookup) and `task.ports[i]` for the chosen port's index.
  */

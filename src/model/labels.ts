@@ -1,5 +1,5 @@
 /**
- * The label vocabulary (contract, DESIGN §2): every label key berth reads, in one place.
+ * The label vocabulary (contract, docs/labels.md): every label key berth reads, in one place.
  * The prefix is configurable (`BERTH_LABEL_PREFIX`); keys are always built through `labelNames`.
  */
 
@@ -23,5 +23,5 @@ export function labelNames(prefix: string = DEFAULT_LABEL_PREFIX): LabelNames {
 /** `berth.ip` values that ask `/v1/apps/prepare` to allocate: `auto` or `auto:<pool>`. */
 export const IP_AUTO = 'auto';
 
-/** The Docker parameter key Marathon passes through as `--ip` (reference/marathon.md §4.1). */
+/** The Docker parameter key Marathon passes through as `--ip` (docs/marathon.md "App and task JSON"). */
 export const DOCKER_IP_PARAMETER = 'ip';

@@ -1,6 +1,6 @@
 /**
  * The ports an app declares and the network mode that decides how its tasks are reached
- * (DESIGN §2 "Where a task is reached"; reference/marathon.md §3.1, §4).
+ * (docs/labels.md "Where a task is reached"; docs/marathon.md "App and task JSON").
  */
 import type { App } from '../marathon/types';
 

@@ -1,5 +1,5 @@
 /**
- * Labels → ServiceSpec, or the list of problems that make berth skip the app (DESIGN §2).
+ * Labels → ServiceSpec, or the list of problems that make berth skip the app (docs/labels.md).
  * Pure: takes a Marathon app and options, returns plain data.
  */
 import type { App } from '../marathon/types';

@@ -1,5 +1,5 @@
 /**
- * Task records and the health rules (DESIGN §2): a task serves only while `TASK_RUNNING`; with
+ * Task records and the health rules (docs/labels.md): a task serves only while `TASK_RUNNING`; with
  * Marathon health checks it joins after its first healthy result, and leaves on an explicit unhealthy
  * result or a state change, never because results vanished (a leader change wipes them).
  */
@@ -28,7 +28,7 @@ export const TERMINAL_STATES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Instance id of a task id (reference/marathon.md §2.3): 1.8+ `X.instance-U._app.N` → `X.instance-U`;
+ * Instance id of a task id (docs/marathon.md "Ids"): 1.8+ `X.instance-U._app.N` → `X.instance-U`;
  * legacy `X.U` → `X.marathon-U`. Unknown shapes map to themselves.
  */
 export function instanceIdOf(taskId: string): string {

@@ -76,7 +76,7 @@ export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<str
 }
 
 /**
- * The mass-removal guard (DESIGN §4): a reason to hold the sync, or null. Holds when the view was
+ * The mass-removal guard (docs/nginx.md "The removal guard"): a reason to hold the sync, or null. Holds when the view was
  * never loaded, when every file or every upstream server would go, or when more than `maxRatio`
  * of the upstream servers would be removed.
  */

@@ -1,6 +1,6 @@
 /**
  * Deployments: create, update/scale, restart and delete an app, each driven step by step through
- * the cluster's pacer and emitting Marathon's event sequence (reference/marathon.md §2.4):
+ * the cluster's pacer and emitting Marathon's event sequence (docs/marathon.md "Events and what berth does with them"):
  * api_post_event, group_change_success, deployment_info / deployment_step_success per step, task
  * status and health events, app_terminated_event, deployment_success.
  */

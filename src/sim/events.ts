@@ -1,5 +1,5 @@
 /**
- * Event JSON builders, per flavour (reference/marathon.md §2). Each returns the object whose
+ * Event JSON builders, per flavour (docs/marathon.md "Events and what berth does with them"). Each returns the object whose
  * compact JSON goes on the `data:` line; `eventType` doubles as the SSE event name.
  */
 import type { AppDefinition, Flavour, SimTask } from './model';

@@ -1,6 +1,6 @@
 /**
  * Fault injection for the REST and stream endpoints: the bad answers peers choked on
- * (reference/peers.md (c)): 5xx, HTML error pages, garbage, an empty app list, hangs, slowness,
+ * (docs/reliability.md): 5xx, HTML error pages, garbage, an empty app list, hangs, slowness,
  * truncated bodies.
  */
 import type { ServerResponse } from 'node:http';

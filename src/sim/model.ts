@@ -76,7 +76,7 @@ export function safeId(appId: string): string {
   return appId.replace(/^\//, '').replace(/\//g, '_');
 }
 
-/** Builds task and instance ids the way each flavour does (reference/marathon.md §2.0). */
+/** Builds task and instance ids the way each flavour does (docs/marathon.md "Ids"). */
 export function taskIds(flavour: Flavour, appId: string, uuid: string, incarnation: number): { id: string; instanceId: string } {
   const safe = safeId(appId);
   if (flavour === '1.4') return { id: `${safe}.${uuid}`, instanceId: `${safe}.marathon-${uuid}` };

@@ -1,5 +1,5 @@
 /**
- * Marathon's REST endpoints over the shared cluster state (reference/marathon.md §3). Handlers
+ * Marathon's REST endpoints over the shared cluster state (docs/marathon.md "REST calls"). Handlers
  * return a plain reply; `node.ts` writes it with the node's headers.
  */
 import { cancelDeployments, createApp, deleteApp, restartApp, updateApp } from './deploy';

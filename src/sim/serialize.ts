@@ -1,5 +1,5 @@
 /**
- * Wire JSON for apps and tasks, per flavour (reference/marathon.md §3.1, §3.2). Field order follows
+ * Wire JSON for apps and tasks, per flavour (docs/marathon.md "App and task JSON"). Field order follows
  * Marathon's writers so captures look like the real thing.
  */
 import type { AppDefinition, Flavour, HealthResult, SimApp, SimTask } from './model';

@@ -1,5 +1,5 @@
 /**
- * `/v2/events` as Jetty's EventSourceServlet writes it (reference/marathon.md §1): status 200,
+ * `/v2/events` as Jetty's EventSourceServlet writes it (docs/marathon.md "The event stream"): status 200,
  * `text/event-stream;charset=UTF-8`, `Connection: close` and no chunking (a raw stream until the
  * socket closes), `event: <type>\r\ndata: <json>\r\n\r\n` per event, no `id:`/`retry:`, and a bare
  * `\r` `\n` keepalive every 10 s. The client's own `event_stream_attached` comes first.

@@ -1,6 +1,6 @@
 /**
  * Marathon-style validation of posted app definitions: 422 `{"message":"Object is not valid",
- * "details":[{"path","errors":[…]}]}` (reference/marathon.md §3.5). Covers the rules berth's own
+ * "details":[{"path","errors":[…]}]}` (docs/marathon.md "App and task JSON"). Covers the rules berth's own
  * definitions and the tests exercise; not Marathon's complete rule set.
  */
 import type { Flavour } from './model';

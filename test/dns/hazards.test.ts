@@ -1,5 +1,5 @@
 /**
- * Every hazard measured in shared/reference/dns-bench.md (dns2 3.0 and naive dgram servers), as a
+ * Every dns2 hazard listed in docs/dns.md (dns2 3.0 and naive dgram servers), as a
  * regression test against berth's server. Replies are decoded with dns2's parser, an independent codec.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -57,7 +57,7 @@ describe('CPU amplification (dns2 stalled 2–3 s per packet)', () => {
 describe('crashes (dns2 and naive dgram servers died)', () => {
   const canRaw = process.getuid?.() === 0 && spawnSync('python3', ['-c', 'import socket']).status === 0;
   (canRaw ? it : it.skip)('a query from UDP source port 0 is dropped, the process lives and keeps answering', async () => {
-    // Node cannot send from port 0; a raw socket (root) can — the same probe as dnsbench/sport0.py.
+    // Node cannot send from port 0; a raw socket (root) can — the same probe as the original dns2 measurement.
     const py = `
 import socket, struct, sys
 port = int(sys.argv[1])

@@ -2,7 +2,7 @@
  * 100,000 malformed DNS packets against a real `berth run` over UDP on loopback, plus garbage over
  * TCP: truncated headers, bad label lengths, compression pointer loops, section-count lies,
  * oversized and random packets. Real queries are interleaved all along and must be answered
- * correctly; each malformed kind gets what RFC 1035 and DESIGN §5 ask (silence when there is
+ * correctly; each malformed kind gets what RFC 1035 and docs/dns.md ask (silence when there is
  * nothing to answer with or the packet is a response, else a 12-byte FORMERR/NOTIMP); the process
  * stays up, its memory bounded, and /metrics counts every packet.
  */

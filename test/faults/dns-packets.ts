@@ -1,5 +1,5 @@
 /**
- * Malformed DNS messages for the DNS fault test, by kind, each with what RFC 1035 and DESIGN §5
+ * Malformed DNS messages for the DNS fault test, by kind, each with what RFC 1035 and docs/dns.md
  * ask of an authoritative server: silence (nothing to answer with, or a response that must not be
  * answered) or a 12-byte FORMERR/NOTIMP header echoing the id. Seeded, so a failure reproduces.
  */

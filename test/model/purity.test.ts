@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// model/ is the pure core (STYLE.md): plain data in, plain data out; no I/O modules.
+// model/ is the pure core (docs/architecture.md "Pure core, I/O at the edges"): plain data in, plain data out; no I/O modules.
 describe('model/ is pure', () => {
   const dir = path.join(__dirname, '../../src/model');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
