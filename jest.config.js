@@ -1,6 +1,9 @@
 /** @type {import('jest').Config} */
 // ts-jest in transpile-only mode (isolatedModules): fast; `npm run lint` runs the full type check.
-const tsJest = ['ts-jest', { tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, esModuleInterop: true, target: 'ES2022', sourceMap: true } }];
+const tsJest = [
+  'ts-jest',
+  { tsconfig: { module: 'commonjs', moduleResolution: 'node10', isolatedModules: true, esModuleInterop: true, target: 'ES2022', sourceMap: true } },
+];
 
 module.exports = {
   testEnvironment: 'node',

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const m = machine();
   const t0 = Date.now();
   const log = (s: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s ${s}\n`);
-  log(`berth bench (${quick ? 'quick' : 'full'}): ${names.join(', ')} · ${m.cores} cores · Node ${m.node} · load ${m.loadStart.join(' ')} · commit ${m.commit.slice(0, 12)}`);
+  log(
+    `berth bench (${quick ? 'quick' : 'full'}): ${names.join(', ')} · ${m.cores} cores · Node ${m.node} · load ${m.loadStart.join(' ')} · commit ${m.commit.slice(0, 12)}`,
+  );
   const missing = ensureTools(log);
   const figures: Figure[] = [];
   if (missing.length) figures.push(fig('run', 'tools missing (benchmarks needing them did not run)', null, '', undefined, missing.join(', ')));
@@ -64,7 +66,17 @@ async function main(): Promise<void> {
       const r = await runPeerBench(name, quick, limit * 1000, log);
       runs[name] = { seconds: r.seconds, exitCode: r.code, timedOut: r.timedOut, file: r.file };
       if (r.json) figures.push(...adapters[name](r.json));
-      else figures.push(fig(name, 'benchmark did not complete', null, '', { op: '<=', limit: 0, text: 'completes' }, r.timedOut ? `stopped after ${limit} s` : `exit ${r.code}: ${r.tail.trim().split('\n').pop()?.slice(0, 160)}`));
+      else
+        figures.push(
+          fig(
+            name,
+            'benchmark did not complete',
+            null,
+            '',
+            { op: '<=', limit: 0, text: 'completes' },
+            r.timedOut ? `stopped after ${limit} s` : `exit ${r.code}: ${r.tail.trim().split('\n').pop()?.slice(0, 160)}`,
+          ),
+        );
     }
     log(`── ${name} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
@@ -73,7 +85,12 @@ async function main(): Promise<void> {
   const file = writeRun(quick ? 'run-quick' : 'run', m, figures, { quick, benches: names, runs });
   process.stderr.write('\n');
   printTable(figures);
-  console.log(`\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log(`results: ${file} (and .md)`);
   // Results stay local (untracked); publishing them in docs/operations.md is an explicit step.
   console.log('to publish these figures in docs/operations.md: npm run docs:operations');
@@ -82,11 +99,23 @@ async function main(): Promise<void> {
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`stopped after ${ms / 1000} s`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

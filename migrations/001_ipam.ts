@@ -273,7 +273,10 @@ $$;
 function statements(sql: string): string[] {
   // Only for TABLES, whose one plpgsql body has no line-initial keyword inside; each function
   // definition below is sent whole.
-  return sql.split(/;\n+(?=[A-Z-])(?!END\b)/).map((s) => s.trim()).filter((s) => s.length > 0);
+  return sql
+    .split(/;\n+(?=[A-Z-])(?!END\b)/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export async function up(knex: Knex): Promise<void> {

@@ -67,7 +67,9 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
     await parts.start(nginx);
     const marathon = marathonPart({ ...deps, registry, ipam: ipam.reconciler, leadership });
     const journal = journalPart({ ...deps, db, registry, leadership, metrics: cluster.metrics });
-    const api = await parts.start(apiPart({ ...deps, readiness: parts.readiness, db, ipam: ipam.service, registry, nginx, marathon, leadership, journal, dns }));
+    const api = await parts.start(
+      apiPart({ ...deps, readiness: parts.readiness, db, ipam: ipam.service, registry, nginx, marathon, leadership, journal, dns }),
+    );
     url = api.url;
     for (const part of [cluster, marathon, journal, auditRetentionPart({ ...deps, db, leadership })]) await parts.start(part);
     return { config, db, app: api.app, registry, leadership, dns, nginx: nginx.sync, url, dnsAddress: dns.address(), stop: () => parts.stop() };

@@ -13,20 +13,37 @@ async function main(): Promise<void> {
   const port = Number(process.argv[2] ?? 5353);
   if (process.argv.includes('--limit-young-generation')) limitYoungGeneration();
   const view = new InMemoryRegistryView();
-  const server = new DnsServer({
-    host: '127.0.0.1', port, zones: [ZONE], ttl: TTL, environments: {}, defaultEnv: 'default',
-    forwarders: [], reverseNetworks: ['10.0.0.0/16'], nsName: `ns1.${ZONE}`,
-    logger: pino({ level: 'warn' }), metricsRegistry: new Registry(),
-    // All load comes from one address: the rate limiter still checks every response (its cost is
-    // measured) but with a limit the load generator cannot reach.
-    limits: { rrlResponsesPerSecond: 10_000_000 },
-  }, view);
-  const loaded = new Promise<void>((resolve) => server.onSwap((idx) => { if (idx.loaded) resolve(); }));
+  const server = new DnsServer(
+    {
+      host: '127.0.0.1',
+      port,
+      zones: [ZONE],
+      ttl: TTL,
+      environments: {},
+      defaultEnv: 'default',
+      forwarders: [],
+      reverseNetworks: ['10.0.0.0/16'],
+      nsName: `ns1.${ZONE}`,
+      logger: pino({ level: 'warn' }),
+      metricsRegistry: new Registry(),
+      // All load comes from one address: the rate limiter still checks every response (its cost is
+      // measured) but with a limit the load generator cannot reach.
+      limits: { rrlResponsesPerSecond: 10_000_000 },
+    },
+    view,
+  );
+  const loaded = new Promise<void>((resolve) =>
+    server.onSwap((idx) => {
+      if (idx.loaded) resolve();
+    }),
+  );
   await server.start();
   view.set(benchServices());
   await loaded;
   console.log('ready');
-  process.on('SIGTERM', () => { void server.stop().then(() => process.exit(0)); });
+  process.on('SIGTERM', () => {
+    void server.stop().then(() => process.exit(0));
+  });
 }
 
 void main();

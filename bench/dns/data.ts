@@ -22,8 +22,16 @@ export function benchServices(): Service[] {
   for (let i = 0; i < N; i++) {
     const ips = ipsFor(i);
     out.push({
-      env: 'default', appId: `/svc${i}`, domains: [`svc${i}.${ZONE}`], proxy: 'http', listen: null, dns: 'direct',
-      portName: 'http', servicePort: 8080, fixedIp: null, version: '2026-01-01T00:00:00.000Z',
+      env: 'default',
+      appId: `/svc${i}`,
+      domains: [`svc${i}.${ZONE}`],
+      proxy: 'http',
+      listen: null,
+      dns: 'direct',
+      portName: 'http',
+      servicePort: 8080,
+      fixedIp: null,
+      version: '2026-01-01T00:00:00.000Z',
       endpoints: ips.map((address, k) => ({ taskId: taskId(i, k + 1), address, port: 8080, host: `agent${k}` })),
     });
   }
@@ -47,8 +55,10 @@ export function writeBenchFiles(dir: string): { zoneFile: string; dnsmasqHosts: 
     });
   }
   const files = {
-    zoneFile: path.join(dir, `${ZONE}.zone`), dnsmasqHosts: path.join(dir, 'dnsmasq.hosts'),
-    dnsmasqSrv: path.join(dir, 'dnsmasq-srv.conf'), queries: path.join(dir, 'queries.txt'),
+    zoneFile: path.join(dir, `${ZONE}.zone`),
+    dnsmasqHosts: path.join(dir, 'dnsmasq.hosts'),
+    dnsmasqSrv: path.join(dir, 'dnsmasq-srv.conf'),
+    queries: path.join(dir, 'queries.txt'),
   };
   fs.writeFileSync(files.zoneFile, zone);
   fs.writeFileSync(files.dnsmasqHosts, hosts);
@@ -56,7 +66,13 @@ export function writeBenchFiles(dir: string): { zoneFile: string; dnsmasqHosts: 
 
   // mulberry32, seed 12345: the same stream as the reference kit.
   let seed = 12345;
-  const rnd = () => { seed |= 0; seed = (seed + 0x6d2b79f5) | 0; let t = Math.imul(seed ^ (seed >>> 15), 1 | seed); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
+  const rnd = () => {
+    seed |= 0;
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   const lines: string[] = [];
   for (let q = 0; q < 100_000; q++) {
     const r = rnd();

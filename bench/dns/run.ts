@@ -24,8 +24,26 @@ const WARM_S = quick ? 1 : 2;
 // run adds berth with the young-generation limit.
 const QUICK_SERVERS = ['berth', 'nsd', 'dnsmasq'];
 
-interface RunResult { qps: number; sent: number; completed: number; lost: number; avgMs: number; p50Ms?: number; p99Ms?: number; cpuUsPerQuery: number }
-interface ServerResult { name: string; skipped?: string; probe?: string; rssIdleMb?: number; rssAfterMb?: number; sat?: RunResult; fix2k?: RunResult; answersMatch?: boolean }
+interface RunResult {
+  qps: number;
+  sent: number;
+  completed: number;
+  lost: number;
+  avgMs: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  cpuUsPerQuery: number;
+}
+interface ServerResult {
+  name: string;
+  skipped?: string;
+  probe?: string;
+  rssIdleMb?: number;
+  rssAfterMb?: number;
+  sat?: RunResult;
+  fix2k?: RunResult;
+  answersMatch?: boolean;
+}
 
 function dnsperf(port: number, queries: string, args: string[]): string {
   const cmd = [...priority(), 'taskset', '-c', '1', 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', queries, ...args];
@@ -37,11 +55,19 @@ function parse(out: string, cpuS: number): RunResult {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
   const completed = num(/Queries completed:\s+(\d+)/);
   const r: RunResult = {
-    qps: num(/Queries per second:\s+([\d.]+)/), sent: num(/Queries sent:\s+(\d+)/), completed,
-    lost: num(/Queries lost:\s+(\d+)/), avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    qps: num(/Queries per second:\s+([\d.]+)/),
+    sent: num(/Queries sent:\s+(\d+)/),
+    completed,
+    lost: num(/Queries lost:\s+(\d+)/),
+    avgMs: num(/Average Latency \(s\):\s+([\d.]+)/) * 1000,
     cpuUsPerQuery: completed > 0 ? (cpuS * 1e6) / completed : NaN,
   };
-  const lat = out.split('\n').filter((l) => l.startsWith('> ')).map((l) => Number(l.trim().split(/\s+/).pop())).filter(Number.isFinite).sort((a, b) => a - b);
+  const lat = out
+    .split('\n')
+    .filter((l) => l.startsWith('> '))
+    .map((l) => Number(l.trim().split(/\s+/).pop()))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (lat.length > 0) {
     r.p50Ms = lat[Math.floor(lat.length * 0.5)] * 1000;
     r.p99Ms = lat[Math.floor(lat.length * 0.99)] * 1000;
@@ -58,7 +84,11 @@ function measured(s: Running, queries: string, args: string[]): RunResult {
 /** Answer section of a reply as comparable text (types, data order-free), to check that all servers agree. */
 async function answers(port: number): Promise<string> {
   const parts: string[] = [];
-  for (const [name, type] of [[`svc7.${ZONE}`, 1], [`_http._tcp.svc7.${ZONE}`, 33], [`nosuch1.${ZONE}`, 1]] as const) {
+  for (const [name, type] of [
+    [`svc7.${ZONE}`, 1],
+    [`_http._tcp.svc7.${ZONE}`, 33],
+    [`nosuch1.${ZONE}`, 1],
+  ] as const) {
     const r = await udpQuery(port, query(name, type), 1000);
     parts.push(r ? `${name}/${type}: rcode=${r[3] & 15} an=${r.readUInt16BE(6)}` : `${name}: no reply`);
   }
@@ -66,13 +96,20 @@ async function answers(port: number): Promise<string> {
 }
 
 function gitCommit(): string | null {
-  try { return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return null; }
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
 }
 
 function versions(): Record<string, string> {
   const out: Record<string, string> = { node: process.version };
   const r = spawnSync('dpkg-query', ['-W', '-f', '${Package} ${Version}\\n', 'dnsperf', 'nsd', 'dnsmasq-base'], { encoding: 'utf8' });
-  for (const line of (r.stdout ?? '').split('\n')) { const [k, v] = line.split(' '); if (k && v) out[k] = v; }
+  for (const line of (r.stdout ?? '').split('\n')) {
+    const [k, v] = line.split(' ');
+    if (k && v) out[k] = v;
+  }
   return out;
 }
 
@@ -86,13 +123,24 @@ async function main(): Promise<void> {
   const bundle = path.join(dir, 'berth-server.js');
   // Run berth compiled, as deployed: under tsx the loader's own memory would count against berth's RSS.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('esbuild').buildSync({ entryPoints: [path.join(__dirname, 'berth-server.ts')], bundle: true, platform: 'node', target: 'node20', outfile: bundle, external: ['pino', 'prom-client', 'ipaddr.js'], logLevel: 'error' });
+  require('esbuild').buildSync({
+    entryPoints: [path.join(__dirname, 'berth-server.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile: bundle,
+    external: ['pino', 'prom-client', 'ipaddr.js'],
+    logLevel: 'error',
+  });
 
   const results: ServerResult[] = [];
   const specs = serverSpecs(dir, repo, bundle, 0).filter((sp) => !quick || QUICK_SERVERS.includes(sp.name));
   for (const spec of specs) {
     const bin = spec.name.startsWith('berth') ? process.execPath : spec.command[spec.command.indexOf('taskset') + 3];
-    if (!have(bin)) { results.push({ name: spec.name, skipped: `${bin} not installed` }); continue; }
+    if (!have(bin)) {
+      results.push({ name: spec.name, skipped: `${bin} not installed` });
+      continue;
+    }
     let s: Running | null = null;
     try {
       s = await start(spec, path.join(dir, 'run', `${spec.name}.log`));
@@ -116,16 +164,40 @@ async function main(): Promise<void> {
   report(results);
   // Index build at the scale of the targets in docs/architecture.md, in this (unpinned) process.
   const build = measureIndexBuild(10_000, quick ? 3 : 10);
-  console.log(`\nindex build, ${build.apps} apps / ${build.names} names: cold ${build.coldMs.toFixed(0)} ms; after one app changed: p50 ${build.warmP50Ms.toFixed(0)} ms, max ${build.warmMaxMs.toFixed(0)} ms (run in 5 ms slices between queries)`);
+  console.log(
+    `\nindex build, ${build.apps} apps / ${build.names} names: cold ${build.coldMs.toFixed(0)} ms; after one app changed: p50 ${build.warmP50Ms.toFixed(0)} ms, max ${build.warmMaxMs.toFixed(0)} ms (run in 5 ms slices between queries)`,
+  );
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const outDir = path.join(repo, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `dns-${stamp}.json`);
-  fs.writeFileSync(file, JSON.stringify({
-    bench: 'dns', at: new Date().toISOString(), quick, commit: gitCommit(), cores: os.cpus().length, loadavg: os.loadavg(),
-    versions: versions(), method: { satSeconds: SAT_S, fixSeconds: FIX_S, outstanding: 100, fixedRate: 2000, serverCore: 0, dnsperfCore: 1, nice: priority().join(' ') || 'none' },
-    results, indexBuild: build,
-  }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        bench: 'dns',
+        at: new Date().toISOString(),
+        quick,
+        commit: gitCommit(),
+        cores: os.cpus().length,
+        loadavg: os.loadavg(),
+        versions: versions(),
+        method: {
+          satSeconds: SAT_S,
+          fixSeconds: FIX_S,
+          outstanding: 100,
+          fixedRate: 2000,
+          serverCore: 0,
+          dnsperfCore: 1,
+          nice: priority().join(' ') || 'none',
+        },
+        results,
+        indexBuild: build,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${path.relative(repo, file)}`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
@@ -134,13 +206,43 @@ function report(results: ServerResult[]): void {
   const berth = results.find((r) => r.name === 'berth' && r.sat);
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(d));
   // QPS depends on what else the machine runs; server CPU per query does not, so both are shown.
-  const rows = [['server', 'sat QPS', 'µs CPU/q', 'QPS/core by CPU', 'lost', 'p50 @2k ms', 'p99 @2k ms', 'lost @2k', 'RSS idle→after MB', 'berth ratio QPS (CPU)', 'same answers']];
+  const rows = [
+    [
+      'server',
+      'sat QPS',
+      'µs CPU/q',
+      'QPS/core by CPU',
+      'lost',
+      'p50 @2k ms',
+      'p99 @2k ms',
+      'lost @2k',
+      'RSS idle→after MB',
+      'berth ratio QPS (CPU)',
+      'same answers',
+    ],
+  ];
   for (const r of results) {
-    if (r.skipped) { rows.push([r.name, `skipped: ${r.skipped.slice(0, 60)}`]); continue; }
-    const ratio = berth && !r.name.startsWith('berth')
-      ? `${(berth.sat!.qps / r.sat!.qps).toFixed(2)}x (${(r.sat!.cpuUsPerQuery / berth.sat!.cpuUsPerQuery).toFixed(2)}x)` : '';
-    rows.push([r.name, f(r.sat!.qps), f(r.sat!.cpuUsPerQuery, 1), f(1e6 / r.sat!.cpuUsPerQuery), f(r.sat!.lost), f(r.fix2k!.p50Ms, 3), f(r.fix2k!.p99Ms, 3), f(r.fix2k!.lost),
-      `${f(r.rssIdleMb, 1)}→${f(r.rssAfterMb, 1)}`, ratio, r.answersMatch ? 'yes' : 'NO']);
+    if (r.skipped) {
+      rows.push([r.name, `skipped: ${r.skipped.slice(0, 60)}`]);
+      continue;
+    }
+    const ratio =
+      berth && !r.name.startsWith('berth')
+        ? `${(berth.sat!.qps / r.sat!.qps).toFixed(2)}x (${(r.sat!.cpuUsPerQuery / berth.sat!.cpuUsPerQuery).toFixed(2)}x)`
+        : '';
+    rows.push([
+      r.name,
+      f(r.sat!.qps),
+      f(r.sat!.cpuUsPerQuery, 1),
+      f(1e6 / r.sat!.cpuUsPerQuery),
+      f(r.sat!.lost),
+      f(r.fix2k!.p50Ms, 3),
+      f(r.fix2k!.p99Ms, 3),
+      f(r.fix2k!.lost),
+      `${f(r.rssIdleMb, 1)}→${f(r.rssAfterMb, 1)}`,
+      ratio,
+      r.answersMatch ? 'yes' : 'NO',
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
   for (const row of rows) console.log(row.map((c, i) => (c ?? '').padEnd(widths[i])).join('  '));
@@ -148,11 +250,23 @@ function report(results: ServerResult[]): void {
   for (const b of results.filter((r) => r.name.startsWith('berth') && r.sat)) {
     const ok = (c: boolean) => (c ? 'met' : 'MISSED');
     const byCpu = 1e6 / b.sat!.cpuUsPerQuery;
-    console.log(`\n${b.name} targets (one core): >= 50,000 QPS ${ok(b.sat!.qps >= 50_000)} (${b.sat!.qps.toFixed(0)} measured, ${byCpu.toFixed(0)} by CPU/query)` +
-      (nsd ? `; >= 0.4 x NSD ${ok(b.sat!.qps >= 0.4 * nsd.sat!.qps)} (${(b.sat!.qps / nsd.sat!.qps).toFixed(2)} measured, ${(nsd.sat!.cpuUsPerQuery / b.sat!.cpuUsPerQuery).toFixed(2)} by CPU)` : '') +
-      `; p99 @2k < 2 ms ${ok(b.fix2k!.p99Ms! < 2)}; RSS < 100 MB ${ok(b.rssAfterMb! < 100)}`);
+    console.log(
+      `\n${b.name} targets (one core): >= 50,000 QPS ${ok(b.sat!.qps >= 50_000)} (${b.sat!.qps.toFixed(0)} measured, ${byCpu.toFixed(0)} by CPU/query)` +
+        (nsd
+          ? `; >= 0.4 x NSD ${ok(b.sat!.qps >= 0.4 * nsd.sat!.qps)} (${(b.sat!.qps / nsd.sat!.qps).toFixed(2)} measured, ${(nsd.sat!.cpuUsPerQuery / b.sat!.cpuUsPerQuery).toFixed(2)} by CPU)`
+          : '') +
+        `; p99 @2k < 2 ms ${ok(b.fix2k!.p99Ms! < 2)}; RSS < 100 MB ${ok(b.rssAfterMb! < 100)}`,
+    );
   }
-  console.log(`machine load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores); QPS and p99 suffer from other load, CPU/query much less`);
+  console.log(
+    `machine load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${os.cpus().length} cores); QPS and p99 suffer from other load, CPU/query much less`,
+  );
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -5,9 +5,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ZONE } from './data';
 
-export interface Running { name: string; proc: ChildProcess; port: number }
+export interface Running {
+  name: string;
+  proc: ChildProcess;
+  port: number;
+}
 
-export interface ServerSpec { name: string; port: number; command: string[]; env?: NodeJS.ProcessEnv }
+export interface ServerSpec {
+  name: string;
+  port: number;
+  command: string[];
+  env?: NodeJS.ProcessEnv;
+}
 
 /** `nice -n -10` when running as root, else nothing. */
 export function priority(): string[] {
@@ -25,25 +34,71 @@ export function serverSpecs(dir: string, repo: string, berthBundle: string, core
   const pin = [...priority(), 'taskset', '-c', String(core)];
   const run = path.join(dir, 'run');
   fs.mkdirSync(run, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'nsd.conf'), [
-    'server:', '  ip-address: 127.0.0.1@5456', '  do-ip6: no', '  server-count: 1', '  username: ""', '  chroot: ""', '  database: ""',
-    `  zonesdir: "${dir}"`, `  pidfile: "${run}/nsd.pid"`, `  logfile: "${run}/nsd.log"`, `  xfrdfile: "${run}/xfrd.state"`,
-    `  zonelistfile: "${run}/zone.list"`, '  hide-version: yes', '  minimal-responses: yes', '  verbosity: 1',
-    // Debian's NSD rate-limits to 200 QPS per source by default; a benchmark from one source needs it off.
-    '  rrl-ratelimit: 0', '  rrl-whitelist-ratelimit: 0', 'remote-control:', '  control-enable: no',
-    'zone:', `  name: ${ZONE}`, `  zonefile: "${dir}/${ZONE}.zone"`, '',
-  ].join('\n'));
-  fs.writeFileSync(path.join(dir, 'dnsmasq.conf'), [
-    'port=5455', 'listen-address=127.0.0.1', 'bind-interfaces', 'no-resolv', 'no-hosts', 'no-poll', 'no-negcache',
-    `local=/${ZONE}/`, `addn-hosts=${dir}/dnsmasq.hosts`, `conf-file=${dir}/dnsmasq-srv.conf`, 'local-ttl=30', 'user=root',
-    `pid-file=${run}/dnsmasq.pid`, `log-facility=${run}/dnsmasq.log`,
-    // Without a cache larger than the hosts file dnsmasq's A lookups were 2.5x slower (docs/dns.md).
-    'cache-size=10000', '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'nsd.conf'),
+    [
+      'server:',
+      '  ip-address: 127.0.0.1@5456',
+      '  do-ip6: no',
+      '  server-count: 1',
+      '  username: ""',
+      '  chroot: ""',
+      '  database: ""',
+      `  zonesdir: "${dir}"`,
+      `  pidfile: "${run}/nsd.pid"`,
+      `  logfile: "${run}/nsd.log"`,
+      `  xfrdfile: "${run}/xfrd.state"`,
+      `  zonelistfile: "${run}/zone.list"`,
+      '  hide-version: yes',
+      '  minimal-responses: yes',
+      '  verbosity: 1',
+      // Debian's NSD rate-limits to 200 QPS per source by default; a benchmark from one source needs it off.
+      '  rrl-ratelimit: 0',
+      '  rrl-whitelist-ratelimit: 0',
+      'remote-control:',
+      '  control-enable: no',
+      'zone:',
+      `  name: ${ZONE}`,
+      `  zonefile: "${dir}/${ZONE}.zone"`,
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'dnsmasq.conf'),
+    [
+      'port=5455',
+      'listen-address=127.0.0.1',
+      'bind-interfaces',
+      'no-resolv',
+      'no-hosts',
+      'no-poll',
+      'no-negcache',
+      `local=/${ZONE}/`,
+      `addn-hosts=${dir}/dnsmasq.hosts`,
+      `conf-file=${dir}/dnsmasq-srv.conf`,
+      'local-ttl=30',
+      'user=root',
+      `pid-file=${run}/dnsmasq.pid`,
+      `log-facility=${run}/dnsmasq.log`,
+      // Without a cache larger than the hosts file dnsmasq's A lookups were 2.5x slower (docs/dns.md).
+      'cache-size=10000',
+      '',
+    ].join('\n'),
+  );
   return [
-    { name: 'berth', port: 5454, command: [...pin, process.execPath, berthBundle, '5454'], env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') } },
+    {
+      name: 'berth',
+      port: 5454,
+      command: [...pin, process.execPath, berthBundle, '5454'],
+      env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') },
+    },
     // The same with limitYoungGeneration() (src/dns/heap.ts): V8 otherwise keeps a 32 MB young generation.
-    { name: 'berth-heap', port: 5457, command: [...pin, process.execPath, berthBundle, '5457', '--limit-young-generation'], env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') } },
+    {
+      name: 'berth-heap',
+      port: 5457,
+      command: [...pin, process.execPath, berthBundle, '5457', '--limit-young-generation'],
+      env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') },
+    },
     { name: 'nsd', port: 5456, command: [...pin, 'nsd', '-d', '-c', path.join(dir, 'nsd.conf')] },
     { name: 'dnsmasq', port: 5455, command: [...pin, 'dnsmasq', '-k', '-C', path.join(dir, 'dnsmasq.conf')] },
   ];
@@ -69,7 +124,13 @@ export async function stop(r: Running): Promise<void> {
   r.proc.kill('SIGTERM');
   const deadline = Date.now() + 3000;
   while (r.proc.exitCode === null && r.proc.signalCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-  for (const pid of all) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of all) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** The pid and every descendant (NSD forks; taskset execs). */
@@ -81,7 +142,9 @@ export function tree(pid: number): number[] {
         const kids = fs.readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
         if (kids) out.push(...kids.split(/\s+/).map(Number));
       }
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return out;
 }
@@ -90,7 +153,11 @@ export function tree(pid: number): number[] {
 export function rssMb(pid: number): number {
   let kb = 0;
   for (const p of tree(pid)) {
-    try { kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* exited */ }
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* exited */
+    }
   }
   return kb / 1024;
 }
@@ -104,7 +171,9 @@ export function cpuSeconds(pid: number): number {
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       ticks += Number(f[11]) + Number(f[12]);
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return ticks / hz;
 }
@@ -116,7 +185,10 @@ export function query(name: string, type: number, id = 0x4242): Buffer {
   b.writeUInt16BE(id, 0);
   b.writeUInt16BE(1, 4);
   let p = 12;
-  for (const l of labels) { b[p++] = l.length; p += b.write(l, p, 'latin1'); }
+  for (const l of labels) {
+    b[p++] = l.length;
+    p += b.write(l, p, 'latin1');
+  }
   b[p++] = 0;
   b.writeUInt16BE(type, p);
   b.writeUInt16BE(1, p + 2);
@@ -127,9 +199,20 @@ export function query(name: string, type: number, id = 0x4242): Buffer {
 export function udpQuery(port: number, msg: Buffer, timeoutMs: number): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => { s.close(); resolve(null); }, timeoutMs);
-    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
-    s.on('error', () => { clearTimeout(t); s.close(); resolve(null); });
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      s.close();
+      resolve(null);
+    });
     s.send(msg, port, '127.0.0.1');
   });
 }

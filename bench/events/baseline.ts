@@ -19,12 +19,20 @@ let tasksSeen = 0;
 
 function getJson(url: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers: { Accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => { try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch (e) { reject(e); } });
-      res.on('error', reject);
-    }).on('error', reject);
+    http
+      .get(url, { headers: { Accept: 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (e) {
+            reject(e);
+          }
+        });
+        res.on('error', reject);
+      })
+      .on('error', reject);
   });
 }
 
@@ -43,7 +51,9 @@ async function fullFetch(): Promise<void> {
       table.set(String((app as { id?: string }).id), eps);
     }
     tasksSeen = n;
-  } catch { /* the peers log and wait for the next event */ }
+  } catch {
+    /* the peers log and wait for the next event */
+  }
   fetches.push([start, Date.now()]);
   inFlight = false;
   if (pending) void fullFetch();

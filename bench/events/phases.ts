@@ -17,7 +17,12 @@ export async function getJson<T>(url: string): Promise<T> {
 }
 
 /** Polls until `probe` is truthy; throws after the deadline. */
-export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+export async function until<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -30,7 +35,17 @@ export async function until<T>(probe: () => Promise<T | undefined | false> | T |
 /** An event not in DNS after this long counts as missed (and keeps the p99 honest: it is not a sample). */
 export const MAX_WAIT_MS = 30_000;
 
-export interface LatencyResult { latencies: number[]; missed: number; events: number; seconds: number; cpuMs: number; simCpuMs: number; fullFetches: number; appFetches: number; requests: number }
+export interface LatencyResult {
+  latencies: number[];
+  missed: number;
+  events: number;
+  seconds: number;
+  cpuMs: number;
+  simCpuMs: number;
+  fullFetches: number;
+  appFetches: number;
+  requests: number;
+}
 
 /**
  * Pumps `count` state flips at `rate`/s and watches DNS: every 20 ms, one SRV query per app with
@@ -53,33 +68,60 @@ export async function measureEventLatency(sim: Simulator, dns: DnsProbe, berthPi
   };
   const p = sim.control.pump({ ratePerSec: rate, count, kind: 'state-flap', onEmit });
   let pumping = true;
-  void p.done.then(() => { pumping = false; });
+  void p.done.then(() => {
+    pumping = false;
+  });
   while (pumping || pending.size > 0) {
     const tick = performance.now();
-    await Promise.all([...pending.keys()].map(async (appId) => {
-      const a = await dns.query(srvName(appId), 33, 1000);
-      const now = performance.now();
-      const seen = a ? (a.rcode === 3 ? 0 : a.answers) : Infinity;
-      const left = (pending.get(appId) ?? []).filter((e) => {
-        if (seen <= e.expected) { latencies.push(now - e.at); return false; }
-        if (now - e.at > MAX_WAIT_MS) { missed++; return false; }
-        return true;
-      });
-      if (left.length) pending.set(appId, left);
-      else pending.delete(appId);
-    }));
+    await Promise.all(
+      [...pending.keys()].map(async (appId) => {
+        const a = await dns.query(srvName(appId), 33, 1000);
+        const now = performance.now();
+        const seen = a ? (a.rcode === 3 ? 0 : a.answers) : Infinity;
+        const left = (pending.get(appId) ?? []).filter((e) => {
+          if (seen <= e.expected) {
+            latencies.push(now - e.at);
+            return false;
+          }
+          if (now - e.at > MAX_WAIT_MS) {
+            missed++;
+            return false;
+          }
+          return true;
+        });
+        if (left.length) pending.set(appId, left);
+        else pending.delete(appId);
+      }),
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, 20 - (performance.now() - tick))));
   }
   const events = await p.done;
   const seconds = (performance.now() - t0) / 1000;
   const counts = sim.control.counts();
-  const appFetches = Object.entries(counts).filter(([k]) => k.startsWith('GET /v2/apps/')).reduce((s, [, v]) => s + v, 0);
+  const appFetches = Object.entries(counts)
+    .filter(([k]) => k.startsWith('GET /v2/apps/'))
+    .reduce((s, [, v]) => s + v, 0);
   const requests = Object.values(counts).reduce((s, v) => s + v, 0);
   const simCpu = process.cpuUsage(sim0);
-  return { latencies, missed, events, seconds, cpuMs: cpuMs(berthPid) - cpu0, simCpuMs: (simCpu.user + simCpu.system) / 1000, fullFetches: counts['GET /v2/apps'] ?? 0, appFetches, requests };
+  return {
+    latencies,
+    missed,
+    events,
+    seconds,
+    cpuMs: cpuMs(berthPid) - cpu0,
+    simCpuMs: (simCpu.user + simCpu.system) / 1000,
+    fullFetches: counts['GET /v2/apps'] ?? 0,
+    appFetches,
+    requests,
+  };
 }
 
-export interface BurstResult { changes: number; reloads: number; intervalsSpanned: number; settleMs: number }
+export interface BurstResult {
+  changes: number;
+  reloads: number;
+  intervalsSpanned: number;
+  settleMs: number;
+}
 
 /** 1,000 changes at once; counts reload command runs until Nginx has caught up and stays quiet. */
 export async function measureReloadBurst(sim: Simulator, berthUrl: string, reloadLog: string, intervalMs: number, changes: number): Promise<BurstResult> {
@@ -88,19 +130,29 @@ export async function measureReloadBurst(sim: Simulator, berthUrl: string, reloa
   const t0 = Date.now();
   await sim.control.pump({ ratePerSec: changes * 10, count: changes, kind: 'state-flap' }).done;
   // Caught up: Nginx applied the registry's latest position; then quiet for two intervals.
-  await until(async () => {
-    const reg = await getJson<{ position: number }>(`${berthUrl}/v1/registry/status`);
-    const st = await getJson<{ appliedPosition: number | null }>(`${berthUrl}/v1/sync/status`);
-    return st.appliedPosition !== null && st.appliedPosition >= reg.position;
-  }, 120_000, 'nginx to apply the burst', 200);
+  await until(
+    async () => {
+      const reg = await getJson<{ position: number }>(`${berthUrl}/v1/registry/status`);
+      const st = await getJson<{ appliedPosition: number | null }>(`${berthUrl}/v1/sync/status`);
+      return st.appliedPosition !== null && st.appliedPosition >= reg.position;
+    },
+    120_000,
+    'nginx to apply the burst',
+    200,
+  );
   let seen = reloadsNow().length;
-  await until(async () => {
-    await new Promise((r) => setTimeout(r, intervalMs * 2));
-    const n = reloadsNow().length;
-    const quiet = n === seen;
-    seen = n;
-    return quiet;
-  }, 60_000, 'reloads to stop', 0);
+  await until(
+    async () => {
+      await new Promise((r) => setTimeout(r, intervalMs * 2));
+      const n = reloadsNow().length;
+      const quiet = n === seen;
+      seen = n;
+      return quiet;
+    },
+    60_000,
+    'reloads to stop',
+    0,
+  );
   const stamps = reloadsNow().slice(before);
   const last = stamps.length ? Math.max(...stamps) : t0;
   return { changes, reloads: stamps.length, intervalsSpanned: Math.max(1, Math.ceil((last - t0) / intervalMs)), settleMs: last - t0 };

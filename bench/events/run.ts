@@ -26,7 +26,10 @@ const RATE = 200;
 const SYNC_INTERVAL_MS = 2000;
 const RESYNC_INTERVAL_MS = 300_000;
 
-export interface EventsOptions { quick?: boolean; log?: (s: string) => void }
+export interface EventsOptions {
+  quick?: boolean;
+  log?: (s: string) => void;
+}
 
 /** Runs the whole events benchmark; returns its figures (and writes nothing). */
 export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figures: Figure[]; extra: Record<string, unknown> }> {
@@ -80,7 +83,9 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     const spawnedAt = performance.now();
     const berth: BerthProcess = await startBerthProcess(env);
     cleanups.push(() => berth.stop());
-    const dnsPort = Number(await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, 'the DNS port in berth\'s log'));
+    const dnsPort = Number(
+      await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, "the DNS port in berth's log"),
+    );
     const dns = new DnsProbe('127.0.0.1', dnsPort);
     cleanups.push(async () => dns.close());
 
@@ -88,25 +93,32 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     const lastApp = `/bench/app-${apps - 1}`;
     const httpDir = path.join(nginxDir, 'default', 'http');
     const done = { registry: 0, dns: 0, nginx: 0 };
-    await until(async () => {
-      if (!done.registry) {
-        const st = await getJson<{ services: number; endpoints: number }>(`${berth.url}/v1/registry/status`).catch(() => null);
-        if (st && st.services >= apps && st.endpoints >= apps * tasksPerApp) done.registry = performance.now();
-      }
-      if (!done.dns) {
-        const a = await dns.query(srvName(lastApp), 33, 500);
-        if (a && a.answers === tasksPerApp) done.dns = performance.now();
-      }
-      if (!done.nginx && fs.existsSync(httpDir) && fs.readdirSync(httpDir).length >= apps) done.nginx = performance.now();
-      return done.registry && done.dns && done.nginx;
-    }, 300_000, 'the first snapshot to reach registry, DNS and Nginx', 50);
+    await until(
+      async () => {
+        if (!done.registry) {
+          const st = await getJson<{ services: number; endpoints: number }>(`${berth.url}/v1/registry/status`).catch(() => null);
+          if (st && st.services >= apps && st.endpoints >= apps * tasksPerApp) done.registry = performance.now();
+        }
+        if (!done.dns) {
+          const a = await dns.query(srvName(lastApp), 33, 500);
+          if (a && a.answers === tasksPerApp) done.dns = performance.now();
+        }
+        if (!done.nginx && fs.existsSync(httpDir) && fs.readdirSync(httpDir).length >= apps) done.nginx = performance.now();
+        return done.registry && done.dns && done.nginx;
+      },
+      300_000,
+      'the first snapshot to reach registry, DNS and Nginx',
+      50,
+    );
     const snapMs = Math.max(done.registry, done.dns, done.nginx) - firstFetchAt;
     const mem = rssMb(berth.pid);
     figures.push(fig(B, `full snapshot ${scale} → registry, DNS, files`, snapMs, 'ms', { op: '<=', limit: 5000, text: '≤ 5000 ms' }));
     figures.push(fig(B, '… of which: registry complete', done.registry - firstFetchAt, 'ms'));
     figures.push(fig(B, '… DNS answering the last app', done.dns - firstFetchAt, 'ms'));
     figures.push(fig(B, '… all Nginx files rendered', done.nginx - firstFetchAt, 'ms'));
-    figures.push(fig(B, 'berth process start → snapshot complete (incl. tsx load, migrations)', Math.max(done.registry, done.dns, done.nginx) - spawnedAt, 'ms'));
+    figures.push(
+      fig(B, 'berth process start → snapshot complete (incl. tsx load, migrations)', Math.max(done.registry, done.dns, done.nginx) - spawnedAt, 'ms'),
+    );
     figures.push(fig(B, 'berth peak RSS through the snapshot', mem.peak, 'MB', { op: '<=', limit: 400 }));
     log(`snapshot in ${snapMs.toFixed(0)} ms, peak RSS ${mem.peak.toFixed(0)} MB`);
 
@@ -124,18 +136,62 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     const builds = delta('berth_dns_index_build_duration_seconds_count');
     const writes = delta('berth_registry_writes_total');
     figures.push(fig(B, `status event → DNS answer, p50 (${lat.events} events at ${RATE}/s)`, percentile(lat.latencies, 50), 'ms'));
-    figures.push(fig(B, `status event → DNS answer, p99`, percentile(lat.latencies, 99), 'ms', { op: '<=', limit: 250 }, lat.missed ? `${lat.missed} not seen within ${MAX_WAIT_MS / 1000} s` : undefined));
+    figures.push(
+      fig(
+        B,
+        `status event → DNS answer, p99`,
+        percentile(lat.latencies, 99),
+        'ms',
+        { op: '<=', limit: 250 },
+        lat.missed ? `${lat.missed} not seen within ${MAX_WAIT_MS / 1000} s` : undefined,
+      ),
+    );
     figures.push(fig(B, `events not reflected in DNS within ${MAX_WAIT_MS / 1000} s`, lat.missed, 'events', { op: '<=', limit: 0, text: '0' }));
     const allowed = Math.ceil((lat.seconds * 1000) / RESYNC_INTERVAL_MS) + reconnects;
-    figures.push(fig(B, `Marathon full /v2/apps fetches in ${lat.seconds.toFixed(0)} s of steady state`, lat.fullFetches, 'fetches', { op: '<=', limit: allowed, text: `≤ ${allowed} (1 per ${RESYNC_INTERVAL_MS / 1000} s resync + ${reconnects} reconnects)` }));
+    figures.push(
+      fig(B, `Marathon full /v2/apps fetches in ${lat.seconds.toFixed(0)} s of steady state`, lat.fullFetches, 'fetches', {
+        op: '<=',
+        limit: allowed,
+        text: `≤ ${allowed} (1 per ${RESYNC_INTERVAL_MS / 1000} s resync + ${reconnects} reconnects)`,
+      }),
+    );
     figures.push(fig(B, 'berth: all Marathon requests in that window', lat.requests, 'requests', undefined, `${lat.appFetches} single-app fetches`));
     figures.push(fig(B, 'berth CPU per 1,000 events', (lat.cpuMs / lat.events) * 1000, 'ms'));
-    figures.push(fig(B, 'DNS index full rebuilds in that window', builds, 'builds', undefined, `mean ${((delta('berth_dns_index_build_duration_seconds_sum') / Math.max(1, builds)) * 1000).toFixed(0)} ms each`));
+    figures.push(
+      fig(
+        B,
+        'DNS index full rebuilds in that window',
+        builds,
+        'builds',
+        undefined,
+        `mean ${((delta('berth_dns_index_build_duration_seconds_sum') / Math.max(1, builds)) * 1000).toFixed(0)} ms each`,
+      ),
+    );
     const patches = delta('berth_dns_index_patch_duration_seconds_count');
-    figures.push(fig(B, 'DNS index patches in that window (changed apps only)', patches, 'patches', undefined, `mean ${((delta('berth_dns_index_patch_duration_seconds_sum') / Math.max(1, patches)) * 1000).toFixed(2)} ms each`));
+    figures.push(
+      fig(
+        B,
+        'DNS index patches in that window (changed apps only)',
+        patches,
+        'patches',
+        undefined,
+        `mean ${((delta('berth_dns_index_patch_duration_seconds_sum') / Math.max(1, patches)) * 1000).toFixed(2)} ms each`,
+      ),
+    );
     const syncs = delta('berth_nginx_sync_duration_seconds_count');
-    figures.push(fig(B, 'Nginx sync runs in that window (render of every service each)', syncs, 'runs', undefined, `mean ${((delta('berth_nginx_sync_duration_seconds_sum') / Math.max(1, syncs)) * 1000).toFixed(0)} ms each`));
-    figures.push(fig(B, 'registry write transactions in that window', writes, 'writes', undefined, `${(lat.events / Math.max(1, writes)).toFixed(1)} events per write`));
+    figures.push(
+      fig(
+        B,
+        'Nginx sync runs in that window (render of every service each)',
+        syncs,
+        'runs',
+        undefined,
+        `mean ${((delta('berth_nginx_sync_duration_seconds_sum') / Math.max(1, syncs)) * 1000).toFixed(0)} ms each`,
+      ),
+    );
+    figures.push(
+      fig(B, 'registry write transactions in that window', writes, 'writes', undefined, `${(lat.events / Math.max(1, writes)).toFixed(1)} events per write`),
+    );
     figures.push(fig(B, 'berth RSS in steady state', rssMb(berth.pid).rss, 'MB', { op: '<=', limit: 400 }));
     log(`steady window ends (monotonic ${process.hrtime.bigint() / 1000n} µs)`);
     log(`p50 ${percentile(lat.latencies, 50).toFixed(1)} ms, p99 ${percentile(lat.latencies, 99).toFixed(1)} ms, ${lat.fullFetches} full fetches`);
@@ -143,7 +199,13 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     // 3. Nginx reloads during a burst of 1,000 changes.
     log('burst of 1,000 changes');
     const burst = await measureReloadBurst(sim, berth.url, reload.log, SYNC_INTERVAL_MS, 1000);
-    figures.push(fig(B, `Nginx reloads for a burst of 1,000 changes (interval ${SYNC_INTERVAL_MS / 1000} s)`, burst.reloads, 'reloads', { op: '<=', limit: burst.intervalsSpanned, text: `≤ 1 per interval (${burst.intervalsSpanned} spanned)` }));
+    figures.push(
+      fig(B, `Nginx reloads for a burst of 1,000 changes (interval ${SYNC_INTERVAL_MS / 1000} s)`, burst.reloads, 'reloads', {
+        op: '<=',
+        limit: burst.intervalsSpanned,
+        text: `≤ 1 per interval (${burst.intervalsSpanned} spanned)`,
+      }),
+    );
     figures.push(fig(B, 'burst start → last reload', burst.settleMs, 'ms'));
     extra.burst = burst;
     figures.push(fig(B, 'berth peak RSS over the whole run', rssMb(berth.pid).peak, 'MB', { op: '<=', limit: 400 }));
@@ -158,7 +220,16 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     figures.push(fig(B, 'baseline: consumer CPU per 1,000 events', (base.cpuMs / base.events) * 1000, 'ms'));
     figures.push(fig(B, 'ratio of Marathon requests, baseline / berth', base.requests / Math.max(1, lat.requests), '×'));
     figures.push(fig(B, 'ratio of consumer CPU, baseline / berth', base.cpuMs / Math.max(1, lat.cpuMs), '×'));
-    figures.push(fig(B, 'ratio of Marathon (simulator) CPU, baseline / berth', base.simCpuMs / Math.max(1, lat.simCpuMs), '×', undefined, 'berth window includes the DNS pollers'));
+    figures.push(
+      fig(
+        B,
+        'ratio of Marathon (simulator) CPU, baseline / berth',
+        base.simCpuMs / Math.max(1, lat.simCpuMs),
+        '×',
+        undefined,
+        'berth window includes the DNS pollers',
+      ),
+    );
     extra.latency = summarise(lat);
     extra.baseline = { fetches: base.fetches, events: base.events, cpuMs: base.cpuMs, simCpuMs: base.simCpuMs };
     return { figures, extra };
@@ -179,7 +250,19 @@ function metricSum(text: string, name: string): number {
 }
 
 function summarise(l: LatencyResult): Record<string, number> {
-  return { events: l.events, seconds: l.seconds, p50: percentile(l.latencies, 50), p90: percentile(l.latencies, 90), p99: percentile(l.latencies, 99), max: percentile(l.latencies, 100), missed: l.missed, berthCpuMs: l.cpuMs, simCpuMs: l.simCpuMs, fullFetches: l.fullFetches, requests: l.requests };
+  return {
+    events: l.events,
+    seconds: l.seconds,
+    p50: percentile(l.latencies, 50),
+    p90: percentile(l.latencies, 90),
+    p99: percentile(l.latencies, 99),
+    max: percentile(l.latencies, 100),
+    missed: l.missed,
+    berthCpuMs: l.cpuMs,
+    simCpuMs: l.simCpuMs,
+    fullFetches: l.fullFetches,
+    requests: l.requests,
+  };
 }
 
 /** Runs baseline.ts as a child under the same pump; latency = emission → end of the first fetch started after it. */
@@ -196,14 +279,28 @@ async function runBaseline(sim: Simulator, rate: number, count: number) {
   // Let the fetch chain drain (bounded): the last events need the fetch that starts after them.
   const drainStart = Date.now();
   let lastCount = -1;
-  await until(() => { const n = sim.control.requestCount('GET /v2/apps'); const quiet = n === lastCount; lastCount = n; return quiet || Date.now() - drainStart > 60_000; }, 70_000, 'the baseline to drain', 3000);
+  await until(
+    () => {
+      const n = sim.control.requestCount('GET /v2/apps');
+      const quiet = n === lastCount;
+      lastCount = n;
+      return quiet || Date.now() - drainStart > 60_000;
+    },
+    70_000,
+    'the baseline to drain',
+    3000,
+  );
   const cpu = cpuMs(child.pid!) - cpu0;
   const simCpu = process.cpuUsage(sim0);
   const requests = Object.values(sim.control.counts()).reduce((s, v) => s + v, 0);
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
   await exited;
-  const line = out.split('\n').filter((l) => l.startsWith('{')).pop() ?? '{"events":0,"fetches":[]}';
+  const line =
+    out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop() ?? '{"events":0,"fetches":[]}';
   const res = JSON.parse(line) as { events: number; fetches: Array<[number, number]> };
   const latencies: number[] = [];
   for (const e of emitted) {

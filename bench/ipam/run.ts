@@ -66,9 +66,13 @@ const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 /** Runs the load generator in a child process (its own event loop, like real clients). */
 function load(port: number, count: number, prefix: string, pool = POOL): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'client.ts'), String(port), String(count), prefix, pool, String(CLIENTS), 'warmup', String(WARM_IN_CHILD)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, 'client.ts'), String(port), String(count), prefix, pool, String(CLIENTS), 'warmup', String(WARM_IN_CHILD)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('error', reject);
@@ -89,12 +93,22 @@ async function main(): Promise<void> {
     const store = new KnexIpamStore(db.knex);
     const metrics = createIpamMetrics(registry, { usage: () => store.usage() });
     const ipam = new IpamService({ store, logger: silentLogger, metrics });
-    const app = await buildApp({ logger: silentLogger, metricsRegistry: registry, apiTokens: [], readiness: [], register: (a) => registerIpamRoutes(a, { ipam }) });
+    const app = await buildApp({
+      logger: silentLogger,
+      metricsRegistry: registry,
+      apiTokens: [],
+      readiness: [],
+      register: (a) => registerIpamRoutes(a, { ipam }),
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as AddressInfo).port;
 
     let t = Date.now();
-    const created = await fetch(`http://127.0.0.1:${port}/v1/pools`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: POOL, cidr: CIDR, quarantineSeconds: 900 }) });
+    const created = await fetch(`http://127.0.0.1:${port}/v1/pools`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: POOL, cidr: CIDR, quarantineSeconds: 900 }),
+    });
     if (created.status !== 201) throw new Error(`pool creation failed: ${created.status} ${await created.text()}`);
     const poolCreateSeconds = (Date.now() - t) / 1000;
     // Warm-up (JIT, connection pool, plan caches) on a separate pool, so the measured /16 starts empty.
@@ -163,7 +177,11 @@ async function main(): Promise<void> {
     phases.push(summarise('reference: service without HTTP', direct, 0));
     // p99 depends on sample size (a longer run meets more checkpoints and autovacuums), so the
     // target compares the 99 % phase with the empty run's first requests, same count.
-    const sameSize = summarise(`empty /16, first ${full.latencies.length} requests`, { ...empty, latencies: empty.latencies.slice(0, full.latencies.length) }, 0);
+    const sameSize = summarise(
+      `empty /16, first ${full.latencies.length} requests`,
+      { ...empty, latencies: empty.latencies.slice(0, full.latencies.length) },
+      0,
+    );
     phases.push({ ...sameSize, allocationsPerSecond: NaN, seconds: NaN });
     const ratio = phases[1].p99Ms / sameSize.p99Ms;
     const verdict = {
@@ -172,15 +190,46 @@ async function main(): Promise<void> {
       noDuplicates: duplicates.responses === 0 && duplicates.rows === 0 && duplicates.ownersWithTwo === 0,
     };
     console.log(`\nIPAM allocation benchmark (${quick ? 'quick' : 'full'}), ${CLIENTS} clients over HTTP, PostgreSQL, ${CIDR}`);
-    console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other processes share the cores: compare runs at similar load)`);
+    console.log(
+      `machine: ${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} (other processes share the cores: compare runs at similar load)`,
+    );
     console.log(`pool create+populate: ${poolCreateSeconds.toFixed(2)} s; SQL fill to 99 %: ${fillSeconds.toFixed(2)} s\n`);
     console.log(['phase'.padEnd(34), 'requests', 'errors', 'alloc/s', 'p50 ms', 'p99 ms', 'max ms', 'server CPU ms/alloc'].join('  '));
     for (const p of phases) {
-      console.log([p.name.padEnd(34), String(p.requests).padStart(8), String(p.errors).padStart(6), p.allocationsPerSecond.toFixed(0).padStart(7), p.p50Ms.toFixed(2).padStart(6), p.p99Ms.toFixed(2).padStart(6), p.maxMs.toFixed(2).padStart(6), (p.serverCpuMsPerAllocation ?? NaN).toFixed(3).padStart(8)].join('  '));
+      console.log(
+        [
+          p.name.padEnd(34),
+          String(p.requests).padStart(8),
+          String(p.errors).padStart(6),
+          p.allocationsPerSecond.toFixed(0).padStart(7),
+          p.p50Ms.toFixed(2).padStart(6),
+          p.p99Ms.toFixed(2).padStart(6),
+          p.maxMs.toFixed(2).padStart(6),
+          (p.serverCpuMsPerAllocation ?? NaN).toFixed(3).padStart(8),
+        ].join('  '),
+      );
     }
-    console.log(`\nfree-address pick (EXPLAIN ANALYZE): empty ${pickEmpty.buffers} buffers ${pickEmpty.ms.toFixed(3)} ms; at 99 % ${pickFull.buffers} buffers ${pickFull.ms.toFixed(3)} ms`);
-    console.log(`p99 at 99 % / p99 empty (same sample size) = ${ratio.toFixed(2)} (target ≤ 1.5); against the whole empty run ${(phases[1].p99Ms / phases[0].p99Ms).toFixed(2)}.  throughput target ≥ 1000/s: ${verdict.throughputOk ? 'met' : 'MISSED'}  duplicates: ${JSON.stringify(duplicates)}`);
-    const file = writeResults('ipam', { quick, clients: CLIENTS, cidr: CIDR, poolCreateSeconds, fillSeconds, phases, pick: { empty: pickEmpty, full: pickFull }, p99Ratio: ratio, duplicates, verdict });
+    console.log(
+      `\nfree-address pick (EXPLAIN ANALYZE): empty ${pickEmpty.buffers} buffers ${pickEmpty.ms.toFixed(3)} ms; at 99 % ${pickFull.buffers} buffers ${pickFull.ms.toFixed(3)} ms`,
+    );
+    console.log(
+      `p99 at 99 % / p99 empty (same sample size) = ${ratio.toFixed(2)} (target ≤ 1.5); against the whole empty run ${(phases[1].p99Ms / phases[0].p99Ms).toFixed(2)}.  throughput target ≥ 1000/s: ${verdict.throughputOk ? 'met' : 'MISSED'}  duplicates: ${JSON.stringify(duplicates)}`,
+    );
+    const file = writeResults('ipam', {
+      quick,
+      clients: CLIENTS,
+      cidr: CIDR,
+      poolCreateSeconds,
+      fillSeconds,
+      phases,
+      pick: { empty: pickEmpty, full: pickFull },
+      p99Ratio: ratio,
+      duplicates,
+      verdict,
+    });
     console.log(`results: ${file}`);
     if (!verdict.noDuplicates) process.exitCode = 1;
   } finally {

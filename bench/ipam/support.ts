@@ -48,7 +48,11 @@ export function summarise(name: string, run: { latencies: number[]; ips: string[
 
 function gitCommit(): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim() || null
+    );
   } catch {
     return null; // no commit yet, or not a git checkout
   }
@@ -60,7 +64,14 @@ export function writeResults(name: string, results: Record<string, unknown>): st
   fs.mkdirSync(dir, { recursive: true });
   const at = new Date().toISOString();
   const file = path.join(dir, `${name}-${at.replace(/[:.]/g, '-')}.json`);
-  const machine = { cores: os.cpus().length, loadAverage: os.loadavg(), cpu: os.cpus()[0]?.model ?? null, memoryBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}` };
+  const machine = {
+    cores: os.cpus().length,
+    loadAverage: os.loadavg(),
+    cpu: os.cpus()[0]?.model ?? null,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
   fs.writeFileSync(file, `${JSON.stringify({ bench: name, at, commit: gitCommit(), machine, ...results }, null, 2)}\n`);
   return file;
 }

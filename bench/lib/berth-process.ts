@@ -28,7 +28,10 @@ export async function startBerthProcess(env: Record<string, string>, timeoutMs =
   });
   let out = '';
   // Keep only the tail: a long run logs a lot and we only need recent lines and the start-up line.
-  const append = (d: Buffer) => { out += d.toString(); if (out.length > 4_000_000) out = out.slice(-2_000_000); };
+  const append = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 4_000_000) out = out.slice(-2_000_000);
+  };
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -40,10 +43,16 @@ export async function startBerthProcess(env: Record<string, string>, timeoutMs =
     }, timeoutMs);
     const check = () => {
       const m = /"url":"(http:[^"]+)","msg":"API listening"/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     };
     child.stdout!.on('data', check);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`berth exited with ${code} before listening:\n${out.slice(-3000)}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth exited with ${code} before listening:\n${out.slice(-3000)}`));
+    });
   });
   return {
     child,

@@ -1,7 +1,10 @@
 /** A minimal DNS client for benchmarks: one UDP socket, queries by id, answers as rcode + count. */
 import dgram from 'node:dgram';
 
-export interface DnsAnswer { rcode: number; answers: number }
+export interface DnsAnswer {
+  rcode: number;
+  answers: number;
+}
 
 function encodeQuery(id: number, name: string, type: number): Buffer {
   const labels = name.replace(/\.$/, '').split('.');
@@ -22,7 +25,10 @@ export class DnsProbe {
   private nextId = 1;
   private readonly waiting = new Map<number, (a: DnsAnswer | null) => void>();
 
-  constructor(private readonly host: string, private readonly port: number) {
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
     this.sock.on('message', (msg) => {
       if (msg.length < 12) return;
       const id = msg.readUInt16BE(0);
@@ -39,8 +45,14 @@ export class DnsProbe {
     const id = this.nextId;
     this.nextId = (this.nextId % 65535) + 1;
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.waiting.delete(id); resolve(null); }, timeoutMs);
-      this.waiting.set(id, (a) => { clearTimeout(t); resolve(a); });
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.waiting.set(id, (a) => {
+        clearTimeout(t);
+        resolve(a);
+      });
       this.sock.send(encodeQuery(id, name, type), this.port, this.host);
     });
   }

@@ -10,7 +10,14 @@ import { fig, RESULTS_DIR, type Figure } from './results';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export interface ChildRun { code: number | null; timedOut: boolean; seconds: number; json: Json | null; file: string | null; tail: string }
+export interface ChildRun {
+  code: number | null;
+  timedOut: boolean;
+  seconds: number;
+  json: Json | null;
+  file: string | null;
+  tail: string;
+}
 
 /** Runs `bench/<name>/run.ts`, prefixing its output lines; finds the JSON it wrote (newest `<name>-*.json`). */
 export async function runPeerBench(name: string, quick: boolean, timeoutMs: number, log: (s: string) => void): Promise<ChildRun> {
@@ -32,20 +39,32 @@ export async function runPeerBench(name: string, quick: boolean, timeoutMs: numb
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }, timeoutMs);
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   clearTimeout(timer);
   const fresh = fs.existsSync(RESULTS_DIR)
-    ? fs.readdirSync(RESULTS_DIR).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.json') && !f.endsWith('-latest.json') && !before.has(f)).sort()
+    ? fs
+        .readdirSync(RESULTS_DIR)
+        .filter((f) => f.startsWith(`${name}-`) && f.endsWith('.json') && !f.endsWith('-latest.json') && !before.has(f))
+        .sort()
     : [];
   const file = fresh.length ? path.join(RESULTS_DIR, fresh[fresh.length - 1]) : null;
   let json: Json | null = null;
-  try { json = file ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Json) : null; } catch { json = null; }
+  try {
+    json = file ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Json) : null;
+  } catch {
+    json = null;
+  }
   return { code, timedOut, seconds: (Date.now() - started) / 1000, json, file, tail };
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /-?\d/.test(v) ? Number(/-?[\d.]+/.exec(v.replace(/,/g, ''))![0]) : null);
+const num = (v: unknown): number | null =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /-?\d/.test(v) ? Number(/-?[\d.]+/.exec(v.replace(/,/g, ''))![0]) : null;
 
 /** IPAM: allocations/s at an empty /16, p99 at 99 % fill vs empty, duplicates. */
 export function ipamFigures(j: Json): Figure[] {
@@ -74,11 +93,28 @@ export function dnsFigures(j: Json): Figure[] {
   const dnsmasq = by('dnsmasq');
   const q = (r: Json | undefined) => num(r?.sat?.qps);
   const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
-  const skipped = rs.filter((r) => r.skipped).map((r) => `${r.name}: ${String(r.skipped).slice(0, 40)}`).join('; ');
+  const skipped = rs
+    .filter((r) => r.skipped)
+    .map((r) => `${r.name}: ${String(r.skipped).slice(0, 40)}`)
+    .join('; ');
   return [
     fig(B, 'berth QPS on one core (dnsperf, 1,000 names, A/SRV/NXDOMAIN)', q(berth), 'QPS', { op: '>=', limit: 50000 }),
-    fig(B, 'berth / NSD QPS, same run', ratio(q(berth), q(nsd)), '×', { op: '>=', limit: 0.4 }, nsd ? `NSD ${q(nsd)?.toFixed(0)} QPS` : `NSD not measured${skipped ? ` (${skipped})` : ''}`),
-    fig(B, 'berth / dnsmasq QPS, same run (baseline)', ratio(q(berth), q(dnsmasq)), '×', undefined, dnsmasq ? `dnsmasq ${q(dnsmasq)?.toFixed(0)} QPS` : 'dnsmasq not measured'),
+    fig(
+      B,
+      'berth / NSD QPS, same run',
+      ratio(q(berth), q(nsd)),
+      '×',
+      { op: '>=', limit: 0.4 },
+      nsd ? `NSD ${q(nsd)?.toFixed(0)} QPS` : `NSD not measured${skipped ? ` (${skipped})` : ''}`,
+    ),
+    fig(
+      B,
+      'berth / dnsmasq QPS, same run (baseline)',
+      ratio(q(berth), q(dnsmasq)),
+      '×',
+      undefined,
+      dnsmasq ? `dnsmasq ${q(dnsmasq)?.toFixed(0)} QPS` : 'dnsmasq not measured',
+    ),
     fig(B, 'berth p99 at 2,000 QPS', num(berth?.fix2k?.p99Ms), 'ms', { op: '<', limit: 2 }),
     fig(B, 'berth RSS after load', num(berth?.rssAfterMb), 'MB', { op: '<', limit: 100 }),
   ];

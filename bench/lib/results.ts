@@ -64,14 +64,25 @@ export function machine(): Machine {
 }
 
 /** A figure with a numeric target: `cmp` says which side passes. */
-export function fig(bench: string, what: string, value: number | null, unit: string, target?: { op: '<=' | '>=' | '<'; limit: number; text?: string }, note?: string): Figure {
+export function fig(
+  bench: string,
+  what: string,
+  value: number | null,
+  unit: string,
+  target?: { op: '<=' | '>=' | '<'; limit: number; text?: string },
+  note?: string,
+): Figure {
   if (!target) return { bench, what, value, unit, target: null, pass: null, note };
-  const ok = value !== null && Number.isFinite(value) && (target.op === '<=' ? value <= target.limit : target.op === '>=' ? value >= target.limit : value < target.limit);
+  const ok =
+    value !== null &&
+    Number.isFinite(value) &&
+    (target.op === '<=' ? value <= target.limit : target.op === '>=' ? value >= target.limit : value < target.limit);
   const sym = target.op === '<=' ? '≤' : target.op === '>=' ? '≥' : '<';
   return { bench, what, value, unit, target: target.text ?? `${sym} ${target.limit} ${unit}`.trim(), pass: ok, note };
 }
 
-export const fmt = (v: number | null): string => (v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+export const fmt = (v: number | null): string =>
+  v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 
 /** Markdown table of figures (bench, what, value, target, pass). */
 export function markdownTable(figures: Figure[]): string {

@@ -31,17 +31,41 @@ function appJson(i: number, a: BigAnswer): string {
   const pad = (c: string) => c.repeat(quarter);
   const tasks = Array.from({ length: a.tasksPerApp }, (_, k) => ({
     id: `big_app-${i}.instance-${String(k).padStart(8, '0')}-0000-0000-0000-${String(i).padStart(12, '0')}._app.1`,
-    appId: id, host: '127.0.0.1', slaveId: 'agent-1', ports: [20000 + k], servicePorts: [10000],
-    ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }], state: 'TASK_RUNNING', healthCheckResults: [],
-    stagedAt: STAMP, startedAt: STAMP, version: STAMP, localVolumes: [], role: '*',
+    appId: id,
+    host: '127.0.0.1',
+    slaveId: 'agent-1',
+    ports: [20000 + k],
+    servicePorts: [10000],
+    ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }],
+    state: 'TASK_RUNNING',
+    healthCheckResults: [],
+    stagedAt: STAMP,
+    startedAt: STAMP,
+    version: STAMP,
+    localVolumes: [],
+    role: '*',
   }));
   return JSON.stringify({
-    id, instances: a.tasksPerApp, cmd: `exec /app/run ${pad('c')}`, cpus: 0.5, mem: 256,
+    id,
+    instances: a.tasksPerApp,
+    cmd: `exec /app/run ${pad('c')}`,
+    cpus: 0.5,
+    mem: 256,
     env: { JAVA_OPTS: pad('e'), SETTINGS: pad('s') },
     labels: { 'berth.domain': `app-${i}.big.berth.internal`, HAPROXY_0_FRONTEND_HEAD: pad('h') },
-    container: { type: 'DOCKER', docker: { image: 'example/app:1' }, portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp', name: 'http', labels: {} }] },
-    networks: [{ mode: 'container/bridge' }], portDefinitions: [], healthChecks: [], version: STAMP,
-    versionInfo: { lastScalingAt: STAMP, lastConfigChangeAt: STAMP }, tasksRunning: a.tasksPerApp, deployments: [], tasks,
+    container: {
+      type: 'DOCKER',
+      docker: { image: 'example/app:1' },
+      portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp', name: 'http', labels: {} }],
+    },
+    networks: [{ mode: 'container/bridge' }],
+    portDefinitions: [],
+    healthChecks: [],
+    version: STAMP,
+    versionInfo: { lastScalingAt: STAMP, lastConfigChangeAt: STAMP },
+    tasksRunning: a.tasksPerApp,
+    deployments: [],
+    tasks,
   });
 }
 
@@ -67,7 +91,10 @@ export async function startBigMarathon(answer: BigAnswer): Promise<BigMarathon> 
     res.writeHead(200, { 'Content-Type': 'application/json; qs=2' });
     let i = 0;
     last = 0;
-    const send = (s: string) => { last += s.length; return res.write(s); };
+    const send = (s: string) => {
+      last += s.length;
+      return res.write(s);
+    };
     const pump = () => {
       while (!res.destroyed) {
         if (i === a.apps) {
@@ -88,8 +115,12 @@ export async function startBigMarathon(answer: BigAnswer): Promise<BigMarathon> 
   const { port } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    get answer() { return state.answer; },
-    set answer(a: BigAnswer) { state.answer = a; },
+    get answer() {
+      return state.answer;
+    },
+    set answer(a: BigAnswer) {
+      state.answer = a;
+    },
     lastBytes: () => last,
     close: async () => {
       clearInterval(keepalive);

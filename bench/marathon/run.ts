@@ -30,36 +30,51 @@ const PAD_300MB = 13_250;
 /** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
 const SETTLE_MS = 10_000;
 
-export interface MarathonBenchOptions { quick?: boolean; log?: (s: string) => void }
+export interface MarathonBenchOptions {
+  quick?: boolean;
+  log?: (s: string) => void;
+}
 
-interface Status { services: number; endpoints: number; marathon: { lastError: string | null; lastSuccessAt: string | null } | null }
+interface Status {
+  services: number;
+  endpoints: number;
+  marathon: { lastError: string | null; lastSuccessAt: string | null } | null;
+}
 
 /** Starts berth against `url` with a fresh database; the caller stops it. */
 async function berthAgainst(url: string, dir: string, tag: string, cleanups: Array<() => Promise<void>>): Promise<BerthProcess> {
   const pg = await scratchPg(tag);
   if (pg) cleanups.push(pg.drop);
-  const berth = await startBerthProcess({
-    BERTH_MARATHON_URLS: url,
-    BERTH_HTTP_ADDR: '127.0.0.1:0',
-    BERTH_DNS_ADDR: '127.0.0.1:0',
-    BERTH_DATA_DIR: path.join(dir, tag),
-    BERTH_NGINX_DIR: path.join(dir, tag, 'nginx'),
-    BERTH_NGINX_TEST_CMD: '',
-    BERTH_NGINX_RELOAD_CMD: '',
-    BERTH_DNS_ZONES: 'berth.internal',
-    BERTH_LOG_LEVEL: 'info',
-    ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
-  }, 300_000);
+  const berth = await startBerthProcess(
+    {
+      BERTH_MARATHON_URLS: url,
+      BERTH_HTTP_ADDR: '127.0.0.1:0',
+      BERTH_DNS_ADDR: '127.0.0.1:0',
+      BERTH_DATA_DIR: path.join(dir, tag),
+      BERTH_NGINX_DIR: path.join(dir, tag, 'nginx'),
+      BERTH_NGINX_TEST_CMD: '',
+      BERTH_NGINX_RELOAD_CMD: '',
+      BERTH_DNS_ZONES: 'berth.internal',
+      BERTH_LOG_LEVEL: 'info',
+      ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
+    },
+    300_000,
+  );
   cleanups.push(() => berth.stop());
   return berth;
 }
 
 /** Polls berth's registry status until `done`, sampling nothing (VmHWM keeps the peak). */
 function statusUntil(berth: BerthProcess, done: (s: Status) => boolean, what: string): Promise<Status> {
-  return until(async () => {
-    const s = await getJson<Status>(`${berth.url}/v1/registry/status`).catch(() => null);
-    return s && done(s) ? s : undefined;
-  }, 600_000, what, 250);
+  return until(
+    async () => {
+      const s = await getJson<Status>(`${berth.url}/v1/registry/status`).catch(() => null);
+      return s && done(s) ? s : undefined;
+    },
+    600_000,
+    what,
+    250,
+  );
 }
 
 /** After the registry: Nginx files for every app, then a settle period for what runs after them. */
@@ -72,7 +87,13 @@ async function downstreamDone(dir: string, tag: string, apps: number): Promise<v
 /** Highest RSS seen while `p` runs (sampled every 50 ms), in MB. */
 async function rssDuring<T>(pid: number, p: Promise<T>): Promise<{ value: T; peakMb: number }> {
   let peak = rssMb(pid).rss;
-  const t = setInterval(() => { try { peak = Math.max(peak, rssMb(pid).rss); } catch { /* exited */ } }, 50);
+  const t = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid).rss);
+    } catch {
+      /* exited */
+    }
+  }, 50);
   try {
     return { value: await p, peakMb: peak };
   } finally {
@@ -102,8 +123,16 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
       await downstreamDone(dir, 'plain', apps);
       const mem = rssMb(berth.pid);
       extra.plainAnswerBytes = plain.lastBytes();
-      figures.push(fig(B, `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`, mem.peak, 'MB', { op: '<=', limit: GRANT_MB },
-        `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened`));
+      figures.push(
+        fig(
+          B,
+          `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`,
+          mem.peak,
+          'MB',
+          { op: '<=', limit: GRANT_MB },
+          `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened`,
+        ),
+      );
       log(`plain snapshot: ${(plain.lastBytes() / 1e6).toFixed(0)} MB answer, peak RSS ${mem.peak.toFixed(0)} MB, ${(ms / 1000).toFixed(1)} s`);
       await berth.stop();
       await plain.close();
@@ -121,24 +150,53 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
     await downstreamDone(dir, 'big', apps);
     const applied = rssMb(berth.pid);
     extra.answerBytes = bytes;
-    figures.push(fig(B, `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`, applied.peak, 'MB', { op: '<=', limit: GRANT_MB },
-      `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened`));
+    figures.push(
+      fig(
+        B,
+        `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`,
+        applied.peak,
+        'MB',
+        { op: '<=', limit: GRANT_MB },
+        `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened`,
+      ),
+    );
     log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
 
     const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
     big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
     log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
-    const during = await rssDuring(berth.pid, fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()));
+    const during = await rssDuring(
+      berth.pid,
+      fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()),
+    );
     const sync = during.value as { result: string; error?: string };
     const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
     const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
     const over = rssMb(berth.pid);
     extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
-    figures.push(fig(B, 'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept', refused ? 1 : 0, '', { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
-      `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`));
-    figures.push(fig(B, 'berth RSS while it reads and refuses that answer (sampled every 50 ms)', during.peakMb, 'MB', { op: '<=', limit: GRANT_MB },
-      `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB`));
-    log(`over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`);
+    figures.push(
+      fig(
+        B,
+        'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept',
+        refused ? 1 : 0,
+        '',
+        { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
+        `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`,
+      ),
+    );
+    figures.push(
+      fig(
+        B,
+        'berth RSS while it reads and refuses that answer (sampled every 50 ms)',
+        during.peakMb,
+        'MB',
+        { op: '<=', limit: GRANT_MB },
+        `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB`,
+      ),
+    );
+    log(
+      `over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`,
+    );
     return { figures, extra };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

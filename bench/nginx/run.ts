@@ -82,9 +82,20 @@ async function main(): Promise<void> {
   const view = new InMemoryRegistryView();
   const store = new InMemorySyncRunStore();
   const sync = new NginxSync({
-    dir, templatesDir: path.join(repo, 'nginx-templates'), httpListen: `127.0.0.1:${nginx?.httpPort ?? 8080}`, testCmd: '', reloadCmd: '',
-    intervalMs: INTERVAL_MS, commandTimeoutMs: 60000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(),
-    view, store, problems: new InMemoryProblemSink(), control,
+    dir,
+    templatesDir: path.join(repo, 'nginx-templates'),
+    httpListen: `127.0.0.1:${nginx?.httpPort ?? 8080}`,
+    testCmd: '',
+    reloadCmd: '',
+    intervalMs: INTERVAL_MS,
+    commandTimeoutMs: 60000,
+    maxRemovalRatio: 0.5,
+    logger: silentLogger,
+    metricsRegistry: new Registry(),
+    view,
+    store,
+    problems: new InMemoryProblemSink(),
+    control,
   });
   const rows: Array<{ what: string; value: string; target: string }> = [];
 
@@ -114,7 +125,11 @@ async function main(): Promise<void> {
   view.set(catalog(1, 100));
   counts.firstTestAt = 0;
   const onePct = await sync.syncNow();
-  rows.push({ what: `sync with 1 % changed (${onePct.filesWritten} files): berth's part / total`, value: `${counts.firstTestAt - Date.parse(onePct.startedAt)} / ${ms(onePct)} ms`, target: '' });
+  rows.push({
+    what: `sync with 1 % changed (${onePct.filesWritten} files): berth's part / total`,
+    value: `${counts.firstTestAt - Date.parse(onePct.startedAt)} / ${ms(onePct)} ms`,
+    target: '',
+  });
 
   // Burst: 1,000 changes within one interval through the timer path.
   await sync.start();
@@ -137,12 +152,32 @@ async function main(): Promise<void> {
 
   const width = Math.max(...rows.map((r) => r.what.length));
   // Other work on the machine skews every number here; the load average says how much.
-  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   console.log(`\nnginx sync benchmark (${os.cpus().length} cores, load ${load}, ${real ? 'real nginx' : 'no nginx'})`);
   for (const r of rows) console.log(`${r.what.padEnd(width)}  ${r.value.padStart(24)}  ${r.target}`);
   const out = path.join(repo, 'bench/results', `nginx-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify({ bench: 'nginx', at: new Date().toISOString(), cores: os.cpus().length, loadavg: os.loadavg(), commit: gitCommit(), apps: APPS, tasks: APPS * TASKS_PER_APP, realNginx: real, rows }, null, 2));
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        bench: 'nginx',
+        at: new Date().toISOString(),
+        cores: os.cpus().length,
+        loadavg: os.loadavg(),
+        commit: gitCommit(),
+        apps: APPS,
+        tasks: APPS * TASKS_PER_APP,
+        realNginx: real,
+        rows,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${path.relative(repo, out)}`);
 }
 

@@ -41,7 +41,10 @@ export async function callApi<T>(
   try {
     res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30000) });
   } catch (e) {
-    throw new CliExit(EXIT.FAILURE, `cannot reach berth at ${base}: ${(e as Error).cause ?? (e as Error).message} (is \`berth run\` up? set --api or BERTH_HTTP_ADDR)`);
+    throw new CliExit(
+      EXIT.FAILURE,
+      `cannot reach berth at ${base}: ${(e as Error).cause ?? (e as Error).message} (is \`berth run\` up? set --api or BERTH_HTTP_ADDR)`,
+    );
   }
   const text = await res.text();
   let parsed: unknown = text;

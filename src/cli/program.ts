@@ -18,7 +18,8 @@ export function buildProgram(ctx: CliContext): Command {
     .version(version(), '-V, --version')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => ctx.out(s.replace(/\n$/, '')), writeErr: (s) => ctx.err(s.replace(/\n$/, '')) });
-  for (const c of [runCommand(ctx), demoCommand(ctx), migrateCommand(ctx), checkCommand(ctx), poolsCommand(ctx), ipCommand(ctx), renderCommand(ctx)]) program.addCommand(c);
+  for (const c of [runCommand(ctx), demoCommand(ctx), migrateCommand(ctx), checkCommand(ctx), poolsCommand(ctx), ipCommand(ctx), renderCommand(ctx)])
+    program.addCommand(c);
   // Usage errors (unknown command/option, missing argument) exit 2, everywhere.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();

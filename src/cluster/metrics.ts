@@ -53,7 +53,11 @@ export function createClusterMetrics(registry: Registry): ClusterMetrics {
       labelNames: ['reason'],
       registers,
     }),
-    connectionErrors: new Counter({ name: 'berth_cluster_connection_errors_total', help: 'Failed connects or queries on the leadership connection', registers }),
+    connectionErrors: new Counter({
+      name: 'berth_cluster_connection_errors_total',
+      help: 'Failed connects or queries on the leadership connection',
+      registers,
+    }),
     leaderSince: new Gauge({ name: 'berth_cluster_leader_since_seconds', help: 'Unix time this replica became the leader (0 when not leading)', registers }),
     observeJournal: (source) => {
       journal = source;

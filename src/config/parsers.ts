@@ -37,7 +37,10 @@ export function ratio(raw: unknown): number {
 export function list<T>(item: Parser<T>): Parser<T[]> {
   return (raw) => {
     const parts = Array.isArray(raw) ? raw : str(raw).split(',');
-    return parts.map((p) => str(p)).filter((p) => p !== '').map((p) => item(p));
+    return parts
+      .map((p) => str(p))
+      .filter((p) => p !== '')
+      .map((p) => item(p));
   };
 }
 
@@ -169,7 +172,9 @@ export const webOrigin: Parser<string> = (raw) => {
   }
   const bare = s.replace(/\/$/, '').toLowerCase();
   if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== bare) {
-    throw new Invalid(`must be an origin like https://ops.example.com or http://localhost:3000 (scheme, host and port only), got ${JSON.stringify(s.slice(0, 100))}`);
+    throw new Invalid(
+      `must be an origin like https://ops.example.com or http://localhost:3000 (scheme, host and port only), got ${JSON.stringify(s.slice(0, 100))}`,
+    );
   }
   return u.origin;
 };

@@ -60,7 +60,11 @@ export const KEYS = {
   BERTH_HTTP_ADDR: key(p.hostPort('127.0.0.1'), 'REST API, /metrics, /healthz, /readyz', { host: '127.0.0.1', port: 8080 }),
   BERTH_API_TOKENS: key(p.strictList(p.apiToken), 'bearer tokens for writes (each ≥ 16 characters); unset = writes from loopback only', [] as string[], true),
   BERTH_API_ALLOWED_ORIGINS: key(p.strictList(p.webOrigin), 'browser origins allowed without a token (default none)', [] as string[]),
-  BERTH_API_ALLOWED_HOSTS: key(p.strictList(p.hostName), 'Host names accepted without a token besides IP literals, localhost and this host\'s name', [] as string[]),
+  BERTH_API_ALLOWED_HOSTS: key(
+    p.strictList(p.hostName),
+    "Host names accepted without a token besides IP literals, localhost and this host's name",
+    [] as string[],
+  ),
   BERTH_AUDIT_RETENTION_DAYS: key(p.integer(0, 36500), 'IPAM audit rows older than this are pruned by the leader; 0 = no age limit', 90),
   BERTH_AUDIT_MAX_ROWS: key(p.integer(0, 1_000_000_000), 'IPAM audit rows kept at most (oldest pruned first); 0 = no row limit', 1_000_000),
   BERTH_AUDIT_PRUNE_INTERVAL_MS: key(p.integer(1000, 86400000), 'time between audit pruning passes on the leader', 60000),
@@ -72,10 +76,18 @@ export const KEYS = {
   BERTH_DNS_TCP_IDLE_MS: key(p.integer(100, 3_600_000), 'DNS over TCP: time allowed for the next complete query', DNS_LIMITS.tcpIdleMs),
   BERTH_DNS_TCP_MAX: key(p.integer(1, 65_535), 'DNS over TCP: connections in all (full: the oldest idle one is shed)', DNS_LIMITS.tcpMaxConnections),
   BERTH_DNS_TCP_PER_SOURCE: key(p.integer(1, 65_535), 'DNS over TCP: connections per client address', DNS_LIMITS.tcpPerSource),
-  BERTH_DNS_RRL_RESPONSES_PER_SECOND: key(p.integer(0, 10_000_000), 'UDP responses per second per client /24 (IPv6 /56) and class; 0 = off', DNS_LIMITS.rrlResponsesPerSecond),
+  BERTH_DNS_RRL_RESPONSES_PER_SECOND: key(
+    p.integer(0, 10_000_000),
+    'UDP responses per second per client /24 (IPv6 /56) and class; 0 = off',
+    DNS_LIMITS.rrlResponsesPerSecond,
+  ),
   BERTH_DNS_RRL_WINDOW_S: key(p.integer(1, 3600), 'seconds a rate-limited prefix must average under the limit', DNS_LIMITS.rrlWindowSeconds),
   BERTH_DNS_RRL_SLIP: key(p.integer(0, 100), 'every Nth rate-limited response goes out truncated (TC=1); 0 = drop all', DNS_LIMITS.rrlSlip),
-  BERTH_DNS_UDP_AMPLIFICATION_MAX: key(p.integer(0, 1000), 'UDP answers larger than this × the query only to TCP-verified clients; 0 = off', DNS_LIMITS.udpAmplificationMax),
+  BERTH_DNS_UDP_AMPLIFICATION_MAX: key(
+    p.integer(0, 1000),
+    'UDP answers larger than this × the query only to TCP-verified clients; 0 = off',
+    DNS_LIMITS.udpAmplificationMax,
+  ),
   BERTH_NGINX_DIR: key(p.text, 'where rendered Nginx files go', './var/nginx'),
   BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', './nginx-templates'),
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
@@ -88,9 +100,17 @@ export const KEYS = {
   BERTH_DEFAULT_ENV: key(p.envName, 'environment for apps without berth.env, and the DNS fallback', 'default'),
   BERTH_ENVIRONMENTS: key(parseEnvironments, 'JSON: {"<env>": {"clients": [cidr…], "proxyAddresses": [ip…]}}', {} as Record<string, EnvironmentConfig>),
   BERTH_MAX_REMOVAL_RATIO: key(p.ratio, 'mass-removal guard (0..1)', 0.5),
-  BERTH_FIXED_IP_ALLOW_CIDRS: key(p.list(p.cidr), 'if set, berth.ip must lie in one of these CIDRs (inside them loopback and link-local are allowed)', [] as string[]),
+  BERTH_FIXED_IP_ALLOW_CIDRS: key(
+    p.list(p.cidr),
+    'if set, berth.ip must lie in one of these CIDRs (inside them loopback and link-local are allowed)',
+    [] as string[],
+  ),
   BERTH_FIXED_IP_DENY_CIDRS: key(p.list(p.cidr), 'berth.ip inside these CIDRs is refused', [] as string[]),
-  BERTH_NGINX_SCOPE: key(p.nginxScope, 'shared: one Nginx includes every environment (domains and tcp ports conflict across them); per-env', 'shared' as NginxScope),
+  BERTH_NGINX_SCOPE: key(
+    p.nginxScope,
+    'shared: one Nginx includes every environment (domains and tcp ports conflict across them); per-env',
+    'shared' as NginxScope,
+  ),
   BERTH_LOG_LEVEL: key(p.oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level', 'info'),
 } as const;
 

@@ -33,9 +33,17 @@ export interface CatalogOptions {
 
 const docker = (image: string, extra: Json = {}): Json => ({ type: 'DOCKER', docker: { image, ...extra } });
 
-function bridged(id: string, image: string, labels: Json, opts: { instances?: number; health?: boolean; containerPort?: number; portName?: string } = {}): Json {
+function bridged(
+  id: string,
+  image: string,
+  labels: Json,
+  opts: { instances?: number; health?: boolean; containerPort?: number; portName?: string } = {},
+): Json {
   return {
-    id, instances: opts.instances ?? 1, cpus: 0.1, mem: 64,
+    id,
+    instances: opts.instances ?? 1,
+    cpus: 0.1,
+    mem: 64,
     networks: [{ mode: 'container/bridge' }],
     container: { ...docker(image), portMappings: [{ containerPort: opts.containerPort ?? 80, hostPort: 0, name: opts.portName ?? 'http' }] },
     ...(opts.health ? { healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 10, maxConsecutiveFailures: 3 }] } : {}),
@@ -50,7 +58,10 @@ function hostNetworked(id: string, labels: Json, instances = 1): Json {
 /** Container (CNI/USER) networking: the task's own address is the endpoint. Port filled by seed. */
 function containerNetworked(id: string, image: string, labels: Json): Json {
   return {
-    id, instances: 1, cpus: 0.1, mem: 64,
+    id,
+    instances: 1,
+    cpus: 0.1,
+    mem: 64,
     networks: [{ mode: 'container', name: 'demo-overlay' }],
     container: { ...docker(image), portMappings: [{ containerPort: 8080, name: 'http' }] },
     labels,
@@ -60,7 +71,10 @@ function containerNetworked(id: string, image: string, labels: Json): Json {
 /** A fixed-IP app as a release pipeline writes it before asking berth for the address. */
 function fixedIp(id: string, image: string, pool: string, port: number, labels: Json): Json {
   return {
-    id, instances: 1, cpus: 0.2, mem: 128,
+    id,
+    instances: 1,
+    cpus: 0.2,
+    mem: 128,
     networks: [{ mode: 'container/bridge' }],
     container: { ...docker(image), portMappings: [{ containerPort: port, hostPort: 0, name: port === 8080 ? 'http' : 'redis' }] },
     labels: { ...labels, 'berth.ip': `auto:${pool}` },
@@ -72,10 +86,20 @@ export function demoCatalog(o: CatalogOptions): DemoApp[] {
   const z = o.zone;
   const integ = { 'berth.env': 'integration' };
   const funcA = { 'berth.env': 'func-a' };
-  const app = (def: Json, reach: Reach = 'bridge', speaks: Speaks = 'http', maxInstances = Number(def.instances)): DemoApp => ({ def, reach, speaks, maxInstances });
+  const app = (def: Json, reach: Reach = 'bridge', speaks: Speaks = 'http', maxInstances = Number(def.instances)): DemoApp => ({
+    def,
+    reach,
+    speaks,
+    maxInstances,
+  });
   return [
     // integration: the shared environment every feature environment falls back to.
-    app(bridged('/integration/web', 'shop/web:4.2', { ...integ, 'berth.domain': `web.integration.${z}`, 'berth.port': 'http' }, { instances: 2, health: true }), 'bridge', 'http', 2),
+    app(
+      bridged('/integration/web', 'shop/web:4.2', { ...integ, 'berth.domain': `web.integration.${z}`, 'berth.port': 'http' }, { instances: 2, health: true }),
+      'bridge',
+      'http',
+      2,
+    ),
     app(hostNetworked('/integration/api', { ...integ, 'berth.domain': `api.integration.${z}` }, 2), 'host', 'http', 3),
     app(bridged('/integration/auth', 'shop/auth:1.9', { ...integ, 'berth.domain': `auth.integration.${z}` }, { health: true })),
     app(containerNetworked('/integration/search', 'shop/search:2.0', { ...integ, 'berth.domain': `search.integration.${z}` }), 'container'),
@@ -84,11 +108,25 @@ export function demoCatalog(o: CatalogOptions): DemoApp[] {
     // berth.dns=proxy: the name resolves to the environment's Nginx, not to the task.
     app(bridged('/integration/static', 'shop/static:1.0', { ...integ, 'berth.domain': `static.integration.${z}`, 'berth.dns': 'proxy' })),
     app(bridged('/integration/admin', 'shop/admin:3.3', { ...integ, 'berth.domain': `admin.integration.${z},admin.shop.example.test` })),
-    app(bridged('/integration/redis', 'redis:7', { ...integ, 'berth.domain': `redis.integration.${z}`, 'berth.proxy': 'tcp', 'berth.listen': String(o.tcpListen) }, { containerPort: 6379, portName: 'redis' }), 'bridge', 'redis'),
+    app(
+      bridged(
+        '/integration/redis',
+        'redis:7',
+        { ...integ, 'berth.domain': `redis.integration.${z}`, 'berth.proxy': 'tcp', 'berth.listen': String(o.tcpListen) },
+        { containerPort: 6379, portName: 'redis' },
+      ),
+      'bridge',
+      'redis',
+    ),
     app(fixedIp('/integration/billing', 'shop/billing:5.0', o.pool, 8080, { ...integ, 'berth.domain': `billing.integration.${z}` }), 'fixed'),
     // Same name in both environments, DNS only: each environment's clients get their own cache.
     app(fixedIp('/integration/session-cache', 'redis:7', o.pool, 6379, { ...integ, 'berth.domain': `cache.${z}`, 'berth.proxy': 'none' }), 'fixed', 'redis'),
-    app(bridged('/integration/payments', 'shop/payments:2.4', { ...integ, 'berth.domain': `payments.integration.${z}` }, { instances: 2 }), 'bridge', 'http', 2),
+    app(
+      bridged('/integration/payments', 'shop/payments:2.4', { ...integ, 'berth.domain': `payments.integration.${z}` }, { instances: 2 }),
+      'bridge',
+      'http',
+      2,
+    ),
     app(hostNetworked('/integration/metrics-exporter', { ...integ, 'berth.domain': `exporter.integration.${z}`, 'berth.proxy': 'none' }), 'host'),
     // Not berth's business (no berth.domain): ignored silently.
     app({ id: '/integration/batch-worker', instances: 1, cpus: 0.5, mem: 256, cmd: 'exec ./worker' }, 'none', 'nothing'),

@@ -43,7 +43,10 @@ function steps(sim: Simulator, apps: SeededApp[]): Step[] {
   }
   if (byId.has('/integration/orders')) {
     // A new version: rolling restart (new task first, then the old one is killed).
-    out.push({ what: 'deploy a new version of /integration/orders', run: () => sim.control.update('/integration/orders', { env: { RELEASE: new Date().toISOString() } }, opts('/integration/orders')) });
+    out.push({
+      what: 'deploy a new version of /integration/orders',
+      run: () => sim.control.update('/integration/orders', { env: { RELEASE: new Date().toISOString() } }, opts('/integration/orders')),
+    });
   }
   if (byId.has('/integration/api')) {
     out.push({ what: 'scale /integration/api back to 2', run: () => sim.control.scale('/integration/api', 2, opts('/integration/api')) });

@@ -79,7 +79,15 @@ export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
     if (nginxProbe.found) {
       try {
         nginx = await startDemoNginx(
-          { prefix: s.nginxPrefix, generatedDir: s.nginxDir, exampleConf: s.exampleConf, listenHost: s.nginxHost, listenPort: s.nginxPort, stream: nginxProbe.stream, version: nginxProbe.version },
+          {
+            prefix: s.nginxPrefix,
+            generatedDir: s.nginxDir,
+            exampleConf: s.exampleConf,
+            listenHost: s.nginxHost,
+            listenPort: s.nginxPort,
+            stream: nginxProbe.stream,
+            version: nginxProbe.version,
+          },
           () => tcpAnswers(s.nginxHost, s.nginxPort),
         );
         stops.push({ what: 'nginx', stop: () => (nginx as DemoNginx).stop() });
@@ -111,7 +119,15 @@ export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
       apiUrl: berth.url,
       dns: berth.dnsAddress,
       zone,
-      nginx: { mode: nginx ? 'running' : 'render-only', reason: renderOnly, host: s.nginxHost, port: s.nginxPort, prefix: s.nginxPrefix, stream: nginxProbe.stream !== 'none', version: nginxProbe.version },
+      nginx: {
+        mode: nginx ? 'running' : 'render-only',
+        reason: renderOnly,
+        host: s.nginxHost,
+        port: s.nginxPort,
+        prefix: s.nginxPrefix,
+        stream: nginxProbe.stream !== 'none',
+        version: nginxProbe.version,
+      },
       tcpPort: s.tcpPort,
       marathonUrl: sim.url,
       apps: platform.apps.length,

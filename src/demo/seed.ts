@@ -14,7 +14,15 @@ type Place = (def: Json, index: number) => Partial<TaskPlacement> | undefined;
 
 /** The demo's fixed-IP pool. Loopback addresses, so its "containers" really listen on them (Linux routes 127/8 to lo). */
 // Loopback on purpose (the demo's "containers" are local processes), hence allowSpecial.
-export const DEMO_POOL = { name: 'demo', cidr: '127.77.0.0/24', gateway: '127.77.0.1', dockerNetwork: 'demo-net', bridgeName: 'br-demo', quarantineSeconds: 60, allowSpecial: true };
+export const DEMO_POOL = {
+  name: 'demo',
+  cidr: '127.77.0.0/24',
+  gateway: '127.77.0.1',
+  dockerNetwork: 'demo-net',
+  bridgeName: 'br-demo',
+  quarantineSeconds: 60,
+  allowSpecial: true,
+};
 
 /** Container-network tasks get addresses from here (what a CNI plugin would hand out). */
 const CONTAINER_NET = '127.78.0.';
@@ -36,7 +44,13 @@ export interface SeededPlatform {
 }
 
 /** A small JSON client for berth's API (writes come from loopback, or carry a token). */
-export async function api(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: Json; headers: Headers }> {
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: Json; headers: Headers }> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -90,7 +104,8 @@ export async function seedPlatform(o: SeedOptions): Promise<SeededPlatform> {
   for (const app of demoCatalog(o)) {
     if (app.reach === 'fixed') {
       const r = await api(o.apiUrl, 'POST', '/v1/apps/prepare', app.def, o.token);
-      if (r.status !== 200 && r.status !== 201) throw new Error(`POST /v1/apps/prepare for ${String(app.def.id)} failed: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status !== 200 && r.status !== 201)
+        throw new Error(`POST /v1/apps/prepare for ${String(app.def.id)} failed: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       prepared.push({ app, def: r.body, ip: r.headers.get('x-berth-ip') ?? String((r.body.labels as Json)['berth.ip']) });
     } else if (app.reach === 'container') {
       prepared.push({ app, def: app.def, ip: `${CONTAINER_NET}${containerHost++}` });
@@ -100,29 +115,31 @@ export async function seedPlatform(o: SeedOptions): Promise<SeededPlatform> {
   }
   const all: Backend[] = [];
   try {
-    await Promise.all(prepared.map(async ({ app, def, ip }) => {
-      const backends: Backend[] = [];
-      let place: Place | undefined;
-      let deployed = def;
-      if (app.reach === 'fixed' || app.reach === 'container') {
-        const wanted = Number(portMappings(def)[0]?.containerPort ?? 0);
-        const b = await backendFor(app, 0, ip as string, wanted).catch((err: Error) => {
-          // Outside Linux only 127.0.0.1 may exist on lo: the app still deploys, its backend is missing.
-          o.logger.warn({ appId: def.id, ip, err: err.message }, 'demo: cannot listen on the app address; its requests will fail');
-          return undefined;
-        });
-        if (b) backends.push(b);
-        deployed = b ? withContainerPort(def, b.port) : def;
-        if (app.reach === 'container') place = () => ({ ipAddresses: [{ ipAddress: ip as string, protocol: 'IPv4' }] });
-      } else if (app.reach !== 'none') {
-        for (let i = 0; i < app.maxInstances; i++) backends.push(await backendFor(app, i, '127.0.0.1', 0));
-        // Host and bridge tasks: the agent is loopback and the host port is the backend's real port.
-        place = (_def, index) => ({ host: '127.0.0.1', ports: [backends[index % backends.length].port] });
-      }
-      all.push(...backends);
-      await o.sim.control.deploy(deployed, { placeTask: place });
-      seeded.push({ id: String(def.id), def: deployed, place, ip, backends });
-    }));
+    await Promise.all(
+      prepared.map(async ({ app, def, ip }) => {
+        const backends: Backend[] = [];
+        let place: Place | undefined;
+        let deployed = def;
+        if (app.reach === 'fixed' || app.reach === 'container') {
+          const wanted = Number(portMappings(def)[0]?.containerPort ?? 0);
+          const b = await backendFor(app, 0, ip as string, wanted).catch((err: Error) => {
+            // Outside Linux only 127.0.0.1 may exist on lo: the app still deploys, its backend is missing.
+            o.logger.warn({ appId: def.id, ip, err: err.message }, 'demo: cannot listen on the app address; its requests will fail');
+            return undefined;
+          });
+          if (b) backends.push(b);
+          deployed = b ? withContainerPort(def, b.port) : def;
+          if (app.reach === 'container') place = () => ({ ipAddresses: [{ ipAddress: ip as string, protocol: 'IPv4' }] });
+        } else if (app.reach !== 'none') {
+          for (let i = 0; i < app.maxInstances; i++) backends.push(await backendFor(app, i, '127.0.0.1', 0));
+          // Host and bridge tasks: the agent is loopback and the host port is the backend's real port.
+          place = (_def, index) => ({ host: '127.0.0.1', ports: [backends[index % backends.length].port] });
+        }
+        all.push(...backends);
+        await o.sim.control.deploy(deployed, { placeTask: place });
+        seeded.push({ id: String(def.id), def: deployed, place, ip, backends });
+      }),
+    );
   } catch (err) {
     await Promise.all(all.map((b) => b.close()));
     throw err;

@@ -47,7 +47,11 @@ export interface IndexOptions {
   nsAddresses?: string[];
 }
 
-export interface IndexMeta { loaded: boolean; position: number; serial: number }
+export interface IndexMeta {
+  loaded: boolean;
+  position: number;
+  serial: number;
+}
 
 export interface PatchMeta {
   loaded: boolean;
@@ -86,8 +90,13 @@ export class IndexBuilder {
     const nsZone = zoneOf(nsName);
     this.ctx = { zoneOf, environments: opts.environments, nsName, ttl: opts.ttl };
     this.tablesOptions = {
-      baseZones, defaultEnv: opts.defaultEnv, nsName, nsZone, nsGlue: nsZone !== null ? (opts.nsAddresses ?? []) : [],
-      rname: `hostmaster.${opts.zones[0]}`, ttl: opts.ttl,
+      baseZones,
+      defaultEnv: opts.defaultEnv,
+      nsName,
+      nsZone,
+      nsGlue: nsZone !== null ? (opts.nsAddresses ?? []) : [],
+      rname: `hostmaster.${opts.zones[0]}`,
+      ttl: opts.ttl,
     };
   }
 

@@ -12,7 +12,10 @@ export class EnvironmentMatcher {
   private readonly ranges: Range[] = [];
   private readonly cache = new Map<string, string>();
 
-  constructor(environments: Record<string, EnvironmentConfig>, private readonly defaultEnv: string) {
+  constructor(
+    environments: Record<string, EnvironmentConfig>,
+    private readonly defaultEnv: string,
+  ) {
     for (const [env, cfg] of Object.entries(environments)) {
       for (const cidr of cfg.clients) {
         const [net, prefix] = ipaddr.parseCIDR(cidr);

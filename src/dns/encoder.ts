@@ -64,8 +64,21 @@ export class Arena {
   }
 }
 
-export interface SrvData { priority: number; weight: number; port: number; target: string }
-export interface SoaData { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+export interface SoaData {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
 
 /** One resource record to encode; `data` is checked against the type. */
 export type RecordData =
@@ -76,7 +89,11 @@ export type RecordData =
   | { type: typeof TYPE.SRV; data: SrvData }
   | { type: typeof TYPE.SOA; data: SoaData };
 
-export interface Rr { name: string; ttl: number; rec: RecordData }
+export interface Rr {
+  name: string;
+  ttl: number;
+  rec: RecordData;
+}
 
 /**
  * Writes one message body with name compression. `base` is where the body starts in the final
@@ -89,12 +106,17 @@ export class BodyWriter {
   private len = 0;
   private readonly names = new Map<string, number>();
 
-  constructor(private readonly base: number, qname: string) {
+  constructor(
+    private readonly base: number,
+    qname: string,
+  ) {
     this.remember(qname, 12);
   }
 
   /** Bytes written so far; valid until the next writer is created. */
-  get bytesWritten(): number { return this.len; }
+  get bytesWritten(): number {
+    return this.len;
+  }
 
   /** Writes resource records; returns how many were written. */
   records(rrs: readonly Rr[]): number {
@@ -122,19 +144,31 @@ export class BodyWriter {
     this.u16(0);
     const r = rr.rec;
     switch (r.type) {
-      case TYPE.A: this.bytes(ipv4Bytes(r.data)); break;
-      case TYPE.AAAA: this.bytes(ipv6Bytes(r.data)); break;
+      case TYPE.A:
+        this.bytes(ipv4Bytes(r.data));
+        break;
+      case TYPE.AAAA:
+        this.bytes(ipv6Bytes(r.data));
+        break;
       case TYPE.NS:
-      case TYPE.PTR: this.name(r.data, true); break;
+      case TYPE.PTR:
+        this.name(r.data, true);
+        break;
       case TYPE.SRV:
         for (const v of [r.data.priority, r.data.weight, r.data.port]) checkU16(v);
-        this.u16(r.data.priority); this.u16(r.data.weight); this.u16(r.data.port);
+        this.u16(r.data.priority);
+        this.u16(r.data.weight);
+        this.u16(r.data.port);
         // RFC 2782: the SRV target must not be compressed; it may still be pointed to later.
         this.name(r.data.target, false);
         break;
       case TYPE.SOA:
-        this.name(r.data.mname, true); this.name(r.data.rname, true);
-        for (const v of [r.data.serial, r.data.refresh, r.data.retry, r.data.expire, r.data.minimum]) { checkU32(v); this.u32(v); }
+        this.name(r.data.mname, true);
+        this.name(r.data.rname, true);
+        for (const v of [r.data.serial, r.data.refresh, r.data.retry, r.data.expire, r.data.minimum]) {
+          checkU32(v);
+          this.u32(v);
+        }
         break;
     }
     this.buf.writeUInt16BE(this.len - lenAt - 2, lenAt);
@@ -143,10 +177,13 @@ export class BodyWriter {
   private name(name: string, compress: boolean): void {
     checkName(name);
     const lower = name.toLowerCase();
-    for (let i = 0; i < name.length; ) {
+    for (let i = 0; i < name.length;) {
       const suffix = i === 0 ? lower : lower.substring(i);
       const at = this.names.get(suffix);
-      if (compress && at !== undefined) { this.u16(0xc000 | at); return; }
+      if (compress && at !== undefined) {
+        this.u16(0xc000 | at);
+        return;
+      }
       const offset = this.base + this.len;
       if (offset <= MAX_POINTER && at === undefined) this.names.set(suffix, offset);
       let dot = name.indexOf('.', i);
@@ -161,7 +198,7 @@ export class BodyWriter {
 
   private remember(name: string, offset: number): void {
     const lower = name.toLowerCase();
-    for (let i = 0; i < name.length; ) {
+    for (let i = 0; i < name.length;) {
       this.names.set(i === 0 ? lower : lower.substring(i), offset + i);
       const dot = name.indexOf('.', i);
       if (dot < 0) break;
@@ -176,10 +213,24 @@ export class BodyWriter {
     this.buf = next;
     BodyWriter.shared = next;
   }
-  private u8(v: number): void { this.ensure(1); this.buf[this.len++] = v; }
-  private u16(v: number): void { this.ensure(2); this.buf.writeUInt16BE(v, this.len); this.len += 2; }
-  private u32(v: number): void { this.ensure(4); this.buf.writeUInt32BE(v, this.len); this.len += 4; }
-  private bytes(b: number[]): void { this.ensure(b.length); for (const x of b) this.buf[this.len++] = x; }
+  private u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+  private u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.len);
+    this.len += 2;
+  }
+  private u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v, this.len);
+    this.len += 4;
+  }
+  private bytes(b: number[]): void {
+    this.ensure(b.length);
+    for (const x of b) this.buf[this.len++] = x;
+  }
 }
 
 /**
@@ -210,6 +261,12 @@ export function encodeSoaTail(ttl: number, soa: SoaData): Buffer {
   return w.finish().subarray(1); // drop the root owner byte
 }
 
-function checkU16(v: number): void { if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`not a 16-bit value: ${v}`); }
-function checkU32(v: number): void { if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`not a 32-bit value: ${v}`); }
-function checkTtl(v: number): void { if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new Error(`bad TTL: ${v}`); }
+function checkU16(v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`not a 16-bit value: ${v}`);
+}
+function checkU32(v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`not a 32-bit value: ${v}`);
+}
+function checkTtl(v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new Error(`bad TTL: ${v}`);
+}

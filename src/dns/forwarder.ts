@@ -7,7 +7,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 
-export interface Upstream { host: string; port: number }
+export interface Upstream {
+  host: string;
+  port: number;
+}
 
 /** `1.2.3.4:53`, `[::1]:53`, `1.2.3.4` → host/port; throws on anything else. */
 export function parseUpstream(s: string): Upstream {
@@ -28,7 +31,10 @@ export class Forwarder {
   private readonly sockets = new Map<4 | 6, dgram.Socket>();
   private tcpOpen = 0;
 
-  constructor(private readonly upstreams: Upstream[], private readonly timeoutMs: number) {}
+  constructor(
+    private readonly upstreams: Upstream[],
+    private readonly timeoutMs: number,
+  ) {}
 
   /** The upstream's reply carrying the client's id, or null when every upstream failed or timed out. */
   async forward(query: Buffer, tcp: boolean): Promise<{ reply: Buffer | null; result: 'ok' | 'timeout' | 'error' | 'overload' }> {
@@ -51,7 +57,11 @@ export class Forwarder {
 
   /** Closes the upstream sockets and fails what is in flight. */
   close(): void {
-    for (const [id, p] of this.pending) { clearTimeout(p.timer); this.pending.delete(id); p.resolve(null); }
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      p.resolve(null);
+    }
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
   }
@@ -60,7 +70,9 @@ export class Forwarder {
     let s = this.sockets.get(family);
     if (s) return s;
     s = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
-    s.on('error', () => { /* per-send errors are handled by timeouts */ });
+    s.on('error', () => {
+      /* per-send errors are handled by timeouts */
+    });
     s.on('message', (msg, rinfo) => this.onReply(msg, rinfo));
     s.unref();
     this.sockets.set(family, s);
@@ -74,10 +86,17 @@ export class Forwarder {
     const sent = Buffer.from(query);
     sent.writeUInt16BE(id, 0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.pending.delete(id); resolve(null); }, this.timeoutMs);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(null);
+      }, this.timeoutMs);
       this.pending.set(id, { resolve, timer, up, sent });
       this.socket(net.isIPv6(up.host) ? 6 : 4).send(sent, up.port, up.host, (err) => {
-        if (err && this.pending.get(id)?.sent === sent) { clearTimeout(timer); this.pending.delete(id); resolve(null); }
+        if (err && this.pending.get(id)?.sent === sent) {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          resolve(null);
+        }
       });
     });
   }
@@ -97,7 +116,11 @@ export class Forwarder {
     return new Promise<Buffer | null>((resolve) => {
       let acc = Buffer.alloc(0);
       const sock = net.connect({ host: up.host, port: up.port });
-      const done = (b: Buffer | null) => { clearTimeout(timer); sock.destroy(); resolve(b); };
+      const done = (b: Buffer | null) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(b);
+      };
       const timer = setTimeout(() => done(null), this.timeoutMs);
       sock.on('error', () => done(null));
       sock.on('connect', () => {
@@ -113,7 +136,9 @@ export class Forwarder {
         }
       });
       sock.on('close', () => done(null));
-    }).finally(() => { this.tcpOpen--; });
+    }).finally(() => {
+      this.tcpOpen--;
+    });
   }
 }
 

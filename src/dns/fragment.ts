@@ -7,7 +7,13 @@ import { reverseName } from './reverse';
 import { nameKey } from './wire';
 
 /** One encoded name of an app. */
-export interface FragmentNode { appId: string; name: string; key: string; recs: NameRecords; node: NameNode }
+export interface FragmentNode {
+  appId: string;
+  name: string;
+  key: string;
+  recs: NameRecords;
+  node: NameNode;
+}
 
 /** A service's encoded names, reusable while the service does not change. */
 export interface Fragment {
@@ -67,7 +73,8 @@ export function sameService(a: Service, b: Service): boolean {
   if (a.env !== b.env || a.appId !== b.appId || a.dns !== b.dns || a.portName !== b.portName || a.servicePort !== b.servicePort) return false;
   if (!sameList(a.domains, b.domains) || a.endpoints.length !== b.endpoints.length) return false;
   for (let i = 0; i < a.endpoints.length; i++) {
-    const x = a.endpoints[i], y = b.endpoints[i];
+    const x = a.endpoints[i],
+      y = b.endpoints[i];
     if (x.taskId !== y.taskId || x.address !== y.address || x.port !== y.port) return false;
   }
   return true;

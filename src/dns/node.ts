@@ -27,14 +27,17 @@ const ents = new Map<string, NameNode>();
 /** The (shared, immutable) empty non-terminal node of a zone. */
 export function ent(zone: string): NameNode {
   let n = ents.get(zone);
-  if (!n) { n = Object.freeze({ zone: nameKey(zone), defined: false }); if (ents.size < 10_000) ents.set(zone, n); }
+  if (!n) {
+    n = Object.freeze({ zone: nameKey(zone), defined: false });
+    if (ents.size < 10_000) ents.set(zone, n);
+  }
   return n;
 }
 
 /** [key, zone] of each proper parent of `name` below and excluding the apex `zone`. */
 export function parentsOf(name: string, zone: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  for (let p = name; p.length > zone.length; ) {
+  for (let p = name; p.length > zone.length;) {
     p = p.substring(p.indexOf('.') + 1);
     if (p.length <= zone.length) break;
     out.push([nameKey(p), zone]);
@@ -42,12 +45,22 @@ export function parentsOf(name: string, zone: string): Array<[string, string]> {
   return out;
 }
 
-
 /** Records of a dotted name, for the addresses of SRV and NS targets (glue). */
-export interface GlueSource { get(name: string): NameRecords | undefined }
+export interface GlueSource {
+  get(name: string): NameRecords | undefined;
+}
 
 /** Encodes every record set of a name (and ANY); `table` supplies SRV/NS targets' addresses as glue. */
-export function encodeNode(arena: Arena, name: string, r: NameRecords, zone: string, soa: SoaData | null, nsName: string, table: GlueSource, ttl: number): NameNode {
+export function encodeNode(
+  arena: Arena,
+  name: string,
+  r: NameRecords,
+  zone: string,
+  soa: SoaData | null,
+  nsName: string,
+  table: GlueSource,
+  ttl: number,
+): NameNode {
   const rr = (rec: Rr['rec']): Rr => ({ name, ttl, rec });
   const sets: Array<[keyof NameNode, Rr[], Rr[]]> = [];
   const glueFor = (target: string): Rr[] => {
@@ -64,7 +77,15 @@ export function encodeNode(arena: Arena, name: string, r: NameRecords, zone: str
     const srv = dedupeSrv(r.srv);
     sets.push(['srv', srv.map((data) => rr({ type: TYPE.SRV, data })), srv.flatMap((s) => glueFor(s.target))]);
   }
-  if (r.ptr?.length) sets.push(['ptr', r.ptr.slice().sort().map((data) => rr({ type: TYPE.PTR, data })), []]);
+  if (r.ptr?.length)
+    sets.push([
+      'ptr',
+      r.ptr
+        .slice()
+        .sort()
+        .map((data) => rr({ type: TYPE.PTR, data })),
+      [],
+    ]);
   if (soa) {
     sets.push(['soa', [rr({ type: TYPE.SOA, data: soa })], []]);
     sets.push(['ns', [rr({ type: TYPE.NS, data: nsName })], glueFor(nsName)]);
@@ -74,7 +95,12 @@ export function encodeNode(arena: Arena, name: string, r: NameRecords, zone: str
   for (const [field, answers, additional] of sets) enc[field] = encodeSections(arena, name, answers, [], additional);
   // ANY: every RRset of the name; with a single set that is the same body (without additional records).
   if (sets.length === 1) node.any = enc[sets[0][0]].lean ?? enc[sets[0][0]];
-  else if (sets.length > 0) node.any = encodeSections(arena, name, sets.flatMap((s) => s[1]));
+  else if (sets.length > 0)
+    node.any = encodeSections(
+      arena,
+      name,
+      sets.flatMap((s) => s[1]),
+    );
   return node;
 }
 

@@ -34,7 +34,10 @@ export class PtrSet {
   /** How many of `sorted` the encoded node holds (the rest did not fit); Infinity until encoded. */
   private cut = Infinity;
 
-  constructor(readonly rev: string, readonly zone: string) {}
+  constructor(
+    readonly rev: string,
+    readonly zone: string,
+  ) {}
 
   get size(): number {
     return this.sorted.length;
@@ -53,7 +56,10 @@ export class PtrSet {
   /** Drops one claim of `domain`; true when the encoded answer must change. */
   remove(domain: string): boolean {
     const n = this.counts.get(domain) ?? 0;
-    if (n > 1) { this.counts.set(domain, n - 1); return false; }
+    if (n > 1) {
+      this.counts.set(domain, n - 1);
+      return false;
+    }
     if (n === 0) return false;
     this.counts.delete(domain);
     const i = lowerBound(this.sorted, domain);
@@ -113,7 +119,8 @@ function encodePtr(rev: string, zone: string, sorted: readonly string[], nsName:
 }
 
 function lowerBound(list: readonly string[], v: string): number {
-  let lo = 0, hi = list.length;
+  let lo = 0,
+    hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (list[mid] < v) lo = mid + 1;

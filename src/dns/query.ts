@@ -38,7 +38,10 @@ export function parseQuery(msg: Buffer): ParsedQuery | Rejection {
   const flags = msg[2];
   if (flags & 0x80) return DROP; // QR=1: a response; answering it could loop two servers
   if (((flags >> 3) & 0x0f) !== 0) return NOTIMP; // only QUERY
-  const qd = msg.readUInt16BE(4), an = msg.readUInt16BE(6), ns = msg.readUInt16BE(8), ar = msg.readUInt16BE(10);
+  const qd = msg.readUInt16BE(4),
+    an = msg.readUInt16BE(6),
+    ns = msg.readUInt16BE(8),
+    ar = msg.readUInt16BE(10);
   if (qd !== 1 || an !== 0 || ns !== 0 || ar > 1) return FORMERR;
 
   let p = 12;
@@ -59,10 +62,12 @@ export function parseQuery(msg: Buffer): ParsedQuery | Rejection {
   const nameLength = p - 12 + 1;
   p += 1;
   if (p + 4 > msg.length) return FORMERR;
-  const qtype = msg.readUInt16BE(p), qclass = msg.readUInt16BE(p + 2);
+  const qtype = msg.readUInt16BE(p),
+    qclass = msg.readUInt16BE(p + 2);
   const end = p + 4;
 
-  let ednsSize = -1, ednsVersion = 0;
+  let ednsSize = -1,
+    ednsVersion = 0;
   if (ar === 1) {
     // The only additional record a query may carry here is OPT at the root (RFC 6891 §6.1.1).
     if (end + 11 > msg.length || msg[end] !== 0 || msg.readUInt16BE(end + 1) !== TYPE.OPT) return FORMERR;

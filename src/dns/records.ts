@@ -66,9 +66,7 @@ export function serviceRecords(svc: Service, opts: GatherOptions): ServiceRecord
   if (domains.length === 0) return out;
 
   const serving = svc.endpoints.filter((e) => validAddress(e.address));
-  const addrs = svc.dns === 'proxy'
-    ? (opts.environments[svc.env]?.proxyAddresses ?? []).filter(validAddress)
-    : serving.map((e) => e.address);
+  const addrs = svc.dns === 'proxy' ? (opts.environments[svc.env]?.proxyAddresses ?? []).filter(validAddress) : serving.map((e) => e.address);
   const labels = taskLabels(serving.map((e) => e.taskId));
   const ports = [String(svc.servicePort)];
   if (svc.portName && isPortName(svc.portName)) ports.push(svc.portName.toLowerCase());
@@ -125,14 +123,22 @@ export function get(table: Map<string, NameRecords>, name: string, zone: string)
 }
 
 function validName(name: string): boolean {
-  try { checkName(name); return true; } catch { return false; }
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function validAddress(address: string): boolean {
   try {
-    if (address.includes(':')) ipv6Bytes(address); else ipv4Bytes(address);
+    if (address.includes(':')) ipv6Bytes(address);
+    else ipv4Bytes(address);
     return true;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 const UUID_HEAD = /([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
@@ -152,6 +158,9 @@ export function taskLabels(taskIds: readonly string[]): string[] {
 
 function fnv1a(s: string): string {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
   return (h >>> 0).toString(16).padStart(8, '0');
 }

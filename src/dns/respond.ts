@@ -45,7 +45,9 @@ export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean,
     const node = lookup(index, env, q.key);
     if (node) {
       const enc = pick(node, q.qtype);
-      return enc ? out(msg, q, limit, RCODE.NOERROR, true, enc, null, enc.buf ?? node.buf) : out(msg, q, limit, RCODE.NOERROR, true, null, index.zones.get(node.zone) ?? null);
+      return enc
+        ? out(msg, q, limit, RCODE.NOERROR, true, enc, null, enc.buf ?? node.buf)
+        : out(msg, q, limit, RCODE.NOERROR, true, null, index.zones.get(node.zone) ?? null);
     }
   }
   const zone = findZone(index, q.key);
@@ -55,7 +57,16 @@ export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean,
   return out(msg, q, limit, RCODE.REFUSED, false, null, null);
 }
 
-function out(msg: Buffer, q: ParsedQuery, limit: number, rcode: number, aa: boolean, enc: Encoded | null, zone: ZoneInfo | null, buf: Buffer | null = null): Outcome {
+function out(
+  msg: Buffer,
+  q: ParsedQuery,
+  limit: number,
+  rcode: number,
+  aa: boolean,
+  enc: Encoded | null,
+  zone: ZoneInfo | null,
+  buf: Buffer | null = null,
+): Outcome {
   return { reply: build(msg, q, rcode, aa, enc, zone, limit, buf), forward: false, qtype: q.qtype, rcode };
 }
 
@@ -79,14 +90,22 @@ export function findZone(index: DnsIndex, key: string): ZoneInfo | null {
 
 function pick(node: NameNode, qtype: number): Encoded | undefined {
   switch (qtype) {
-    case TYPE.A: return node.a;
-    case TYPE.AAAA: return node.aaaa;
-    case TYPE.SRV: return node.srv;
-    case TYPE.PTR: return node.ptr;
-    case TYPE.SOA: return node.soa;
-    case TYPE.NS: return node.ns;
-    case TYPE.ANY: return node.any;
-    default: return undefined;
+    case TYPE.A:
+      return node.a;
+    case TYPE.AAAA:
+      return node.aaaa;
+    case TYPE.SRV:
+      return node.srv;
+    case TYPE.PTR:
+      return node.ptr;
+    case TYPE.SOA:
+      return node.soa;
+    case TYPE.NS:
+      return node.ns;
+    case TYPE.ANY:
+      return node.any;
+    default:
+      return undefined;
   }
 }
 
@@ -99,7 +118,11 @@ function build(msg: Buffer, q: ParsedQuery, rcode: number, aa: boolean, enc: Enc
   const authLen = zone ? 2 + zone.soaTail.length : 0;
   if (enc && q.end + enc.len + opt > limit && enc.lean) enc = enc.lean;
   let tc = false;
-  if (q.end + (enc ? enc.len : authLen) + opt > limit) { tc = true; enc = null; zone = null; }
+  if (q.end + (enc ? enc.len : authLen) + opt > limit) {
+    tc = true;
+    enc = null;
+    zone = null;
+  }
   const bodyLen = enc ? enc.len : zone ? authLen : 0;
   const out = Buffer.allocUnsafe(q.end + bodyLen + opt);
   msg.copy(out, 0, 0, q.end);

@@ -70,13 +70,16 @@ export class ResponseRateLimiter {
     this.slip = opts.slip;
   }
 
-  get enabled(): boolean { return this.rate > 0; }
+  get enabled(): boolean {
+    return this.rate > 0;
+  }
 
   /** Charges one response of class `cls` to `address`'s prefix at `nowMs` (monotonic); says what to do with it. */
   check(address: string, cls: number, nowMs: number): RrlAction {
     if (this.rate <= 0) return RRL_SEND;
     this.prefix(address);
-    const k0 = this.p0, k1 = (this.p1 | cls) >>> 0;
+    const k0 = this.p0,
+      k1 = (this.p1 | cls) >>> 0;
     const h = (Math.imul(k0, 0x9e3779b1) ^ Math.imul(k1 ^ (k0 >>> 15), 0x85ebca77)) >>> 0;
     let i = (h ^ (h >>> 16)) & this.mask;
     const j = i ^ 1;
@@ -115,14 +118,24 @@ export class ResponseRateLimiter {
   private prefix(a: string): void {
     // One pass for the common case, a dotted quad (possibly after "::ffff:"): the first three
     // octets, counted from the last ':'. indexOf/lastIndexOf cost more than the whole loop.
-    let v = 0, o = 0, dots = 0;
+    let v = 0,
+      o = 0,
+      dots = 0;
     for (let k = 0; k < a.length; k++) {
       const c = a.charCodeAt(k);
       if (c === 0x2e) {
         v = v * 256 + (o & 0xff);
         o = 0;
-        if (++dots === 3) { this.p0 = v >>> 0; this.p1 = 0; return; }
-      } else if (c === 0x3a) { v = 0; o = 0; dots = 0; } else o = o * 10 + (c - 0x30);
+        if (++dots === 3) {
+          this.p0 = v >>> 0;
+          this.p1 = 0;
+          return;
+        }
+      } else if (c === 0x3a) {
+        v = 0;
+        o = 0;
+        dots = 0;
+      } else o = o * 10 + (c - 0x30);
     }
     this.prefix6(a);
   }
@@ -133,11 +146,21 @@ export class ResponseRateLimiter {
     g.fill(0);
     const gap = a.indexOf('::');
     const head = gap < 0 ? a.length : gap;
-    let n = 0, v = 0, digits = 0;
+    let n = 0,
+      v = 0,
+      digits = 0;
     for (let k = 0; k <= head && n < 8; k++) {
       const c = k < head ? a.charCodeAt(k) : 0x3a;
-      if (c === 0x3a) { if (digits > 0) g[n++] = v; v = 0; digits = 0; } else if (c === 0x25) break; // %zone
-      else { v = v * 16 + hex(c); digits++; }
+      if (c === 0x3a) {
+        if (digits > 0) g[n++] = v;
+        v = 0;
+        digits = 0;
+      } else if (c === 0x25)
+        break; // %zone
+      else {
+        v = v * 16 + hex(c);
+        digits++;
+      }
     }
     if (gap >= 0) {
       // Count the tail's groups first, then write them right-aligned.
@@ -147,15 +170,24 @@ export class ResponseRateLimiter {
       for (let k = gap + 2; k < end; k++) if (a.charCodeAt(k) === 0x3a) count++;
       if (end > gap + 2) count++;
       let pos = 8 - count;
-      v = 0; digits = 0;
+      v = 0;
+      digits = 0;
       for (let k = gap + 2; k <= end && pos < 8; k++) {
         const c = k < end ? a.charCodeAt(k) : 0x3a;
-        if (c === 0x3a) { if (pos >= n) g[pos] = v; pos++; v = 0; digits = 0; } else { v = v * 16 + hex(c); digits++; }
+        if (c === 0x3a) {
+          if (pos >= n) g[pos] = v;
+          pos++;
+          v = 0;
+          digits = 0;
+        } else {
+          v = v * 16 + hex(c);
+          digits++;
+        }
       }
     }
     this.p0 = ((g[0] << 16) | g[1]) >>> 0;
     // /56: group 2 and the high byte of group 3, then the IPv6 family bit, then 2 bits of class.
-    this.p1 = (((g[2] << 8) | (g[3] >>> 8)) << 8 | 0x80) >>> 0;
+    this.p1 = ((((g[2] << 8) | (g[3] >>> 8)) << 8) | 0x80) >>> 0;
   }
 }
 

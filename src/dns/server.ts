@@ -73,27 +73,44 @@ export class DnsServer {
   private boundPort = 0;
   private readonly swapListeners = new Set<(index: DnsIndex) => void>();
 
-  constructor(private readonly opts: DnsServerOptions, view: RegistryView) {
+  constructor(
+    private readonly opts: DnsServerOptions,
+    view: RegistryView,
+  ) {
     if (opts.zones.length === 0) throw new Error('dns: at least one zone is required');
     this.log = opts.logger;
     const hostIsUnicast = net.isIP(opts.host) !== 0 && opts.host !== '0.0.0.0' && opts.host !== '::';
     this.indexOptions = {
-      zones: opts.zones, reverseNetworks: opts.reverseNetworks, ttl: opts.ttl, environments: opts.environments,
-      defaultEnv: opts.defaultEnv, nsName: opts.nsName, nsAddresses: hostIsUnicast ? [opts.host] : [],
+      zones: opts.zones,
+      reverseNetworks: opts.reverseNetworks,
+      ttl: opts.ttl,
+      environments: opts.environments,
+      defaultEnv: opts.defaultEnv,
+      nsName: opts.nsName,
+      nsAddresses: hostIsUnicast ? [opts.host] : [],
     };
     this.index = buildIndex([], this.indexOptions, { loaded: false, position: -1, serial: 0 });
     this.matcher = new EnvironmentMatcher(opts.environments, opts.defaultEnv);
     this.forwarder = opts.forwarders.length > 0 ? new Forwarder(opts.forwarders.map(parseUpstream), opts.forwardTimeoutMs ?? 2000) : null;
     this.metrics = createDnsMetrics(opts.metricsRegistry);
     this.limits = { ...DNS_LIMIT_DEFAULTS, ...opts.limits };
-    this.rrl = new ResponseRateLimiter({ responsesPerSecond: this.limits.rrlResponsesPerSecond, windowSeconds: this.limits.rrlWindowSeconds, slip: this.limits.rrlSlip });
+    this.rrl = new ResponseRateLimiter({
+      responsesPerSecond: this.limits.rrlResponsesPerSecond,
+      windowSeconds: this.limits.rrlWindowSeconds,
+      slip: this.limits.rrlSlip,
+    });
     this.verified = new VerifiedClients(VERIFIED_MAX, VERIFIED_TTL_MS);
     this.metrics.watch({ tcpConnections: () => this.tcp?.connections() ?? 0, verifiedClients: () => this.verified.size });
     const clock = opts.clock ?? systemClock;
     this.builder = new IndexBuilder(this.indexOptions);
     this.reloader = new IndexReloader({
-      view, clock, logger: this.log,
-      minIntervalMs: opts.minRebuildIntervalMs ?? 20, pollMs: 5000, retryMs: 1000, fullEveryMs: opts.fullRebuildMs ?? 600_000,
+      view,
+      clock,
+      logger: this.log,
+      minIntervalMs: opts.minRebuildIntervalMs ?? 20,
+      pollMs: 5000,
+      retryMs: 1000,
+      fullEveryMs: opts.fullRebuildMs ?? 600_000,
       current: () => this.index,
       build: (snap, reassemble) => {
         // Strictly increasing across builders too (a settings change starts a new one).
@@ -163,7 +180,11 @@ export class DnsServer {
     }
     const byEnv = new Map<string, number>([...index.envs].map(([env, t]) => [env, t.size]));
     this.metrics.indexBuilt(byEnv, seconds, kind);
-    if (first) this.log.info({ position: index.position, names: index.names, ms: Math.round(seconds * 1000), skipped: index.skipped.length }, 'dns: first registry load, answering');
+    if (first)
+      this.log.info(
+        { position: index.position, names: index.names, ms: Math.round(seconds * 1000), skipped: index.skipped.length },
+        'dns: first registry load, answering',
+      );
     else if (kind === 'build') this.log.debug({ position: index.position, names: index.names, ms: Math.round(seconds * 1000) }, 'dns: index rebuilt');
     for (const l of this.swapListeners) l(index);
   }
@@ -175,11 +196,16 @@ export class DnsServer {
     udp.on('error', (err) => this.log.warn({ err }, 'dns: UDP socket error'));
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
-      udp.bind(this.opts.port, this.opts.host, () => { udp.removeListener('error', reject); resolve(); });
+      udp.bind(this.opts.port, this.opts.host, () => {
+        udp.removeListener('error', reject);
+        resolve();
+      });
     });
     try {
       udp.setRecvBufferSize(4 << 20); // bursts: the default ~200 KB holds only ~300 queries (capped by net.core.rmem_max)
-    } catch { /* best effort */ }
+    } catch {
+      /* best effort */
+    }
     this.boundPort = udp.address().port;
     const tcp = createTcpServer({
       idleTimeoutMs: this.limits.tcpIdleMs,
@@ -192,15 +218,26 @@ export class DnsServer {
     this.tcp = tcp;
     await new Promise<void>((resolve, reject) => {
       tcp.server.once('error', reject);
-      tcp.server.listen(this.boundPort, this.opts.host, () => { tcp.server.removeListener('error', reject); resolve(); });
+      tcp.server.listen(this.boundPort, this.opts.host, () => {
+        tcp.server.removeListener('error', reject);
+        resolve();
+      });
     });
   }
 
   private async closeSockets(): Promise<void> {
-    const udp = this.udp, tcp = this.tcp;
+    const udp = this.udp,
+      tcp = this.tcp;
     this.udp = null;
     this.tcp = null;
-    if (udp) await new Promise<void>((r) => { try { udp.close(() => r()); } catch { r(); } });
+    if (udp)
+      await new Promise<void>((r) => {
+        try {
+          udp.close(() => r());
+        } catch {
+          r();
+        }
+      });
     if (tcp) {
       const closed = new Promise<void>((r) => tcp.server.close(() => r()));
       tcp.destroyConnections(); // close() alone would wait for idle clients to time out
@@ -210,7 +247,10 @@ export class DnsServer {
 
   private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     // Port 0 cannot be answered (and `send` would throw ERR_SOCKET_BAD_PORT): a spoofed packet.
-    if (rinfo.port === 0) { this.metrics.dropped('source_port_0'); return; }
+    if (rinfo.port === 0) {
+      this.metrics.dropped('source_port_0');
+      return;
+    }
     const t0 = performance.now();
     const out = this.answer(msg, rinfo.address, false);
     if (out === null) return;
@@ -223,7 +263,10 @@ export class DnsServer {
       return;
     }
     const reply = this.limitUdp(msg, out.reply, rinfo.address, t0, out);
-    if (reply === null) { this.metrics.dropped('rate_limited'); return; }
+    if (reply === null) {
+      this.metrics.dropped('rate_limited');
+      return;
+    }
     this.sendUdp(reply, rinfo);
     this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
   }
@@ -246,7 +289,10 @@ export class DnsServer {
     if (!this.rrl.enabled) return reply;
     const action = this.rrl.check(address, cls, now);
     if (action === RRL_SEND) return reply;
-    if (action === RRL_DROP) { this.metrics.rateLimited('dropped', cls); return null; }
+    if (action === RRL_DROP) {
+      this.metrics.rateLimited('dropped', cls);
+      return null;
+    }
     this.metrics.rateLimited('slipped', cls);
     return reply[2] & 0x02 ? reply : truncateReply(reply);
   }
@@ -256,8 +302,14 @@ export class DnsServer {
     // The handshake proved the address: its UDP answers may exceed the amplification limit for a while.
     if (this.limits.udpAmplificationMax > 0) this.verified.add(address, t0);
     const out = this.answer(msg, address, true);
-    if (out === null) { reply(null); return; }
-    if (out.forward) { void this.forward(msg, out.qtype, true, reply); return; }
+    if (out === null) {
+      reply(null);
+      return;
+    }
+    if (out.forward) {
+      void this.forward(msg, out.qtype, true, reply);
+      return;
+    }
     reply(out.reply);
     this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
   }
@@ -267,13 +319,19 @@ export class DnsServer {
     try {
       const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null, udpCap);
       if (o.forward) return { forward: true, qtype: o.qtype };
-      if (!o.reply) { this.metrics.dropped(o.dropped ?? 'malformed'); return null; }
+      if (!o.reply) {
+        this.metrics.dropped(o.dropped ?? 'malformed');
+        return null;
+      }
       return o as Outcome & { reply: Buffer };
     } catch (err) {
       // A bug, not an input problem: keep serving, count it, say it once in a while.
       this.metrics.dropped('internal_error');
       const now = Date.now();
-      if (now - this.lastErrorLog > 60_000) { this.lastErrorLog = now; this.log.error({ err }, 'dns: internal error answering a query'); }
+      if (now - this.lastErrorLog > 60_000) {
+        this.lastErrorLog = now;
+        this.log.error({ err }, 'dns: internal error answering a query');
+      }
       return null;
     }
   }

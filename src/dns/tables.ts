@@ -75,7 +75,10 @@ export class NameTables {
   private readonly skippedBy = new Map<string, string[]>();
   private skippedList: string[] | null = [];
 
-  constructor(private readonly o: TablesOptions, serial: number) {
+  constructor(
+    private readonly o: TablesOptions,
+    serial: number,
+  ) {
     this.nsKey = nameKey(o.nsName);
     this.soa = this.soaData(serial);
     this.soaTail = encodeSoaTail(o.ttl, this.soa);
@@ -284,7 +287,8 @@ export class NameTables {
     }
     const apex = this.apexes.get(key);
     if (apex !== undefined && (node || env === this.o.defaultEnv)) node = this.apexNode(env, key, apex, node);
-    else if (apex !== undefined) this.apexCache.get(env)?.delete(key); // nothing left at this apex in this env
+    else if (apex !== undefined)
+      this.apexCache.get(env)?.delete(key); // nothing left at this apex in this env
     else if (!node && key === this.nsKey && env === this.o.defaultEnv) node = this.nsGlueNode();
     const before = t.get(key);
     if (node === before) return false;

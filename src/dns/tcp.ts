@@ -34,7 +34,10 @@ const MAX_UNSENT = 256 * 1024;
 /** Pipelined queries awaiting a reply (only forwarded ones wait) before the server stops reading a connection. */
 export const MAX_IN_FLIGHT = 32;
 
-interface Conn { sock: net.Socket; inFlight: number }
+interface Conn {
+  sock: net.Socket;
+  inFlight: number;
+}
 
 export interface TcpServer {
   server: net.Server;
@@ -58,11 +61,21 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
     const remote = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 };
     sock.on('error', () => sock.destroy());
     const fromSource = perSource.get(remote.address) ?? 0;
-    if (fromSource >= opts.maxPerSource) { closeFor(sock, 'per_source'); return; }
+    if (fromSource >= opts.maxPerSource) {
+      closeFor(sock, 'per_source');
+      return;
+    }
     if (open.size >= opts.maxConnections) {
       let victim: Conn | undefined;
-      for (const c of open) if (c.inFlight === 0) { victim = c; break; }
-      if (!victim) { closeFor(sock, 'full'); return; }
+      for (const c of open)
+        if (c.inFlight === 0) {
+          victim = c;
+          break;
+        }
+      if (!victim) {
+        closeFor(sock, 'full');
+        return;
+      }
       open.delete(victim);
       closeFor(victim.sock, 'global');
     }
@@ -74,12 +87,14 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
       clearTimeout(deadline);
       clearTimeout(idle);
       const n = (perSource.get(remote.address) ?? 1) - 1;
-      if (n <= 0) perSource.delete(remote.address); else perSource.set(remote.address, n);
+      if (n <= 0) perSource.delete(remote.address);
+      else perSource.set(remote.address, n);
     });
     const deadline = setTimeout(() => closeFor(sock, 'deadline'), opts.deadlineMs);
     const idle = setTimeout(function onIdle() {
       // A forwarded query still awaiting its reply is not idleness; the forwarder has its own timeout.
-      if (conn.inFlight > 0) idle.refresh(); else closeFor(sock, 'idle');
+      if (conn.inFlight > 0) idle.refresh();
+      else closeFor(sock, 'idle');
     }, opts.idleTimeoutMs);
 
     let pending: Buffer = Buffer.alloc(0);
@@ -92,7 +107,10 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
       if (sock.destroyed) return;
       idle.refresh();
       if (out) {
-        if (out.length > 0xffff || sock.writableLength > MAX_UNSENT) { sock.destroy(); return; }
+        if (out.length > 0xffff || sock.writableLength > MAX_UNSENT) {
+          sock.destroy();
+          return;
+        }
         const frame = Buffer.allocUnsafe(2 + out.length);
         frame.writeUInt16BE(out.length, 0);
         out.copy(frame, 2);
@@ -110,17 +128,29 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
     const drain = (): void => {
       let buf = pending;
       while (buf.length >= 2) {
-        if (conn.inFlight >= MAX_IN_FLIGHT) { paused = true; sock.pause(); break; }
+        if (conn.inFlight >= MAX_IN_FLIGHT) {
+          paused = true;
+          sock.pause();
+          break;
+        }
         const len = buf.readUInt16BE(0);
         // A zero-length or header-less frame is not DNS: drop the connection rather than guess.
-        if (len < 12) { sock.destroy(); return; }
+        if (len < 12) {
+          sock.destroy();
+          return;
+        }
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
         conn.inFlight++;
         idle.refresh();
         let replied = false;
-        opts.onMessage(msg, remote, (out) => { if (!replied) { replied = true; reply(out); } });
+        opts.onMessage(msg, remote, (out) => {
+          if (!replied) {
+            replied = true;
+            reply(out);
+          }
+        });
         if (sock.destroyed) return;
       }
       // Copy the partial tail so the big chunk it came from can be freed.
@@ -136,10 +166,14 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
       if (conn.inFlight === 0 && !paused) sock.end();
     });
   });
-  server.on('error', () => { /* listen errors surface through listen(); per-socket errors above */ });
+  server.on('error', () => {
+    /* listen errors surface through listen(); per-socket errors above */
+  });
   return {
     server,
-    destroyConnections: () => { for (const c of open) c.sock.destroy(); },
+    destroyConnections: () => {
+      for (const c of open) c.sock.destroy();
+    },
     connections: () => open.size,
   };
 }

@@ -11,7 +11,10 @@ export class VerifiedClients {
   /** address → expiry (ms); Map order is refresh order, oldest first. */
   private readonly until = new Map<string, number>();
 
-  constructor(private readonly max: number, private readonly ttlMs: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
 
   /** Records a TCP query from `address` at `nowMs`. */
   add(address: string, nowMs: number): void {
@@ -19,7 +22,10 @@ export class VerifiedClients {
     this.until.delete(address);
     this.until.set(address, nowMs + this.ttlMs);
     if (this.until.size > this.max) {
-      for (const oldest of this.until.keys()) { this.until.delete(oldest); break; }
+      for (const oldest of this.until.keys()) {
+        this.until.delete(oldest);
+        break;
+      }
     }
   }
 
@@ -33,5 +39,7 @@ export class VerifiedClients {
     return false;
   }
 
-  get size(): number { return this.until.size; }
+  get size(): number {
+    return this.until.size;
+  }
 }

@@ -17,7 +17,10 @@ export function nameKey(name: string): string {
   keyScratch.write(name, 1, n - 1, 'latin1');
   let lenAt = 0;
   for (let i = 1; i < n; i++) {
-    if (keyScratch[i] === 0x2e) { keyScratch[lenAt] = i - lenAt - 1; lenAt = i; }
+    if (keyScratch[i] === 0x2e) {
+      keyScratch[lenAt] = i - lenAt - 1;
+      lenAt = i;
+    }
   }
   keyScratch[lenAt] = n - lenAt - 1;
   return name.length === 0 ? '' : keyScratch.toString('latin1', 0, n);
@@ -27,7 +30,7 @@ const keyScratch = Buffer.alloc(512);
 /** The dotted name of an index key (for logs and tests). */
 export function keyName(key: string): string {
   const labels: string[] = [];
-  for (let i = 0; i < key.length; ) {
+  for (let i = 0; i < key.length;) {
     const len = key.charCodeAt(i);
     labels.push(key.slice(i + 1, i + 1 + len));
     i += 1 + len;
@@ -56,7 +59,9 @@ export function checkName(name: string): void {
 /** IPv4 literal → 4 bytes; throws on anything that is not dotted-quad decimal (no leading zeros). */
 export function ipv4Bytes(address: string): number[] {
   const out = [0, 0, 0, 0];
-  let part = 0, digits = 0, v = 0;
+  let part = 0,
+    digits = 0,
+    v = 0;
   for (let i = 0; i <= address.length; i++) {
     const c = i < address.length ? address.charCodeAt(i) : 0x2e;
     if (c === 0x2e) {

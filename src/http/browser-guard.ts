@@ -50,12 +50,18 @@ export function makeBrowserGuard(opts: BrowserGuardOptions = {}): (request: Fast
     const origin = request.headers.origin;
     if (origin !== undefined) {
       if (!origins.has(origin.toLowerCase())) {
-        throw new BerthError('ORIGIN_NOT_ALLOWED', `requests from web pages are refused without a token (Origin ${JSON.stringify(clip(origin))}); list the origin in BERTH_API_ALLOWED_ORIGINS, or send a token`, { origin: clip(origin) });
+        throw new BerthError(
+          'ORIGIN_NOT_ALLOWED',
+          `requests from web pages are refused without a token (Origin ${JSON.stringify(clip(origin))}); list the origin in BERTH_API_ALLOWED_ORIGINS, or send a token`,
+          { origin: clip(origin) },
+        );
       }
     } else {
       const site = request.headers['sec-fetch-site'];
       if (site === 'cross-site' || site === 'same-site') {
-        throw new BerthError('ORIGIN_NOT_ALLOWED', `requests from web pages on other sites are refused without a token (Sec-Fetch-Site: ${site})`, { secFetchSite: site });
+        throw new BerthError('ORIGIN_NOT_ALLOWED', `requests from web pages on other sites are refused without a token (Sec-Fetch-Site: ${site})`, {
+          secFetchSite: site,
+        });
       }
     }
     // No Host at all is not a browser (every browser sends one).
@@ -63,7 +69,11 @@ export function makeBrowserGuard(opts: BrowserGuardOptions = {}): (request: Fast
     if (header === undefined || header === '') return;
     const host = hostOf(header);
     if (host === null || !(net.isIP(host) || names.has(host))) {
-      throw new BerthError('HOST_NOT_ALLOWED', `Host ${JSON.stringify(clip(header))} is not an IP address, localhost or a name configured for this berth (a DNS rebinding attempt?); use an IP address, list the name in BERTH_API_ALLOWED_HOSTS, or send a token`, { host: clip(header) });
+      throw new BerthError(
+        'HOST_NOT_ALLOWED',
+        `Host ${JSON.stringify(clip(header))} is not an IP address, localhost or a name configured for this berth (a DNS rebinding attempt?); use an IP address, list the name in BERTH_API_ALLOWED_HOSTS, or send a token`,
+        { host: clip(header) },
+      );
     }
   };
 }

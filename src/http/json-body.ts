@@ -14,36 +14,54 @@ export const MAX_DEPTH = 64;
 
 /** Deepest `{`/`[` nesting outside strings; stops counting once past `limit`. One pass, no allocation. */
 export function nestingDepth(text: string, limit = MAX_DEPTH): number {
-  let depth = 0, max = 0, inString = false;
+  let depth = 0,
+    max = 0,
+    inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) { if (++depth > max && (max = depth) > limit) return max; }
-    else if (c === 0x7d || c === 0x5d) depth--;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return max;
 }
 
 /** Syntactically valid JSON (the default parser refused it for another reason: prototype poisoning). */
 function parsesAsJson(text: string): boolean {
-  try { JSON.parse(text); return true; } catch { return false; }
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const TYPE_OF = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 /** Path (`/a/0/b`) of the first value whose type changed between `sent` and `validated`, or null. Keys only in `validated` are defaults. */
 export function firstCoerced(sent: unknown, validated: unknown, at = ''): { path: string; sent: string; wanted: string } | null {
-  const a = TYPE_OF(sent), b = TYPE_OF(validated);
+  const a = TYPE_OF(sent),
+    b = TYPE_OF(validated);
   if (a !== b) return { path: at, sent: a, wanted: b };
   if (a === 'array') {
-    const s = sent as unknown[], v = validated as unknown[];
-    for (let i = 0; i < s.length; i++) { const r = firstCoerced(s[i], v[i], `${at}/${i}`); if (r) return r; }
+    const s = sent as unknown[],
+      v = validated as unknown[];
+    for (let i = 0; i < s.length; i++) {
+      const r = firstCoerced(s[i], v[i], `${at}/${i}`);
+      if (r) return r;
+    }
   } else if (a === 'object') {
-    const s = sent as Record<string, unknown>, v = validated as Record<string, unknown>;
-    for (const k of Object.keys(s)) { const r = firstCoerced(s[k], v[k], `${at}/${k}`); if (r) return r; }
+    const s = sent as Record<string, unknown>,
+      v = validated as Record<string, unknown>;
+    for (const k of Object.keys(s)) {
+      const r = firstCoerced(s[k], v[k], `${at}/${k}`);
+      if (r) return r;
+    }
   }
   return null;
 }
@@ -63,7 +81,8 @@ export function registerJsonBodies(app: FastifyInstance, bodyLimit: number): voi
     }
     parse(request, text, (err, value) => {
       // The default parser says "not valid JSON" for prototype poisoning too: say what it is.
-      if (err && text.length > 0 && parsesAsJson(text)) done(new BerthError('BAD_REQUEST', 'request body must not contain "__proto__" or "constructor.prototype" keys'), undefined);
+      if (err && text.length > 0 && parsesAsJson(text))
+        done(new BerthError('BAD_REQUEST', 'request body must not contain "__proto__" or "constructor.prototype" keys'), undefined);
       else done(err, value);
     });
   });
@@ -76,7 +95,9 @@ export function registerJsonBodies(app: FastifyInstance, bodyLimit: number): voi
     const c = firstCoerced(request[SENT], request.body);
     if (c) {
       const instancePath = c.path;
-      throw new BerthError('BAD_REQUEST', `invalid body: body${instancePath} must be ${c.wanted}, not ${c.sent}`, { validation: [{ instancePath, keyword: 'type', params: { type: c.wanted } }] });
+      throw new BerthError('BAD_REQUEST', `invalid body: body${instancePath} must be ${c.wanted}, not ${c.sent}`, {
+        validation: [{ instancePath, keyword: 'type', params: { type: c.wanted } }],
+      });
     }
   });
 }

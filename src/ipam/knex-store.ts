@@ -57,7 +57,13 @@ async function lockPool(trx: Knex.Transaction, pool: string): Promise<number> {
 }
 
 async function event(trx: Knex.Transaction, poolId: number, pool: string, action: string, actor: string, detail: Record<string, unknown>): Promise<void> {
-  await trx.raw(`INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, ?, ?, ?::jsonb)`, [poolId, pool, action, actor, JSON.stringify(detail)]);
+  await trx.raw(`INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, ?, ?, ?::jsonb)`, [
+    poolId,
+    pool,
+    action,
+    actor,
+    JSON.stringify(detail),
+  ]);
 }
 
 export class KnexIpamStore implements IpamStore {
@@ -70,8 +76,19 @@ export class KnexIpamStore implements IpamStore {
           `INSERT INTO ipam_pool (name, cidr, gateway, alloc_first, alloc_last, docker_network, bridge_name, ip_range,
              aux_addresses, reserved, quarantine_seconds)
            VALUES (?, ?::cidr, ?::inet, ?::inet, ?::inet, ?, ?, ?::cidr, ?::jsonb, ?::jsonb, ?) RETURNING id`,
-          [plan.name, plan.cidr, plan.gateway, plan.allocFirst, plan.allocLast, plan.dockerNetwork, plan.bridgeName, plan.ipRange,
-            JSON.stringify(plan.auxAddresses), JSON.stringify(plan.reserved), plan.quarantineSeconds],
+          [
+            plan.name,
+            plan.cidr,
+            plan.gateway,
+            plan.allocFirst,
+            plan.allocLast,
+            plan.dockerNetwork,
+            plan.bridgeName,
+            plan.ipRange,
+            JSON.stringify(plan.auxAddresses),
+            JSON.stringify(plan.reserved),
+            plan.quarantineSeconds,
+          ],
         );
         const id = num(rows[0].id);
         const pop = await trx.raw('SELECT ipam_populate(?) AS n', [id]);
@@ -82,15 +99,24 @@ export class KnexIpamStore implements IpamStore {
             [r.reason, id, r.first, r.last],
           );
         }
-        await trx.raw(
-          `INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, 'pool_create', ?, ?::jsonb)`,
-          [id, plan.name, actor, JSON.stringify({ cidr: plan.cidr, addresses: num(pop.rows[0].n), reservations: plan.reservations, ...(plan.overridden.length ? { allowSpecial: plan.overridden } : {}) })],
-        );
+        await trx.raw(`INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, 'pool_create', ?, ?::jsonb)`, [
+          id,
+          plan.name,
+          actor,
+          JSON.stringify({
+            cidr: plan.cidr,
+            addresses: num(pop.rows[0].n),
+            reservations: plan.reservations,
+            ...(plan.overridden.length ? { allowSpecial: plan.overridden } : {}),
+          }),
+        ]);
       });
     } catch (err) {
       if (isViolation(err, '23P01', 'ipam_pool_no_overlap')) {
         const { rows } = await this.knex.raw('SELECT name, cidr::text AS cidr FROM ipam_pool WHERE cidr && ?::cidr ORDER BY name', [plan.cidr]);
-        throw new BerthError('POOL_OVERLAP', `${plan.cidr} overlaps ${rows.map((r: Row) => `${r.name} (${r.cidr})`).join(', ') || 'another pool'}`, { overlaps: rows });
+        throw new BerthError('POOL_OVERLAP', `${plan.cidr} overlaps ${rows.map((r: Row) => `${r.name} (${r.cidr})`).join(', ') || 'another pool'}`, {
+          overlaps: rows,
+        });
       }
       if (isViolation(err, '23505')) throw new BerthError('POOL_EXISTS', `pool ${plan.name} already exists`, { pool: plan.name });
       throw err;
@@ -114,10 +140,15 @@ export class KnexIpamStore implements IpamStore {
       const id = num(rows[0].id);
       const held = await trx.raw(`SELECT owner, host(ip) AS ip FROM ipam_address WHERE pool_id = ? AND state = 'allocated' ORDER BY ip`, [id]);
       if (held.rows.length && !force) {
-        throw new BerthError('POOL_IN_USE', `pool ${name} has ${held.rows.length} allocated address(es); release them or delete with force`, { allocated: held.rows.length });
+        throw new BerthError('POOL_IN_USE', `pool ${name} has ${held.rows.length} allocated address(es); release them or delete with force`, {
+          allocated: held.rows.length,
+        });
       }
       await trx.raw(`INSERT INTO ipam_event (pool_id, pool_name, action, actor, detail) VALUES (?, ?, 'pool_delete', ?, ?::jsonb)`, [
-        id, name, actor, JSON.stringify({ force, allocations: held.rows }),
+        id,
+        name,
+        actor,
+        JSON.stringify({ force, allocations: held.rows }),
       ]);
       await trx.raw('DELETE FROM ipam_pool WHERE id = ?', [id]);
     });
@@ -126,7 +157,10 @@ export class KnexIpamStore implements IpamStore {
   async usage(): Promise<Map<string, PoolUsage>> {
     const { rows } = await this.knex.raw('SELECT * FROM ipam_usage()');
     return new Map(
-      rows.map((r: Row) => [String(r.pool_name), { capacity: num(r.capacity), allocated: num(r.allocated), quarantined: num(r.quarantined), reserved: num(r.reserved), available: num(r.available) }]),
+      rows.map((r: Row) => [
+        String(r.pool_name),
+        { capacity: num(r.capacity), allocated: num(r.allocated), quarantined: num(r.quarantined), reserved: num(r.reserved), available: num(r.available) },
+      ]),
     );
   }
 
@@ -166,13 +200,22 @@ export class KnexIpamStore implements IpamStore {
       where.push(`(strpos(lower(a.owner), ?) > 0 OR strpos(host(a.ip), ?) > 0)`);
       args.push(filter.q.toLowerCase(), filter.q.toLowerCase());
     }
-    const { rows } = await this.knex.raw(`${ALLOCATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY p.name, a.ip LIMIT ? OFFSET ?`, [...args, filter.limit, filter.offset ?? 0]);
+    const { rows } = await this.knex.raw(`${ALLOCATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY p.name, a.ip LIMIT ? OFFSET ?`, [
+      ...args,
+      filter.limit,
+      filter.offset ?? 0,
+    ]);
     return rows.map((r: Row) => toAllocation(r));
   }
 
   async release(pool: string, appId: string, allocationId: number | null, actor: string): Promise<Release | null> {
     try {
-      const { rows } = await this.knex.raw('SELECT host(ip) AS ip, allocation_id, available_at FROM ipam_release(?, ?, ?::bigint, ?)', [pool, appId, allocationId, actor]);
+      const { rows } = await this.knex.raw('SELECT host(ip) AS ip, allocation_id, available_at FROM ipam_release(?, ?, ?::bigint, ?)', [
+        pool,
+        appId,
+        allocationId,
+        actor,
+      ]);
       return rows.length ? { ip: String(rows[0].ip), allocationId: num(rows[0].allocation_id), availableAt: iso(rows[0].available_at) } : null;
     } catch (err) {
       throw mapDbError(err, { pool, appId, ...(allocationId !== null ? { allocationId } : {}) });
@@ -234,13 +277,19 @@ export class KnexIpamStore implements IpamStore {
       );
       const taken = rows.filter((r: Row) => r.state === 'allocated');
       if (taken.length) {
-        throw new BerthError('ADDRESS_TAKEN', `${taken.length} address(es) in ${range.text} are allocated (first: ${taken[0].ip} to ${taken[0].owner})`, { allocated: taken.slice(0, 20) });
+        throw new BerthError('ADDRESS_TAKEN', `${taken.length} address(es) in ${range.text} are allocated (first: ${taken[0].ip} to ${taken[0].owner})`, {
+          allocated: taken.slice(0, 20),
+        });
       }
       const upd = await trx.raw(
         `UPDATE ipam_address SET state = 'reserved', reserved_reason = ? WHERE pool_id = ? AND ip BETWEEN ?::inet AND ?::inet AND state = 'free'`,
         [reason, id, range.first, range.last],
       );
-      await trx.raw(`UPDATE ipam_pool SET reserved = reserved || ?::jsonb WHERE id = ? AND NOT reserved @> ?::jsonb`, [JSON.stringify([range.text]), id, JSON.stringify([range.text])]);
+      await trx.raw(`UPDATE ipam_pool SET reserved = reserved || ?::jsonb WHERE id = ? AND NOT reserved @> ?::jsonb`, [
+        JSON.stringify([range.text]),
+        id,
+        JSON.stringify([range.text]),
+      ]);
       await event(trx, id, pool, 'reserve', actor, { range: range.text, reason, addresses: upd.rowCount ?? 0 });
       return upd.rowCount ?? 0;
     });

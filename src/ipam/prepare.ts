@@ -47,7 +47,7 @@ export function readIpRequest(def: unknown, ipLabel: string): { appId: string; r
 
 type Params = Array<{ key: string; value: unknown }>;
 
-const paramsOf = (def: Json): Params => ((def.container as { docker: { parameters?: Params } }).docker.parameters ?? []);
+const paramsOf = (def: Json): Params => (def.container as { docker: { parameters?: Params } }).docker.parameters ?? [];
 
 /** The Docker network the app will join: the pool's, else the app's own `net` parameter. Checked before allocating. */
 export function dockerNetworkFor(def: Json, pool: Pool): string {
@@ -66,7 +66,11 @@ export function applyAllocation(def: Json, ipLabel: string, pool: Pool, allocati
   const old = paramsOf(def);
   const net = dockerNetworkFor(def, pool);
   // Marathon keeps parameters in order and Docker applies the last --net/--ip: replace, don't append.
-  const parameters = [...old.filter((p) => p.key !== 'net' && p.key !== 'ip' && p.key !== 'ip6'), { key: 'net', value: net }, { key: ipKey, value: allocation.ip }];
+  const parameters = [
+    ...old.filter((p) => p.key !== 'net' && p.key !== 'ip' && p.key !== 'ip6'),
+    { key: 'net', value: net },
+    { key: ipKey, value: allocation.ip },
+  ];
   return {
     ...def,
     labels: { ...((def.labels as Json | undefined) ?? {}), [ipLabel]: allocation.ip },

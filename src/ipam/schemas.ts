@@ -18,14 +18,31 @@ export const poolSpecSchema = {
   description: 'A pool of fixed container IPs. Pools never overlap.',
   properties: {
     name: poolName,
-    cidr: { type: 'string', maxLength: 49, description: 'network in CIDR notation without host bits, IPv4 (at most /12 unless allocationRange) or IPv6 (at most /48); not loopback, link-local, multicast or unspecified (see allowSpecial)', examples: ['10.20.0.0/16', 'fd00:20::/64'] },
+    cidr: {
+      type: 'string',
+      maxLength: 49,
+      description:
+        'network in CIDR notation without host bits, IPv4 (at most /12 unless allocationRange) or IPv6 (at most /48); not loopback, link-local, multicast or unspecified (see allowSpecial)',
+      examples: ['10.20.0.0/16', 'fd00:20::/64'],
+    },
     gateway: { ...ip, description: 'gateway address inside the pool; reserved. Default: the first host' },
-    reserved: { type: 'array', maxItems: 1024, items: { type: 'string', maxLength: 100 }, description: 'addresses kept out of allocation: an address, a CIDR or a first-last range' },
+    reserved: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'string', maxLength: 100 },
+      description: 'addresses kept out of allocation: an address, a CIDR or a first-last range',
+    },
     auxAddresses: { type: 'object', maxProperties: 256, additionalProperties: ip, description: 'Docker --aux-address host=ip entries; reserved' },
     ipRange: { type: 'string', maxLength: 49, description: 'Docker --ip-range (CIDR inside the pool) for containers started without --ip; reserved' },
     dockerNetwork: { type: 'string', maxLength: 128, description: 'Docker network name (the --net value that /v1/apps/prepare sets)' },
     bridgeName: { type: 'string', maxLength: 15, description: 'Linux bridge name (com.docker.network.bridge.name)' },
-    quarantineSeconds: { type: 'integer', minimum: 0, maximum: 604800, default: 900, description: 'seconds a released address is not handed to another app (ARP, conntrack and DNS caches)' },
+    quarantineSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 604800,
+      default: 900,
+      description: 'seconds a released address is not handed to another app (ARP, conntrack and DNS caches)',
+    },
     allocationRange: {
       type: 'object',
       additionalProperties: false,
@@ -77,7 +94,7 @@ export const poolSchema = {
 
 export const allocationSchema = {
   type: 'object',
-  description: 'an app id\'s address in a pool',
+  description: "an app id's address in a pool",
   properties: {
     pool: { type: 'string' },
     appId: { type: 'string' },

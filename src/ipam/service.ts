@@ -215,7 +215,9 @@ export class IpamService {
     if (this.opts.defaultPool) return this.opts.defaultPool;
     const pools = await this.store.listPools();
     if (pools.length === 1) return pools[0].name;
-    throw new BerthError('INVALID_APP_DEFINITION', `${pools.length} pools exist and no default pool is configured: use ${this.ipLabel}=auto:<pool>`, { pools: pools.map((p) => p.name) });
+    throw new BerthError('INVALID_APP_DEFINITION', `${pools.length} pools exist and no default pool is configured: use ${this.ipLabel}=auto:<pool>`, {
+      pools: pools.map((p) => p.name),
+    });
   }
 
   private async track<T>(fn: () => Promise<T>): Promise<T> {
@@ -234,7 +236,10 @@ export class IpamService {
   /** Exhaustion says how much is in quarantine: "exhausted" with 500 quarantined is a different problem. */
   private async enrich(err: unknown, pool: string): Promise<unknown> {
     if (!isBerthError(err) || err.code !== 'POOL_EXHAUSTED') return err;
-    const u = await this.store.usage().then((m) => m.get(pool)).catch(() => undefined);
+    const u = await this.store
+      .usage()
+      .then((m) => m.get(pool))
+      .catch(() => undefined);
     return u ? new BerthError(err.code, `${err.message} (${u.quarantined} in quarantine, ${u.reserved} reserved)`, { ...err.details, usage: u }) : err;
   }
 }

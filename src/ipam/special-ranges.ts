@@ -11,7 +11,12 @@ import { cidrLast, formatCidr, parseCidr, type Cidr, type Family } from './addre
 
 export type RangeClass = 'unspecified' | 'loopback' | 'link-local' | 'multicast' | 'reserved' | 'broadcast' | 'ipv4-mapped';
 
-interface Special { cidr: Cidr; text: string; cls: RangeClass; overridable: boolean }
+interface Special {
+  cidr: Cidr;
+  text: string;
+  cls: RangeClass;
+  overridable: boolean;
+}
 
 function special(text: string, cls: RangeClass, overridable: boolean): Special {
   const r = parseCidr(text);
@@ -51,25 +56,47 @@ export function checkPoolCidr(cidr: Cidr, allowSpecial: boolean): string[] {
   const text = formatCidr(cidr);
   const hint = 'pass "allowSpecial": true (CLI: --allow-special) if this is really wanted';
   if (cidr.prefixLength === 0) {
-    throw new BerthError('POOL_CIDR_TOO_WIDE', `cidr: ${text} is too wide: it covers every IPv${cidr.family} address and would block every other pool of that family`, {
-      field: 'cidr', prefixLength: 0, minPrefixLength: MIN_PREFIX[cidr.family], overridable: false,
-    });
+    throw new BerthError(
+      'POOL_CIDR_TOO_WIDE',
+      `cidr: ${text} is too wide: it covers every IPv${cidr.family} address and would block every other pool of that family`,
+      {
+        field: 'cidr',
+        prefixLength: 0,
+        minPrefixLength: MIN_PREFIX[cidr.family],
+        overridable: false,
+      },
+    );
   }
   const hits = SPECIAL.filter((s) => overlaps(s.cidr, cidr));
   const hard = hits.find((s) => !s.overridable);
   const soft = hits.filter((s) => s.overridable);
   const refuse = hard ?? (allowSpecial ? undefined : soft[0]);
   if (refuse) {
-    throw new BerthError('POOL_CIDR_RESERVED', `cidr: ${text} overlaps ${refuse.text}, ${refuse.cls} addresses, which containers ${refuse.overridable ? `should not use; ${hint}` : 'cannot use'}`, {
-      field: 'cidr', class: refuse.cls, range: refuse.text, overridable: refuse.overridable, classes: [...new Set(hits.map((s) => s.cls))],
-    });
+    throw new BerthError(
+      'POOL_CIDR_RESERVED',
+      `cidr: ${text} overlaps ${refuse.text}, ${refuse.cls} addresses, which containers ${refuse.overridable ? `should not use; ${hint}` : 'cannot use'}`,
+      {
+        field: 'cidr',
+        class: refuse.cls,
+        range: refuse.text,
+        overridable: refuse.overridable,
+        classes: [...new Set(hits.map((s) => s.cls))],
+      },
+    );
   }
   const overridden = soft.map((s) => `${s.cls} ${s.text}`);
   if (cidr.prefixLength < MIN_PREFIX[cidr.family]) {
     if (!allowSpecial) {
-      throw new BerthError('POOL_CIDR_TOO_WIDE', `cidr: ${text} is wider than /${MIN_PREFIX[cidr.family]}, the widest IPv${cidr.family} pool accepted (pools never overlap: it would block every other pool inside it); ${hint}`, {
-        field: 'cidr', prefixLength: cidr.prefixLength, minPrefixLength: MIN_PREFIX[cidr.family], overridable: true,
-      });
+      throw new BerthError(
+        'POOL_CIDR_TOO_WIDE',
+        `cidr: ${text} is wider than /${MIN_PREFIX[cidr.family]}, the widest IPv${cidr.family} pool accepted (pools never overlap: it would block every other pool inside it); ${hint}`,
+        {
+          field: 'cidr',
+          prefixLength: cidr.prefixLength,
+          minPrefixLength: MIN_PREFIX[cidr.family],
+          overridable: true,
+        },
+      );
     }
     overridden.push(`wider than /${MIN_PREFIX[cidr.family]}`);
   }

@@ -40,7 +40,13 @@ export interface IpamStore {
   /** Null when the app holds nothing (idempotent); STALE_ALLOCATION when `allocationId` is old. */
   release(pool: string, appId: string, allocationId: number | null, actor: string): Promise<Release | null>;
   events(pool: string, q: EventQuery): Promise<IpamEvent[]>;
-  reconcile(pool: string, live: string[], snapshotAt: Date, graceSeconds: number, maxPerPass: number): Promise<{ marked: number; cleared: number; released: number; busy: boolean }>;
+  reconcile(
+    pool: string,
+    live: string[],
+    snapshotAt: Date,
+    graceSeconds: number,
+    maxPerPass: number,
+  ): Promise<{ marked: number; cleared: number; released: number; busy: boolean }>;
   /** Marks free addresses in [first, last] reserved; ADDRESS_TAKEN (and nothing changes) if one is allocated. */
   reserve(pool: string, range: { first: string; last: string; text: string }, reason: string, actor: string): Promise<number>;
   /** Frees operator reservations in [first, last] (the gateway and Docker ranges stay). */

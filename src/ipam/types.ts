@@ -85,15 +85,7 @@ export interface Allocation {
   allocatedAt: string;
 }
 
-export type IpamAction =
-  | 'pool_create'
-  | 'pool_delete'
-  | 'allocate'
-  | 'claim'
-  | 'release'
-  | 'orphan_mark'
-  | 'orphan_clear'
-  | 'orphan_release';
+export type IpamAction = 'pool_create' | 'pool_delete' | 'allocate' | 'claim' | 'release' | 'orphan_mark' | 'orphan_clear' | 'orphan_release';
 
 /** One audit record (append-only). */
 export interface IpamEvent {
@@ -134,5 +126,4 @@ export interface ReconcileOptions {
 
 /** Outcome of `claim`: a running container already uses `ip` for `appId`. */
 export type ClaimResult =
-  | { status: 'claimed' | 'already-held'; allocation: Allocation }
-  | { status: 'conflict'; code: string; message: string; owner?: string };
+  { status: 'claimed' | 'already-held'; allocation: Allocation } | { status: 'conflict'; code: string; message: string; owner?: string };

@@ -22,7 +22,11 @@ export function checkAppId(raw: unknown): string {
   const s = typeof raw === 'string' ? raw : '';
   const c = isClean(s, 'appId') ? appIdRule(s) : null;
   if (!c?.ok) {
-    throw new BerthError('INVALID_APP_ID', `"${display(s, 80)}" is not a Marathon app id (absolute path like /team/app-1: lowercase letters, digits, "-" and "." in each segment, at most ${APP_ID_MAX_LENGTH} characters)`, { appId: display(s, 200) });
+    throw new BerthError(
+      'INVALID_APP_ID',
+      `"${display(s, 80)}" is not a Marathon app id (absolute path like /team/app-1: lowercase letters, digits, "-" and "." in each segment, at most ${APP_ID_MAX_LENGTH} characters)`,
+      { appId: display(s, 200) },
+    );
   }
   return s;
 }
@@ -90,7 +94,11 @@ export function planPool(spec: PoolSpec): PoolPlan {
     last = r.last > hosts.last ? hosts.last : r.last;
   }
   if (last - first + 1n > MAX_WINDOW) {
-    throw new BerthError('INVALID_CIDR', `cidr: ${formatCidr(cidr)} has ${last - first + 1n} allocatable addresses; at most ${MAX_WINDOW} per pool (use a longer prefix or allocationRange)`, { field: 'cidr' });
+    throw new BerthError(
+      'INVALID_CIDR',
+      `cidr: ${formatCidr(cidr)} has ${last - first + 1n} allocatable addresses; at most ${MAX_WINDOW} per pool (use a longer prefix or allocationRange)`,
+      { field: 'cidr' },
+    );
   }
 
   const reservations: Array<{ first: bigint; last: bigint; reason: string }> = [{ first: gw.value, last: gw.value, reason: 'gateway' }];
@@ -98,7 +106,8 @@ export function planPool(spec: PoolSpec): PoolPlan {
   reserved.forEach((r, i) => reservations.push({ ...parseReservation(r, cidr, `reserved[${i}]`), reason: 'reserved' }));
   const aux: Record<string, string> = {};
   for (const [host, addr] of Object.entries(spec.auxAddresses ?? {})) {
-    if (!DOCKER_NAME.test(host)) throw new BerthError('BAD_REQUEST', `auxAddresses: "${host.slice(0, 60)}" is not a valid host name`, { field: 'auxAddresses' });
+    if (!DOCKER_NAME.test(host))
+      throw new BerthError('BAD_REQUEST', `auxAddresses: "${host.slice(0, 60)}" is not a valid host name`, { field: 'auxAddresses' });
     const a = checkIp(addr, `auxAddresses.${host}`);
     inside(cidr, a, `auxAddresses.${host}`);
     aux[host] = formatIp(a);
@@ -111,7 +120,10 @@ export function planPool(spec: PoolSpec): PoolPlan {
     ipRange = formatCidr(checkCidr(spec.ipRange, 'ipRange'));
     reservations.push({ ...r, reason: 'docker --ip-range' });
   }
-  for (const [field, value, re] of [['dockerNetwork', spec.dockerNetwork, DOCKER_NAME], ['bridgeName', spec.bridgeName, BRIDGE_NAME]] as const) {
+  for (const [field, value, re] of [
+    ['dockerNetwork', spec.dockerNetwork, DOCKER_NAME],
+    ['bridgeName', spec.bridgeName, BRIDGE_NAME],
+  ] as const) {
     if (value !== undefined && !re.test(value)) throw new BerthError('BAD_REQUEST', `${field}: "${value.slice(0, 60)}" must match ${re.source}`, { field });
   }
   return {

@@ -217,7 +217,12 @@ export class AppsCutter {
     this.lastWasWs = false;
     if (this.skeletonLen === this.skeleton.length) {
       if (this.skeletonLen >= this.o.maxSkeletonBytes) {
-        throw new MarathonError('bad_response', `expected {"apps":[…]}: more than ${this.o.maxSkeletonBytes} bytes outside the apps list: ${snippet(this.head)}`, this.o.url, 200);
+        throw new MarathonError(
+          'bad_response',
+          `expected {"apps":[…]}: more than ${this.o.maxSkeletonBytes} bytes outside the apps list: ${snippet(this.head)}`,
+          this.o.url,
+          200,
+        );
       }
       const bigger = Buffer.alloc(Math.min(this.o.maxSkeletonBytes, this.skeleton.length * 2));
       this.skeleton.copy(bigger);
@@ -230,8 +235,12 @@ export class AppsCutter {
     if (part.length === 0) return;
     this.elementBytes += part.length;
     if (this.elementBytes > this.o.maxElementBytes) {
-      throw new MarathonError('too_large',
-        `${TOO_LARGE_CODES.answer}: apps[${this.index}] is larger than ${this.o.maxElementBytes} bytes (one app is held whole while it is parsed)`, this.o.url, 200);
+      throw new MarathonError(
+        'too_large',
+        `${TOO_LARGE_CODES.answer}: apps[${this.index}] is larger than ${this.o.maxElementBytes} bytes (one app is held whole while it is parsed)`,
+        this.o.url,
+        200,
+      );
     }
     this.element!.push(part);
   }

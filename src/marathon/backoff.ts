@@ -11,7 +11,10 @@ export interface BackoffOptions {
 export class Backoff {
   private failures = 0;
 
-  constructor(private readonly opts: BackoffOptions = {}, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly opts: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** The delay before the next attempt; each call counts one more failure. */
   next(): number {

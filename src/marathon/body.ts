@@ -15,7 +15,12 @@ export const MAX_APP_BYTES = 32 * 1024 * 1024;
 const MAX_SKELETON_BYTES = 8 * 1024 * 1024;
 
 export function answerTooLarge(url: string, limit: number, what = 'the answer'): MarathonError {
-  return new MarathonError('too_large', `${TOO_LARGE_CODES.answer}: ${what} is larger than ${limit} bytes (BERTH_MARATHON_MAX_RESPONSE_BYTES); stopped reading`, url, 200);
+  return new MarathonError(
+    'too_large',
+    `${TOO_LARGE_CODES.answer}: ${what} is larger than ${limit} bytes (BERTH_MARATHON_MAX_RESPONSE_BYTES); stopped reading`,
+    url,
+    200,
+  );
 }
 
 /** Counts bytes and throws once more than `limit` came. */
@@ -48,7 +53,9 @@ export async function readApps(body: AsyncIterable<Buffer>, o: ReadAppsOptions):
     url: o.url,
     maxElementBytes: Math.min(o.limit, MAX_APP_BYTES),
     maxSkeletonBytes: MAX_SKELETON_BYTES,
-    onArrayStart: () => { apps = []; },
+    onArrayStart: () => {
+      apps = [];
+    },
     onElement: (text, i) => {
       const where = `apps[${i}]`;
       apps.push(projectApp(checkApp(parseJson(text, o.url, where), where, o.url), o.keepLabel));
@@ -62,7 +69,6 @@ export async function readApps(body: AsyncIterable<Buffer>, o: ReadAppsOptions):
   }
   return apps;
 }
-
 
 /** At most the first `n` bytes of a body as text (for error messages); the rest is never read. */
 export async function readHead(body: AsyncIterable<Buffer>, n: number): Promise<string> {

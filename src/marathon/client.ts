@@ -96,7 +96,8 @@ export class MarathonClient {
     // One app is held whole while parsed: the per-app bound of the streamed list applies.
     const limit = Math.min(this.maxBytes, MAX_APP_BYTES);
     return this.call('app', `/v2/apps${path.split('/').map(encodeURIComponent).join('/')}`, async (body, url) =>
-      projectApp(checkAppResponse(parseJson(await readText(body, limit, url), url), url), this.keepLabel));
+      projectApp(checkAppResponse(parseJson(await readText(body, limit, url), url), url), this.keepLabel),
+    );
   }
 
   /** Tries each base URL once, starting with the current one, until one answers well. */
@@ -136,20 +137,27 @@ export class MarathonClient {
     let timer = setTimeout(() => abort.abort(), this.timeoutMs);
     const expireIn = (ms: number, reason: string): void => {
       clearTimeout(timer);
-      timer = setTimeout(() => { why = reason; abort.abort(); }, ms);
+      timer = setTimeout(() => {
+        why = reason;
+        abort.abort();
+      }, ms);
     };
     let body: Readable | undefined;
     try {
       const res = await this.http.get<Readable>(url, { signal: abort.signal });
       body = res.data;
-      const deadline = setTimeout(() => { why = `answer not complete within ${BODY_DEADLINE_MS} ms`; abort.abort(); }, BODY_DEADLINE_MS);
+      const deadline = setTimeout(() => {
+        why = `answer not complete within ${BODY_DEADLINE_MS} ms`;
+        abort.abort();
+      }, BODY_DEADLINE_MS);
       try {
         const idle = () => expireIn(this.timeoutMs, `no byte for ${this.timeoutMs} ms while reading the answer`);
         idle();
         const chunks = watched(body, idle);
         if (res.status === 200) {
           const type = String(res.headers['content-type'] ?? '');
-          if (type && !type.includes('json')) throw new MarathonError('bad_response', `content-type ${type}: ${snippet(await readHead(chunks, ERROR_BODY_BYTES))}`, url, 200);
+          if (type && !type.includes('json'))
+            throw new MarathonError('bad_response', `content-type ${type}: ${snippet(await readHead(chunks, ERROR_BODY_BYTES))}`, url, 200);
           const declared = Number(res.headers['content-length'] ?? NaN);
           if (declared > this.maxBytes) throw answerTooLarge(url, this.maxBytes, `the answer (Content-Length ${declared})`);
           return await read(chunks, url);

@@ -21,8 +21,7 @@ function pick<T>(src: Json, keys: readonly string[]): T {
   return out as T;
 }
 
-const arr = <T>(v: unknown, each: (x: Json) => T): T[] | undefined =>
-  Array.isArray(v) ? v.map((x) => (isObj(x) ? each(x) : (x as T))) : undefined;
+const arr = <T>(v: unknown, each: (x: Json) => T): T[] | undefined => (Array.isArray(v) ? v.map((x) => (isObj(x) ? each(x) : (x as T))) : undefined);
 
 function labelsOf(v: unknown, keep?: LabelFilter): Record<string, string> | undefined {
   if (!isObj(v) || !keep) return v as Record<string, string> | undefined;

@@ -24,7 +24,8 @@ function checkTask(t: unknown, where: string, url: string): Task {
     throw new MarathonError('bad_response', `${where}: task without string id/state`, url, 200);
   }
   for (const k of ['ports', 'ipAddresses', 'healthCheckResults'] as const) {
-    if (t[k] !== undefined && t[k] !== null && !Array.isArray(t[k])) throw new MarathonError('bad_response', `${where}: task ${t.id} ${k} is not an array`, url, 200);
+    if (t[k] !== undefined && t[k] !== null && !Array.isArray(t[k]))
+      throw new MarathonError('bad_response', `${where}: task ${t.id} ${k} is not an array`, url, 200);
   }
   return t as unknown as Task;
 }
@@ -34,7 +35,8 @@ export function checkApp(a: unknown, where: string, url: string): App {
   if (!isObj(a) || typeof a.id !== 'string' || !a.id.startsWith('/')) {
     throw new MarathonError('bad_response', `${where}: app without an absolute string id`, url, 200);
   }
-  if (a.labels !== undefined && a.labels !== null && !isObj(a.labels)) throw new MarathonError('bad_response', `${where}: app ${a.id} labels is not an object`, url, 200);
+  if (a.labels !== undefined && a.labels !== null && !isObj(a.labels))
+    throw new MarathonError('bad_response', `${where}: app ${a.id} labels is not an object`, url, 200);
   if (a.tasks !== undefined) {
     if (!Array.isArray(a.tasks)) throw new MarathonError('bad_response', `${where}: app ${a.id} tasks is not an array`, url, 200);
     a.tasks.forEach((t, i) => checkTask(t, `${where}.tasks[${i}]`, url));

@@ -43,18 +43,20 @@ export function tapFetch(o: TapFetchOptions): FetchLike {
       }
       o.onResponse(target.href, res.status);
       const guard = new EventSizeGuard(o.maxEventBytes);
-      const body = res.body?.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          o.onBytes(chunk.byteLength);
-          const complete = guard.feed(chunk);
-          if (complete < 0) return ctl.enqueue(chunk);
-          // The events before the oversized one are still delivered; then the body ends (which
-          // cancels the response), so the parser never holds more than the limit.
-          if (complete > 0) ctl.enqueue(chunk.subarray(0, complete));
-          o.onOversize();
-          ctl.terminate();
-        },
-      }));
+      const body = res.body?.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            o.onBytes(chunk.byteLength);
+            const complete = guard.feed(chunk);
+            if (complete < 0) return ctl.enqueue(chunk);
+            // The events before the oversized one are still delivered; then the body ends (which
+            // cancels the response), so the parser never holds more than the limit.
+            if (complete > 0) ctl.enqueue(chunk.subarray(0, complete));
+            o.onOversize();
+            ctl.terminate();
+          },
+        }),
+      );
       return { status: res.status, url: target.href, redirected: hop > 0, headers: res.headers, body: body ?? null };
     }
     throw new Error(`more than ${o.maxRedirects ?? 3} redirects from ${input.toString()}`);

@@ -63,7 +63,14 @@ export interface EventStreamEvents {
 }
 
 /** Counters a caller (readiness, tests) can read without a metrics registry. */
-export interface StreamStats { connects: number; reconnects: number; events: number; badEvents: number; oversizedEvents: number; bytes: number }
+export interface StreamStats {
+  connects: number;
+  reconnects: number;
+  events: number;
+  badEvents: number;
+  oversizedEvents: number;
+  bytes: number;
+}
 
 /** Tap on every dispatched SSE message, whatever its event name (eventsource only dispatches by name). */
 class TapEventSource extends EventSource {
@@ -160,13 +167,17 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
         auth: this.auth,
         bases: this.bases,
         onBytes: (n) => this.onBytes(attempt, n),
-        onResponse: (u) => { if (attempt === this.attempt) this.connectedUrl = u; },
+        onResponse: (u) => {
+          if (attempt === this.attempt) this.connectedUrl = u;
+        },
         maxEventBytes: this.opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
         onOversize: () => this.onOversize(attempt),
       }),
     });
     this.es = es;
-    es.tap = (type, data) => { if (attempt === this.attempt) this.onMessage(type, data); };
+    es.tap = (type, data) => {
+      if (attempt === this.attempt) this.onMessage(type, data);
+    };
     es.addEventListener('open', () => {
       if (attempt !== this.attempt) return;
       this.stats.connects++;
@@ -242,8 +253,10 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     this.oversizedAttempt = attempt;
     this.stats.oversizedEvents++;
     this.opts.metrics?.oversized.inc({ what: 'event' });
-    this.log.warn({ code: TOO_LARGE_CODES.event, limit },
-      `${TOO_LARGE_CODES.event}: an event is larger than ${limit} bytes (BERTH_MARATHON_MAX_EVENT_BYTES); dropped, reconnecting for a full snapshot`);
+    this.log.warn(
+      { code: TOO_LARGE_CODES.event, limit },
+      `${TOO_LARGE_CODES.event}: an event is larger than ${limit} bytes (BERTH_MARATHON_MAX_EVENT_BYTES); dropped, reconnecting for a full snapshot`,
+    );
   }
 
   private fail(attempt: number, reason: string, detail: string, status?: number): void {
@@ -266,10 +279,22 @@ export class EventStream extends EventEmitter<EventStreamEvents> {
     this.log.warn({ url: from, reason, detail, status, wasOpen, retryInMs: Math.round(delay) }, 'marathon event stream lost; reconnecting');
     this.emit('disconnected', { reason, detail, status });
     if (this.listenerCount('error') > 0) {
-      const kind = status === 401 || status === 403 ? 'unauthorized' : status && status >= 500 ? 'server_error' : reason === 'idle' ? 'timeout'
-        : reason === 'event_too_large' ? 'too_large' : status ? 'http_status' : 'connect';
+      const kind =
+        status === 401 || status === 403
+          ? 'unauthorized'
+          : status && status >= 500
+            ? 'server_error'
+            : reason === 'idle'
+              ? 'timeout'
+              : reason === 'event_too_large'
+                ? 'too_large'
+                : status
+                  ? 'http_status'
+                  : 'connect';
       this.emit('error', new MarathonError(kind, `event stream ${reason}: ${detail}`, from, status));
     }
-    this.retryTimer = this.clock.setTimeout(() => { if (this.running) this.connect(); }, delay);
+    this.retryTimer = this.clock.setTimeout(() => {
+      if (this.running) this.connect();
+    }, delay);
   }
 }

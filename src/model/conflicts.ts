@@ -52,7 +52,9 @@ export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOpt
     };
     const domainLosses: Array<{ domain: string; owner: string; env: string }> = [];
     for (const d of spec.domains) {
-      const owner = keys(d).map((k) => owners.get(k)).find((o) => o !== undefined);
+      const owner = keys(d)
+        .map((k) => owners.get(k))
+        .find((o) => o !== undefined);
       if (owner !== undefined) domainLosses.push({ domain: d, owner: owner.appId, env: owner.env });
     }
     const listenKey = spec.proxy === 'tcp' && spec.listen !== null ? `l\u0000${space}\u0000${spec.listen}` : null;
@@ -60,15 +62,19 @@ export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOpt
     if (domainLosses.length > 0) {
       const first = domainLosses[0];
       const where = first.env === spec.env ? `in environment ${spec.env}` : `in environment ${first.env}, which shares Nginx with ${spec.env}`;
-      problems.push(problem(C.DOMAIN_CONFLICT, r.appId, spec.env,
-        `domain ${first.domain} belongs to the older app ${first.owner} ${where}`,
-        { conflicts: domainLosses }));
+      problems.push(
+        problem(C.DOMAIN_CONFLICT, r.appId, spec.env, `domain ${first.domain} belongs to the older app ${first.owner} ${where}`, { conflicts: domainLosses }),
+      );
     }
     if (listenOwner !== undefined) {
       const where = listenOwner.env === spec.env ? `in environment ${spec.env}` : `in environment ${listenOwner.env}, which shares Nginx with ${spec.env}`;
-      problems.push(problem(C.LISTEN_CONFLICT, r.appId, spec.env,
-        `tcp listen port ${spec.listen} belongs to the older app ${listenOwner.appId} ${where}`,
-        { listen: spec.listen, owner: listenOwner.appId, ownerEnv: listenOwner.env }));
+      problems.push(
+        problem(C.LISTEN_CONFLICT, r.appId, spec.env, `tcp listen port ${spec.listen} belongs to the older app ${listenOwner.appId} ${where}`, {
+          listen: spec.listen,
+          owner: listenOwner.appId,
+          ownerEnv: listenOwner.env,
+        }),
+      );
     }
     if (domainLosses.length > 0 || listenOwner !== undefined) continue;
     winners.add(r.appId);

@@ -12,11 +12,7 @@ export interface CatalogDiff {
 }
 
 /** Compare two catalogs keyed by app id. Only the keys in `touched` are compared when given. */
-export function diffCatalog(
-  prev: ReadonlyMap<string, Service>,
-  next: ReadonlyMap<string, Service>,
-  touched?: Iterable<string>,
-): CatalogDiff {
+export function diffCatalog(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>, touched?: Iterable<string>): CatalogDiff {
   const upserts: Service[] = [];
   const removals: Service[] = [];
   const check = (id: string): void => {

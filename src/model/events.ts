@@ -10,9 +10,18 @@ import type { MarathonEvent, StatusUpdateEvent } from '../marathon/types';
 import { normaliseInstanceId } from './tasks';
 
 /** A task's status changed: its endpoint may join, move or leave. */
-export interface TaskChange { kind: 'task'; appId: string; event: StatusUpdateEvent }
+export interface TaskChange {
+  kind: 'task';
+  appId: string;
+  event: StatusUpdateEvent;
+}
 /** A health result for one instance (all its tasks); `alive = null` means unknown. */
-export interface HealthChange { kind: 'health'; appId: string; instanceId: string; alive: boolean | null }
+export interface HealthChange {
+  kind: 'health';
+  appId: string;
+  instanceId: string;
+  alive: boolean | null;
+}
 /** Changes the registry applies in place, batched (they come in volume). */
 export type EndpointChange = TaskChange | HealthChange;
 

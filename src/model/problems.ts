@@ -69,13 +69,7 @@ export const PROBLEM_CODES = {
 export type ProblemCode = (typeof PROBLEM_CODES)[keyof typeof PROBLEM_CODES];
 
 /** Build a problem; `since` is stamped by the registry when it is first stored. */
-export function problem(
-  code: ProblemCode,
-  appId: string,
-  env: string | null,
-  message: string,
-  details?: Record<string, unknown>,
-): Problem {
+export function problem(code: ProblemCode, appId: string, env: string | null, message: string, details?: Record<string, unknown>): Problem {
   return details ? { code, appId, env, message, details } : { code, appId, env, message };
 }
 

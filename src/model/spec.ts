@@ -4,8 +4,18 @@
  */
 import type { App } from '../marathon/types';
 import {
-  checkAppId, checkUntrusted, display, fixedIpRefusal, isClean, isIpLiteral, reservedReason, selfSocket, shortHash,
-  type AddressPolicy, type NginxScope, type ReservedNames,
+  checkAppId,
+  checkUntrusted,
+  display,
+  fixedIpRefusal,
+  isClean,
+  isIpLiteral,
+  reservedReason,
+  selfSocket,
+  shortHash,
+  type AddressPolicy,
+  type NginxScope,
+  type ReservedNames,
 } from '../rules';
 import { IP_AUTO, labelNames, type LabelNames } from './labels';
 import { declaredPorts, dockerIpParameters, isContainerNetworked, type NetworkMode } from './ports';
@@ -58,10 +68,7 @@ export interface SpecOptions {
 }
 
 /** `ignored`: no `berth.domain`, not berth's business. */
-export type SpecResult =
-  | { kind: 'ignored' }
-  | { kind: 'spec'; spec: ServiceSpec }
-  | { kind: 'invalid'; env: string | null; problems: Problem[] };
+export type SpecResult = { kind: 'ignored' } | { kind: 'spec'; spec: ServiceSpec } | { kind: 'invalid'; env: string | null; problems: Problem[] };
 
 const PROXY_MODES: readonly ProxyMode[] = ['http', 'tcp', 'none'];
 const DNS_MODES: readonly DnsMode[] = ['direct', 'proxy', 'none'];
@@ -94,8 +101,13 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   };
   const dirty = dirtyLabels(labels, names, opts.labelPrefix ?? 'berth.');
   for (const d of dirty) {
-    problems.push(problem(C.LABEL_INVALID_STRING, appId, null, `${display(d.key, 80)}: ${d.message}, value "${display(d.value)}"`,
-      { label: display(d.key, 80), value: display(d.value), reason: d.reason }));
+    problems.push(
+      problem(C.LABEL_INVALID_STRING, appId, null, `${display(d.key, 80)}: ${d.message}, value "${display(d.value)}"`, {
+        label: display(d.key, 80),
+        value: display(d.value),
+        reason: d.reason,
+      }),
+    );
   }
 
   const domains = dirty.some((d) => d.key === names.domain) ? null : checkDomainList(domainRaw);
@@ -147,8 +159,12 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   if (fixedIp !== null) checkFixedIp(fixedIp, appId, names.ip, opts.addresses, opts.poolHolder, problems);
   const instances = typeof app.instances === 'number' ? app.instances : 1;
   if (fixedIp !== null && instances > 1) {
-    fail(C.FIXED_IP_MULTIPLE_INSTANCES, names.ip, fixedIp,
-      `fixed IP with ${instances} instances; Docker would give every instance the same --ip (use one app per fixed-IP container)`);
+    fail(
+      C.FIXED_IP_MULTIPLE_INSTANCES,
+      names.ip,
+      fixedIp,
+      `fixed IP with ${instances} instances; Docker would give every instance the same --ip (use one app per fixed-IP container)`,
+    );
   }
 
   const network: NetworkMode = fixedIp !== null ? 'fixed' : isContainerNetworked(app) ? 'container' : 'host';
@@ -327,23 +343,50 @@ function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, prefix:
 }
 
 /** Address policy and IPAM ownership for a fixed IP; each refusal is a problem naming the address. */
-function checkFixedIp(ip: string, appId: string, label: string, policy: AddressPolicy | undefined, holderOf: PoolHolderLookup | undefined, problems: Problem[]): void {
+function checkFixedIp(
+  ip: string,
+  appId: string,
+  label: string,
+  policy: AddressPolicy | undefined,
+  holderOf: PoolHolderLookup | undefined,
+  problems: Problem[],
+): void {
   const refused = policy ? fixedIpRefusal(ip, policy) : null;
   if (refused) problems.push(problem(C.FIXED_IP_REFUSED, appId, null, `${label}: ${refused.reason}`, { label, ip }));
   const held = holderOf?.(ip);
   if (held === undefined) return;
   if (held.holder === null) {
-    problems.push(problem(C.IP_NOT_ALLOCATED, appId, null,
-      `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
-      { label, ip, pool: held.pool }));
+    problems.push(
+      problem(
+        C.IP_NOT_ALLOCATED,
+        appId,
+        null,
+        `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
+        { label, ip, pool: held.pool },
+      ),
+    );
   } else if (held.holder !== appId) {
-    problems.push(problem(C.IP_ALLOCATED_TO_OTHER, appId, null, `${label}: ${ip} in pool ${held.pool} is allocated to ${held.holder}`,
-      { label, ip, pool: held.pool, holder: held.holder }));
+    problems.push(
+      problem(C.IP_ALLOCATED_TO_OTHER, appId, null, `${label}: ${ip} in pool ${held.pool} is allocated to ${held.holder}`, {
+        label,
+        ip,
+        pool: held.pool,
+        holder: held.holder,
+      }),
+    );
   }
 }
 
 /** Endpoints that would be berth's own sockets: the fixed IP, or any task address Marathon reports now. */
-function selfEndpoints(app: App, fixedIp: string | null, network: NetworkMode, port: ChosenPort, appId: string, policy: AddressPolicy, problems: Problem[]): void {
+function selfEndpoints(
+  app: App,
+  fixedIp: string | null,
+  network: NetworkMode,
+  port: ChosenPort,
+  appId: string,
+  policy: AddressPolicy,
+  problems: Problem[],
+): void {
   if (policy.self.length === 0) return;
   const hits = new Map<string, string>();
   const check = (address: string, p: number | undefined): void => {
@@ -355,12 +398,15 @@ function selfEndpoints(app: App, fixedIp: string | null, network: NetworkMode, p
   for (const t of Array.isArray(app.tasks) ? app.tasks : []) {
     if (!t) continue;
     if (network === 'container') {
-      for (const a of Array.isArray(t.ipAddresses) ? t.ipAddresses : []) if (a && isClean(a.ipAddress, 'ip') && isIpLiteral(a.ipAddress)) check(a.ipAddress, port.number);
+      for (const a of Array.isArray(t.ipAddresses) ? t.ipAddresses : [])
+        if (a && isClean(a.ipAddress, 'ip') && isIpLiteral(a.ipAddress)) check(a.ipAddress, port.number);
     } else if (network === 'host' && isClean(t.host, 'host') && isIpLiteral(t.host) && port.index !== null && Array.isArray(t.ports)) {
       check(t.host, t.ports[port.index]);
     }
   }
   for (const [endpoint, what] of hits) {
-    problems.push(problem(C.ENDPOINT_SELF, appId, null, `endpoint ${endpoint} is berth's own ${what} socket; it is never published`, { endpoint, socket: what }));
+    problems.push(
+      problem(C.ENDPOINT_SELF, appId, null, `endpoint ${endpoint} is berth's own ${what} socket; it is never published`, { endpoint, socket: what }),
+    );
   }
 }

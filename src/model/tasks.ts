@@ -24,7 +24,13 @@ export interface TaskRecord {
 
 /** States after which a task never runs again (mesos.proto); such tasks are forgotten. */
 export const TERMINAL_STATES: ReadonlySet<string> = new Set([
-  'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
 ]);
 
 /**
@@ -63,8 +69,7 @@ export function nextServing(prevServing: boolean, state: TaskState, healthChecke
 }
 
 // Every string kept here is stored with the service (registry tasks): only clean ones are kept.
-const ipList = (ips: Task['ipAddresses']): string[] =>
-  Array.isArray(ips) ? ips.filter((i) => i && isClean(i.ipAddress, 'ip')).map((i) => i.ipAddress) : [];
+const ipList = (ips: Task['ipAddresses']): string[] => (Array.isArray(ips) ? ips.filter((i) => i && isClean(i.ipAddress, 'ip')).map((i) => i.ipAddress) : []);
 const cleanHost = (h: unknown): string | undefined => (isClean(h, 'host') ? h : undefined);
 const cleanPorts = (p: unknown): number[] | undefined =>
   Array.isArray(p) ? p.filter((n): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 65535) : undefined;
@@ -85,8 +90,8 @@ export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healt
     taskId: task.id,
     instanceId: instanceIdOf(task.id),
     state,
-    host: cleanHost(task.host) ?? (prev?.host ?? ''),
-    ports: cleanPorts(task.ports) ?? (prev?.ports ?? []),
+    host: cleanHost(task.host) ?? prev?.host ?? '',
+    ports: cleanPorts(task.ports) ?? prev?.ports ?? [],
     ipAddresses: Array.isArray(task.ipAddresses) ? ipList(task.ipAddresses) : (prev?.ipAddresses ?? []),
     health: signal === 'none' ? (prev?.health ?? 'unknown') : signal,
     serving: nextServing(prevServing, state, healthChecked, signal),

@@ -63,7 +63,7 @@ export async function applyChanges(changes: readonly FileChange[], dir: string, 
     if (test.timedOut) return outcome; // a hung test says nothing about which file is bad
     const base = await control.test();
     if (!base.ok) {
-      outcome.error += '; it fails without berth\'s changes too, so the culprit is outside the generated files';
+      outcome.error += "; it fails without berth's changes too, so the culprit is outside the generated files";
       return outcome;
     }
     outcome.offenders = await findOffenders(changes, async (subset) => {

@@ -32,7 +32,9 @@ export async function renderDryRun(opts: { view: RegistryView; dir: string; temp
   const keep = new Set(rendered.rejected.map((r) => r.path).filter((p): p is string => p !== null));
   const plan = planSync(rendered.files, disk, keep);
   const diff = plan.changes
-    .map((c) => unifiedDiff(c.before?.toString('utf8') ?? '', c.content ?? '', c.before ? `a/${c.path}` : '/dev/null', c.content !== null ? `b/${c.path}` : '/dev/null'))
+    .map((c) =>
+      unifiedDiff(c.before?.toString('utf8') ?? '', c.content ?? '', c.before ? `a/${c.path}` : '/dev/null', c.content !== null ? `b/${c.path}` : '/dev/null'),
+    )
     .join('');
   return {
     position: snapshot.position,
@@ -47,7 +49,9 @@ export async function renderDryRun(opts: { view: RegistryView; dir: string; temp
 /** Text for `berth render --dry-run`: a summary, one line per change and rejection, then the diff. */
 export function formatDryRun(r: DryRunResult): string {
   const lines = [`registry position ${r.position}${r.loaded ? '' : ' (never loaded: a real sync would be held)'}`];
-  lines.push(`${r.files.filter((f) => f.action === 'write').length} to write, ${r.files.filter((f) => f.action === 'remove').length} to remove, ${r.unchanged} unchanged`);
+  lines.push(
+    `${r.files.filter((f) => f.action === 'write').length} to write, ${r.files.filter((f) => f.action === 'remove').length} to remove, ${r.unchanged} unchanged`,
+  );
   for (const f of r.files) lines.push(`  ${f.action === 'write' ? 'write ' : 'remove'} ${f.path}`);
   for (const x of r.rejected) lines.push(`  skip   ${x.env} ${x.appId}: ${x.code}: ${x.message}`);
   return `${lines.join('\n')}\n${r.diff ? `\n${r.diff}` : ''}`;

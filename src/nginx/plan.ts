@@ -58,7 +58,16 @@ export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<str
     const text = known?.text(f.path);
     if (before && (text !== undefined ? text === f.content : before.equals(Buffer.from(f.content)))) continue;
     const sb = before ? servers(f.path, before) : 0;
-    changes.push({ path: f.path, env: f.env, appId: f.appId, content: f.content, before, serversBefore: sb, serversAfter: f.servers, definitionKey: f.definitionKey });
+    changes.push({
+      path: f.path,
+      env: f.env,
+      appId: f.appId,
+      content: f.content,
+      before,
+      serversBefore: sb,
+      serversAfter: f.servers,
+      definitionKey: f.definitionKey,
+    });
   }
   for (const [path, before] of disk) {
     if (wanted.has(path) || keep.has(path)) continue;

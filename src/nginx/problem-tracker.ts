@@ -33,7 +33,8 @@ export class ProblemTracker {
 
   async update(rejected: readonly RenderRejection[], excluded: ReadonlyArray<{ env: string; appId: string }>): Promise<void> {
     const current = nginxProblems(rejected, excluded);
-    const same = current.size === this.raised.size && [...current].every(([k, p]) => this.raised.get(k)?.message === p.message && this.raised.get(k)?.env === p.env);
+    const same =
+      current.size === this.raised.size && [...current].every(([k, p]) => this.raised.get(k)?.message === p.message && this.raised.get(k)?.env === p.env);
     if (same && this.replacedOnce) return;
     try {
       await this.sink.replace([...current.values()]);
@@ -41,7 +42,8 @@ export class ProblemTracker {
       this.logger.warn({ err: (err as Error).message }, 'could not update nginx problems; will retry');
       return;
     }
-    for (const [k, p] of current) if (!this.raised.has(k)) this.logger.warn({ code: p.code, appId: p.appId, env: p.env, reason: p.message }, 'nginx problem raised');
+    for (const [k, p] of current)
+      if (!this.raised.has(k)) this.logger.warn({ code: p.code, appId: p.appId, env: p.env, reason: p.message }, 'nginx problem raised');
     for (const [k, p] of this.raised) if (!current.has(k)) this.logger.info({ code: p.code, appId: p.appId, env: p.env }, 'nginx problem cleared');
     this.raised = current;
     this.replacedOnce = true;

@@ -197,7 +197,13 @@ export function renderServices(services: readonly Service[], templates: Template
       const portKey = `${s.env} ${s.listen}`;
       const owner = tcpPorts.get(portKey);
       if (owner) {
-        rejected.push({ env: s.env, appId: s.appId, code: PROBLEM_CODES.NGINX_LISTEN_CONFLICT, message: `listen port ${s.listen} is already used by ${owner} in ${s.env}`, path });
+        rejected.push({
+          env: s.env,
+          appId: s.appId,
+          code: PROBLEM_CODES.NGINX_LISTEN_CONFLICT,
+          message: `listen port ${s.listen} is already used by ${owner} in ${s.env}`,
+          path,
+        });
         continue;
       }
       tcpPorts.set(portKey, s.appId);

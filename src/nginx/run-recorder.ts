@@ -18,7 +18,15 @@ export class RunRecorder {
   async record(run: SyncRun, durationMs: number): Promise<SyncRun> {
     this.metrics.runs.inc({ result: run.status });
     if (run.status !== 'unchanged') this.metrics.duration.observe(durationMs / 1000);
-    const log = { status: run.status, trigger: run.trigger, position: run.position, written: run.filesWritten, removed: run.filesRemoved, reloaded: run.reloaded, ms: durationMs };
+    const log = {
+      status: run.status,
+      trigger: run.trigger,
+      position: run.position,
+      written: run.filesWritten,
+      removed: run.filesRemoved,
+      reloaded: run.reloaded,
+      ms: durationMs,
+    };
     if (run.status === 'applied') this.logger.info(log, 'nginx sync applied');
     else if (run.status === 'failed') this.logger.error({ ...log, error: run.error, output: run.testOutput }, 'nginx sync failed');
     try {

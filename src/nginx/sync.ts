@@ -155,7 +155,17 @@ export class NginxSync {
 
   private async run(trigger: SyncTrigger, bypassGuard: boolean): Promise<SyncRun> {
     const started = this.clock.now();
-    const base = { startedAt: new Date(started).toISOString(), trigger, filesWritten: 0, filesRemoved: 0, reloaded: false, testOutput: null, heldReason: null, error: null, offenders: [] };
+    const base = {
+      startedAt: new Date(started).toISOString(),
+      trigger,
+      filesWritten: 0,
+      filesRemoved: 0,
+      reloaded: false,
+      testOutput: null,
+      heldReason: null,
+      error: null,
+      offenders: [],
+    };
     let position = this.lastSeenPosition;
     try {
       const snapshot = await this.opts.view.snapshot();
@@ -183,7 +193,8 @@ export class NginxSync {
       }
       const reason = bypassGuard ? null : guardReason(plan, snapshot.loaded, this.opts.maxRemovalRatio);
       if (reason) {
-        if (this.held?.reason !== reason) this.opts.logger.warn({ reason, position }, 'nginx sync held by the mass-removal guard; POST /v1/sync/release to apply');
+        if (this.held?.reason !== reason)
+          this.opts.logger.warn({ reason, position }, 'nginx sync held by the mass-removal guard; POST /v1/sync/release to apply');
         this.held = { reason, since: this.held?.since ?? new Date(started).toISOString(), position };
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }

@@ -21,8 +21,19 @@ export async function loadTemplates(templatesDir: string): Promise<Templates> {
   for (const kind of ['http', 'stream'] as const) {
     try {
       compiled[kind]({
-        env: 'x', appId: '/x', upstream: 'x', domains: ['x'], serverNames: 'x', primaryDomain: 'x', listen: '1',
-        servers: [], hasServers: false, proxy: kind === 'http' ? 'http' : 'tcp', servicePort: 1, portName: null, fixedIp: null,
+        env: 'x',
+        appId: '/x',
+        upstream: 'x',
+        domains: ['x'],
+        serverNames: 'x',
+        primaryDomain: 'x',
+        listen: '1',
+        servers: [],
+        hasServers: false,
+        proxy: kind === 'http' ? 'http' : 'tcp',
+        servicePort: 1,
+        portName: null,
+        fixedIp: null,
       });
     } catch (err) {
       throw new Error(`Nginx template ${path.join(templatesDir, TEMPLATE_FILES[kind])} is invalid: ${(err as Error).message}`);

@@ -5,7 +5,11 @@
  * gets null and falls back to a full snapshot.
  */
 
-interface Entry { from: number; to: number; ids: readonly string[] }
+interface Entry {
+  from: number;
+  to: number;
+  ids: readonly string[];
+}
 
 /** Bounds: a consumer this far behind is better served by a snapshot anyway. */
 const MAX_ENTRIES = 4096;

@@ -28,9 +28,15 @@ export async function reconcileIpam(
     const outcomes = await ipam.claim(uses, snapshotAt);
     const conflicts = outcomes
       .filter((o) => o.result === 'conflict')
-      .map((o) => problem(PROBLEM_CODES.FIXED_IP_CONFLICT, o.appId, null,
-        o.message ?? `fixed IP ${o.ip} is allocated to ${o.owner ?? 'another app'} in pool ${o.pool ?? '?'}`,
-        { ip: o.ip, pool: o.pool, owner: o.owner }));
+      .map((o) =>
+        problem(
+          PROBLEM_CODES.FIXED_IP_CONFLICT,
+          o.appId,
+          null,
+          o.message ?? `fixed IP ${o.ip} is allocated to ${o.owner ?? 'another app'} in pool ${o.pool ?? '?'}`,
+          { ip: o.ip, pool: o.pool, owner: o.owner },
+        ),
+      );
     await registry.setProblems('ipam', conflicts);
     const live = apps.map((a) => a.id);
     for (const pool of await ipam.pools()) {

@@ -31,24 +31,47 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
     for (const [k, v] of pick(source())) g.set({ [label]: k }, v);
   };
   new Gauge({
-    name: 'berth_registry_services', help: 'Published services per environment', labelNames: ['env'], registers,
-    collect() { byLabel(this, 'env', (d) => d.servicesByEnv); },
+    name: 'berth_registry_services',
+    help: 'Published services per environment',
+    labelNames: ['env'],
+    registers,
+    collect() {
+      byLabel(this, 'env', (d) => d.servicesByEnv);
+    },
   });
   new Gauge({
-    name: 'berth_registry_endpoints', help: 'Published endpoints per environment', labelNames: ['env'], registers,
-    collect() { byLabel(this, 'env', (d) => d.endpointsByEnv); },
+    name: 'berth_registry_endpoints',
+    help: 'Published endpoints per environment',
+    labelNames: ['env'],
+    registers,
+    collect() {
+      byLabel(this, 'env', (d) => d.endpointsByEnv);
+    },
   });
   new Gauge({
-    name: 'berth_registry_problems', help: 'Open problems by code', labelNames: ['code'], registers,
-    collect() { byLabel(this, 'code', (d) => d.problemsByCode); },
+    name: 'berth_registry_problems',
+    help: 'Open problems by code',
+    labelNames: ['code'],
+    registers,
+    collect() {
+      byLabel(this, 'code', (d) => d.problemsByCode);
+    },
   });
   new Gauge({
-    name: 'berth_registry_journal_position', help: 'Latest change journal position', registers,
-    collect() { this.set(source ? source().position : 0); },
+    name: 'berth_registry_journal_position',
+    help: 'Latest change journal position',
+    registers,
+    collect() {
+      this.set(source ? source().position : 0);
+    },
   });
   new Gauge({
-    name: 'berth_registry_snapshot_held', help: '1 while a Marathon snapshot is held by the removal guard (or failed)', registers,
-    collect() { this.set(source?.().held ? 1 : 0); },
+    name: 'berth_registry_snapshot_held',
+    help: '1 while a Marathon snapshot is held by the removal guard (or failed)',
+    registers,
+    collect() {
+      this.set(source?.().held ? 1 : 0);
+    },
   });
   return {
     snapshotDuration: new Histogram({
@@ -58,10 +81,25 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    snapshots: new Counter({ name: 'berth_registry_snapshots_total', help: 'Full snapshots by result (applied, unchanged, held, failed)', labelNames: ['result'], registers }),
+    snapshots: new Counter({
+      name: 'berth_registry_snapshots_total',
+      help: 'Full snapshots by result (applied, unchanged, held, failed)',
+      labelNames: ['result'],
+      registers,
+    }),
     writes: new Counter({ name: 'berth_registry_writes_total', help: 'Registry write transactions by kind', labelNames: ['kind'], registers }),
-    writeErrors: new Counter({ name: 'berth_registry_write_errors_total', help: 'Failed registry write transactions by kind', labelNames: ['kind'], registers }),
-    changes: new Counter({ name: 'berth_registry_changes_total', help: 'Marathon events by the change they were classified as (task, health, apps, group, ignored)', labelNames: ['kind'], registers }),
+    writeErrors: new Counter({
+      name: 'berth_registry_write_errors_total',
+      help: 'Failed registry write transactions by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
+    changes: new Counter({
+      name: 'berth_registry_changes_total',
+      help: 'Marathon events by the change they were classified as (task, health, apps, group, ignored)',
+      labelNames: ['kind'],
+      registers,
+    }),
     attach(fn) {
       source = fn;
     },

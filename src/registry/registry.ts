@@ -203,10 +203,21 @@ export class Registry implements RegistryView {
             maxRemovalRatio: this.opts.maxRemovalRatio ?? 0.5,
           });
       if (reason) {
-        const st = this.held.hold(reason, this.clock.now(), apps, {
-          services: this.mirror.services.size,
-          endpoints: this.mirror.endpointCount(),
-        }, { apps: apps.length, services: plan.services.size, endpoints: this.mirror.endpointCount(plan.services.values()), removedServices: plan.diff.removals.length });
+        const st = this.held.hold(
+          reason,
+          this.clock.now(),
+          apps,
+          {
+            services: this.mirror.services.size,
+            endpoints: this.mirror.endpointCount(),
+          },
+          {
+            apps: apps.length,
+            services: plan.services.size,
+            endpoints: this.mirror.endpointCount(plan.services.values()),
+            removedServices: plan.diff.removals.length,
+          },
+        );
         if (st.attempts === 1) this.log.warn({ reason, ...st.current, proposed: st.proposed }, 'marathon snapshot held by the removal guard');
         this.finishSnapshot('held', started);
         return { result: 'held', position: this.mirror.position, upserts: 0, removals: 0, reason };
@@ -380,7 +391,10 @@ export class Registry implements RegistryView {
     if (failed.size === 0 && open.size === 0) return;
     const now = new Date(this.clock.now()).toISOString();
     const raise = [...failed].map(([id, err]) => {
-      this.log.error({ appId: id, err: err.message, sqlstate: (err as { code?: unknown }).code }, 'registry write refused for one app; keeping its previous state');
+      this.log.error(
+        { appId: id, err: err.message, sqlstate: (err as { code?: unknown }).code },
+        'registry write refused for one app; keeping its previous state',
+      );
       const p = writeFailedProblem(id, err, now);
       const before = open.get(problemKey(p));
       return before ? { ...p, since: (before as StoredProblem).since } : p;
@@ -388,11 +402,19 @@ export class Registry implements RegistryView {
     const written = new Set(plan.write.upserts.map((u) => safeText(u.service.appId)).concat(plan.write.removals.map((r) => safeText(r.appId))));
     for (const id of failed.keys()) written.delete(safeText(id));
     const known = plan.partial ? null : new Set([...plan.records.keys()].map(safeText));
-    const clear = [...open.values()].filter((p) => !raise.some((r) => r.appId === p.appId) && (written.has(p.appId) || (known !== null && !known.has(p.appId))));
+    const clear = [...open.values()].filter(
+      (p) => !raise.some((r) => r.appId === p.appId) && (written.has(p.appId) || (known !== null && !known.has(p.appId))),
+    );
     if (raise.length + clear.length === 0) return;
     const from = this.mirror.position;
     try {
-      const position = await this.store.write({ upserts: [], removals: [], raise, clear: clear.map((p) => ({ appId: p.appId, code: p.code })), markLoaded: false });
+      const position = await this.store.write({
+        upserts: [],
+        removals: [],
+        raise,
+        clear: clear.map((p) => ({ appId: p.appId, code: p.code })),
+        markLoaded: false,
+      });
       if (position !== null) this.mirror.position = position;
       this.mirror.setProblems(this.mirror.withProblems('registry', raise, clear));
       this.changes.record(from, this.mirror.position, []);

@@ -50,7 +50,9 @@ export class Batcher<I, O> {
     const wait = this.lastStart + this.minIntervalMs - performance.now();
     if (wait <= 0) return (this.flush = this.queue.run(this.job));
     let settle!: (p: Promise<O>) => void;
-    this.flush = new Promise<O>((resolve) => { settle = resolve; });
+    this.flush = new Promise<O>((resolve) => {
+      settle = resolve;
+    });
     const timer = setTimeout(() => this.release?.(), wait);
     this.release = () => {
       clearTimeout(timer);

@@ -101,7 +101,10 @@ export class RegistryStore {
       const [lo] = await trx('registry_journal').min({ p: 'position' });
       if (lo?.p !== null && lo?.p !== undefined && Number(lo.p) > position + 1) return null;
       const rows: Array<{ position: unknown; op: string; app_id: string | null }> = await trx('registry_journal')
-        .select('position', 'op', 'app_id').where('position', '>', position).orderBy('position').limit(limit + 1);
+        .select('position', 'op', 'app_id')
+        .where('position', '>', position)
+        .orderBy('position')
+        .limit(limit + 1);
       if (rows.length > limit) return null;
       const apps = [...new Set(rows.filter((r) => r.app_id !== null && (r.op === 'upsert' || r.op === 'remove')).map((r) => r.app_id as string))];
       return {
@@ -127,7 +130,9 @@ export class RegistryStore {
         await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.appId)]);
       }
       if (w.upserts.length > 0) {
-        const rows = w.upserts.filter((u) => u.specChanged !== false).map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
+        const rows = w.upserts
+          .filter((u) => u.specChanged !== false)
+          .map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
         for (const part of chunks(rows)) {
           await trx.raw(
             `insert into registry_services (app_id, env, spec, first_seen)
@@ -154,7 +159,12 @@ export class RegistryStore {
         }
       }
       const journal: Array<{ op: string; app_id: string | null; env: string | null; detail: unknown }> = [
-        ...w.upserts.map((u) => ({ op: 'upsert', app_id: u.service.appId, env: u.service.env, detail: { endpoints: u.service.endpoints.length, version: u.service.version } })),
+        ...w.upserts.map((u) => ({
+          op: 'upsert',
+          app_id: u.service.appId,
+          env: u.service.env,
+          detail: { endpoints: u.service.endpoints.length, version: u.service.version },
+        })),
         ...w.removals.map((r) => ({ op: 'remove', app_id: r.appId, env: r.env, detail: null })),
         ...(w.markLoaded ? [{ op: 'loaded', app_id: null, env: null, detail: null }] : []),
       ];
@@ -174,7 +184,15 @@ export class RegistryStore {
         );
       }
       if (w.raise.length > 0) {
-        const rows = w.raise.map((p) => ({ app_id: p.appId, code: p.code, source: p.source, env: p.env, message: p.message, details: p.details ?? null, since: p.since }));
+        const rows = w.raise.map((p) => ({
+          app_id: p.appId,
+          code: p.code,
+          source: p.source,
+          env: p.env,
+          message: p.message,
+          details: p.details ?? null,
+          since: p.since,
+        }));
         await trx.raw(
           `insert into registry_problems (app_id, code, source, env, message, details, since)
            select app_id, code, source, env, message, details, since from jsonb_to_recordset(?::jsonb)
@@ -187,7 +205,9 @@ export class RegistryStore {
       return position;
     });
     if (last !== null && ++this.writes % PRUNE_EVERY === 0) {
-      await this.knex('registry_journal').where('position', '<', last - JOURNAL_KEEP).del();
+      await this.knex('registry_journal')
+        .where('position', '<', last - JOURNAL_KEEP)
+        .del();
     }
     return last;
   }
@@ -239,7 +259,15 @@ async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null): Pro
   return services.map((r: { app_id: string; spec: unknown; first_seen: string | Date }) => {
     const spec = json<ServiceSpec>(r.spec);
     const eps = (byApp.get(r.app_id) ?? []).sort((a, b) => (a.e.taskId < b.e.taskId ? -1 : 1));
-    return { spec, service: serviceFrom(spec, eps.map((x) => x.e)), tasks: eps.map((x) => x.t), firstSeen: new Date(r.first_seen).getTime() };
+    return {
+      spec,
+      service: serviceFrom(
+        spec,
+        eps.map((x) => x.e),
+      ),
+      tasks: eps.map((x) => x.t),
+      firstSeen: new Date(r.first_seen).getTime(),
+    };
   });
 }
 
@@ -268,8 +296,17 @@ function chunks<T>(rows: T[]): T[][] {
 
 function serviceFrom(spec: ServiceSpec, endpoints: Endpoint[]): Service {
   return {
-    env: spec.env, appId: spec.appId, domains: spec.domains, proxy: spec.proxy, listen: spec.listen, dns: spec.dns,
-    portName: spec.portName, servicePort: spec.servicePort, fixedIp: spec.fixedIp, endpoints, version: spec.version,
+    env: spec.env,
+    appId: spec.appId,
+    domains: spec.domains,
+    proxy: spec.proxy,
+    listen: spec.listen,
+    dns: spec.dns,
+    portName: spec.portName,
+    servicePort: spec.servicePort,
+    fixedIp: spec.fixedIp,
+    endpoints,
+    version: spec.version,
   };
 }
 

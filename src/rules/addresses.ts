@@ -72,9 +72,10 @@ export interface AddressRefusal {
 function inCidr(ip: ipaddr.IPv4 | ipaddr.IPv6, cidr: string): boolean {
   try {
     const range = ipaddr.parseCIDR(cidr);
-    const net = range[0].kind() === 'ipv6' && (range[0] as ipaddr.IPv6).isIPv4MappedAddress()
-      ? ([(range[0] as ipaddr.IPv6).toIPv4Address(), Math.max(0, range[1] - 96)] as [ipaddr.IPv4, number])
-      : range;
+    const net =
+      range[0].kind() === 'ipv6' && (range[0] as ipaddr.IPv6).isIPv4MappedAddress()
+        ? ([(range[0] as ipaddr.IPv6).toIPv4Address(), Math.max(0, range[1] - 96)] as [ipaddr.IPv4, number])
+        : range;
     return ip.kind() === net[0].kind() && ip.match(net);
   } catch {
     return false;

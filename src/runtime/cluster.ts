@@ -18,7 +18,14 @@ export interface LeadershipPart extends Part {
  * Leadership among replicas sharing the database. Created first (the registry's writes are fenced
  * by it) and started once the API listens, so the URL it announces answers.
  */
-export function leadershipPart(d: { config: Config; db: Database; logger: Logger; metricsRegistry: PromRegistry; replicaId?: string; apiUrl(): string }): LeadershipPart {
+export function leadershipPart(d: {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  metricsRegistry: PromRegistry;
+  replicaId?: string;
+  apiUrl(): string;
+}): LeadershipPart {
   const metrics = createClusterMetrics(d.metricsRegistry);
   const leadership = createLeadership({
     engine: d.db.engine,
@@ -49,7 +56,14 @@ export interface JournalPart extends Part {
  * A standby follows the leader's journal (poll, and at once on LISTEN/NOTIFY with PostgreSQL);
  * the leader announces its positions. Its readiness: the replica's role and view freshness.
  */
-export function journalPart(d: { config: Config; db: Database; registry: Registry; leadership: Leadership; metrics: ClusterMetrics; logger: Logger }): JournalPart {
+export function journalPart(d: {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  leadership: Leadership;
+  metrics: ClusterMetrics;
+  logger: Logger;
+}): JournalPart {
   let follower: JournalFollower | undefined;
   let unpublish: (() => void) | undefined;
   let unlisten: (() => Promise<void>) | undefined;

@@ -24,6 +24,18 @@ export function databasePart(config: Config, logger: Logger, opts: DatabasePartO
     stop: async () => {
       await db?.close();
     },
-    readiness: () => [{ name: 'database', check: async () => ({ ok: !!db && (await db.knex.raw('select 1').then(() => true, () => false)) }) }],
+    readiness: () => [
+      {
+        name: 'database',
+        check: async () => ({
+          ok:
+            !!db &&
+            (await db.knex.raw('select 1').then(
+              () => true,
+              () => false,
+            )),
+        }),
+      },
+    ],
   };
 }

@@ -40,12 +40,7 @@ export async function journalHead(knex: Knex): Promise<number> {
  * when DNS answers go stale; positions behind is what that last check saw. The leader writes the
  * journal itself, so its view is the head.
  */
-export function followJournal(
-  registry: Pick<Registry, 'refresh' | 'position'>,
-  logger: Logger,
-  active: () => boolean,
-  opts: FollowOptions,
-): JournalFollower {
+export function followJournal(registry: Pick<Registry, 'refresh' | 'position'>, logger: Logger, active: () => boolean, opts: FollowOptions): JournalFollower {
   const intervalMs = opts.intervalMs ?? 1000;
   const maxLagSeconds = opts.maxLagSeconds ?? 10;
   const clock = opts.clock ?? systemClock;

@@ -21,7 +21,14 @@ export function auditRetentionPart(d: AuditRetentionPartDeps): Part {
     name: 'audit-retention',
     start: async () => {
       const retention = d.config.auditRetention;
-      stop = startAuditRetention({ knex: d.db.knex, leadership: d.leadership, logger: d.logger, metricsRegistry: d.metricsRegistry, retention, intervalMs: retention.intervalMs });
+      stop = startAuditRetention({
+        knex: d.db.knex,
+        leadership: d.leadership,
+        logger: d.logger,
+        metricsRegistry: d.metricsRegistry,
+        retention,
+        intervalMs: retention.intervalMs,
+      });
     },
     stop: async () => {
       await stop?.();

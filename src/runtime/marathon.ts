@@ -40,8 +40,12 @@ function startMarathon(
   const auth = { username: config.marathon.username, password: config.marathon.password, token: config.marathon.token };
   const logger = deps.logger.child({ component: 'marathon' });
   const client = new MarathonClient({
-    urls: config.marathon.urls, ...auth, logger, metrics: deps.metrics,
-    maxResponseBytes: config.marathon.maxResponseBytes, labelPrefix: config.labelPrefix,
+    urls: config.marathon.urls,
+    ...auth,
+    logger,
+    metrics: deps.metrics,
+    maxResponseBytes: config.marathon.maxResponseBytes,
+    labelPrefix: config.labelPrefix,
   });
   const stream = new EventStream({
     urls: config.marathon.urls,
@@ -137,7 +141,11 @@ export function marathonPart(d: MarathonPartDeps): MarathonPart {
  * STREAM_STALE_MS, and unless snapshots have failed without a success for longer than `graceMs`
  * (Marathon's REST side down while its stream stays up). A standby does not talk to Marathon.
  */
-export function marathonReadiness(leader: () => { runtime: Pick<MarathonRuntime, 'sync' | 'stream' | 'startedAt'> | undefined } | null, graceMs: number, now: () => number = Date.now): ReadinessCheck {
+export function marathonReadiness(
+  leader: () => { runtime: Pick<MarathonRuntime, 'sync' | 'stream' | 'startedAt'> | undefined } | null,
+  graceMs: number,
+  now: () => number = Date.now,
+): ReadinessCheck {
   return {
     name: 'marathon',
     check: async () => {
@@ -149,7 +157,12 @@ export function marathonReadiness(leader: () => { runtime: Pick<MarathonRuntime,
       const synced = r?.sync.hasSynced() ?? false;
       const failingSince = status.consecutiveFailures > 0 ? (status.lastSuccessAt ? Date.parse(status.lastSuccessAt) : (r?.startedAt ?? now())) : null;
       const failingMs = failingSince === null ? 0 : Math.max(0, now() - failingSince);
-      const detail = { snapshot: synced, streamAgeSeconds: Number.isFinite(age) ? Math.round(age) : null, ...status, failingSeconds: Math.round(failingMs / 1000) };
+      const detail = {
+        snapshot: synced,
+        streamAgeSeconds: Number.isFinite(age) ? Math.round(age) : null,
+        ...status,
+        failingSeconds: Math.round(failingMs / 1000),
+      };
       const reason = !synced
         ? 'no Marathon snapshot applied yet'
         : age * 1000 >= STREAM_STALE_MS

@@ -83,7 +83,14 @@ export function nginxReadiness(sync: Pick<NginxSync, 'status'>): ReadinessCheck 
     name: 'nginx',
     check: async () => {
       const s = sync.status();
-      const run = s.lastRun && { id: s.lastRun.id ?? null, status: s.lastRun.status, position: s.lastRun.position, finishedAt: s.lastRun.finishedAt, error: s.lastRun.error, heldReason: s.lastRun.heldReason };
+      const run = s.lastRun && {
+        id: s.lastRun.id ?? null,
+        status: s.lastRun.status,
+        position: s.lastRun.position,
+        finishedAt: s.lastRun.finishedAt,
+        error: s.lastRun.error,
+        heldReason: s.lastRun.heldReason,
+      };
       const detail = { appliedPosition: s.appliedPosition, lastRun: run, held: s.held };
       if (!run) return { ok: false, detail: { ...detail, reason: 'no Nginx sync run has finished yet' } };
       if (run.status === 'failed' || run.status === 'held') return { ok: false, detail: { ...detail, reason: `the latest Nginx sync run ${run.status}` } };

@@ -30,38 +30,88 @@ export async function handleControl(ctl: SimControl, req: IncomingMessage, res: 
         // so a child-process test can point tasks at its real backends.
         const placements = Array.isArray(body.placements) ? (body.placements as Json[]) : undefined;
         const def = placements ? (body.app as Json) : body;
-        const placeTask = placements && ((_d: unknown, i: number) => {
-          const p = placements[i % placements.length];
-          const ips = (p.ipAddresses as string[] | undefined)?.map(ipAddressOf);
-          return { host: p.host as string | undefined, ports: p.ports as number[] | undefined, ipAddresses: ips };
-        });
+        const placeTask =
+          placements &&
+          ((_d: unknown, i: number) => {
+            const p = placements[i % placements.length];
+            const ips = (p.ipAddresses as string[] | undefined)?.map(ipAddressOf);
+            return { host: p.host as string | undefined, ports: p.ports as number[] | undefined, ipAddresses: ips };
+          });
         const tasks = await ctl.deploy(def, placeTask ? { placeTask: stripUndefined(placeTask) } : {});
         return reply(res, 200, { tasks: tasks.map((t) => t.id) });
       }
-      case 'POST /apps/update': await ctl.update(String(body.id), body.change as Json); return reply(res, 200, {});
-      case 'POST /apps/scale': await ctl.scale(String(body.id), Number(body.instances)); return reply(res, 200, {});
-      case 'POST /apps/restart': await ctl.restart(String(body.id)); return reply(res, 200, {});
-      case 'POST /apps/delete': await ctl.remove(String(body.id)); return reply(res, 200, {});
-      case 'GET /tasks': return reply(res, 200, { tasks: ctl.tasks() });
-      case 'POST /health': ctl.setHealth(String(body.taskId), Boolean(body.alive)); return reply(res, 200, {});
-      case 'POST /task-state': ctl.setTaskState(String(body.taskId), body.state as TaskState, String(body.message ?? '')); return reply(res, 200, {});
-      case 'POST /events': ctl.publish(body as SimEvent); return reply(res, 200, {});
-      case 'POST /events/raw': ctl.publishRaw(String(body.bytes)); return reply(res, 200, {});
-      case 'POST /streams/cut': return reply(res, 200, { cut: ctl.cutStreams() });
-      case 'POST /streams/stall': ctl.stallStreams(body.on !== false); return reply(res, 200, {});
-      case 'POST /faults': ctl.fault(body as unknown as Fault); return reply(res, 200, {});
-      case 'DELETE /faults': ctl.clearFaults(); return reply(res, 200, {});
-      case 'POST /auth': ctl.requireAuth(Object.keys(body).length ? (body as unknown as SimAuth) : undefined); return reply(res, 200, {});
-      case 'GET /counts': return reply(res, 200, ctl.counts());
-      case 'DELETE /counts': ctl.resetCounts(); return reply(res, 200, {});
-      case 'POST /seed': return reply(res, 200, ctl.seed({ apps: Number(body.apps), tasksPerApp: Number(body.tasksPerApp ?? 3) }));
-      case 'POST /pump': { const p = ctl.pump({ ratePerSec: Number(body.ratePerSec), count: Number(body.count ?? 1000), kind: body.kind as 'state-flap' | 'health-flap' | undefined }); void p.done; return reply(res, 200, {}); }
-      case 'POST /pause': ctl.pause(); return reply(res, 200, {});
-      case 'POST /step': return reply(res, 200, { stepped: ctl.step() });
-      case 'POST /resume': ctl.resume(); return reply(res, 200, {});
-      case 'POST /leader': ctl.becomeLeader(); return reply(res, 200, {});
-      case 'DELETE /leader': ctl.loseLeader(); return reply(res, 200, {});
-      default: return reply(res, 404, { message: `unknown control ${key}` });
+      case 'POST /apps/update':
+        await ctl.update(String(body.id), body.change as Json);
+        return reply(res, 200, {});
+      case 'POST /apps/scale':
+        await ctl.scale(String(body.id), Number(body.instances));
+        return reply(res, 200, {});
+      case 'POST /apps/restart':
+        await ctl.restart(String(body.id));
+        return reply(res, 200, {});
+      case 'POST /apps/delete':
+        await ctl.remove(String(body.id));
+        return reply(res, 200, {});
+      case 'GET /tasks':
+        return reply(res, 200, { tasks: ctl.tasks() });
+      case 'POST /health':
+        ctl.setHealth(String(body.taskId), Boolean(body.alive));
+        return reply(res, 200, {});
+      case 'POST /task-state':
+        ctl.setTaskState(String(body.taskId), body.state as TaskState, String(body.message ?? ''));
+        return reply(res, 200, {});
+      case 'POST /events':
+        ctl.publish(body as SimEvent);
+        return reply(res, 200, {});
+      case 'POST /events/raw':
+        ctl.publishRaw(String(body.bytes));
+        return reply(res, 200, {});
+      case 'POST /streams/cut':
+        return reply(res, 200, { cut: ctl.cutStreams() });
+      case 'POST /streams/stall':
+        ctl.stallStreams(body.on !== false);
+        return reply(res, 200, {});
+      case 'POST /faults':
+        ctl.fault(body as unknown as Fault);
+        return reply(res, 200, {});
+      case 'DELETE /faults':
+        ctl.clearFaults();
+        return reply(res, 200, {});
+      case 'POST /auth':
+        ctl.requireAuth(Object.keys(body).length ? (body as unknown as SimAuth) : undefined);
+        return reply(res, 200, {});
+      case 'GET /counts':
+        return reply(res, 200, ctl.counts());
+      case 'DELETE /counts':
+        ctl.resetCounts();
+        return reply(res, 200, {});
+      case 'POST /seed':
+        return reply(res, 200, ctl.seed({ apps: Number(body.apps), tasksPerApp: Number(body.tasksPerApp ?? 3) }));
+      case 'POST /pump': {
+        const p = ctl.pump({
+          ratePerSec: Number(body.ratePerSec),
+          count: Number(body.count ?? 1000),
+          kind: body.kind as 'state-flap' | 'health-flap' | undefined,
+        });
+        void p.done;
+        return reply(res, 200, {});
+      }
+      case 'POST /pause':
+        ctl.pause();
+        return reply(res, 200, {});
+      case 'POST /step':
+        return reply(res, 200, { stepped: ctl.step() });
+      case 'POST /resume':
+        ctl.resume();
+        return reply(res, 200, {});
+      case 'POST /leader':
+        ctl.becomeLeader();
+        return reply(res, 200, {});
+      case 'DELETE /leader':
+        ctl.loseLeader();
+        return reply(res, 200, {});
+      default:
+        return reply(res, 404, { message: `unknown control ${key}` });
     }
   } catch (e) {
     return reply(res, e instanceof SimValidationError ? 422 : 400, { message: (e as Error).message, details: (e as SimValidationError).details });

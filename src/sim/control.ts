@@ -16,12 +16,17 @@ type Json = Record<string, unknown>;
 
 /** Thrown by control calls given an invalid definition (the same rules as `POST /v2/apps`). */
 export class SimValidationError extends Error {
-  constructor(readonly details: unknown) { super(`invalid app definition: ${JSON.stringify(details)}`); }
+  constructor(readonly details: unknown) {
+    super(`invalid app definition: ${JSON.stringify(details)}`);
+  }
 }
 
 /** Test-facing handle on one simulator node (faults, auth, counts, streams are per node). */
 export class SimControl {
-  constructor(readonly cluster: SimCluster, readonly node: SimNode) {}
+  constructor(
+    readonly cluster: SimCluster,
+    readonly node: SimNode,
+  ) {}
 
   private app(id: string): SimApp {
     const app = this.cluster.apps.get(canonicalAppId(id));
@@ -121,10 +126,14 @@ export class SimControl {
   }
 
   /** Publishes an event on every stream (any shape: tests use it for unknown types). */
-  publish(ev: SimEvent): void { this.cluster.publish(ev); }
+  publish(ev: SimEvent): void {
+    this.cluster.publish(ev);
+  }
 
   /** Writes bytes as they are to every stream (malformed JSON, partial frames). */
-  publishRaw(bytes: string): void { this.cluster.emit('raw', bytes); }
+  publishRaw(bytes: string): void {
+    this.cluster.emit('raw', bytes);
+  }
 
   /** In-process listener for every event the cluster publishes. */
   onEvent(fn: (ev: SimEvent) => void): () => void {
@@ -133,43 +142,81 @@ export class SimControl {
   }
 
   /** Closes every open stream on this node; returns how many. */
-  cutStreams(): number { return this.node.hub.cutAll(); }
+  cutStreams(): number {
+    return this.node.hub.cutAll();
+  }
 
   /** Stops all writes (events and keepalives) on this node's streams, sockets kept open. */
-  stallStreams(on = true): void { this.node.hub.stalled = on; }
+  stallStreams(on = true): void {
+    this.node.hub.stalled = on;
+  }
 
   /** Leader "not ready": streams get 200 and are closed at once. */
-  setNotReady(on = true): void { this.node.hub.notReady = on; }
+  setNotReady(on = true): void {
+    this.node.hub.notReady = on;
+  }
 
-  streamCount(): number { return this.node.hub.count(); }
+  streamCount(): number {
+    return this.node.hub.count();
+  }
 
-  fault(f: Fault): () => void { return this.node.faults.add(f); }
-  clearFaults(): void { this.node.faults.clear(); }
+  fault(f: Fault): () => void {
+    return this.node.faults.add(f);
+  }
+  clearFaults(): void {
+    this.node.faults.clear();
+  }
 
   /** Requires Basic or DC/OS token auth on every path of this node (undefined: none). */
-  requireAuth(auth: SimAuth | undefined): void { this.node.auth = auth; }
+  requireAuth(auth: SimAuth | undefined): void {
+    this.node.auth = auth;
+  }
 
   /** Requests this node saw for `METHOD /path`, e.g. `GET /v2/apps` (full app-list fetches). */
-  requestCount(key: string): number { return this.node.counts.get(key) ?? 0; }
-  counts(): Record<string, number> { return Object.fromEntries(this.node.counts); }
-  resetCounts(): void { this.node.counts.clear(); }
+  requestCount(key: string): number {
+    return this.node.counts.get(key) ?? 0;
+  }
+  counts(): Record<string, number> {
+    return Object.fromEntries(this.node.counts);
+  }
+  resetCounts(): void {
+    this.node.counts.clear();
+  }
 
   /** Makes this node the leader: health results wiped, every stream on every node closed. */
-  becomeLeader(): void { switchLeader(this.cluster, this.node.self); }
+  becomeLeader(): void {
+    switchLeader(this.cluster, this.node.self);
+  }
 
   /** No leader elected (REST answers 503/502, streams closed). */
-  loseLeader(): void { switchLeader(this.cluster, null); }
+  loseLeader(): void {
+    switchLeader(this.cluster, null);
+  }
 
-  wipeHealth(): void { wipeHealth(this.cluster); }
+  wipeHealth(): void {
+    wipeHealth(this.cluster);
+  }
 
-  seed(opts: SeedOptions): { apps: number; tasks: number } { return seed(this.cluster, opts); }
-  pump(opts: PumpOptions): { stop: () => void; done: Promise<number> } { return pump(this.cluster, opts); }
+  seed(opts: SeedOptions): { apps: number; tasks: number } {
+    return seed(this.cluster, opts);
+  }
+  pump(opts: PumpOptions): { stop: () => void; done: Promise<number> } {
+    return pump(this.cluster, opts);
+  }
 
   /** Step-by-step deployments: pause, then step() releases one step (returns false if none waits). */
-  pause(): void { this.cluster.pacer.pause(); }
-  step(): boolean { return this.cluster.pacer.stepOnce(); }
-  pendingSteps(): number { return this.cluster.pacer.pendingSteps(); }
-  resume(): void { this.cluster.pacer.resume(); }
+  pause(): void {
+    this.cluster.pacer.pause();
+  }
+  step(): boolean {
+    return this.cluster.pacer.stepOnce();
+  }
+  pendingSteps(): number {
+    return this.cluster.pacer.pendingSteps();
+  }
+  resume(): void {
+    this.cluster.pacer.resume();
+  }
 }
 
 /** Moves leadership (Marathon keeps health results in memory only, so they are lost). */

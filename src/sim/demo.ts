@@ -26,23 +26,41 @@ async function backend(name: string, index: number): Promise<Server> {
 export function demoApps(zone = 'berth.internal'): Record<string, unknown>[] {
   return [
     {
-      id: '/demo/web', instances: 2, cmd: 'python3 -m http.server $PORT0',
+      id: '/demo/web',
+      instances: 2,
+      cmd: 'python3 -m http.server $PORT0',
       portDefinitions: [{ port: 0, name: 'http' }],
       healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0 }],
       labels: { 'berth.domain': `web.demo.${zone}` },
     },
     {
-      id: '/demo/api', instances: 1, networks: [{ mode: 'container/bridge' }],
+      id: '/demo/api',
+      instances: 1,
+      networks: [{ mode: 'container/bridge' }],
       container: { type: 'DOCKER', docker: { image: 'demo/api:1' }, portMappings: [{ containerPort: 8080, hostPort: 0, name: 'http' }] },
       labels: { 'berth.domain': `api.demo.${zone}`, 'berth.port': 'http' },
     },
     {
-      id: '/demo/db', instances: 1, networks: [{ mode: 'container/bridge' }],
-      container: { type: 'DOCKER', docker: { image: 'postgres:15', parameters: [{ key: 'net', value: 'demo-net' }, { key: 'ip', value: '10.10.0.5' }] }, portMappings: [{ containerPort: 5432, hostPort: 0 }] },
+      id: '/demo/db',
+      instances: 1,
+      networks: [{ mode: 'container/bridge' }],
+      container: {
+        type: 'DOCKER',
+        docker: {
+          image: 'postgres:15',
+          parameters: [
+            { key: 'net', value: 'demo-net' },
+            { key: 'ip', value: '10.10.0.5' },
+          ],
+        },
+        portMappings: [{ containerPort: 5432, hostPort: 0 }],
+      },
       labels: { 'berth.domain': `db.demo.${zone}`, 'berth.ip': '10.10.0.5', 'berth.proxy': 'tcp', 'berth.listen': '15432' },
     },
     {
-      id: '/demo/broken', instances: 1, cmd: 'sleep 3600',
+      id: '/demo/broken',
+      instances: 1,
+      cmd: 'sleep 3600',
       labels: { 'berth.domain': 'a.com; include /etc/passwd' },
     },
     { id: '/other/not-berth', instances: 1, cmd: 'sleep 3600', labels: {} },
@@ -71,7 +89,15 @@ export async function startDemoMarathon(opts: SimulatorOptions & { zone?: string
     backends,
     close: async () => {
       await sim.close();
-      await Promise.all(servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise((r) => {
+              s.closeAllConnections();
+              s.close(r);
+            }),
+        ),
+      );
     },
   };
 }

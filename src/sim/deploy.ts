@@ -22,7 +22,12 @@ export interface DeployOptions {
   healthy?: boolean;
 }
 
-interface Ctx { c: SimCluster; d: RunningDeployment; plan: ev.Plan; opts: DeployOptions }
+interface Ctx {
+  c: SimCluster;
+  d: RunningDeployment;
+  plan: ev.Plan;
+  opts: DeployOptions;
+}
 
 const allDefs = (c: SimCluster): AppDefinition[] => [...c.apps.values()].map((a) => a.def);
 
@@ -34,7 +39,10 @@ async function tick(x: Ctx): Promise<boolean> {
 
 async function launch(x: Ctx, app: SimApp, indexes: number[]): Promise<SimTask[]> {
   const tasks = indexes.map((i) => newTask(x.c, app, i, x.opts.placeTask));
-  for (const t of tasks) { app.tasks.set(t.id, t); setTaskState(x.c, app, t, 'TASK_STAGING'); }
+  for (const t of tasks) {
+    app.tasks.set(t.id, t);
+    setTaskState(x.c, app, t, 'TASK_STAGING');
+  }
   for (const state of ['TASK_STARTING', 'TASK_RUNNING'] as const) {
     if (!(await tick(x))) return tasks;
     for (const t of tasks) if (app.tasks.has(t.id)) setTaskState(x.c, app, t, state);
@@ -53,8 +61,14 @@ async function kill(x: Ctx, app: SimApp, tasks: SimTask[]): Promise<void> {
 }
 
 /** Starts a deployment touching `apps`; `body` runs the steps. Resolves `done` at deployment_success. */
-function startDeployment(c: SimCluster, apps: SimApp[], steps: ev.Step[], original: AppDefinition[], opts: DeployOptions,
-  body: (x: Ctx) => Promise<void>): RunningDeployment {
+function startDeployment(
+  c: SimCluster,
+  apps: SimApp[],
+  steps: ev.Step[],
+  original: AppDefinition[],
+  opts: DeployOptions,
+  body: (x: Ctx) => Promise<void>,
+): RunningDeployment {
   const version = apps[0]?.def.version ?? isoNow();
   const d: RunningDeployment = { id: newUuid(), version, appIds: apps.map((a) => a.def.id), cancelled: false, done: Promise.resolve() };
   const plan: ev.Plan = { id: d.id, steps, version, original, target: allDefs(c) };
@@ -130,7 +144,11 @@ async function scaleTo(x: Ctx, app: SimApp): Promise<void> {
   const want = app.def.instances;
   if (current.length < want) {
     const used = current.length;
-    await launch(x, app, [...Array(want - used).keys()].map((i) => used + i));
+    await launch(
+      x,
+      app,
+      [...Array(want - used).keys()].map((i) => used + i),
+    );
   } else if (current.length > want) {
     // killSelection YOUNGEST_FIRST (Marathon's default).
     const victims = current.sort((a, b) => b.stagedAt.localeCompare(a.stagedAt)).slice(0, current.length - want);
@@ -144,7 +162,11 @@ function restartWith(c: SimCluster, app: SimApp, original: AppDefinition[], opts
     // Rolling: new tasks first (maximumOverCapacity 1), old ones killed once the new are up.
     await launch(x, app, [...Array(app.def.instances).keys()]);
     if (x.d.cancelled) return;
-    await kill(x, app, old.filter((t) => app.tasks.has(t.id)));
+    await kill(
+      x,
+      app,
+      old.filter((t) => app.tasks.has(t.id)),
+    );
   });
 }
 

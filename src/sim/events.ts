@@ -9,19 +9,37 @@ import { appDefinitionJson, healthChecksJson } from './serialize';
 type Json = Record<string, unknown>;
 
 /** A Marathon event as the bus carries it. */
-export interface SimEvent extends Json { eventType: string; timestamp: string }
+export interface SimEvent extends Json {
+  eventType: string;
+  timestamp: string;
+}
 
 export function statusUpdateEvent(t: SimTask): SimEvent {
   return {
-    slaveId: t.slaveId, taskId: t.id, taskStatus: t.state, message: t.message, appId: t.appId, host: t.host,
-    ipAddresses: t.ipAddresses, ports: t.ports, version: t.version, eventType: 'status_update_event', timestamp: isoNow(),
+    slaveId: t.slaveId,
+    taskId: t.id,
+    taskStatus: t.state,
+    message: t.message,
+    appId: t.appId,
+    host: t.host,
+    ipAddresses: t.ipAddresses,
+    ports: t.ports,
+    version: t.version,
+    eventType: 'status_update_event',
+    timestamp: isoNow(),
   };
 }
 
 export function instanceChangedEvent(t: SimTask): SimEvent {
   return {
-    instanceId: t.instanceId, condition: CONDITION[t.state], runSpecId: t.appId, agentId: t.slaveId, host: t.host,
-    runSpecVersion: t.version, timestamp: isoNow(), eventType: 'instance_changed_event',
+    instanceId: t.instanceId,
+    condition: CONDITION[t.state],
+    runSpecId: t.appId,
+    agentId: t.slaveId,
+    host: t.host,
+    runSpecVersion: t.version,
+    timestamp: isoNow(),
+    eventType: 'instance_changed_event',
   };
 }
 
@@ -63,10 +81,18 @@ export function streamAttachmentEvent(kind: 'event_stream_attached' | 'event_str
 }
 
 export type ActionName = 'StartApplication' | 'StopApplication' | 'ScaleApplication' | 'RestartApplication';
-export interface Step { actions: { action: ActionName; app: string }[] }
+export interface Step {
+  actions: { action: ActionName; app: string }[];
+}
 
 /** A deployment plan; 1.4 writes it heavy (root groups before/after), 1.8+ always light. */
-export interface Plan { id: string; steps: Step[]; version: string; original: AppDefinition[]; target: AppDefinition[] }
+export interface Plan {
+  id: string;
+  steps: Step[];
+  version: string;
+  original: AppDefinition[];
+  target: AppDefinition[];
+}
 
 function rootGroup(defs: AppDefinition[], version: string, flavour: Flavour): Json {
   return { id: '/', apps: defs.map((d) => appDefinitionJson(d, flavour)), groups: [], dependencies: [], version };
@@ -80,8 +106,11 @@ function planJson(plan: Plan, flavour: Flavour): Json {
   const cached = heavyPlans.get(plan);
   if (cached) return cached;
   const json: Json = {
-    id: plan.id, original: rootGroup(plan.original, plan.version, flavour), target: rootGroup(plan.target, plan.version, flavour),
-    steps: plan.steps, version: plan.version,
+    id: plan.id,
+    original: rootGroup(plan.original, plan.version, flavour),
+    target: rootGroup(plan.target, plan.version, flavour),
+    steps: plan.steps,
+    version: plan.version,
   };
   heavyPlans.set(plan, json);
   return json;
@@ -105,7 +134,14 @@ export function deploymentFailed(plan: Plan, flavour: Flavour, reason: string): 
 /** Marathon killed a task whose health checks failed `maxConsecutiveFailures` times. */
 export function unhealthyInstanceKillEvent(t: SimTask, reason: string): SimEvent {
   return {
-    appId: t.appId, taskId: t.id, instanceId: t.instanceId, version: t.version, reason, host: t.host, slaveId: t.slaveId,
-    eventType: 'unhealthy_instance_kill_event', timestamp: isoNow(),
+    appId: t.appId,
+    taskId: t.id,
+    instanceId: t.instanceId,
+    version: t.version,
+    reason,
+    host: t.host,
+    slaveId: t.slaveId,
+    eventType: 'unhealthy_instance_kill_event',
+    timestamp: isoNow(),
   };
 }

@@ -19,7 +19,10 @@ export type FaultKind =
 /** A fault for requests whose path starts with `path` (default: every `/v2` and `/ping` path). */
 export type Fault = FaultKind & { path?: string; method?: string; times?: number };
 
-interface Entry { fault: Fault; left: number }
+interface Entry {
+  fault: Fault;
+  left: number;
+}
 
 export class Faults {
   private entries: Entry[] = [];
@@ -30,7 +33,9 @@ export class Faults {
   add(fault: Fault): () => void {
     const e: Entry = { fault, left: fault.times ?? Number.POSITIVE_INFINITY };
     this.entries.push(e);
-    return () => { this.entries = this.entries.filter((x) => x !== e); };
+    return () => {
+      this.entries = this.entries.filter((x) => x !== e);
+    };
   }
 
   clear(): void {

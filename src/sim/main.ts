@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const seedCount = Number(arg('seed') ?? 0);
   if (seedCount > 0) sim.control.seed({ apps: seedCount, tasksPerApp: 3 });
   process.stdout.write(`${JSON.stringify({ url: sim.url, hostPort: sim.hostPort, flavour })}\n`);
-  const stop = (): void => { void close().then(() => process.exit(0)); };
+  const stop = (): void => {
+    void close().then(() => process.exit(0));
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

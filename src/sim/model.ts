@@ -9,23 +9,53 @@ import { randomUUID } from 'node:crypto';
 export type Flavour = '1.4' | '1.10';
 
 export type TaskState =
-  | 'TASK_STAGING' | 'TASK_STARTING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_KILLED'
-  | 'TASK_FINISHED' | 'TASK_FAILED' | 'TASK_ERROR' | 'TASK_LOST' | 'TASK_UNREACHABLE'
-  | 'TASK_GONE' | 'TASK_DROPPED' | 'TASK_UNKNOWN' | 'TASK_GONE_BY_OPERATOR';
+  | 'TASK_STAGING'
+  | 'TASK_STARTING'
+  | 'TASK_RUNNING'
+  | 'TASK_KILLING'
+  | 'TASK_KILLED'
+  | 'TASK_FINISHED'
+  | 'TASK_FAILED'
+  | 'TASK_ERROR'
+  | 'TASK_LOST'
+  | 'TASK_UNREACHABLE'
+  | 'TASK_GONE'
+  | 'TASK_DROPPED'
+  | 'TASK_UNKNOWN'
+  | 'TASK_GONE_BY_OPERATOR';
 
 export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
-  'TASK_KILLED', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+  'TASK_KILLED',
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
 ]);
 
 /** Mesos task state → Marathon instance condition (instance_changed_event.condition). */
 export const CONDITION: Record<TaskState, string> = {
-  TASK_STAGING: 'Staging', TASK_STARTING: 'Starting', TASK_RUNNING: 'Running', TASK_KILLING: 'Killing',
-  TASK_KILLED: 'Killed', TASK_FINISHED: 'Finished', TASK_FAILED: 'Failed', TASK_ERROR: 'Error',
-  TASK_LOST: 'Unreachable', TASK_UNREACHABLE: 'Unreachable', TASK_GONE: 'Gone', TASK_DROPPED: 'Dropped',
-  TASK_UNKNOWN: 'Unknown', TASK_GONE_BY_OPERATOR: 'Gone',
+  TASK_STAGING: 'Staging',
+  TASK_STARTING: 'Starting',
+  TASK_RUNNING: 'Running',
+  TASK_KILLING: 'Killing',
+  TASK_KILLED: 'Killed',
+  TASK_FINISHED: 'Finished',
+  TASK_FAILED: 'Failed',
+  TASK_ERROR: 'Error',
+  TASK_LOST: 'Unreachable',
+  TASK_UNREACHABLE: 'Unreachable',
+  TASK_GONE: 'Gone',
+  TASK_DROPPED: 'Dropped',
+  TASK_UNKNOWN: 'Unknown',
+  TASK_GONE_BY_OPERATOR: 'Gone',
 };
 
-export interface IpAddress { ipAddress: string; protocol: 'IPv4' | 'IPv6' }
+export interface IpAddress {
+  ipAddress: string;
+  protocol: 'IPv4' | 'IPv6';
+}
 
 /** Marathon-side health result of one task; absent (null on the task) = no result yet. */
 export interface HealthResult {

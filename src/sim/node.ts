@@ -47,14 +47,22 @@ export class SimNode {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
 
-  constructor(readonly cluster: SimCluster, private readonly opts: NodeOptions) {
+  constructor(
+    readonly cluster: SimCluster,
+    private readonly opts: NodeOptions,
+  ) {
     this.hub = new SseHub(cluster, { keepaliveMs: opts.keepaliveMs, maxOutstanding: opts.maxOutstanding });
     this.auth = opts.auth;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    const server = createServer((req, res) => { void this.handle(req, res); });
-    server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
     await new Promise<void>((resolve) => server.listen(port, host, resolve));
     const addr = server.address() as { port: number };
     this.server = server;
@@ -72,10 +80,15 @@ export class SimNode {
 
   private baseHeaders(): Record<string, string> {
     const h: Record<string, string> = {
-      'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache', Expires: '0',
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache',
+      Expires: '0',
     };
     if (this.cluster.leader) h['X-Marathon-Leader'] = `http://${this.cluster.leader}`;
-    if (this.cluster.flavour === '1.10') { h['X-Frame-Options'] = 'DENY'; h['X-XSS-Protection'] = '1; mode=block'; }
+    if (this.cluster.flavour === '1.10') {
+      h['X-Frame-Options'] = 'DENY';
+      h['X-XSS-Protection'] = '1; mode=block';
+    }
     if (!this.isLeader) h['X-Marathon-Via'] = `1.1 ${this.self}`;
     return h;
   }
@@ -124,14 +137,22 @@ export class SimNode {
       if (path === '/ping') return this.ping(req, res);
       let body: unknown;
       if (raw) {
-        try { body = JSON.parse(raw); } catch (e) {
+        try {
+          body = JSON.parse(raw);
+        } catch (e) {
           return this.send(res, { status: 400, body: { message: 'Invalid JSON', details: [{ path: '/', errors: [(e as Error).message] }] } });
         }
       }
       const reply = route(this.cluster, {
-        method, path, query: url.searchParams, body, rawUrl: req.url ?? path, self: this.self,
+        method,
+        path,
+        query: url.searchParams,
+        body,
+        rawUrl: req.url ?? path,
+        self: this.self,
         clientIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
-        emptyApps: fault?.kind === 'emptyApps', wrongShape: fault?.kind === 'wrongShape',
+        emptyApps: fault?.kind === 'emptyApps',
+        wrongShape: fault?.kind === 'wrongShape',
       });
       if (path === '/v2/leader' && method === 'DELETE') this.cluster.emit('abdicate', this.self);
       this.send(res, reply);

@@ -10,7 +10,9 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Allocates Marathon service ports (10000+) for port 0 requests. */
-export interface ServicePortAllocator { next(): number }
+export interface ServicePortAllocator {
+  next(): number;
+}
 
 /** Network mode of a canonical app: `host`, `container/bridge` or `container`. */
 export function networkMode(def: Json): string {
@@ -105,7 +107,8 @@ export function normalizeApp(input: Json, version: string, alloc: ServicePortAll
     gpus: merged.gpus ?? 0,
     executor: merged.executor ?? '',
     constraints: merged.constraints ?? [],
-    fetch: merged.fetch ?? (Array.isArray(merged.uris) ? (merged.uris as string[]).map((uri) => ({ uri, extract: true, executable: false, cache: false })) : []),
+    fetch:
+      merged.fetch ?? (Array.isArray(merged.uris) ? (merged.uris as string[]).map((uri) => ({ uri, extract: true, executable: false, cache: false })) : []),
     backoffSeconds: merged.backoffSeconds ?? 1,
     backoffFactor: merged.backoffFactor ?? 1.15,
     maxLaunchDelaySeconds: merged.maxLaunchDelaySeconds ?? 3600,

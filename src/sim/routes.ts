@@ -11,7 +11,12 @@ import { validateApp } from './validate';
 type Json = Record<string, unknown>;
 
 /** `raw`: a body already serialised as JSON (large lists), sent instead of `body`. */
-export interface Reply { status: number; body: unknown; raw?: string; headers?: Record<string, string> }
+export interface Reply {
+  status: number;
+  body: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+}
 
 export interface RouteRequest {
   method: string;
@@ -170,7 +175,11 @@ function tasksRoute(c: SimCluster, r: RouteRequest): Reply {
 function infoRoute(c: SimCluster, self: string): Reply {
   const version = c.flavour === '1.4' ? '1.4.13' : '1.10.26';
   const body: Json = {
-    name: 'marathon', version, buildref: c.flavour === '1.4' ? '8d311772' : '0513cddc', elected: c.leader === self, leader: c.leader,
+    name: 'marathon',
+    version,
+    buildref: c.flavour === '1.4' ? '8d311772' : '0513cddc',
+    elected: c.leader === self,
+    leader: c.leader,
     frameworkId: c.frameworkId,
     marathon_config: { master: 'zk://127.0.0.1:2181/mesos', hostname: self.split(':')[0], http_port: Number(self.split(':')[1]) },
     zookeeper_config: { zk: 'zk://127.0.0.1:2181/marathon', zk_timeout: 10000 },

@@ -70,7 +70,9 @@ export function pump(c: SimCluster, opts: PumpOptions): { stop: () => void; done
   let stopped = false;
   const started = performance.now();
   let finish: (n: number) => void = () => undefined;
-  const done = new Promise<number>((r) => { finish = r; });
+  const done = new Promise<number>((r) => {
+    finish = r;
+  });
   // Snapshot of the task list, refreshed once per round (30,000 tasks: not rebuilt per event).
   let tasks: SimTask[] = [];
   const emitOne = (): boolean => {
@@ -101,4 +103,3 @@ export function pump(c: SimCluster, opts: PumpOptions): { stop: () => void; done
   };
   return { stop, done };
 }
-

@@ -9,7 +9,14 @@ import { networkMode } from './normalize';
 type Json = Record<string, unknown>;
 
 /** What `embed=` asked for (prefixes `apps.`, `app.`, `group.apps.` stripped). */
-export interface Embed { tasks: boolean; counts: boolean; deployments: boolean; readiness: boolean; lastTaskFailure: boolean; taskStats: boolean }
+export interface Embed {
+  tasks: boolean;
+  counts: boolean;
+  deployments: boolean;
+  readiness: boolean;
+  lastTaskFailure: boolean;
+  taskStats: boolean;
+}
 
 export const NO_EMBED: Embed = { tasks: false, counts: false, deployments: false, readiness: false, lastTaskFailure: false, taskStats: false };
 
@@ -18,9 +25,15 @@ export function parseEmbed(values: string[]): Embed {
   const e: Embed = { ...NO_EMBED };
   for (const raw of values) {
     const v = raw.replace(/^(group\.apps\.|apps\.|app\.)/, '');
-    if (v === 'tasks') { e.tasks = true; e.deployments = true; } // deprecated coupling in Marathon
-    else if (v === 'failures') { e.tasks = true; e.lastTaskFailure = true; e.deployments = true; }
-    else if (v in e) (e as unknown as Record<string, boolean>)[v] = true;
+    if (v === 'tasks') {
+      e.tasks = true;
+      e.deployments = true;
+    } // deprecated coupling in Marathon
+    else if (v === 'failures') {
+      e.tasks = true;
+      e.lastTaskFailure = true;
+      e.deployments = true;
+    } else if (v in e) (e as unknown as Record<string, boolean>)[v] = true;
   }
   return e;
 }
@@ -38,7 +51,10 @@ function healthCheckJson(hc: Json, flavour: Flavour): Json {
   if ((out.protocol as string).includes('HTTP')) out.path = hc.path ?? '/';
   if (hc.command !== undefined) out.command = hc.command;
   out.ignoreHttp1xx = hc.ignoreHttp1xx ?? false;
-  if (flavour === '1.10') { out.delaySeconds = hc.delaySeconds ?? 15; out.ipProtocol = hc.ipProtocol ?? 'IPv4'; }
+  if (flavour === '1.10') {
+    out.delaySeconds = hc.delaySeconds ?? 15;
+    out.ipProtocol = hc.ipProtocol ?? 'IPv4';
+  }
   return out;
 }
 
@@ -56,7 +72,15 @@ function servicePorts(def: AppDefinition): number[] {
 
 function healthResultJson(h: HealthResult, t: SimTask, flavour: Flavour): Json {
   if (flavour === '1.4') {
-    return { alive: h.alive, consecutiveFailures: h.consecutiveFailures, firstSuccess: h.firstSuccess, lastFailure: h.lastFailure, lastSuccess: h.lastSuccess, lastFailureCause: h.lastFailureCause, instanceId: t.instanceId };
+    return {
+      alive: h.alive,
+      consecutiveFailures: h.consecutiveFailures,
+      firstSuccess: h.firstSuccess,
+      lastFailure: h.lastFailure,
+      lastSuccess: h.lastSuccess,
+      lastFailureCause: h.lastFailureCause,
+      instanceId: t.instanceId,
+    };
   }
   // RAML writers drop None fields and write the instance id with Instance.Id.toString.
   const out: Json = { alive: h.alive, consecutiveFailures: h.consecutiveFailures };
@@ -81,14 +105,28 @@ export function taskJson(t: SimTask, def: AppDefinition, flavour: Flavour): Json
     if (results.length) out.healthCheckResults = results;
     return out;
   }
-  const out: Json = { appId: t.appId, healthCheckResults: results, host: t.host, id: t.id, ipAddresses: t.ipAddresses, ports: t.ports, servicePorts: sp, slaveId: t.slaveId, state: t.state, stagedAt: t.stagedAt };
+  const out: Json = {
+    appId: t.appId,
+    healthCheckResults: results,
+    host: t.host,
+    id: t.id,
+    ipAddresses: t.ipAddresses,
+    ports: t.ports,
+    servicePorts: sp,
+    slaveId: t.slaveId,
+    state: t.state,
+    stagedAt: t.stagedAt,
+  };
   if (t.startedAt) out.startedAt = t.startedAt;
   Object.assign(out, { version: t.version, localVolumes: [], role: '*' });
   return out;
 }
 
 function counts(app: SimApp): Json {
-  let staged = 0, running = 0, healthy = 0, unhealthy = 0;
+  let staged = 0,
+    running = 0,
+    healthy = 0,
+    unhealthy = 0;
   for (const t of app.tasks.values()) {
     if (t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING') staged++;
     if (t.state === 'TASK_RUNNING') running++;
@@ -106,7 +144,14 @@ function container14(def: AppDefinition): Json | null {
   if (c.docker) {
     const d = c.docker as Json;
     const network = mode === 'host' ? 'HOST' : mode === 'container/bridge' ? 'BRIDGE' : 'USER';
-    out.docker = { image: d.image, network, ...(mode !== 'host' ? { portMappings: c.portMappings } : {}), privileged: d.privileged, parameters: d.parameters, forcePullImage: d.forcePullImage };
+    out.docker = {
+      image: d.image,
+      network,
+      ...(mode !== 'host' ? { portMappings: c.portMappings } : {}),
+      privileged: d.privileged,
+      parameters: d.parameters,
+      forcePullImage: d.forcePullImage,
+    };
   }
   return out;
 }
@@ -116,14 +161,37 @@ function app14(def: AppDefinition): Json {
   const net = (def.networks as Json[])[0];
   const fetch = def.fetch as Json[];
   const out: Json = {
-    id: def.id, cmd: def.cmd ?? null, args: def.args ?? null, user: def.user ?? null, env: def.env, instances: def.instances,
-    cpus: def.cpus, mem: def.mem, disk: def.disk, gpus: def.gpus, executor: def.executor, constraints: def.constraints,
-    uris: fetch.map((f) => f.uri), fetch, storeUrls: [], backoffSeconds: def.backoffSeconds, backoffFactor: def.backoffFactor,
-    maxLaunchDelaySeconds: def.maxLaunchDelaySeconds, container: container14(def), healthChecks: healthChecksJson(def, '1.4'),
-    readinessChecks: def.readinessChecks, dependencies: def.dependencies, upgradeStrategy: def.upgradeStrategy, labels: def.labels,
+    id: def.id,
+    cmd: def.cmd ?? null,
+    args: def.args ?? null,
+    user: def.user ?? null,
+    env: def.env,
+    instances: def.instances,
+    cpus: def.cpus,
+    mem: def.mem,
+    disk: def.disk,
+    gpus: def.gpus,
+    executor: def.executor,
+    constraints: def.constraints,
+    uris: fetch.map((f) => f.uri),
+    fetch,
+    storeUrls: [],
+    backoffSeconds: def.backoffSeconds,
+    backoffFactor: def.backoffFactor,
+    maxLaunchDelaySeconds: def.maxLaunchDelaySeconds,
+    container: container14(def),
+    healthChecks: healthChecksJson(def, '1.4'),
+    readinessChecks: def.readinessChecks,
+    dependencies: def.dependencies,
+    upgradeStrategy: def.upgradeStrategy,
+    labels: def.labels,
     ipAddress: mode === 'container' ? { groups: [], labels: {}, discovery: { ports: [] }, networkName: net.name ?? null } : null,
-    version: def.version, residency: null, secrets: def.secrets, taskKillGracePeriodSeconds: def.taskKillGracePeriodSeconds,
-    unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 }, killSelection: def.killSelection,
+    version: def.version,
+    residency: null,
+    secrets: def.secrets,
+    taskKillGracePeriodSeconds: def.taskKillGracePeriodSeconds,
+    unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 },
+    killSelection: def.killSelection,
   };
   if (mode !== 'container') {
     // 1.4 bridge apps list their mappings' service ports as `ports`/`portDefinitions`.
@@ -140,11 +208,26 @@ function app110(def: AppDefinition): Json {
   if (def.args !== undefined) out.args = def.args;
   if (def.container) out.container = def.container;
   Object.assign(out, {
-    cpus: def.cpus, disk: def.disk, env: def.env, executor: def.executor, instances: def.instances, labels: def.labels,
-    maxLaunchDelaySeconds: def.maxLaunchDelaySeconds, mem: def.mem, gpus: def.gpus, networks: def.networks,
-    portDefinitions: def.portDefinitions, requirePorts: def.requirePorts, upgradeStrategy: def.upgradeStrategy,
-    version: def.version, killSelection: def.killSelection, unreachableStrategy: def.unreachableStrategy,
-    healthChecks: healthChecksJson(def, '1.10'), fetch: def.fetch, constraints: def.constraints, role: '*',
+    cpus: def.cpus,
+    disk: def.disk,
+    env: def.env,
+    executor: def.executor,
+    instances: def.instances,
+    labels: def.labels,
+    maxLaunchDelaySeconds: def.maxLaunchDelaySeconds,
+    mem: def.mem,
+    gpus: def.gpus,
+    networks: def.networks,
+    portDefinitions: def.portDefinitions,
+    requirePorts: def.requirePorts,
+    upgradeStrategy: def.upgradeStrategy,
+    version: def.version,
+    killSelection: def.killSelection,
+    unreachableStrategy: def.unreachableStrategy,
+    healthChecks: healthChecksJson(def, '1.10'),
+    fetch: def.fetch,
+    constraints: def.constraints,
+    role: '*',
   });
   if (def.user !== undefined) out.user = def.user;
   if (def.taskKillGracePeriodSeconds !== null) out.taskKillGracePeriodSeconds = def.taskKillGracePeriodSeconds;
@@ -165,7 +248,9 @@ export function appJson(app: SimApp, flavour: Flavour, embed: Embed): Json {
   if (embed.deployments) out.deployments = [...app.deployments].map((id) => ({ id }));
   if (embed.readiness) out.readinessCheckResults = [];
   if (embed.tasks) out.tasks = [...app.tasks.values()].map((t) => taskJson(t, app.def, flavour));
-  if (embed.lastTaskFailure) { /* no failures recorded: Marathon omits the field */ }
+  if (embed.lastTaskFailure) {
+    /* no failures recorded: Marathon omits the field */
+  }
   return out;
 }
 

@@ -15,7 +15,13 @@ export interface SseOptions {
   maxOutstanding?: number;
 }
 
-interface Conn { res: ServerResponse; types: Set<string>; remote: string; outstanding: number; timer?: NodeJS.Timeout }
+interface Conn {
+  res: ServerResponse;
+  types: Set<string>;
+  remote: string;
+  outstanding: number;
+  timer?: NodeJS.Timeout;
+}
 
 /** Frames one event exactly as Jetty's EventSourceEmitter.event(name, data) does. */
 export function frameEvent(ev: SimEvent): string {
@@ -33,7 +39,10 @@ export class SseHub {
   written = 0;
   dropped = 0;
 
-  constructor(private readonly cluster: SimCluster, private readonly opts: SseOptions) {
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly opts: SseOptions,
+  ) {
     cluster.on('event', this.onEvent);
     cluster.on('raw', this.onRaw);
     cluster.on('leader-changed', this.onLeaderChanged);
@@ -46,7 +55,9 @@ export class SseHub {
   };
 
   // Losing leadership closes every stream handle; a 1.4 leader even exits.
-  private readonly onLeaderChanged = (): void => { this.cutAll(); };
+  private readonly onLeaderChanged = (): void => {
+    this.cutAll();
+  };
 
   private readonly onEvent = (ev: SimEvent): void => {
     if (this.stalled) return;
@@ -62,7 +73,9 @@ export class SseHub {
         continue;
       }
       c.outstanding++;
-      c.res.write(frame, () => { c.outstanding--; });
+      c.res.write(frame, () => {
+        c.outstanding--;
+      });
       this.written++;
     }
   };

@@ -23,7 +23,13 @@ export interface ClusterOptions {
 }
 
 /** A deployment in progress; `cancelled` is set when a forced change supersedes it. */
-export interface RunningDeployment { id: string; version: string; appIds: string[]; cancelled: boolean; done: Promise<void> }
+export interface RunningDeployment {
+  id: string;
+  version: string;
+  appIds: string[];
+  cancelled: boolean;
+  done: Promise<void>;
+}
 
 /** Gates deployment steps so a test can run a deployment one step at a time. */
 class Pacer {
@@ -35,11 +41,23 @@ class Pacer {
     else if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     else await new Promise((r) => setImmediate(r));
   }
-  pause(): void { this.paused = true; }
+  pause(): void {
+    this.paused = true;
+  }
   /** Releases one waiting step; returns false if none was waiting. */
-  stepOnce(): boolean { const r = this.waiting.shift(); r?.(); return r !== undefined; }
-  pendingSteps(): number { return this.waiting.length; }
-  resume(): void { this.paused = false; const all = this.waiting.splice(0); all.forEach((r) => r()); }
+  stepOnce(): boolean {
+    const r = this.waiting.shift();
+    r?.();
+    return r !== undefined;
+  }
+  pendingSteps(): number {
+    return this.waiting.length;
+  }
+  resume(): void {
+    this.paused = false;
+    const all = this.waiting.splice(0);
+    all.forEach((r) => r());
+  }
 }
 
 export class SimCluster extends EventEmitter {

@@ -40,8 +40,16 @@ export function newTask(c: SimCluster, app: SimApp, index: number, place?: Place
   const override = (place ?? c.placeTask)?.(def, index) ?? {};
   const ids = taskIds(c.flavour, def.id, uuid, incarnation);
   return {
-    uuid, ...ids, appId: def.id, state: 'TASK_STAGING', message: '', stagedAt: isoNow(), startedAt: null,
-    version: def.version, incarnation, health: null,
+    uuid,
+    ...ids,
+    appId: def.id,
+    state: 'TASK_STAGING',
+    message: '',
+    stagedAt: isoNow(),
+    startedAt: null,
+    version: def.version,
+    incarnation,
+    health: null,
     host: override.host ?? agent.host,
     slaveId: override.slaveId ?? agent.slaveId,
     ports: override.ports ?? defaultPorts(c, def),

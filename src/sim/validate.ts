@@ -7,7 +7,10 @@ import type { Flavour } from './model';
 
 type Json = Record<string, unknown>;
 
-export interface Violation { path: string; errors: string[] }
+export interface Violation {
+  path: string;
+  errors: string[];
+}
 
 // Marathon's PathId segment rule, quoted as Marathon prints it.
 const ID_SEGMENT = '^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$';
@@ -67,23 +70,25 @@ function checkContainer(c: Collector, app: Json, flavour: Flavour): void {
     }
     if (docker.parameters !== undefined) {
       if (!Array.isArray(docker.parameters)) c.add('/container/docker/parameters', 'error.expected.jsarray');
-      else docker.parameters.forEach((p, i) => {
-        if (!isObj(p) || typeof p.key !== 'string' || typeof p.value !== 'string') {
-          c.add(`/container/docker/parameters(${i})`, 'must be an object with string key and value');
-        }
-      });
+      else
+        docker.parameters.forEach((p, i) => {
+          if (!isObj(p) || typeof p.key !== 'string' || typeof p.value !== 'string') {
+            c.add(`/container/docker/parameters(${i})`, 'must be an object with string key and value');
+          }
+        });
     }
   }
   const mappings = (container.portMappings ?? (isObj(container.docker) ? container.docker.portMappings : undefined)) as unknown;
   const base = container.portMappings !== undefined || flavour === '1.10' ? '/container/portMappings' : '/container/docker/portMappings';
   if (mappings !== undefined && mappings !== null) {
     if (!Array.isArray(mappings)) c.add(base, 'error.expected.jsarray');
-    else mappings.forEach((pm, i) => {
-      if (!isObj(pm)) return c.add(`${base}(${i})`, 'error.expected.jsobject');
-      checkPort(c, `${base}(${i})/containerPort`, pm.containerPort);
-      checkPort(c, `${base}(${i})/hostPort`, pm.hostPort);
-      checkPort(c, `${base}(${i})/servicePort`, pm.servicePort);
-    });
+    else
+      mappings.forEach((pm, i) => {
+        if (!isObj(pm)) return c.add(`${base}(${i})`, 'error.expected.jsobject');
+        checkPort(c, `${base}(${i})/containerPort`, pm.containerPort);
+        checkPort(c, `${base}(${i})/hostPort`, pm.hostPort);
+        checkPort(c, `${base}(${i})/servicePort`, pm.servicePort);
+      });
   }
 }
 
@@ -91,7 +96,10 @@ function checkLabelsAndEnv(c: Collector, app: Json): void {
   for (const key of ['labels', 'env'] as const) {
     const v = app[key];
     if (v === undefined) continue;
-    if (!isObj(v)) { c.add(`/${key}`, 'error.expected.jsobject'); continue; }
+    if (!isObj(v)) {
+      c.add(`/${key}`, 'error.expected.jsobject');
+      continue;
+    }
     for (const [k, val] of Object.entries(v)) {
       if (typeof val !== 'string' && !(key === 'env' && isObj(val))) c.add(`/${key}(${k})`, 'error.expected.jsstring');
     }

@@ -11,7 +11,11 @@ export function setToken(t: string | null): void {
 
 /** An API error with its stable code. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -19,10 +19,20 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 
 /** Replaces the children of `el`. */
 export function fill(el: Element, ...children: Array<Child | Child[]>): void {
-  el.replaceChildren(...children.flat().filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : String(c))));
+  el.replaceChildren(
+    ...children
+      .flat()
+      .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+      .map((c) => (c instanceof Node ? c : String(c))),
+  );
 }
 
-const units: Array<[Intl.RelativeTimeFormatUnit, number]> = [['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
+const units: Array<[Intl.RelativeTimeFormatUnit, number]> = [
+  ['day', 86400],
+  ['hour', 3600],
+  ['minute', 60],
+  ['second', 1],
+];
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 
 /** "3 minutes ago" for an ISO time. */
@@ -35,7 +45,10 @@ export function relative(iso: string, now = Date.now()): string {
 /** A <time> showing relative time, with the absolute time (UTC) as its title and datetime. */
 export function when(iso: string | null | undefined): HTMLElement | string {
   if (!iso) return '—';
-  const abs = new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const abs = new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   return h('time', { datetime: iso, title: abs, class: 'when' }, relative(iso), h('span', { class: 'abs' }, ` (${abs})`));
 }
 

@@ -15,7 +15,8 @@ const HINTS: Record<string, string> = {
   LABEL_DNS_INVALID: 'Set berth.dns to direct, proxy or none.',
   DOMAIN_CONFLICT: 'Another (older) app claims this domain in this environment: rename the domain or remove it from one of the apps.',
   LISTEN_CONFLICT: 'Another app uses this berth.listen port in this environment: choose another port.',
-  nginx_config_rejected: 'nginx -t rejected this service\'s file: check its labels and the Nginx error in the details; fixed labels are retried on the next sync.',
+  nginx_config_rejected:
+    "nginx -t rejected this service's file: check its labels and the Nginx error in the details; fixed labels are retried on the next sync.",
   nginx_invalid_service: 'The service cannot be rendered for Nginx: check its labels against the label contract.',
   nginx_listen_conflict: 'Two services want the same Nginx listen port: change berth.listen on one.',
   nginx_render_failed: 'The Nginx template failed for this service: check the template folder and the details.',

@@ -7,7 +7,9 @@ import type { Topic } from './types';
 const POLL_MS = 5000;
 const RETRY_SSE_MS = 30_000;
 
-export interface LiveHandle { stop(): void }
+export interface LiveHandle {
+  stop(): void;
+}
 
 export function startLive(path: string, onChange: (topics: Topic[] | 'all') => void, onState: (text: string) => void): LiveHandle {
   let es: EventSource | null = null;
@@ -20,10 +22,11 @@ export function startLive(path: string, onChange: (topics: Topic[] | 'all') => v
     es = null;
     onState(`Polling every ${POLL_MS / 1000} s`);
     if (poll === undefined) poll = window.setInterval(() => onChange('all'), POLL_MS);
-    if (retry === undefined) retry = window.setTimeout(() => {
-      retry = undefined;
-      connect();
-    }, RETRY_SSE_MS);
+    if (retry === undefined)
+      retry = window.setTimeout(() => {
+        retry = undefined;
+        connect();
+      }, RETRY_SSE_MS);
   };
 
   const connect = () => {

@@ -34,21 +34,24 @@ function refresh(): void {
     return;
   }
   const view = current;
-  refreshing = view.refresh().then(
-    () => document.getElementById('view-error')?.remove(),
-    (err: unknown) => {
-      if (err instanceof ApiError && err.status === 401) return;
-      document.getElementById('view-error')?.remove();
-      main.prepend(h('p', { id: 'view-error', class: 'notice bad', role: 'alert' }, `Could not load ${view.title}: ${(err as Error).message}`));
-    },
-  ).finally(() => {
-    refreshing = null;
-    // Also when the view changed meanwhile: the new one asked while this one was in flight.
-    if (again) {
-      again = false;
-      refresh();
-    }
-  });
+  refreshing = view
+    .refresh()
+    .then(
+      () => document.getElementById('view-error')?.remove(),
+      (err: unknown) => {
+        if (err instanceof ApiError && err.status === 401) return;
+        document.getElementById('view-error')?.remove();
+        main.prepend(h('p', { id: 'view-error', class: 'notice bad', role: 'alert' }, `Could not load ${view.title}: ${(err as Error).message}`));
+      },
+    )
+    .finally(() => {
+      refreshing = null;
+      // Also when the view changed meanwhile: the new one asked while this one was in flight.
+      if (again) {
+        again = false;
+        refresh();
+      }
+    });
 }
 
 /**
@@ -85,14 +88,21 @@ function show(): void {
 }
 
 function startApp(): void {
-  fill(nav, VIEWS.map((v) => h('a', { href: `#/${v.id}`, 'data-view': v.id }, v.title)));
+  fill(
+    nav,
+    VIEWS.map((v) => h('a', { href: `#/${v.id}`, 'data-view': v.id }, v.title)),
+  );
   nav.hidden = false;
   signout.hidden = !config.tokensRequired;
   window.addEventListener('hashchange', show);
   show();
-  live = startLive(config.live, (topics: Topic[] | 'all') => {
-    if (current && (topics === 'all' || topics.some((t) => current?.topics.includes(t)))) soon();
-  }, (text) => (liveEl.textContent = text));
+  live = startLive(
+    config.live,
+    (topics: Topic[] | 'all') => {
+      if (current && (topics === 'all' || topics.some((t) => current?.topics.includes(t)))) soon();
+    },
+    (text) => (liveEl.textContent = text),
+  );
 }
 
 function stopApp(): void {
@@ -109,13 +119,23 @@ function stopApp(): void {
 /** Nothing but the prompt: every view is torn down first. */
 function prompt(error?: string): void {
   stopApp();
-  const input = h('input', { id: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': error ? 'token-error' : 'token-help' });
-  const form = h('form', { class: 'login', 'aria-labelledby': 'login-h' },
+  const input = h('input', {
+    id: 'token',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    'aria-describedby': error ? 'token-error' : 'token-help',
+  });
+  const form = h(
+    'form',
+    { class: 'login', 'aria-labelledby': 'login-h' },
     h('h1', { id: 'login-h' }, 'API token required'),
     h('p', { id: 'token-help' }, 'This berth has BERTH_API_TOKENS set. Enter one of its tokens; it is kept for this browser tab only (session storage).'),
     error ? h('p', { id: 'token-error', class: 'notice bad', role: 'alert' }, error) : null,
-    h('label', { for: 'token' }, 'Token'), input,
-    h('button', { type: 'submit' }, 'Sign in'));
+    h('label', { for: 'token' }, 'Token'),
+    input,
+    h('button', { type: 'submit' }, 'Sign in'),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     setToken(input.value.trim());

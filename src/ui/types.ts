@@ -1,29 +1,103 @@
 /** The API shapes the page reads (see the OpenAPI document at /v1/openapi.json). */
-export interface Endpoint { taskId: string; address: string; port: number; host: string }
+export interface Endpoint {
+  taskId: string;
+  address: string;
+  port: number;
+  host: string;
+}
 export interface Service {
-  env: string; appId: string; domains: string[]; proxy: 'http' | 'tcp' | 'none'; listen: number | null; dns: 'direct' | 'proxy' | 'none';
-  portName: string | null; servicePort: number; fixedIp: string | null; endpoints: Endpoint[]; version: string;
+  env: string;
+  appId: string;
+  domains: string[];
+  proxy: 'http' | 'tcp' | 'none';
+  listen: number | null;
+  dns: 'direct' | 'proxy' | 'none';
+  portName: string | null;
+  servicePort: number;
+  fixedIp: string | null;
+  endpoints: Endpoint[];
+  version: string;
 }
-export interface Problem { code: string; appId: string; env: string | null; message: string; details?: Record<string, unknown>; since: string; source: string }
-export interface PoolUsage { capacity: number; allocated: number; quarantined: number; reserved: number; available: number }
+export interface Problem {
+  code: string;
+  appId: string;
+  env: string | null;
+  message: string;
+  details?: Record<string, unknown>;
+  since: string;
+  source: string;
+}
+export interface PoolUsage {
+  capacity: number;
+  allocated: number;
+  quarantined: number;
+  reserved: number;
+  available: number;
+}
 export interface Pool {
-  name: string; family: 4 | 6; cidr: string; gateway: string | null; allocationRange: { first: string; last: string };
-  reserved: string[]; dockerNetwork: string | null; quarantineSeconds: number; createdAt: string; usage: PoolUsage;
+  name: string;
+  family: 4 | 6;
+  cidr: string;
+  gateway: string | null;
+  allocationRange: { first: string; last: string };
+  reserved: string[];
+  dockerNetwork: string | null;
+  quarantineSeconds: number;
+  createdAt: string;
+  usage: PoolUsage;
 }
-export interface Allocation { pool: string; appId: string; ip: string; allocationId: number; allocatedAt?: string }
-export interface IpamEvent { id: number; at: string; pool: string; ip: string | null; appId: string | null; allocationId: number | null; action: string; actor: string; detail: Record<string, unknown> | null }
+export interface Allocation {
+  pool: string;
+  appId: string;
+  ip: string;
+  allocationId: number;
+  allocatedAt?: string;
+}
+export interface IpamEvent {
+  id: number;
+  at: string;
+  pool: string;
+  ip: string | null;
+  appId: string | null;
+  allocationId: number | null;
+  action: string;
+  actor: string;
+  detail: Record<string, unknown> | null;
+}
 export interface SyncRun {
-  id?: number; startedAt: string; finishedAt: string; trigger: string; status: 'applied' | 'unchanged' | 'held' | 'failed';
-  filesWritten: number; filesRemoved: number; reloaded: boolean; heldReason?: string | null; error?: string | null;
+  id?: number;
+  startedAt: string;
+  finishedAt: string;
+  trigger: string;
+  status: 'applied' | 'unchanged' | 'held' | 'failed';
+  filesWritten: number;
+  filesRemoved: number;
+  reloaded: boolean;
+  heldReason?: string | null;
+  error?: string | null;
 }
 export interface SyncStatus {
-  held: { reason: string; since: string; position: number } | null; lastRun: SyncRun | null; lastReloadAt: string | null;
-  appliedPosition: number | null; excluded: Array<{ env: string; appId: string; path: string }>;
+  held: { reason: string; since: string; position: number } | null;
+  lastRun: SyncRun | null;
+  lastReloadAt: string | null;
+  appliedPosition: number | null;
+  excluded: Array<{ env: string; appId: string; path: string }>;
 }
 export interface RegistryStatus {
-  loaded: boolean; position: number; services: number; endpoints: number; problems: number;
-  held: null | { reason: string; since: string; lastAt?: string; attempts?: number; current?: { services?: number; endpoints?: number };
-    proposed?: null | { apps?: number; services?: number; endpoints?: number; removedServices?: number }; error?: string };
+  loaded: boolean;
+  position: number;
+  services: number;
+  endpoints: number;
+  problems: number;
+  held: null | {
+    reason: string;
+    since: string;
+    lastAt?: string;
+    attempts?: number;
+    current?: { services?: number; endpoints?: number };
+    proposed?: null | { apps?: number; services?: number; endpoints?: number; removedServices?: number };
+    error?: string;
+  };
   lastSnapshot: null | { at: string; result: string; durationMs: number };
   marathon: null | { lastSuccessAt: string | null; lastError: string | null; consecutiveFailures: number };
 }
@@ -32,6 +106,16 @@ export interface Cluster {
   leader: null | { id: string; apiUrl: string | null; epoch: number; acquiredAt: string; alive: boolean };
   members: Array<{ id: string; role: string; alive: boolean; heartbeatAt: string }>;
 }
-export interface Ready { ready: boolean; checks: Record<string, { ok: boolean; detail?: unknown }> }
-export interface DnsStatus { loaded: boolean; position: number; serial: number; names: number; queriesTotal: number; queriesPerSecond: number | null }
+export interface Ready {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: unknown }>;
+}
+export interface DnsStatus {
+  loaded: boolean;
+  position: number;
+  serial: number;
+  names: number;
+  queriesTotal: number;
+  queriesPerSecond: number | null;
+}
 export type Topic = 'registry' | 'problems' | 'pools' | 'sync';

@@ -51,7 +51,10 @@ describe('berth pools / berth ip', () => {
   });
 
   test('pools add, list, show, rm', async () => {
-    const add = await run(['pools', 'add', 'green', '10.70.0.0/24', '--docker-network', 'green-net', '--aux-address', 'router=10.70.0.254', '--quarantine', '60'], env);
+    const add = await run(
+      ['pools', 'add', 'green', '10.70.0.0/24', '--docker-network', 'green-net', '--aux-address', 'router=10.70.0.254', '--quarantine', '60'],
+      env,
+    );
     expect(add).toMatchObject({ code: 0, out: 'pool green created: 10.70.0.0/24, 252 addresses available' });
     const list = await run(['pools', 'list'], env);
     expect(list.out).toMatch(/^NAME\s+CIDR/);
@@ -61,7 +64,7 @@ describe('berth pools / berth ip', () => {
     const json = JSON.parse((await run(['pools', 'show', 'green', '--json'], env)).out);
     expect(json.usage.available).toBe(252);
     expect((await run(['pools', 'rm', 'green'], env)).code).toBe(0);
-    expect((await run(['pools', 'show', 'green'], env))).toMatchObject({ code: 1, err: expect.stringContaining('POOL_NOT_FOUND') });
+    expect(await run(['pools', 'show', 'green'], env)).toMatchObject({ code: 1, err: expect.stringContaining('POOL_NOT_FOUND') });
   });
 
   test('ip allocate, show, release', async () => {
@@ -77,20 +80,34 @@ describe('berth pools / berth ip', () => {
     expect(stale).toMatchObject({ code: 1, err: expect.stringContaining('STALE_ALLOCATION') });
     expect((await run(['ip', 'release', 'red', '/team/app-1'], env)).code).toBe(0);
     expect((await run(['ip', 'show', '/team/app-1', '--pool', 'red'], env)).code).toBe(1);
-    expect((await run(['pools', 'reserve', 'red', '10.71.0.50-10.71.0.59', '--reason', 'printers'], env)).out).toBe('reserved 10.71.0.50-10.71.0.59 in pool red (10 address(es) changed)');
-    expect((await run(['ip', 'allocate', 'red', '/team/app-9', '--ip', '10.71.0.55'], env))).toMatchObject({ code: 1, err: expect.stringContaining('ADDRESS_RESERVED') });
+    expect((await run(['pools', 'reserve', 'red', '10.71.0.50-10.71.0.59', '--reason', 'printers'], env)).out).toBe(
+      'reserved 10.71.0.50-10.71.0.59 in pool red (10 address(es) changed)',
+    );
+    expect(await run(['ip', 'allocate', 'red', '/team/app-9', '--ip', '10.71.0.55'], env)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('ADDRESS_RESERVED'),
+    });
     expect((await run(['pools', 'unreserve', 'red', '10.71.0.50-10.71.0.59'], env)).code).toBe(0);
   });
 
-  test('pools add refuses loopback, multicast and /0 with the API\'s code; --allow-special lifts loopback only', async () => {
-    expect(await run(['pools', 'add', 'lo', '127.0.0.0/24'], env)).toMatchObject({ code: 2, err: expect.stringMatching(/^POOL_CIDR_RESERVED: cidr: 127\.0\.0\.0\/24 overlaps 127\.0\.0\.0\/8, loopback/) });
-    expect(await run(['pools', 'add', 'mc', '224.0.0.0/24', '--allow-special'], env)).toMatchObject({ code: 2, err: expect.stringContaining('POOL_CIDR_RESERVED') });
+  test("pools add refuses loopback, multicast and /0 with the API's code; --allow-special lifts loopback only", async () => {
+    expect(await run(['pools', 'add', 'lo', '127.0.0.0/24'], env)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^POOL_CIDR_RESERVED: cidr: 127\.0\.0\.0\/24 overlaps 127\.0\.0\.0\/8, loopback/),
+    });
+    expect(await run(['pools', 'add', 'mc', '224.0.0.0/24', '--allow-special'], env)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('POOL_CIDR_RESERVED'),
+    });
     expect(await run(['pools', 'add', 'all', '::/0'], env)).toMatchObject({ code: 2, err: expect.stringContaining('POOL_CIDR_TOO_WIDE') });
-    expect(await run(['pools', 'add', 'lo', '127.66.0.0/28', '--allow-special'], env)).toMatchObject({ code: 0, out: 'pool lo created: 127.66.0.0/28, 13 addresses available' });
+    expect(await run(['pools', 'add', 'lo', '127.66.0.0/28', '--allow-special'], env)).toMatchObject({
+      code: 0,
+      out: 'pool lo created: 127.66.0.0/28, 13 addresses available',
+    });
   });
 
   test('usage errors exit 2; --help exits 0', async () => {
-    expect((await run(['pools', 'add', 'bad', '10.72.0.1/24'], env))).toMatchObject({ code: 2, err: expect.stringContaining('INVALID_CIDR') });
+    expect(await run(['pools', 'add', 'bad', '10.72.0.1/24'], env)).toMatchObject({ code: 2, err: expect.stringContaining('INVALID_CIDR') });
     expect((await run(['pools', 'add', 'q', '10.72.0.0/24', '--quarantine', 'soon'], env)).code).toBe(2);
     expect((await run(['ip', 'allocate', 'red', 'team/app'], env)).code).toBe(2);
     expect((await run(['ip', 'allocate', 'red'], env)).code).toBe(2);

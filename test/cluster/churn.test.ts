@@ -62,7 +62,10 @@ describe('Fencing under leadership churn', () => {
 
   const leader = () => replicas.find((r) => r.l.isLeader())?.l;
   const terminate = (where: string, args: unknown[] = []) =>
-    db.knex.raw(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and ${where}`, args as never);
+    db.knex.raw(
+      `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and ${where}`,
+      args as never,
+    );
 
   it('keeps one writer per epoch and epochs in commit order through stops, kills and restarts', async () => {
     for (const id of ['r1', 'r2', 'r3']) await addReplica(id);
@@ -79,7 +82,11 @@ describe('Fencing under leadership churn', () => {
         await current.stop();
         await addReplica(`r${++n}`);
       }
-      await waitFor(() => (leader()?.epoch() ?? 0) > epoch, 10000, () => `after ${fault} from epoch ${epoch}`);
+      await waitFor(
+        () => (leader()?.epoch() ?? 0) > epoch,
+        10000,
+        () => `after ${fault} from epoch ${epoch}`,
+      );
     }
     done = true;
     await Promise.all(replicas.map((r) => r.writing));

@@ -46,7 +46,11 @@ describe('Leadership through database failures', () => {
       // What a PostgreSQL restart does to clients: every backend of this database goes away.
       await db.knex.raw('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
       expect(await lost).toEqual(['connection']);
-      await waitFor(() => leaders().length === 1 && (leaders()[0].epoch() ?? 0) > before, 5000, () => JSON.stringify(elections));
+      await waitFor(
+        () => leaders().length === 1 && (leaders()[0].epoch() ?? 0) > before,
+        5000,
+        () => JSON.stringify(elections),
+      );
     }
 
     const epochs = elections.map((e) => e.epoch);
@@ -62,7 +66,11 @@ describe('Leadership through database failures', () => {
     // The history has one holder per epoch (primary key) and agrees with what the replicas saw.
     // (Retried: the test's own pooled connections were terminated too.)
     const history = await waitFor(async () => {
-      const rows: Array<{ epoch: number; holder_id: string }> = await db.knex('cluster_election').where('epoch', '>=', firstEpoch).orderBy('epoch').select('epoch', 'holder_id');
+      const rows: Array<{ epoch: number; holder_id: string }> = await db
+        .knex('cluster_election')
+        .where('epoch', '>=', firstEpoch)
+        .orderBy('epoch')
+        .select('epoch', 'holder_id');
       return rows;
     }, 5000);
     expect(history.map((h) => [h.epoch, h.holder_id])).toEqual(elections.map((e) => [e.epoch, e.id]));

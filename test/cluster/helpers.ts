@@ -11,7 +11,14 @@ export async function pgDatabase(): Promise<{ db: Database; url: string; drop: (
   const { url, drop } = await createPgDatabase();
   const db = await openDatabase({ url, dataDir: 'unused', poolMax: 5 });
   await migrateLatest(db.knex);
-  return { db, url, drop: async () => { await db.close(); await drop(); } };
+  return {
+    db,
+    url,
+    drop: async () => {
+      await db.close();
+      await drop();
+    },
+  };
 }
 
 /** Fast timings so failover tests take well under a second or two. */
@@ -40,7 +47,11 @@ export function firstEvent<L extends Leadership, E extends keyof LeadershipEvent
   timeoutMs: number,
 ): Promise<{ l: L; args: LeadershipEvents[E] }> {
   return new Promise((resolve, reject) => {
-    const listeners = ls.map((l) => (...args: LeadershipEvents[E]) => done(() => resolve({ l, args })));
+    const listeners = ls.map(
+      (l) =>
+        (...args: LeadershipEvents[E]) =>
+          done(() => resolve({ l, args })),
+    );
     const done = (settle: () => void) => {
       clearTimeout(timer);
       ls.forEach((l, i) => l.off(event, listeners[i]));
@@ -55,9 +66,7 @@ export function firstEvent<L extends Leadership, E extends keyof LeadershipEvent
  * A loopback TCP proxy in front of PostgreSQL that can be frozen: bytes stop flowing both ways and
  * closes are not passed on, as in a network partition (the server keeps the session open).
  */
-export async function freezableProxy(
-  targetUrl: string,
-): Promise<{ url: string; freeze(): void; down(): void; up(): void; close(): Promise<void> }> {
+export async function freezableProxy(targetUrl: string): Promise<{ url: string; freeze(): void; down(): void; up(): void; close(): Promise<void> }> {
   const target = new URL(targetUrl);
   let frozen = false;
   let refusing = false;

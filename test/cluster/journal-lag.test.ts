@@ -92,7 +92,10 @@ describe('journal lag and freshness', () => {
       expect(f.lag()).toMatchObject({ behind: missed, ageSeconds: 6, maxLagSeconds: 5, fresh: false });
       ready = await http.inject({ method: 'GET', url: '/readyz' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json().checks.cluster).toMatchObject({ ok: false, detail: { replica: 'replica-2', role: 'standby', epoch: null, fresh: false, journal: { behind: missed } } });
+      expect(ready.json().checks.cluster).toMatchObject({
+        ok: false,
+        detail: { replica: 'replica-2', role: 'standby', epoch: null, fresh: false, journal: { behind: missed } },
+      });
       const cluster = (await http.inject({ method: 'GET', url: '/v1/cluster' })).json();
       expect(cluster.self).toMatchObject({ role: 'standby', fresh: false, journal: { behind: missed, ageSeconds: 6, fresh: false } });
       expect(await metric('berth_cluster_journal_lag_positions')).toBe(missed);
@@ -103,7 +106,12 @@ describe('journal lag and freshness', () => {
       broken = false;
       await nextTick();
       expect(f.lag()).toMatchObject({ position: await writer.position(), behind: 0, ageSeconds: 0, fresh: true });
-      expect(standby.listServices().map((s) => s.appId).sort()).toEqual(['/api', '/db', '/web']);
+      expect(
+        standby
+          .listServices()
+          .map((s) => s.appId)
+          .sort(),
+      ).toEqual(['/api', '/db', '/web']);
       expect((await http.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
       expect(await metric('berth_cluster_journal_lag_positions')).toBe(0);
       expect(await metric('berth_cluster_view_fresh')).toBe(1);

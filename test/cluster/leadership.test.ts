@@ -28,9 +28,13 @@ describe('Leadership on PostgreSQL', () => {
     return rs;
   }
   const leaders = () => replicas.filter((r) => r.isLeader());
-  const oneLeader = (timeoutMs = 5000) => waitFor(() => leaders().length === 1 && leaders()[0], timeoutMs, () => `leaders: ${leaders().map((l) => l.id)}`);
-  const terminate = (id: string) =>
-    db.knex.raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ?`, [`berth:${id}`]);
+  const oneLeader = (timeoutMs = 5000) =>
+    waitFor(
+      () => leaders().length === 1 && leaders()[0],
+      timeoutMs,
+      () => `leaders: ${leaders().map((l) => l.id)}`,
+    );
+  const terminate = (id: string) => db.knex.raw(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = ?`, [`berth:${id}`]);
 
   it('elects exactly one of three replicas; the others keep trying as standbys', async () => {
     const rs = await startReplicas('a', 'b', 'c');
@@ -122,10 +126,7 @@ describe('Leadership on PostgreSQL', () => {
 
     // The standby holds the lock now but its epoch bump waits on our row lock.
     await waitFor(async () => {
-      const r = await db.knex.raw(
-        `select 1 from pg_stat_activity where application_name = ? and wait_event_type = 'Lock'`,
-        [`berth:${standby.id}`],
-      );
+      const r = await db.knex.raw(`select 1 from pg_stat_activity where application_name = ? and wait_event_type = 'Lock'`, [`berth:${standby.id}`]);
       return r.rows.length === 1;
     }, 5000);
     expect(standby.isLeader()).toBe(false);

@@ -30,7 +30,11 @@ describe('Leadership across processes', () => {
     });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
-    const childEpoch = await waitFor(() => /"elected":(\d+)/.exec(out)?.[1], 30000, () => `child output: ${out}`).then(Number);
+    const childEpoch = await waitFor(
+      () => /"elected":(\d+)/.exec(out)?.[1],
+      30000,
+      () => `child output: ${out}`,
+    ).then(Number);
 
     standby = fastLeadership(url, 'survivor');
     await standby.start();

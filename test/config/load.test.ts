@@ -131,21 +131,35 @@ describe('loadConfig', () => {
     });
 
     it('refuses a JSON token list with an empty entry in the config file', () => {
-      expect(errorsOf({ BERTH_CONFIG: '/x.json' }, JSON.stringify({ BERTH_API_TOKENS: [TOKEN, ''] }))).toEqual([expect.stringMatching(/^BERTH_API_TOKENS: entry 2 of 2 is empty/)]);
+      expect(errorsOf({ BERTH_CONFIG: '/x.json' }, JSON.stringify({ BERTH_API_TOKENS: [TOKEN, ''] }))).toEqual([
+        expect.stringMatching(/^BERTH_API_TOKENS: entry 2 of 2 is empty/),
+      ]);
     });
 
     it('parses allowed origins and host names, and refuses malformed or empty entries', () => {
-      const c = loadConfig({ BERTH_API_ALLOWED_ORIGINS: 'https://Ops.Example.com, http://localhost:3000/', BERTH_API_ALLOWED_HOSTS: 'Berth.Example.Internal,berth-1' });
+      const c = loadConfig({
+        BERTH_API_ALLOWED_ORIGINS: 'https://Ops.Example.com, http://localhost:3000/',
+        BERTH_API_ALLOWED_HOSTS: 'Berth.Example.Internal,berth-1',
+      });
       expect(c.apiAllowedOrigins).toEqual(['https://ops.example.com', 'http://localhost:3000']);
       expect(c.apiAllowedHosts).toEqual(['berth.example.internal', 'berth-1']);
       const problems = errorsOf({ BERTH_API_ALLOWED_ORIGINS: 'null', BERTH_API_ALLOWED_HOSTS: 'berth.example:8080' });
-      expect(problems).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/), expect.stringMatching(/^BERTH_API_ALLOWED_HOSTS: must be a host name/)]);
-      expect(errorsOf({ BERTH_API_ALLOWED_ORIGINS: 'https://a.example/path' })).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/)]);
+      expect(problems).toEqual([
+        expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/),
+        expect.stringMatching(/^BERTH_API_ALLOWED_HOSTS: must be a host name/),
+      ]);
+      expect(errorsOf({ BERTH_API_ALLOWED_ORIGINS: 'https://a.example/path' })).toEqual([
+        expect.stringMatching(/^BERTH_API_ALLOWED_ORIGINS: must be an origin/),
+      ]);
       expect(errorsOf({ BERTH_API_ALLOWED_HOSTS: 'a.example,' })).toEqual([expect.stringMatching(/^BERTH_API_ALLOWED_HOSTS: entry 2 of 2 is empty/)]);
     });
 
     it('reads the audit retention and refuses negative or non-integer values', () => {
-      expect(loadConfig({ BERTH_AUDIT_RETENTION_DAYS: '0', BERTH_AUDIT_MAX_ROWS: '5000', BERTH_AUDIT_PRUNE_INTERVAL_MS: '1000' }).auditRetention).toEqual({ days: 0, maxRows: 5000, intervalMs: 1000 });
+      expect(loadConfig({ BERTH_AUDIT_RETENTION_DAYS: '0', BERTH_AUDIT_MAX_ROWS: '5000', BERTH_AUDIT_PRUNE_INTERVAL_MS: '1000' }).auditRetention).toEqual({
+        days: 0,
+        maxRows: 5000,
+        intervalMs: 1000,
+      });
       expect(errorsOf({ BERTH_AUDIT_RETENTION_DAYS: '-1', BERTH_AUDIT_MAX_ROWS: '1e6', BERTH_AUDIT_PRUNE_INTERVAL_MS: '10' })).toEqual([
         expect.stringMatching(/^BERTH_AUDIT_RETENTION_DAYS: must be an integer/),
         expect.stringMatching(/^BERTH_AUDIT_MAX_ROWS: must be an integer/),

@@ -10,7 +10,14 @@ describeEachEngine('migrations', (get) => {
     expect(await pendingMigrations(knex)).toEqual([]);
     expect(await migrateLatest(knex)).toEqual([]);
     const rows = await knex('berth_migrations').select('name').orderBy('name');
-    expect(rows.map((r: { name: string }) => r.name)).toEqual(['001_ipam', '002_registry', '003_nginx_sync', '004_cluster', '005_journal_writer', '006_ipam_event_retention']);
+    expect(rows.map((r: { name: string }) => r.name)).toEqual([
+      '001_ipam',
+      '002_registry',
+      '003_nginx_sync',
+      '004_cluster',
+      '005_journal_writer',
+      '006_ipam_event_retention',
+    ]);
   });
 });
 

@@ -72,7 +72,10 @@ describe('berth demo (child process)', () => {
   });
 
   /** Starts the demo in `cwd`; resolves with the panel once printed. */
-  async function startDemo(args: string[], ownGroup = false): Promise<{ proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null>; commands: string[] }> {
+  async function startDemo(
+    args: string[],
+    ownGroup = false,
+  ): Promise<{ proc: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null>; commands: string[] }> {
     const proc = spawn(process.execPath, demoArgv(args), {
       cwd,
       env: { PATH: process.env.PATH, HOME: cwd, BERTH_LOG_LEVEL: 'info' },
@@ -86,9 +89,16 @@ describe('berth demo (child process)', () => {
     proc.stdout?.on('data', (d) => (out += d));
     proc.stderr?.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    await waitFor(() => out.includes('Ctrl-C stops everything') || proc.exitCode !== null, 180_000, () => `stdout:\n${out}\nstderr:\n${err}`);
+    await waitFor(
+      () => out.includes('Ctrl-C stops everything') || proc.exitCode !== null,
+      180_000,
+      () => `stdout:\n${out}\nstderr:\n${err}`,
+    );
     if (proc.exitCode !== null) throw new Error(`the demo exited with ${proc.exitCode}:\n${out}\n${err}`);
-    const commands = out.split('\n').filter((l) => /^ {2}(dig|curl|printf) /.test(l)).map((l) => l.trim());
+    const commands = out
+      .split('\n')
+      .filter((l) => /^ {2}(dig|curl|printf) /.test(l))
+      .map((l) => l.trim());
     return { proc, out: () => out, err: () => err, exited, commands };
   }
 
@@ -104,7 +114,16 @@ describe('berth demo (child process)', () => {
   it('reaches the panel, its commands answer as it says, and Ctrl-C leaves nothing running', async () => {
     const [httpPort, dnsPort, nginxPort, tcpPort] = await freePorts(4);
     const t0 = Date.now();
-    const { proc, out: stdout, err: stderr, exited, commands } = await startDemo(['--http-addr', `127.0.0.1:${httpPort}`, '--dns-addr', `127.0.0.1:${dnsPort}`, '--nginx-port', String(nginxPort), '--tcp-port', String(tcpPort)], true);
+    const {
+      proc,
+      out: stdout,
+      err: stderr,
+      exited,
+      commands,
+    } = await startDemo(
+      ['--http-addr', `127.0.0.1:${httpPort}`, '--dns-addr', `127.0.0.1:${dnsPort}`, '--nginx-port', String(nginxPort), '--tcp-port', String(tcpPort)],
+      true,
+    );
     const out = stdout();
     console.log(`demo panel after ${((Date.now() - t0) / 1000).toFixed(1)} s (startup includes a fresh embedded database)`);
     expect(out).not.toContain('WARNING');
@@ -144,7 +163,13 @@ describe('berth demo (child process)', () => {
     const pool = await apiRun(/\/v1\/pools\/demo/);
     expect(pool.usage.allocated).toBe(4);
     const services = await apiRun(/\/v1\/services/);
-    expect(services.services.map((s: { appId: string }) => s.appId).sort()).toEqual(['/func-a/api', '/func-a/billing', '/func-a/search', '/func-a/session-cache', '/func-a/web']);
+    expect(services.services.map((s: { appId: string }) => s.appId).sort()).toEqual([
+      '/func-a/api',
+      '/func-a/billing',
+      '/func-a/search',
+      '/func-a/session-cache',
+      '/func-a/web',
+    ]);
     const problems = await apiRun(/\/v1\/problems/);
     expect(problems.problems).toEqual(expect.arrayContaining([expect.objectContaining({ appId: '/integration/legacy-portal', code: expect.any(String) })]));
 
@@ -172,7 +197,14 @@ describe('berth demo (child process)', () => {
 
   it('says RENDER ONLY without Nginx, and a restart on the same ./var gives the apps their IPs back', async () => {
     const [httpPort, dnsPort] = await freePorts(2);
-    const { proc, out, err, exited, commands } = await startDemo(['--http-addr', `127.0.0.1:${httpPort}`, '--dns-addr', `127.0.0.1:${dnsPort}`, '--no-nginx', '--no-churn']);
+    const { proc, out, err, exited, commands } = await startDemo([
+      '--http-addr',
+      `127.0.0.1:${httpPort}`,
+      '--dns-addr',
+      `127.0.0.1:${dnsPort}`,
+      '--no-nginx',
+      '--no-churn',
+    ]);
     expect(out()).toContain('RENDER ONLY: started with --no-nginx');
     expect(commands.some((c) => c.includes('Host:') || c.includes('telnet:'))).toBe(false);
     expect(fs.readdirSync(path.join(cwd, 'var/nginx/integration/http')).length).toBeGreaterThan(5);

@@ -30,7 +30,15 @@ describeWithTools(['nginx'], 'demo nginx lifecycle', () => {
   async function start(port: number): Promise<DemoNginx> {
     const probe = probeNginx();
     const n = await startDemoNginx(
-      { prefix: path.join(prefix, 'nginx-demo'), generatedDir: path.join(prefix, 'nginx'), exampleConf: EXAMPLE, listenHost: '127.0.0.1', listenPort: port, stream: probe.stream, version: probe.version },
+      {
+        prefix: path.join(prefix, 'nginx-demo'),
+        generatedDir: path.join(prefix, 'nginx'),
+        exampleConf: EXAMPLE,
+        listenHost: '127.0.0.1',
+        listenPort: port,
+        stream: probe.stream,
+        version: probe.version,
+      },
       () => tcpAnswers('127.0.0.1', port),
     );
     started.push(n);

@@ -23,7 +23,19 @@ describe('demo catalog', () => {
   it('is about twenty valid Marathon apps over integration and func-a, one of them with bad labels', () => {
     expect(apps.length).toBeGreaterThanOrEqual(18);
     for (const a of apps) expect(validateMarathonApp(a.def, '1.10')).toEqual([]);
-    const results = apps.map((a) => ({ id: a.def.id, r: parseApp({ ...(a.def as unknown as App), labels: { ...(a.def.labels as Record<string, string>), 'berth.ip': a.reach === 'fixed' ? '127.77.0.9' : (a.def.labels as Record<string, string> | undefined)?.['berth.ip'] } } as App, { defaultEnv: 'integration' }) }));
+    const results = apps.map((a) => ({
+      id: a.def.id,
+      r: parseApp(
+        {
+          ...(a.def as unknown as App),
+          labels: {
+            ...(a.def.labels as Record<string, string>),
+            'berth.ip': a.reach === 'fixed' ? '127.77.0.9' : (a.def.labels as Record<string, string> | undefined)?.['berth.ip'],
+          },
+        } as App,
+        { defaultEnv: 'integration' },
+      ),
+    }));
     expect(results.filter((x) => x.r.kind === 'invalid').map((x) => x.id)).toEqual([BAD_APP_ID]);
     const envs = new Set(results.flatMap((x) => (x.r.kind === 'spec' ? [x.r.spec.env] : [])));
     expect([...envs].sort()).toEqual(['func-a', 'integration']);
@@ -75,10 +87,18 @@ describe('demo nginx.conf', () => {
 
 describe('demo panel', () => {
   const info: PanelInfo = {
-    apiUrl: 'http://127.0.0.1:8080', dns: { host: '127.0.0.1', port: 5353 }, zone: 'berth.internal',
+    apiUrl: 'http://127.0.0.1:8080',
+    dns: { host: '127.0.0.1', port: 5353 },
+    zone: 'berth.internal',
     nginx: { mode: 'render-only', reason: 'nginx is not installed', host: '127.0.0.1', port: 8081, prefix: '/w/var/nginx-demo', stream: false },
-    tcpPort: 16379, marathonUrl: 'http://127.0.0.1:4000', apps: 20, churnMs: 4000, pool: 'demo',
-    files: { dataDir: '/w/var', nginxDir: '/w/var/nginx', logFile: '/w/var/berth-demo.log' }, cwd: '/w', startupMs: 4200,
+    tcpPort: 16379,
+    marathonUrl: 'http://127.0.0.1:4000',
+    apps: 20,
+    churnMs: 4000,
+    pool: 'demo',
+    files: { dataDir: '/w/var', nginxDir: '/w/var/nginx', logFile: '/w/var/berth-demo.log' },
+    cwd: '/w',
+    startupMs: 4200,
   };
 
   it('says clearly when Nginx is not running, and offers no curl through it', () => {
@@ -102,13 +122,14 @@ describe('demo backends and churn', () => {
   it('the Redis-like server answers PING inline and in RESP', async () => {
     const redis = await startRedisLike('/test/redis');
     try {
-      const talk = (bytes: string) => new Promise<string>((resolve, reject) => {
-        let got = '';
-        const s = net.connect(redis.port, '127.0.0.1', () => s.write(bytes));
-        s.on('data', (d) => (got += d));
-        s.on('close', () => resolve(got));
-        s.on('error', reject);
-      });
+      const talk = (bytes: string) =>
+        new Promise<string>((resolve, reject) => {
+          let got = '';
+          const s = net.connect(redis.port, '127.0.0.1', () => s.write(bytes));
+          s.on('data', (d) => (got += d));
+          s.on('close', () => resolve(got));
+          s.on('error', reject);
+        });
       expect(await talk('PING\r\nQUIT\r\n')).toBe('+PONG\r\n+OK\r\n');
       expect(await talk('*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n')).toBe('+PONG\r\n+OK\r\n');
     } finally {
@@ -120,9 +141,16 @@ describe('demo backends and churn', () => {
     const sim = await startSimulator({ flavour: '1.10' });
     try {
       const place = (_d: unknown, i: number) => ({ host: '127.0.0.1', ports: [40000 + i] });
-      const apps = demoCatalog({ zone: 'berth.internal', tcpListen: 16379, pool: 'demo' }).filter((a) => ['/integration/web', '/integration/api', '/integration/orders', '/func-a/web'].includes(String(a.def.id)));
+      const apps = demoCatalog({ zone: 'berth.internal', tcpListen: 16379, pool: 'demo' }).filter((a) =>
+        ['/integration/web', '/integration/api', '/integration/orders', '/func-a/web'].includes(String(a.def.id)),
+      );
       for (const a of apps) await sim.control.deploy(a.def, { placeTask: place });
-      const churn = startChurn(sim, apps.map((a) => ({ id: String(a.def.id), def: a.def, place, backends: [] })), 5, silentLogger);
+      const churn = startChurn(
+        sim,
+        apps.map((a) => ({ id: String(a.def.id), def: a.def, place, backends: [] })),
+        5,
+        silentLogger,
+      );
       await waitFor(() => churn.count() >= 12, 20_000);
       await churn.stop();
       const after = churn.count();

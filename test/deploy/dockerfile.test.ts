@@ -7,7 +7,10 @@ const text = fs.readFileSync(FILE, 'utf8');
 
 /** Instructions with line continuations joined: [{ op, args }]. */
 function instructions(): Array<{ op: string; args: string }> {
-  const joined = text.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const joined = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
   return joined.map((l) => {
     const m = /^\s*([A-Za-z]+)\s+(.*)$/.exec(l);
     if (!m) throw new Error(`not an instruction: ${l}`);

@@ -40,7 +40,9 @@ describe('Grafana dashboard', () => {
   });
 
   it('covers every concern', () => {
-    const all = dashboardExprs().map((e) => e.expr).join('\n');
+    const all = dashboardExprs()
+      .map((e) => e.expr)
+      .join('\n');
     for (const concern of ['marathon', 'registry', 'nginx', 'dns', 'ipam', 'http', 'cluster', 'process']) expect(all).toContain(`berth_${concern}_`);
   });
 });

@@ -18,7 +18,7 @@ describe('Marathon app definition (deploy/marathon/berth.json)', () => {
     sim = undefined;
   });
 
-  it('passes the simulator\'s app validation (Marathon 1.10 rules)', () => {
+  it("passes the simulator's app validation (Marathon 1.10 rules)", () => {
     expect(validateMarathonApp(read(), '1.10')).toEqual([]);
   });
 
@@ -30,7 +30,9 @@ describe('Marathon app definition (deploy/marathon/berth.json)', () => {
     if (toolsFor(['curl'], "deploy: docs/deploy.md's curl line as printed (the same POST sent from Node instead)")) {
       // Asynchronously: the simulator answers from this very process.
       const line = `${(command as string).replace('http://marathon.mesos:8080', sim.url)} -s -o /dev/null -w '%{http_code}'`;
-      const code = await new Promise<string>((resolve) => execFile('sh', ['-c', line], { cwd: path.resolve(__dirname, '../..'), timeout: 10_000 }, (_e, stdout) => resolve(stdout)));
+      const code = await new Promise<string>((resolve) =>
+        execFile('sh', ['-c', line], { cwd: path.resolve(__dirname, '../..'), timeout: 10_000 }, (_e, stdout) => resolve(stdout)),
+      );
       expect(code).toBe('201');
     } else {
       const res = await fetch(`${sim.url}/v2/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(read()) });
@@ -47,7 +49,12 @@ describe('Marathon app definition (deploy/marathon/berth.json)', () => {
   });
 
   it('health-checks /healthz on the API port and gates readiness on /readyz', () => {
-    const def = read() as unknown as { env: Record<string, string>; healthChecks: Array<{ path?: string; portIndex: number }>; readinessChecks: Array<{ path: string; portName: string }>; portDefinitions: Array<{ port: number; name: string }> };
+    const def = read() as unknown as {
+      env: Record<string, string>;
+      healthChecks: Array<{ path?: string; portIndex: number }>;
+      readinessChecks: Array<{ path: string; portName: string }>;
+      portDefinitions: Array<{ port: number; name: string }>;
+    };
     const http = def.portDefinitions.findIndex((p) => p.name === 'http');
     expect(def.healthChecks).toEqual(expect.arrayContaining([expect.objectContaining({ path: '/healthz', portIndex: http })]));
     expect(def.readinessChecks[0]).toMatchObject({ path: '/readyz', portName: 'http' });

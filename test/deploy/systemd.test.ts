@@ -71,7 +71,8 @@ describe('systemd unit (deploy/systemd)', () => {
     expect(one('EnvironmentFile')).toBe('/etc/berth/berth.env');
     expect(one('User')).toBe('berth');
     expect(one('ExecStart')).toMatch(/berth\.js run$/);
-    for (const k of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'RestrictNamespaces', 'SystemCallFilter', 'CapabilityBoundingSet']) expect(svc.has(k)).toBe(true);
+    for (const k of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'RestrictNamespaces', 'SystemCallFilter', 'CapabilityBoundingSet'])
+      expect(svc.has(k)).toBe(true);
     // V8 needs W+X pages: this hardening option would crash node.
     expect(svc.has('MemoryDenyWriteExecute')).toBe(false);
     expect(unit.get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);

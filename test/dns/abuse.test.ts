@@ -32,7 +32,11 @@ function tcpQuery(port: number, msg: Buffer, local = '127.0.0.1', timeoutMs = 30
   return new Promise((resolve) => {
     const c = net.connect({ port, host: '127.0.0.1', localAddress: local });
     let acc = Buffer.alloc(0);
-    const done = (r: Buffer | string) => { clearTimeout(t); c.destroy(); resolve(r); };
+    const done = (r: Buffer | string) => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(r);
+    };
     const t = setTimeout(() => done('timeout'), timeoutMs);
     c.on('connect', () => c.write(framed(msg)));
     c.on('data', (d) => {
@@ -50,14 +54,19 @@ class UdpClient {
   readonly replies: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private constructor(private readonly port: number) {
-    this.sock.on('message', (m) => { this.replies.push(m); for (const w of this.waiters.splice(0)) w(); });
+    this.sock.on('message', (m) => {
+      this.replies.push(m);
+      for (const w of this.waiters.splice(0)) w();
+    });
   }
   static async open(port: number, local: string): Promise<UdpClient> {
     const c = new UdpClient(port);
     await new Promise<void>((r) => c.sock.bind(0, local, r));
     return c;
   }
-  send(b: Buffer): void { this.sock.send(b, this.port, '127.0.0.1'); }
+  send(b: Buffer): void {
+    this.sock.send(b, this.port, '127.0.0.1');
+  }
   /** Sends `b` and resolves with the reply carrying its id (null after 2 s). */
   async ask(b: Buffer): Promise<Buffer | null> {
     const id = b.readUInt16BE(0);
@@ -68,10 +77,18 @@ class UdpClient {
       if (r) return r;
       const left = deadline - Date.now();
       if (left <= 0) return null;
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
   }
-  close(): void { this.sock.close(); }
+  close(): void {
+    this.sock.close();
+  }
 }
 
 const ancount = (b: Buffer) => b.readUInt16BE(6);
@@ -86,20 +103,30 @@ describeWithTools(['dig'], 'TCP slowloris', () => {
   it('260 connections dribbling one byte every 200 ms are closed or shed, while dig +tcp and a Node client get answers throughout', async () => {
     // 26 source addresses × 10 connections: under the per-source cap, over the global one.
     const socks: net.Socket[] = [];
-    let connected = 0, closed = 0;
+    let connected = 0,
+      closed = 0;
     for (let a = 0; a < 26; a++) {
       for (let k = 0; k < 10; k++) {
         const c = net.connect({ port: s.port, host: '127.0.0.1', localAddress: `127.0.5.${10 + a}` });
-        c.on('connect', () => { connected++; c.write(Buffer.from([0x00])); }); // a frame of up to 255 bytes, begun
+        c.on('connect', () => {
+          connected++;
+          c.write(Buffer.from([0x00]));
+        }); // a frame of up to 255 bytes, begun
         c.on('error', () => undefined);
         c.on('close', () => closed++);
         socks.push(c);
       }
     }
-    const dribble = setInterval(() => { for (const c of socks) if (!c.destroyed && c.writable) c.write(Buffer.from([0x40])); }, 200);
+    const dribble = setInterval(() => {
+      for (const c of socks) if (!c.destroyed && c.writable) c.write(Buffer.from([0x40]));
+    }, 200);
     const t0 = Date.now();
     try {
-      await waitFor(() => connected + closed >= 260, 10_000, () => `connected ${connected}, closed ${closed}`);
+      await waitFor(
+        () => connected + closed >= 260,
+        10_000,
+        () => `connected ${connected}, closed ${closed}`,
+      );
       // A real client keeps asking over TCP (Node socket, and dig) until every slowloris connection is gone.
       const answers: string[] = [];
       while (closed < 260 && Date.now() - t0 < 15_000) {
@@ -115,7 +142,10 @@ describeWithTools(['dig'], 'TCP slowloris', () => {
       expect(answers.filter((a) => a !== 'rcode 0 an 2' && a !== 'dig NOERROR 2')).toEqual([]);
       // Closed by the idle timeout (no complete message within 1 s), not after the client gave up, and never later than the deadline.
       expect(Date.now() - t0).toBeLessThan(3000 + 2000);
-      expect(await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="idle"') + await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="global"')).toBeGreaterThanOrEqual(260);
+      expect(
+        (await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="idle"')) +
+          (await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="global"')),
+      ).toBeGreaterThanOrEqual(260);
       expect(await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="global"')).toBeGreaterThanOrEqual(4);
     } finally {
       clearInterval(dribble);
@@ -132,9 +162,14 @@ describeWithTools(['dig'], 'TCP slowloris', () => {
     c.on('error', () => undefined);
     c.on('data', (d) => {
       acc = Buffer.concat([acc, d]);
-      while (acc.length >= 2 && acc.length >= 2 + acc.readUInt16BE(0)) { replies++; acc = acc.subarray(2 + acc.readUInt16BE(0)); }
+      while (acc.length >= 2 && acc.length >= 2 + acc.readUInt16BE(0)) {
+        replies++;
+        acc = acc.subarray(2 + acc.readUInt16BE(0));
+      }
     });
-    const ask = setInterval(() => { if (c.writable) c.write(framed(query('web.berth.internal', 1, { id: replies }))); }, 250);
+    const ask = setInterval(() => {
+      if (c.writable) c.write(framed(query('web.berth.internal', 1, { id: replies })));
+    }, 250);
     const before = await metric(s, 'berth_dns_tcp_connections_shed_total', 'reason="deadline"');
     try {
       const ms = await closedAt;
@@ -178,10 +213,17 @@ describe('TCP connection caps', () => {
   it('when full, sheds the oldest idle connection, never one with a query in flight', async () => {
     // An upstream that accepts and never answers keeps a forwarded query in flight.
     const upstreamConns: net.Socket[] = [];
-    const upstream = net.createServer((c) => { c.on('error', () => undefined); upstreamConns.push(c); });
+    const upstream = net.createServer((c) => {
+      c.on('error', () => undefined);
+      upstreamConns.push(c);
+    });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const up = upstream.address() as net.AddressInfo;
-    const s = await startServer(catalog(), { forwarders: [`127.0.0.1:${up.port}`], forwardTimeoutMs: 15_000, limits: { tcpMaxConnections: 3, tcpIdleMs: 10_000, tcpDeadlineMs: 20_000 } });
+    const s = await startServer(catalog(), {
+      forwarders: [`127.0.0.1:${up.port}`],
+      forwardTimeoutMs: 15_000,
+      limits: { tcpMaxConnections: 3, tcpIdleMs: 10_000, tcpDeadlineMs: 20_000 },
+    });
     const socks: net.Socket[] = [];
     const closed = new Set<number>();
     const open = async (i: number): Promise<net.Socket> => {
@@ -217,13 +259,22 @@ describe('TCP connection caps', () => {
 describe('TCP connection caps when every connection is busy', () => {
   it('refuses the newcomer rather than cut a query in flight', async () => {
     const upstreamConns: net.Socket[] = [];
-    const upstream = net.createServer((c) => { c.on('error', () => undefined); upstreamConns.push(c); });
+    const upstream = net.createServer((c) => {
+      c.on('error', () => undefined);
+      upstreamConns.push(c);
+    });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-    const s = await startServer(catalog(), { forwarders: [`127.0.0.1:${(upstream.address() as net.AddressInfo).port}`], forwardTimeoutMs: 15_000, limits: { tcpMaxConnections: 1 } });
+    const s = await startServer(catalog(), {
+      forwarders: [`127.0.0.1:${(upstream.address() as net.AddressInfo).port}`],
+      forwardTimeoutMs: 15_000,
+      limits: { tcpMaxConnections: 1 },
+    });
     const busy = net.connect({ port: s.port, host: '127.0.0.1' });
     let busyClosed = false;
     busy.on('error', () => undefined);
-    busy.on('close', () => { busyClosed = true; });
+    busy.on('close', () => {
+      busyClosed = true;
+    });
     try {
       await new Promise((r) => busy.once('connect', r));
       busy.write(framed(query('example.com', 1)));
@@ -242,7 +293,10 @@ describe('TCP connection caps when every connection is busy', () => {
 
 describe('TCP pipelining', () => {
   it('answers 40 pipelined forwarded queries on one connection: reading pauses at 32 awaiting replies and resumes', async () => {
-    const upstream = await startServer([aService({ domains: ['www.example.org'], endpoints: endpoints(1, 5) })], { zones: ['example.org'], limits: { tcpPerSource: 64 } });
+    const upstream = await startServer([aService({ domains: ['www.example.org'], endpoints: endpoints(1, 5) })], {
+      zones: ['example.org'],
+      limits: { tcpPerSource: 64 },
+    });
     const s = await startServer(catalog(), { forwarders: [`127.0.0.1:${upstream.port}`] });
     try {
       const ids = Array.from({ length: 40 }, (_, i) => 100 + i);
@@ -309,7 +363,9 @@ describeWithTools(['dig'], 'UDP response rate limiting', () => {
     const flood = await UdpClient.open(slipAll.port, '127.0.9.1');
     let id = 0;
     // Keep the /24 over its limit while dig asks (bounded: stops when dig is done).
-    const pump = setInterval(() => { for (let i = 0; i < 50; i++) flood.send(query('web.berth.internal', 1, { id: id++ & 0xffff })); }, 20);
+    const pump = setInterval(() => {
+      for (let i = 0; i < 50; i++) flood.send(query('web.berth.internal', 1, { id: id++ & 0xffff }));
+    }, 20);
     try {
       await waitFor(async () => (await metric(slipAll, 'berth_dns_rrl_responses_total', 'action="slipped"')) > 0);
       const d = await dig(slipAll.port, ['-b', '127.0.9.2', 'web.berth.internal', 'A']);
@@ -325,7 +381,9 @@ describeWithTools(['dig'], 'UDP response rate limiting', () => {
 
 describeWithTools(['dig'], 'UDP amplification limit', () => {
   let s: Started;
-  beforeAll(async () => { s = await startServer(catalog()); }); // default limit: 10 × the query
+  beforeAll(async () => {
+    s = await startServer(catalog());
+  }); // default limit: 10 × the query
   afterAll(() => s.server.stop());
 
   it('a 40-record answer (14× the query) is truncated for an unverified client, and full once it has queried over TCP', async () => {
@@ -356,7 +414,14 @@ describeWithTools(['dig'], 'UDP amplification limit', () => {
   });
 
   it('replies within the limit for every kind of small answer (no false truncation)', async () => {
-    for (const [name, type] of [['web.berth.internal', 'A'], ['nosuch.berth.internal', 'A'], ['web.berth.internal', 'TXT'], ['berth.internal', 'SOA'], ['berth.internal', 'NS'], ['-x', '10.1.1.1']]) {
+    for (const [name, type] of [
+      ['web.berth.internal', 'A'],
+      ['nosuch.berth.internal', 'A'],
+      ['web.berth.internal', 'TXT'],
+      ['berth.internal', 'SOA'],
+      ['berth.internal', 'NS'],
+      ['-x', '10.1.1.1'],
+    ]) {
       const r = await dig(s.port, ['-b', '127.0.12.1', '+noedns', '+ignore', name, type]);
       expect({ name, type, tc: r.flags.includes('tc') }).toEqual({ name, type, tc: false });
     }

@@ -10,7 +10,10 @@ import type { Service } from '../../src/model/types';
 import { aService, endpoints, query } from './helpers';
 
 const options: IndexOptions = {
-  zones: ['berth.internal'], reverseNetworks: ['10.1.0.0/16'], ttl: 10, defaultEnv: 'default',
+  zones: ['berth.internal'],
+  reverseNetworks: ['10.1.0.0/16'],
+  ttl: 10,
+  defaultEnv: 'default',
   environments: { qa: { clients: [], proxyAddresses: ['10.200.0.2'] }, dev: { clients: [], proxyAddresses: [] } },
 };
 
@@ -18,21 +21,80 @@ function ask(services: Service[], name: string, type: number, env = 'default') {
   const index = buildIndex(services, options, { loaded: true, position: 1, serial: 77 });
   const out = respond(query(name, type), index, env, true, false);
   const p = Packet.parse(out.reply!);
-  const data = (a: Packet.Resource) => a.address ?? a.domain ?? (a.target ? `${a.port} ${a.target}` : a.primary ? `${a.primary} ${a.serial}` : a.ns ?? '?');
+  const data = (a: Packet.Resource) => a.address ?? a.domain ?? (a.target ? `${a.port} ${a.target}` : a.primary ? `${a.primary} ${a.serial}` : (a.ns ?? '?'));
   return { rcode: out.reply![3] & 15, answers: p.answers.map(data).sort(), authority: p.authorities.map((a) => a.name), skipped: index.skipped };
 }
-const NOERROR = 0, NXDOMAIN = 3, REFUSED = 5;
+const NOERROR = 0,
+  NXDOMAIN = 3,
+  REFUSED = 5;
 
 describe('buildIndex', () => {
   it.each([
-    { desc: 'a domain outside every zone is skipped and reported', services: [aService({ domains: ['x.example.com'] })], name: 'x.example.com', type: TYPE.A, rcode: REFUSED, answers: [], skipped: 1 },
-    { desc: 'berth.dns=none publishes nothing', services: [aService({ domains: ['n.berth.internal'], dns: 'none' })], name: 'n.berth.internal', type: TYPE.A, rcode: NXDOMAIN, answers: [] },
-    { desc: 'a service with no serving task keeps its name (NODATA, not NXDOMAIN)', services: [aService({ domains: ['idle.berth.internal'] }, 0)], name: 'idle.berth.internal', type: TYPE.A, rcode: NOERROR, answers: [] },
-    { desc: 'proxy mode without proxy addresses: the name exists, no address', services: [aService({ env: 'dev', domains: ['p.berth.internal'], dns: 'proxy' })], name: 'p.berth.internal', type: TYPE.A, rcode: NOERROR, answers: [], env: 'dev' },
-    { desc: 'proxy mode answers the environment\'s Nginx addresses', services: [aService({ env: 'qa', domains: ['p.berth.internal'], dns: 'proxy' })], name: 'p.berth.internal', type: TYPE.A, rcode: NOERROR, answers: ['10.200.0.2'], env: 'qa' },
-    { desc: 'the same address on two tasks is answered once', services: [aService({ domains: ['d.berth.internal'], endpoints: [...endpoints(1, 3, 80), { ...endpoints(1, 3, 81)[0], taskId: 'other.deadbeef-aaaa-4bbb-8ccc-123456789abc' }] })], name: 'd.berth.internal', type: TYPE.A, rcode: NOERROR, answers: ['10.1.3.1'] },
+    {
+      desc: 'a domain outside every zone is skipped and reported',
+      services: [aService({ domains: ['x.example.com'] })],
+      name: 'x.example.com',
+      type: TYPE.A,
+      rcode: REFUSED,
+      answers: [],
+      skipped: 1,
+    },
+    {
+      desc: 'berth.dns=none publishes nothing',
+      services: [aService({ domains: ['n.berth.internal'], dns: 'none' })],
+      name: 'n.berth.internal',
+      type: TYPE.A,
+      rcode: NXDOMAIN,
+      answers: [],
+    },
+    {
+      desc: 'a service with no serving task keeps its name (NODATA, not NXDOMAIN)',
+      services: [aService({ domains: ['idle.berth.internal'] }, 0)],
+      name: 'idle.berth.internal',
+      type: TYPE.A,
+      rcode: NOERROR,
+      answers: [],
+    },
+    {
+      desc: 'proxy mode without proxy addresses: the name exists, no address',
+      services: [aService({ env: 'dev', domains: ['p.berth.internal'], dns: 'proxy' })],
+      name: 'p.berth.internal',
+      type: TYPE.A,
+      rcode: NOERROR,
+      answers: [],
+      env: 'dev',
+    },
+    {
+      desc: "proxy mode answers the environment's Nginx addresses",
+      services: [aService({ env: 'qa', domains: ['p.berth.internal'], dns: 'proxy' })],
+      name: 'p.berth.internal',
+      type: TYPE.A,
+      rcode: NOERROR,
+      answers: ['10.200.0.2'],
+      env: 'qa',
+    },
+    {
+      desc: 'the same address on two tasks is answered once',
+      services: [
+        aService({
+          domains: ['d.berth.internal'],
+          endpoints: [...endpoints(1, 3, 80), { ...endpoints(1, 3, 81)[0], taskId: 'other.deadbeef-aaaa-4bbb-8ccc-123456789abc' }],
+        }),
+      ],
+      name: 'd.berth.internal',
+      type: TYPE.A,
+      rcode: NOERROR,
+      answers: ['10.1.3.1'],
+    },
     { desc: 'SOA at the apex carries the serial', services: [], name: 'berth.internal', type: TYPE.SOA, rcode: NOERROR, answers: ['ns.berth.internal 77'] },
-    { desc: 'a reverse zone of the pool has its own SOA', services: [], name: '1.10.in-addr.arpa', type: TYPE.SOA, rcode: NOERROR, answers: ['ns.berth.internal 77'] },
+    {
+      desc: 'a reverse zone of the pool has its own SOA',
+      services: [],
+      name: '1.10.in-addr.arpa',
+      type: TYPE.SOA,
+      rcode: NOERROR,
+      answers: ['ns.berth.internal 77'],
+    },
   ])('$desc', ({ services, name, type, rcode, answers, env, skipped }) => {
     const r = ask(services, name, type, env);
     expect(r.rcode).toBe(rcode);
@@ -41,7 +103,11 @@ describe('buildIndex', () => {
   });
 
   it('never encodes an invalid address: bad literals are dropped, good ones kept', () => {
-    const eps = ['10.0.0', '300.1.1.1', 'not-an-ip', '', '010.1.1.1', '10.1.9.9', '::ffff:1.2.3.4'].map((address, i) => ({ ...endpoints(1, 9)[0], taskId: `t.${i}0000000-aaaa-4bbb-8ccc-123456789abc`, address }));
+    const eps = ['10.0.0', '300.1.1.1', 'not-an-ip', '', '010.1.1.1', '10.1.9.9', '::ffff:1.2.3.4'].map((address, i) => ({
+      ...endpoints(1, 9)[0],
+      taskId: `t.${i}0000000-aaaa-4bbb-8ccc-123456789abc`,
+      address,
+    }));
     const svc = [aService({ domains: ['v.berth.internal'], endpoints: eps })];
     expect(ask(svc, 'v.berth.internal', TYPE.A).answers).toEqual(['10.1.9.9']);
     expect(ask(svc, 'v.berth.internal', TYPE.AAAA).answers).toEqual(['::ffff:102:304']);
@@ -49,7 +115,9 @@ describe('buildIndex', () => {
 
   it('refuses to encode records that dns2 would mangle silently', () => {
     const arena = new Arena();
-    expect(() => encodeSections(arena, 'x', [{ name: 'x', ttl: 1, rec: { type: TYPE.SRV, data: { priority: 0, weight: 0, port: 70000, target: 't' } } }])).toThrow(/16-bit/);
+    expect(() =>
+      encodeSections(arena, 'x', [{ name: 'x', ttl: 1, rec: { type: TYPE.SRV, data: { priority: 0, weight: 0, port: 70000, target: 't' } } }]),
+    ).toThrow(/16-bit/);
     expect(() => encodeSections(arena, 'x', [{ name: 'x', ttl: 1, rec: { type: TYPE.A, data: '300.1.1.1' } }])).toThrow(/IPv4/);
     expect(() => encodeSections(arena, 'x', [{ name: `${'z'.repeat(64)}.berth.internal`, ttl: 1, rec: { type: TYPE.A, data: '1.1.1.1' } }])).toThrow(/63/);
   });
@@ -67,7 +135,12 @@ describe('buildIndex', () => {
   });
 
   it('answers ANY with every record set of the name', () => {
-    const services = [aService({ domains: ['m.berth.internal'], endpoints: [...endpoints(1, 4), { ...endpoints(1, 4)[0], taskId: 'x.99999999-aaaa-4bbb-8ccc-123456789abc', address: 'fd00::1' }] })];
+    const services = [
+      aService({
+        domains: ['m.berth.internal'],
+        endpoints: [...endpoints(1, 4), { ...endpoints(1, 4)[0], taskId: 'x.99999999-aaaa-4bbb-8ccc-123456789abc', address: 'fd00::1' }],
+      }),
+    ];
     expect(ask(services, 'm.berth.internal', TYPE.ANY).answers).toEqual(['10.1.4.1', 'fd00::1']);
   });
 
@@ -84,7 +157,12 @@ describe('buildIndex', () => {
 
 describe('taskLabels', () => {
   it('derives stable labels from the task UUID and stays unique when prefixes clash', () => {
-    const ids = ['app.3f1c2d4e-1111-2222-3333-444455556666', 'app.3f1c2d4e-9999-2222-3333-444455556666', 'app.instance-0badc0de-1111-2222-3333-444455556666._app.1', 'no-uuid-here'];
+    const ids = [
+      'app.3f1c2d4e-1111-2222-3333-444455556666',
+      'app.3f1c2d4e-9999-2222-3333-444455556666',
+      'app.instance-0badc0de-1111-2222-3333-444455556666._app.1',
+      'no-uuid-here',
+    ];
     const labels = taskLabels(ids);
     expect(labels[0]).toBe('t-3f1c2d4e');
     expect(labels[2]).toBe('t-0badc0de');
@@ -109,17 +187,32 @@ describe('IndexBuilder (incremental)', () => {
   const catalogs: Service[][] = [
     [aService({ domains: ['a.berth.internal'], endpoints: endpoints(2, 1) }), aService({ domains: ['b.berth.internal'], endpoints: endpoints(1, 2) })],
     // a's task moved, b gone, c new, and a second app on a's first address (PTR lists both)
-    [aService({ domains: ['a.berth.internal'], endpoints: endpoints(2, 3) }), aService({ appId: '/c', domains: ['c.berth.internal'], endpoints: endpoints(1, 3) }),
-      aService({ appId: '/sub', domains: ['x.sub.a.berth.internal'], endpoints: endpoints(1, 6) })],
+    [
+      aService({ domains: ['a.berth.internal'], endpoints: endpoints(2, 3) }),
+      aService({ appId: '/c', domains: ['c.berth.internal'], endpoints: endpoints(1, 3) }),
+      aService({ appId: '/sub', domains: ['x.sub.a.berth.internal'], endpoints: endpoints(1, 6) }),
+    ],
     // two apps claiming one name in one env: answered as one merged name
-    [aService({ appId: '/x', domains: ['dup.berth.internal'], endpoints: endpoints(1, 4) }), aService({ appId: '/y', domains: ['dup.berth.internal'], endpoints: endpoints(1, 5) })],
+    [
+      aService({ appId: '/x', domains: ['dup.berth.internal'], endpoints: endpoints(1, 4) }),
+      aService({ appId: '/y', domains: ['dup.berth.internal'], endpoints: endpoints(1, 5) }),
+    ],
     [],
   ];
   const questions: Array<[string, number]> = [
-    ['a.berth.internal', TYPE.A], ['b.berth.internal', TYPE.A], ['c.berth.internal', TYPE.A], ['dup.berth.internal', TYPE.A],
-    ['_http._tcp.a.berth.internal', TYPE.SRV], ['sub.a.berth.internal', TYPE.A], ['x.sub.a.berth.internal', TYPE.A], ['1.3.1.10.in-addr.arpa', TYPE.PTR], ['1.1.1.10.in-addr.arpa', TYPE.PTR], ['berth.internal', TYPE.SOA],
+    ['a.berth.internal', TYPE.A],
+    ['b.berth.internal', TYPE.A],
+    ['c.berth.internal', TYPE.A],
+    ['dup.berth.internal', TYPE.A],
+    ['_http._tcp.a.berth.internal', TYPE.SRV],
+    ['sub.a.berth.internal', TYPE.A],
+    ['x.sub.a.berth.internal', TYPE.A],
+    ['1.3.1.10.in-addr.arpa', TYPE.PTR],
+    ['1.1.1.10.in-addr.arpa', TYPE.PTR],
+    ['berth.internal', TYPE.SOA],
   ];
-  const answersOf = (index: ReturnType<typeof buildIndex>) => questions.map(([n, t]) => respond(query(n, t), index, 'default', true, false).reply!.toString('hex'));
+  const answersOf = (index: ReturnType<typeof buildIndex>) =>
+    questions.map(([n, t]) => respond(query(n, t), index, 'default', true, false).reply!.toString('hex'));
 
   it('answers exactly like a fresh build after every change', () => {
     const builder = new IndexBuilder(options);
@@ -141,7 +234,10 @@ describe('IndexBuilder (incremental)', () => {
       return r.value;
     };
     const first = run(catalogs[0], 1);
-    const second = run(catalogs[0].map((s) => ({ ...s, version: '2026-02-02T00:00:00.000Z' })), 2);
+    const second = run(
+      catalogs[0].map((s) => ({ ...s, version: '2026-02-02T00:00:00.000Z' })),
+      2,
+    );
     expect(second.envs).toBe(first.envs);
     expect({ position: second.position, serial: second.serial }).toEqual({ position: 2, serial: 1 });
     const third = run(catalogs[1], 3);

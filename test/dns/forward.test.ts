@@ -47,7 +47,12 @@ itWithTools(['dig'], 'answers SERVFAIL when every forwarder times out, without h
   const s = await startServer([aService({ domains: ['web.berth.internal'] })], { forwarders: [`127.0.0.1:${holePort}`], forwardTimeoutMs: 1000 });
   try {
     const finished: string[] = [];
-    const pending = [1, 2, 3, 4, 5].map((i) => dig(s.port, [`q${i}.example.com`, 'A']).then((r) => { finished.push('forwarded'); return r; }));
+    const pending = [1, 2, 3, 4, 5].map((i) =>
+      dig(s.port, [`q${i}.example.com`, 'A']).then((r) => {
+        finished.push('forwarded');
+        return r;
+      }),
+    );
     const local = await dig(s.port, ['web.berth.internal', 'A']);
     finished.push('local');
     expect(local.status).toBe('NOERROR');

@@ -18,9 +18,17 @@ const catalog = () => [
 ];
 
 it('answers every packet of the stream in well under a few ms, without throwing (pure responder)', () => {
-  const index = buildIndex(catalog(), {
-    zones: ['berth.internal'], reverseNetworks: ['10.1.0.0/16'], ttl: 10, environments: {}, defaultEnv: 'default',
-  }, { loaded: true, position: 1, serial: 1 });
+  const index = buildIndex(
+    catalog(),
+    {
+      zones: ['berth.internal'],
+      reverseNetworks: ['10.1.0.0/16'],
+      ttl: 10,
+      environments: {},
+      defaultEnv: 'default',
+    },
+    { loaded: true, position: 1, serial: 1 },
+  );
   const rnd = prng(1);
   let replies = 0;
   const bad: number[] = [];
@@ -47,7 +55,11 @@ it('answers every packet of the stream in well under a few ms, without throwing 
   // 20 slowest packets are timed again: a packet that is slow by itself is slow every time.
   const again = slowest.map(({ i, pkt, ms }) => {
     let best = Infinity;
-    for (let k = 0; k < 50; k++) { const t0 = performance.now(); run(pkt, i); best = Math.min(best, performance.now() - t0); }
+    for (let k = 0; k < 50; k++) {
+      const t0 = performance.now();
+      run(pkt, i);
+      best = Math.min(best, performance.now() - t0);
+    }
     return { i, firstMs: Math.round(ms * 1000) / 1000, bestMs: Math.round(best * 1000) / 1000 };
   });
   expect(again.filter((a) => a.bestMs > 1)).toEqual([]);
@@ -60,7 +72,9 @@ it('keeps answering valid queries during and after 100,000 hostile packets over 
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const sock = dgram.createSocket('udp4');
-  sock.on('message', () => { /* replies to garbage are expected and ignored */ });
+  sock.on('message', () => {
+    /* replies to garbage are expected and ignored */
+  });
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   const rnd = prng(2);
   const probeMs: number[] = [];
@@ -127,7 +141,12 @@ function sendTcp(port: number, packets: Buffer[]): Promise<Buffer[]> {
         acc = acc.subarray(2 + acc.readUInt16BE(0));
       }
     });
-    c.on('error', () => { /* the server may reset after a bad frame */ });
-    c.on('close', () => { clearTimeout(t); resolve(replies); });
+    c.on('error', () => {
+      /* the server may reset after a bad frame */
+    });
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve(replies);
+    });
   });
 }

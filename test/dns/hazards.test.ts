@@ -10,12 +10,15 @@ import { aService, endpoints, framed, header, query, startServer, tcp, udp, type
 
 let s: Started;
 beforeAll(async () => {
-  s = await startServer([
-    aService({ domains: ['svc1.berth.internal'], endpoints: endpoints(3, 1) }),
-    aService({ domains: ['big.berth.internal'], endpoints: endpoints(100, 2) }),
-    aService({ domains: ['mid.berth.internal'], endpoints: endpoints(20, 3) }),
-    // A 2,000-query burst from one socket is the point of one test here: no rate limit (abuse.test.ts covers it).
-  ], { limits: { rrlResponsesPerSecond: 0 } });
+  s = await startServer(
+    [
+      aService({ domains: ['svc1.berth.internal'], endpoints: endpoints(3, 1) }),
+      aService({ domains: ['big.berth.internal'], endpoints: endpoints(100, 2) }),
+      aService({ domains: ['mid.berth.internal'], endpoints: endpoints(20, 3) }),
+      // A 2,000-query burst from one socket is the point of one test here: no rate limit (abuse.test.ts covers it).
+    ],
+    { limits: { rrlResponsesPerSecond: 0 } },
+  );
 });
 afterAll(() => s.server.stop());
 
@@ -97,8 +100,18 @@ describe('protocol edge cases dns2 got wrong', () => {
     ['label length 64 (reserved bits)', Buffer.concat([withHeader([1, 0, 0, 0]), Buffer.from([0x40]), Buffer.alloc(64, 0x61), Buffer.from([0, 0, 1, 0, 1])])],
     ['two questions', Buffer.concat([withHeader([2, 0, 0, 0]), query('a.berth.internal', 1).subarray(12), query('b.berth.internal', 1).subarray(12)])],
     ['answer records in a query', Buffer.concat([withHeader([1, 1, 0, 0]), query('a.berth.internal', 1).subarray(12)])],
-    ['an additional record that is not OPT', Buffer.concat([withHeader([1, 0, 0, 1]), query('a.berth.internal', 1).subarray(12), Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0])])],
-    ['a name longer than 255 bytes', Buffer.concat([withHeader([1, 0, 0, 0]), ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)])), Buffer.from([0, 0, 1, 0, 1])])],
+    [
+      'an additional record that is not OPT',
+      Buffer.concat([withHeader([1, 0, 0, 1]), query('a.berth.internal', 1).subarray(12), Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0])]),
+    ],
+    [
+      'a name longer than 255 bytes',
+      Buffer.concat([
+        withHeader([1, 0, 0, 0]),
+        ...Array.from({ length: 5 }, () => Buffer.concat([Buffer.from([63]), Buffer.alloc(63, 0x61)])),
+        Buffer.from([0, 0, 1, 0, 1]),
+      ]),
+    ],
   ])('answers FORMERR to %s and keeps serving', async (_desc, packet) => {
     const r = await udp(s.port, packet);
     expect(r && header(r)).toMatchObject({ qr: true, rcode: 1 });

@@ -11,9 +11,17 @@ import { InMemoryRegistryView } from '../../src/registry/view';
 /** A running service with `n` tasks, as model/ would publish it. */
 export function aService(over: Partial<Service> & { domains: string[] }, n = 1): Service {
   return {
-    env: 'default', appId: `/${over.domains[0].split('.')[0]}`, proxy: 'http', listen: null, dns: 'direct',
-    portName: 'http', servicePort: 8080, fixedIp: null, version: '2026-01-01T00:00:00.000Z',
-    endpoints: endpoints(n, 1), ...over,
+    env: 'default',
+    appId: `/${over.domains[0].split('.')[0]}`,
+    proxy: 'http',
+    listen: null,
+    dns: 'direct',
+    portName: 'http',
+    servicePort: 8080,
+    fixedIp: null,
+    version: '2026-01-01T00:00:00.000Z',
+    endpoints: endpoints(n, 1),
+    ...over,
   };
 }
 
@@ -21,22 +29,40 @@ export function aService(over: Partial<Service> & { domains: string[] }, n = 1):
 export function endpoints(n: number, third: number, port = 31000): Endpoint[] {
   return Array.from({ length: n }, (_, i) => ({
     taskId: `app.${(0x10000000 + third * 4096 + i).toString(16)}-aaaa-4bbb-8ccc-123456789abc`,
-    address: `10.1.${third}.${i + 1}`, port: port + i, host: `agent${i}`,
+    address: `10.1.${third}.${i + 1}`,
+    port: port + i,
+    host: `agent${i}`,
   }));
 }
 
-export interface Started { server: DnsServer; view: InMemoryRegistryView; port: number; registry: Registry }
+export interface Started {
+  server: DnsServer;
+  view: InMemoryRegistryView;
+  port: number;
+  registry: Registry;
+}
 
 /** Starts a server on 127.0.0.1, port 0, with test defaults; `services` (if given) are loaded before returning. */
 export async function startServer(services?: Service[], over: Partial<DnsServerOptions> = {}): Promise<Started> {
   const view = new InMemoryRegistryView();
   const registry = new Registry();
-  const server = new DnsServer({
-    host: '127.0.0.1', port: 0, zones: ['berth.internal'], ttl: 10,
-    environments: { qa: { clients: ['127.0.0.2/32'], proxyAddresses: ['10.200.0.2'] }, staging: { clients: ['127.0.0.3/32'], proxyAddresses: [] } },
-    defaultEnv: 'default', forwarders: [], reverseNetworks: ['10.1.0.0/16'], logger: silentLogger, metricsRegistry: registry,
-    minRebuildIntervalMs: 20, ...over,
-  }, view);
+  const server = new DnsServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      zones: ['berth.internal'],
+      ttl: 10,
+      environments: { qa: { clients: ['127.0.0.2/32'], proxyAddresses: ['10.200.0.2'] }, staging: { clients: ['127.0.0.3/32'], proxyAddresses: [] } },
+      defaultEnv: 'default',
+      forwarders: [],
+      reverseNetworks: ['10.1.0.0/16'],
+      logger: silentLogger,
+      metricsRegistry: registry,
+      minRebuildIntervalMs: 20,
+      ...over,
+    },
+    view,
+  );
   await server.start();
   const started = { server, view, port: server.address().port, registry };
   if (services) await load(started, services);
@@ -46,28 +72,51 @@ export async function startServer(services?: Service[], over: Partial<DnsServerO
 /** Replaces the catalog and waits until the server serves it. */
 export async function load(s: Started, services: Service[]): Promise<void> {
   const swapped = new Promise<void>((resolve) => {
-    const off = s.server.onSwap((idx) => { if (idx.loaded && idx.position === target) { off(); resolve(); } });
+    const off = s.server.onSwap((idx) => {
+      if (idx.loaded && idx.position === target) {
+        off();
+        resolve();
+      }
+    });
   });
   const target = (await s.view.position()) + 1;
   s.view.set(services);
   await swapped;
 }
 
-export interface DigResult { status: string; flags: string[]; answers: string[]; authority: string[]; additional: string[]; raw: string }
+export interface DigResult {
+  status: string;
+  flags: string[];
+  answers: string[];
+  authority: string[];
+  additional: string[];
+  raw: string;
+}
 
 /** Runs dig against the server and parses its sections (answers as `name ttl class type data` with one space). */
 export function dig(port: number, args: string[]): Promise<DigResult> {
   return new Promise((resolve, reject) => {
     execFile('dig', ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', '+nocookie', ...args], { timeout: 10_000 }, (err, stdout) => {
-      if (err && !stdout) { reject(err); return; }
+      if (err && !stdout) {
+        reject(err);
+        return;
+      }
       const section = (title: string) => {
         const m = new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(\\n\\n|$)`).exec(stdout);
-        return m ? m[1].split('\n').filter((l) => l && !l.startsWith(';')).map((l) => l.trim().split(/\s+/).join(' ')) : [];
+        return m
+          ? m[1]
+              .split('\n')
+              .filter((l) => l && !l.startsWith(';'))
+              .map((l) => l.trim().split(/\s+/).join(' '))
+          : [];
       };
       resolve({
         status: /status: (\w+)/.exec(stdout)?.[1] ?? 'NONE',
         flags: (/;; flags: ([^;]*);/.exec(stdout)?.[1] ?? '').trim().split(/\s+/),
-        answers: section('ANSWER'), authority: section('AUTHORITY'), additional: section('ADDITIONAL'), raw: stdout,
+        answers: section('ANSWER'),
+        authority: section('AUTHORITY'),
+        additional: section('ADDITIONAL'),
+        raw: stdout,
       });
     });
   });
@@ -100,20 +149,39 @@ export function query(name: string, type: number, opts: { id?: number; edns?: nu
 export function udp(port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => { s.close(); resolve(null); }, timeoutMs);
-    s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m); });
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
     s.send(msg, port, '127.0.0.1');
   });
 }
 
 /** Writes `raw` bytes (then FIN, if asked) on a TCP connection and collects length-prefixed replies until `expect` arrived, the server closed, or timeout. */
-export function tcp(port: number, raw: Buffer, expect: number, timeoutMs = 2000, endAfterWrite = false): Promise<{ replies: Buffer[]; how: 'complete' | 'closed' | 'timeout' }> {
+export function tcp(
+  port: number,
+  raw: Buffer,
+  expect: number,
+  timeoutMs = 2000,
+  endAfterWrite = false,
+): Promise<{ replies: Buffer[]; how: 'complete' | 'closed' | 'timeout' }> {
   return new Promise((resolve) => {
     const replies: Buffer[] = [];
     let acc = Buffer.alloc(0);
     const c = net.connect(port, '127.0.0.1');
     let done = false;
-    const fin = (how: 'complete' | 'closed' | 'timeout') => { if (done) return; done = true; clearTimeout(t); c.destroy(); resolve({ replies, how }); };
+    const fin = (how: 'complete' | 'closed' | 'timeout') => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      c.destroy();
+      resolve({ replies, how });
+    };
     const t = setTimeout(() => fin('timeout'), timeoutMs);
     c.on('connect', () => (endAfterWrite ? c.end(raw) : c.write(raw)));
     c.on('data', (d) => {
@@ -131,13 +199,26 @@ export function tcp(port: number, raw: Buffer, expect: number, timeoutMs = 2000,
 
 /** Length-prefixes messages for TCP. */
 export function framed(...msgs: Buffer[]): Buffer {
-  return Buffer.concat(msgs.flatMap((m) => { const l = Buffer.alloc(2); l.writeUInt16BE(m.length); return [l, m]; }));
+  return Buffer.concat(
+    msgs.flatMap((m) => {
+      const l = Buffer.alloc(2);
+      l.writeUInt16BE(m.length);
+      return [l, m];
+    }),
+  );
 }
 
 /** Header fields of a reply. */
 export function header(b: Buffer): { id: number; qr: boolean; aa: boolean; tc: boolean; rcode: number; qd: number; an: number; ns: number; ar: number } {
   return {
-    id: b.readUInt16BE(0), qr: !!(b[2] & 0x80), aa: !!(b[2] & 0x04), tc: !!(b[2] & 0x02), rcode: b[3] & 0x0f,
-    qd: b.readUInt16BE(4), an: b.readUInt16BE(6), ns: b.readUInt16BE(8), ar: b.readUInt16BE(10),
+    id: b.readUInt16BE(0),
+    qr: !!(b[2] & 0x80),
+    aa: !!(b[2] & 0x04),
+    tc: !!(b[2] & 0x02),
+    rcode: b[3] & 0x0f,
+    qd: b.readUInt16BE(4),
+    an: b.readUInt16BE(6),
+    ns: b.readUInt16BE(8),
+    ar: b.readUInt16BE(10),
   };
 }

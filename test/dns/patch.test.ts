@@ -13,8 +13,12 @@ import type { Service } from '../../src/model/types';
 import { aService, endpoints, query } from './helpers';
 
 const options: IndexOptions = {
-  zones: ['berth.internal'], reverseNetworks: ['10.1.0.0/16'], ttl: 10, defaultEnv: 'default',
-  environments: { qa: { clients: [], proxyAddresses: ['10.200.0.2'] } }, nsAddresses: ['10.9.9.9'],
+  zones: ['berth.internal'],
+  reverseNetworks: ['10.1.0.0/16'],
+  ttl: 10,
+  defaultEnv: 'default',
+  environments: { qa: { clients: [], proxyAddresses: ['10.200.0.2'] } },
+  nsAddresses: ['10.9.9.9'],
 };
 
 function run<T>(steps: Generator<void, T>): T {
@@ -28,7 +32,8 @@ const FIELDS = ['a', 'aaaa', 'srv', 'ptr', 'soa', 'ns', 'any'] as const;
 
 /** Every name of every env with the exact bytes of every answer: equal dumps answer every query alike. */
 function dump(index: DnsIndex): Record<string, unknown> {
-  const bytes = (n: NameNode, e: Encoded | undefined) => e && { body: (e.buf ?? n.buf)!.subarray(e.off, e.off + e.len).toString('hex'), an: e.an, ns: e.ns, ar: e.ar, lean: e.lean?.len };
+  const bytes = (n: NameNode, e: Encoded | undefined) =>
+    e && { body: (e.buf ?? n.buf)!.subarray(e.off, e.off + e.len).toString('hex'), an: e.an, ns: e.ns, ar: e.ar, lean: e.lean?.len };
   const envs: Record<string, unknown> = {};
   for (const [env, t] of [...index.envs].sort()) {
     if (t.size === 0) continue;
@@ -46,13 +51,23 @@ function dump(index: DnsIndex): Record<string, unknown> {
 /** A deterministic pseudo-random sequence (tests must not depend on Math.random). */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 /** One random app: shared and nested domains, the apex itself, direct/proxy/none, in-pool and outside-pool addresses, a bad port now and then. */
 function randomApp(rnd: () => number, i: number): Service {
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)];
-  const domain = pick([`app${i}.berth.internal`, `app${i}.berth.internal`, 'dup.berth.internal', `x${i}.sub.app1.berth.internal`, 'berth.internal', `app${i}.example.com`]);
+  const domain = pick([
+    `app${i}.berth.internal`,
+    `app${i}.berth.internal`,
+    'dup.berth.internal',
+    `x${i}.sub.app1.berth.internal`,
+    'berth.internal',
+    `app${i}.example.com`,
+  ]);
   const n = Math.floor(rnd() * 4);
   const eps = Array.from({ length: n }, (_, k) => ({
     taskId: `app${i}.${(0x10000000 + i * 16 + k + Math.floor(rnd() * 3) * 4096).toString(16)}-aaaa-4bbb-8ccc-123456789abc`,
@@ -60,7 +75,13 @@ function randomApp(rnd: () => number, i: number): Service {
     port: rnd() < 0.03 ? 70000 : 31000 + k,
     host: 'agent',
   }));
-  return aService({ appId: `/app${i}`, env: rnd() < 0.25 ? 'qa' : 'default', domains: [domain], dns: pick(['direct', 'direct', 'proxy', 'none'] as const), endpoints: eps });
+  return aService({
+    appId: `/app${i}`,
+    env: rnd() < 0.25 ? 'qa' : 'default',
+    domains: [domain],
+    dns: pick(['direct', 'direct', 'proxy', 'none'] as const),
+    endpoints: eps,
+  });
 }
 
 describe('IndexBuilder.patch', () => {
@@ -76,17 +97,27 @@ describe('IndexBuilder.patch', () => {
       for (let k = Math.floor(rnd() * 4); k >= 0; k--) {
         const i = Math.floor(rnd() * 40);
         const id = `/app${i}`;
-        if (rnd() < 0.2) { catalog.delete(id); changed.set(id, null); }
-        else { const s = randomApp(rnd, i); catalog.set(id, s); changed.set(id, s); }
+        if (rnd() < 0.2) {
+          catalog.delete(id);
+          changed.set(id, null);
+        } else {
+          const s = randomApp(rnd, i);
+          catalog.set(id, s);
+          changed.set(id, s);
+        }
       }
       now += 300 + Math.floor(rnd() * 1500);
       index = run(builder.patch(changed, { loaded: true, position: step + 2, now }));
-      const fresh = buildIndex([...catalog.values()].sort((a, b) => (a.appId < b.appId ? -1 : 1)), options, { loaded: true, position: step + 2, serial: index.serial });
+      const fresh = buildIndex(
+        [...catalog.values()].sort((a, b) => (a.appId < b.appId ? -1 : 1)),
+        options,
+        { loaded: true, position: step + 2, serial: index.serial },
+      );
       expect({ step, ...dump(index) }).toEqual({ step, ...dump(fresh) });
     }
   });
 
-  it('replaces exactly the changed app\'s names, SRV, A and PTR, and removal removes them', () => {
+  it("replaces exactly the changed app's names, SRV, A and PTR, and removal removes them", () => {
     const a = aService({ domains: ['a.berth.internal'], endpoints: endpoints(2, 1) });
     const b = aService({ domains: ['b.berth.internal'], endpoints: endpoints(2, 2) });
     const builder = new IndexBuilder(options);
@@ -96,13 +127,20 @@ describe('IndexBuilder.patch', () => {
     const second = run(builder.patch(new Map([[a.appId, moved]]), { loaded: true, position: 2, now: 5_000_000 }));
     expect(second.envs).toBe(first.envs); // patched in place, not rebuilt
     const after = second.envs.get('default')!;
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k)).map(keyToName).sort();
+    const changed = [...new Set([...before.keys(), ...after.keys()])]
+      .filter((k) => before.get(k) !== after.get(k))
+      .map(keyToName)
+      .sort();
     expect(changed).toEqual([
       '1.10.in-addr.arpa', // a zone apex: its SOA carries the new serial
-      '2.1.1.10.in-addr.arpa', '9.1.1.10.in-addr.arpa', // PTR of the address left and of the new one (1.1.1.10 is kept)
-      '_8080._tcp.a.berth.internal', '_http._tcp.a.berth.internal', 'a.berth.internal',
+      '2.1.1.10.in-addr.arpa',
+      '9.1.1.10.in-addr.arpa', // PTR of the address left and of the new one (1.1.1.10 is kept)
+      '_8080._tcp.a.berth.internal',
+      '_http._tcp.a.berth.internal',
+      'a.berth.internal',
       'berth.internal', // the other apex
-      't-10001000.a.berth.internal', 't-10001001.a.berth.internal',
+      't-10001000.a.berth.internal',
+      't-10001001.a.berth.internal',
     ]);
     expect(answers(second, 'a.berth.internal', TYPE.A)).toEqual(['10.1.1.1', '10.1.1.9']);
     expect(answers(second, '9.1.1.10.in-addr.arpa', TYPE.PTR)).toEqual(['a.berth.internal']);
@@ -137,7 +175,12 @@ describe('IndexBuilder.patch', () => {
   });
 
   it('lists the apps behind a shared address up to what one TCP reply holds, and does not re-encode for changes past that', () => {
-    const app = (i: number) => aService({ appId: `/h${String(i).padStart(4, '0')}`, domains: [`h${String(i).padStart(4, '0')}.berth.internal`], endpoints: [{ taskId: `h${i}.${(0x30000000 + i).toString(16)}-aaaa-4bbb-8ccc-123456789abc`, address: '10.1.0.1', port: 31000, host: 'agent' }] });
+    const app = (i: number) =>
+      aService({
+        appId: `/h${String(i).padStart(4, '0')}`,
+        domains: [`h${String(i).padStart(4, '0')}.berth.internal`],
+        endpoints: [{ taskId: `h${i}.${(0x30000000 + i).toString(16)}-aaaa-4bbb-8ccc-123456789abc`, address: '10.1.0.1', port: 31000, host: 'agent' }],
+      });
     const catalog = Array.from({ length: 3000 }, (_, i) => app(i));
     const builder = new IndexBuilder(options);
     const first = run(builder.build(catalog, { loaded: true, position: 1, serial: 1 }));
@@ -157,7 +200,17 @@ describe('IndexBuilder.patch', () => {
   });
 
   it('applies a big patch in slices of whole apps: a query between two slices never sees half an app', () => {
-    const apps = (third: number) => Array.from({ length: 100 }, (_, i) => aService({ appId: `/s${i}`, domains: [`s${i}.berth.internal`], endpoints: endpoints(2, third).map((e, k) => ({ ...e, taskId: `s${i}.${(0x20000000 + i * 4 + k + third * 65536).toString(16)}-aaaa-4bbb-8ccc-123456789abc` })) }));
+    const apps = (third: number) =>
+      Array.from({ length: 100 }, (_, i) =>
+        aService({
+          appId: `/s${i}`,
+          domains: [`s${i}.berth.internal`],
+          endpoints: endpoints(2, third).map((e, k) => ({
+            ...e,
+            taskId: `s${i}.${(0x20000000 + i * 4 + k + third * 65536).toString(16)}-aaaa-4bbb-8ccc-123456789abc`,
+          })),
+        }),
+      );
     const builder = new IndexBuilder(options);
     const index = run(builder.build(apps(1), { loaded: true, position: 1, serial: 1 }));
     const steps = builder.patch(new Map(apps(2).map((s) => [s.appId, s])), { loaded: true, position: 2, now: 9_000_000 });
@@ -188,7 +241,9 @@ function rcode(index: DnsIndex, name: string, type: number): number {
   return respond(query(name, type), index, 'default', true, false).reply![3] & 15;
 }
 function answers(index: DnsIndex, name: string, type: number): string[] {
-  return parse(index, name, type).answers.map((a) => a.address ?? a.domain ?? (a.target ? `${a.port} ${a.target}` : '?')).sort();
+  return parse(index, name, type)
+    .answers.map((a) => a.address ?? a.domain ?? (a.target ? `${a.port} ${a.target}` : '?'))
+    .sort();
 }
 function soaSerial(index: DnsIndex): number {
   return (parse(index, 'berth.internal', TYPE.SOA).answers[0] as unknown as { serial: number }).serial;

@@ -13,9 +13,17 @@ class ManualClock implements Clock {
   t = 0;
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private next = 1;
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = this.next++; this.timers.push({ at: this.t + ms, fn, id }); return id as unknown as NodeJS.Timeout; }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.next++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id as unknown as NodeJS.Timeout;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     for (;;) {
@@ -31,7 +39,9 @@ class ManualClock implements Clock {
   }
 }
 /** Lets promise chains and setImmediate slices run. */
-const settle = async () => { for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); };
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
 
 /** A registry view the test controls, including failures. */
 class ScriptedView implements RegistryView {
@@ -39,10 +49,23 @@ class ScriptedView implements RegistryView {
   fail = false;
   reads = 0;
   listeners = new Set<(p: number) => void>();
-  async snapshot() { this.reads++; if (this.fail) throw new Error('database unavailable'); return this.snap; }
-  async position() { if (this.fail) throw new Error('database unavailable'); return this.snap.position; }
-  onChange(l: (p: number) => void) { this.listeners.add(l); return () => this.listeners.delete(l); }
-  change(n: number) { this.snap = { position: this.snap.position + 1, loaded: true, services: [aService({ domains: [`s${n}.berth.internal`] })] }; for (const l of this.listeners) l(this.snap.position); }
+  async snapshot() {
+    this.reads++;
+    if (this.fail) throw new Error('database unavailable');
+    return this.snap;
+  }
+  async position() {
+    if (this.fail) throw new Error('database unavailable');
+    return this.snap.position;
+  }
+  onChange(l: (p: number) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  change(n: number) {
+    this.snap = { position: this.snap.position + 1, loaded: true, services: [aService({ domains: [`s${n}.berth.internal`] })] };
+    for (const l of this.listeners) l(this.snap.position);
+  }
 }
 
 function setup() {
@@ -53,13 +76,36 @@ function setup() {
   const builder = new IndexBuilder({ zones: ['berth.internal'], reverseNetworks: [], ttl: 10, environments: {}, defaultEnv: 'default' });
   let failures = 0;
   const r = new IndexReloader({
-    view, clock, logger: silentLogger, minIntervalMs: 100, pollMs: 5000, retryMs: 1000,
+    view,
+    clock,
+    logger: silentLogger,
+    minIntervalMs: 100,
+    pollMs: 5000,
+    retryMs: 1000,
     current: () => current,
-    build: (snap) => { builds.push(snap.position); return builder.build(snap.services, { ...snap, serial: 1 }); },
-    swap: (idx) => { current = idx; },
-    failed: () => { failures++; },
+    build: (snap) => {
+      builds.push(snap.position);
+      return builder.build(snap.services, { ...snap, serial: 1 });
+    },
+    swap: (idx) => {
+      current = idx;
+    },
+    failed: () => {
+      failures++;
+    },
   });
-  return { clock, view, r, builds, get current() { return current; }, get failures() { return failures; } };
+  return {
+    clock,
+    view,
+    r,
+    builds,
+    get current() {
+      return current;
+    },
+    get failures() {
+      return failures;
+    },
+  };
 }
 
 it('builds once at start, then coalesces a burst of changes into at most one build per interval', async () => {
@@ -122,23 +168,49 @@ describe('following changes instead of snapshots', () => {
     let lose = false;
     // Drops notifications on demand: the poll must catch up on its own.
     const lossy: RegistryView = {
-      snapshot: () => view.snapshot(), position: () => view.position(), changesSince: (p) => view.changesSince(p),
-      onChange: (l) => view.onChange((p) => { if (!lose) l(p); }),
+      snapshot: () => view.snapshot(),
+      position: () => view.position(),
+      changesSince: (p) => view.changesSince(p),
+      onChange: (l) =>
+        view.onChange((p) => {
+          if (!lose) l(p);
+        }),
     };
     const builder = new IndexBuilder({ zones: ['berth.internal'], reverseNetworks: [], ttl: 10, environments: {}, defaultEnv: 'default' });
     let current: DnsIndex = { loaded: false, position: -1 } as DnsIndex;
     const kinds: UpdateKind[] = [];
     const r = new IndexReloader({
-      view: lossy, clock, logger: silentLogger, minIntervalMs: 20, pollMs: 5000, retryMs: 1000, fullEveryMs: 600_000,
+      view: lossy,
+      clock,
+      logger: silentLogger,
+      minIntervalMs: 20,
+      pollMs: 5000,
+      retryMs: 1000,
+      fullEveryMs: 600_000,
       current: () => current,
       build: (snap, reassemble) => builder.build(snap.services, { ...snap, serial: 1 }, reassemble),
       patch: (ch) => builder.patch(ch.changed, { loaded: ch.loaded, position: ch.position, now: clock.now() }),
       canPatch: (idx) => builder.serves(idx),
-      swap: (idx, _s, kind) => { current = idx; kinds.push(kind); },
+      swap: (idx, _s, kind) => {
+        current = idx;
+        kinds.push(kind);
+      },
       failed: () => undefined,
     });
     const has = (name: string) => respond(query(name, TYPE.A), current, 'default', true, false).reply![3] === 0 && current.loaded;
-    return { clock, view, r, kinds, has, lose: (v: boolean) => { lose = v; }, get current() { return current; } };
+    return {
+      clock,
+      view,
+      r,
+      kinds,
+      has,
+      lose: (v: boolean) => {
+        lose = v;
+      },
+      get current() {
+        return current;
+      },
+    };
   }
   const svc = (n: number) => aService({ domains: [`s${n}.berth.internal`] });
 

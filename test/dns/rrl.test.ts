@@ -66,7 +66,12 @@ describe('ResponseRateLimiter', () => {
 
 describe('responseClass', () => {
   it('tells answers, negative answers and errors apart', () => {
-    const reply = (rcode: number, an: number) => { const b = Buffer.alloc(12); b[3] = rcode; b.writeUInt16BE(an, 6); return b; };
+    const reply = (rcode: number, an: number) => {
+      const b = Buffer.alloc(12);
+      b[3] = rcode;
+      b.writeUInt16BE(an, 6);
+      return b;
+    };
     expect(responseClass(reply(0, 2))).toBe(CLASS_ANSWER);
     expect(responseClass(reply(0, 0))).toBe(CLASS_NEGATIVE);
     const truncated = reply(0, 0);

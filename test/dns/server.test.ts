@@ -27,12 +27,19 @@ function resolver(port: number, local?: string): Resolver {
 }
 
 async function errorCode(p: Promise<unknown>): Promise<string> {
-  try { await p; return 'resolved'; } catch (e) { return (e as NodeJS.ErrnoException).code ?? 'unknown'; }
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'unknown';
+  }
 }
 
 describeWithTools(['dig'], 'before the first registry load', () => {
   let s: Started;
-  beforeAll(async () => { s = await startServer(); });
+  beforeAll(async () => {
+    s = await startServer();
+  });
   afterAll(() => s.server.stop());
 
   it('answers SERVFAIL inside its zones, never a cacheable NXDOMAIN', async () => {
@@ -49,7 +56,9 @@ describeWithTools(['dig'], 'before the first registry load', () => {
 
 describeWithTools(['dig'], 'loaded', () => {
   let s: Started;
-  beforeAll(async () => { s = await startServer(catalog()); });
+  beforeAll(async () => {
+    s = await startServer(catalog());
+  });
   afterAll(() => s.server.stop());
 
   it('answers A, AAAA, SRV, SOA and NS over UDP (dig and c-ares) and TCP', async () => {
@@ -71,7 +80,7 @@ describeWithTools(['dig'], 'loaded', () => {
     // SRV targets are per-task names that resolve to that task.
     for (const t of srv) {
       expect(t.name).toMatch(/^t-[0-9a-f]{8}\.web\.berth\.internal$/);
-      expect((await resolver(s.port).resolve4(t.name))).toHaveLength(1);
+      expect(await resolver(s.port).resolve4(t.name)).toHaveLength(1);
     }
     const digSrv = await dig(s.port, ['_http._tcp.web.berth.internal', 'SRV']);
     expect(digSrv.additional.filter((l) => / IN A /.test(l))).toHaveLength(2); // targets' addresses as glue
@@ -190,10 +199,20 @@ describe('following the registry', () => {
   });
 
   itWithTools(['dig'], 'patches just the changed apps after the first load, and rebuilds whole when settings change', async () => {
-    const s = await startServer([aService({ domains: ['stay.berth.internal'], endpoints: endpoints(1, 7) }), aService({ domains: ['go.berth.internal'], endpoints: endpoints(1, 8) })]);
+    const s = await startServer([
+      aService({ domains: ['stay.berth.internal'], endpoints: endpoints(1, 7) }),
+      aService({ domains: ['go.berth.internal'], endpoints: endpoints(1, 8) }),
+    ]);
     const count = async (name: string) => Number(new RegExp(`^${name}_count (\\d+)`, 'm').exec(await s.registry.metrics())?.[1] ?? 0);
     try {
-      const patched = new Promise<void>((resolve) => { const off = s.server.onSwap((idx) => { if (idx.position === 2) { off(); resolve(); } }); });
+      const patched = new Promise<void>((resolve) => {
+        const off = s.server.onSwap((idx) => {
+          if (idx.position === 2) {
+            off();
+            resolve();
+          }
+        });
+      });
       s.view.update([aService({ domains: ['new.berth.internal'], endpoints: endpoints(1, 9) })], ['/go']);
       await patched;
       expect((await dig(s.port, ['new.berth.internal', 'A'])).answers).toEqual(['new.berth.internal. 10 IN A 10.1.9.1']);
@@ -236,7 +255,9 @@ describe('following the registry', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
-  const hasV6 = Object.values(os.networkInterfaces()).flat().some((i) => i?.address === '::1');
+  const hasV6 = Object.values(os.networkInterfaces())
+    .flat()
+    .some((i) => i?.address === '::1');
   (hasV6 ? it : it.skip)('listens on IPv6 too, and names its NS after the listen address', async () => {
     const s = await startServer([aService({ domains: ['web.berth.internal'] })], { host: '::1' });
     try {

@@ -24,7 +24,10 @@ const OUTSIDE: ReadonlyArray<{ what: string; re: RegExp }> = [
   { what: 'a section of a reference note', re: /\b(ipam|marathon)\.md\s+(b\.\d|§)/ },
 ];
 
-interface TextFile { rel: string; lines: string[] }
+interface TextFile {
+  rel: string;
+  lines: string[];
+}
 
 function walk(rel: string, out: string[]): void {
   const abs = path.join(ROOT, rel);
@@ -142,9 +145,9 @@ describe('documentation is self-contained', () => {
       { n: 1, target: '../y z.md' },
     ]);
     expect(relativeLinks(['```', '[a](inside-a-fence.md)', '```'])).toEqual([]);
-    expect([...anchors(['# `berth demo`', '## Size, TC and EDNS', '## 1. Empty answers — never wipe', '## Size, TC and EDNS', '<a id="rule-1"></a>'])]).toEqual([
-      'berth-demo', 'size-tc-and-edns', '1-empty-answers--never-wipe', 'size-tc-and-edns-1', 'rule-1',
-    ]);
+    expect([...anchors(['# `berth demo`', '## Size, TC and EDNS', '## 1. Empty answers — never wipe', '## Size, TC and EDNS', '<a id="rule-1"></a>'])]).toEqual(
+      ['berth-demo', 'size-tc-and-edns', '1-empty-answers--never-wipe', 'size-tc-and-edns-1', 'rule-1'],
+    );
     // The real documents have links for the next test to check.
     expect(markdown.flatMap((f) => relativeLinks(f.lines)).length).toBeGreaterThan(30);
   });

@@ -34,20 +34,26 @@ it('allocation churn: the audit trail stays bounded by BERTH_AUDIT_MAX_ROWS whil
   let peak = 0;
   const failures: unknown[] = [];
   // 8 workers allocate and release: two audit rows per cycle, 1,600 rows in all (4 × the limit).
-  await Promise.all(Array.from({ length: 8 }, async (_, w) => {
-    for (let i = 0; i < 100; i++) {
-      const app = `/churn/w${w}-${i % 10}`;
-      const a = await s.api('POST', '/v1/pools/churn/allocations', { appId: app });
-      const r = await s.api('DELETE', `/v1/pools/churn/allocations/${encodeURIComponent(app)}`);
-      if (a.status !== 201 || r.status !== 204) failures.push({ app, alloc: a.status, release: r.status });
-      written += 2;
-      if (i % 20 === 0) peak = Math.max(peak, await rows());
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; i < 100; i++) {
+        const app = `/churn/w${w}-${i % 10}`;
+        const a = await s.api('POST', '/v1/pools/churn/allocations', { appId: app });
+        const r = await s.api('DELETE', `/v1/pools/churn/allocations/${encodeURIComponent(app)}`);
+        if (a.status !== 201 || r.status !== 204) failures.push({ app, alloc: a.status, release: r.status });
+        written += 2;
+        if (i % 20 === 0) peak = Math.max(peak, await rows());
+      }
+    }),
+  );
   const churnMs = Date.now() - t0;
   expect(failures).toEqual([]);
   const t1 = Date.now();
-  await waitFor(async () => (await rows()) <= MAX_ROWS, 20_000, () => 'audit trail still above BERTH_AUDIT_MAX_ROWS');
+  await waitFor(
+    async () => (await rows()) <= MAX_ROWS,
+    20_000,
+    () => 'audit trail still above BERTH_AUDIT_MAX_ROWS',
+  );
   const boundedMs = Date.now() - t1;
   // The newest events are the ones kept: the rows left are one unbroken run ending at the last event.
   const newest = (await s.api<{ events: Array<{ id: number; action: string }> }>('GET', '/v1/pools/churn/events?limit=1')).body.events[0];

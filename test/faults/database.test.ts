@@ -25,7 +25,10 @@ async function allocatedRows(pool: string): Promise<Array<{ ip: string; owner: s
   void rows;
   const k = knexFactory({ client: 'pg', connection: pg.url, pool: { min: 0, max: 1 } });
   try {
-    const r = await k.raw(`select host(a.ip) as ip, a.owner from ipam_address a join ipam_pool p on p.id = a.pool_id where p.name = ? and a.state = 'allocated'`, [pool]);
+    const r = await k.raw(
+      `select host(a.ip) as ip, a.owner from ipam_address a join ipam_pool p on p.id = a.pool_id where p.name = ? and a.state = 'allocated'`,
+      [pool],
+    );
     return r.rows as Array<{ ip: string; owner: string }>;
   } finally {
     await k.destroy();
@@ -51,7 +54,10 @@ it('1,000 concurrent allocation requests: each app gets one address, no address 
   expect((await s.api('POST', '/v1/pools', { name: 'burst', cidr: '10.50.0.0/21' })).status).toBe(201);
   const t0 = Date.now();
   const ids = Array.from({ length: 1000 }, (_, i) => `/burst/app-${i}`);
-  const [answers, repeats] = await Promise.all([allocateAll(s.berth.url, 'burst', ids, 1000), allocateAll(s.berth.url, 'burst', Array(50).fill('/burst/same'), 50)]);
+  const [answers, repeats] = await Promise.all([
+    allocateAll(s.berth.url, 'burst', ids, 1000),
+    allocateAll(s.berth.url, 'burst', Array(50).fill('/burst/same'), 50),
+  ]);
   const ms = Date.now() - t0;
   const statuses = [...new Set(answers.map((a) => a.status))];
   expect(statuses).toEqual([201]);
@@ -61,7 +67,13 @@ it('1,000 concurrent allocation requests: each app gets one address, no address 
   const rows = await allocatedRows('burst');
   expect(rows).toHaveLength(1001);
   expect(new Set(rows.map((r) => r.ip)).size).toBe(1001);
-  log.add({ fault: '1,000 concurrent allocation requests (+50 for one app)', during: `all 1,000 answered 201 in ${(ms / 1000).toFixed(1)} s; the 50 repeats: one 201, 49 × 200, same address`, after: '1,001 allocations in the database, 1,001 distinct addresses', recoveryMs: null, recoveryFrom: 'n/a' });
+  log.add({
+    fault: '1,000 concurrent allocation requests (+50 for one app)',
+    during: `all 1,000 answered 201 in ${(ms / 1000).toFixed(1)} s; the 50 repeats: one 201, 49 × 200, same address`,
+    after: '1,001 allocations in the database, 1,001 distinct addresses',
+    recoveryMs: null,
+    recoveryFrom: 'n/a',
+  });
 });
 
 it('PostgreSQL sessions killed under allocation load: 503 while reconnecting, nothing acknowledged lost, no duplicate', async () => {
@@ -73,7 +85,9 @@ it('PostgreSQL sessions killed under allocation load: 503 while reconnecting, no
   const answers = await allocateAll(s.berth.url, 'kill', ids, 16, (a) => {
     if (!killedAt && a.status === 201 && Number(a.ip?.split('.')[3]) >= 0 && ids.indexOf(a.appId) >= 150) {
       killedAt = Date.now();
-      void admin.raw(`select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = ? and pid <> pg_backend_pid()`, [dbName()]).then((r) => (terminated = Number(r.rows[0].n)));
+      void admin
+        .raw(`select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = ? and pid <> pg_backend_pid()`, [dbName()])
+        .then((r) => (terminated = Number(r.rows[0].n)));
     } else if (killedAt && !firstOkAfter && a.status === 201 && a.at > killedAt + 50) firstOkAfter = a.at;
   });
   expect(killedAt).toBeGreaterThan(0);
@@ -89,7 +103,13 @@ it('PostgreSQL sessions killed under allocation load: 503 while reconnecting, no
   expect(rows).toHaveLength(ids.length);
   expect(new Set(rows.map((r) => r.ip)).size).toBe(ids.length);
   const failed = answers.filter((a) => a.status !== 201).length;
-  log.add({ fault: `PostgreSQL sessions killed under allocation load (${terminated} backends terminated)`, during: `${failed} of ${ids.length} allocations answered 503 DATABASE_UNAVAILABLE (statuses seen: ${statuses.join(', ')}); DNS served from memory`, after: 'pool reconnects by itself; every acknowledged allocation kept its address; no duplicates', recoveryMs: firstOkAfter ? firstOkAfter - killedAt : null, recoveryFrom: 'kill → next successful allocation' });
+  log.add({
+    fault: `PostgreSQL sessions killed under allocation load (${terminated} backends terminated)`,
+    during: `${failed} of ${ids.length} allocations answered 503 DATABASE_UNAVAILABLE (statuses seen: ${statuses.join(', ')}); DNS served from memory`,
+    after: 'pool reconnects by itself; every acknowledged allocation kept its address; no duplicates',
+    recoveryMs: firstOkAfter ? firstOkAfter - killedAt : null,
+    recoveryFrom: 'kill → next successful allocation',
+  });
 });
 
 it('connection pool exhausted: allocations answer 503 after the acquire timeout, DNS keeps answering, recovery once freed', async () => {
@@ -102,7 +122,14 @@ it('connection pool exhausted: allocations answer 503 after the acquire timeout,
     while (pool.numUsed() < pool.max) taken.push(await client.acquireConnection());
     // Connections berth's own background work held a moment ago come back to the pool: queued
     // acquires (served first come, first served) take them before the allocation's request can.
-    const extra = Array.from({ length: 4 }, () => client.acquireConnection().then((c) => { taken.push(c); }, () => undefined));
+    const extra = Array.from({ length: 4 }, () =>
+      client.acquireConnection().then(
+        (c) => {
+          taken.push(c);
+        },
+        () => undefined,
+      ),
+    );
     const t0 = Date.now();
     const r = await s.api<{ code: string }>('POST', '/v1/pools/exh/allocations', { appId: '/exhausted/app' });
     const waited = Date.now() - t0;
@@ -114,7 +141,13 @@ it('connection pool exhausted: allocations answer 503 after the acquire timeout,
     await Promise.all(taken.splice(0).map((c) => client.releaseConnection(c)));
     const ok = await s.api<{ ip: string }>('POST', '/v1/pools/exh/allocations', { appId: '/exhausted/app' });
     expect(ok.status).toBe(201);
-    log.add({ fault: 'database connection pool exhausted', during: `allocation answered ${r.status} ${r.body.code} after ${(waited / 1000).toFixed(1)} s (acquire timeout); DNS answered from memory`, after: 'the next allocation succeeds', recoveryMs: Date.now() - t1, recoveryFrom: 'connections freed → allocation 201' });
+    log.add({
+      fault: 'database connection pool exhausted',
+      during: `allocation answered ${r.status} ${r.body.code} after ${(waited / 1000).toFixed(1)} s (acquire timeout); DNS answered from memory`,
+      after: 'the next allocation succeeds',
+      recoveryMs: Date.now() - t1,
+      recoveryFrom: 'connections freed → allocation 201',
+    });
   } finally {
     await Promise.all(taken.map((c) => client.releaseConnection(c)));
   }

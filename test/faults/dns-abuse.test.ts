@@ -34,7 +34,10 @@ const tc = (b: Buffer) => (b[2] & 0x02) !== 0;
 
 /** Kernel UDP receive-buffer drops (system-wide): a flood can overflow berth's socket buffer on a busy machine. */
 function rcvbufErrors(): number {
-  const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = fs
+    .readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const [keys, values] = lines.map((l) => l.split(/\s+/));
   return Number(values[keys.indexOf('RcvbufErrors')]);
 }
@@ -42,15 +45,24 @@ function rcvbufErrors(): number {
 async function counter(name: string, label = ''): Promise<number> {
   const text = (await berth.api<string>('GET', '/metrics')).body;
   let n = 0;
-  for (const line of text.split('\n')) if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(label)) n += Number(line.split(' ').pop());
+  for (const line of text.split('\n'))
+    if ((line.startsWith(`${name} `) || line.startsWith(`${name}{`)) && line.includes(label)) n += Number(line.split(' ').pop());
   return n;
 }
 
 /** One SRV query over UDP: the answer count, 'tc' (truncated), or 'timeout' (no reply in 2 s). */
 function udpSrvOnce(sock: dgram.Socket, id: number): Promise<number | 'tc' | 'timeout'> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => { sock.off('message', on); resolve('timeout'); }, 2000);
-    const on = (m: Buffer) => { if (m.readUInt16BE(0) !== id) return; clearTimeout(t); sock.off('message', on); resolve(tc(m) ? 'tc' : ancount(m)); };
+    const t = setTimeout(() => {
+      sock.off('message', on);
+      resolve('timeout');
+    }, 2000);
+    const on = (m: Buffer) => {
+      if (m.readUInt16BE(0) !== id) return;
+      clearTimeout(t);
+      sock.off('message', on);
+      resolve(tc(m) ? 'tc' : ancount(m));
+    };
     sock.on('message', on);
     sock.send(query(id, SRV_NAME, 33), berth.dnsPort, '127.0.0.1');
   });
@@ -71,11 +83,18 @@ function tcpSrv(local: string, id: number): Promise<number | string> {
   return new Promise((resolve) => {
     const c = net.connect({ port: berth.dnsPort, host: '127.0.0.1', localAddress: local });
     let acc = Buffer.alloc(0);
-    const done = (r: number | string) => { clearTimeout(t); c.destroy(); resolve(r); };
+    const done = (r: number | string) => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(r);
+    };
     const t = setTimeout(() => done('timeout'), 5000); // a stub resolver's usual timeout
     const q = query(id, SRV_NAME, 33);
     c.on('connect', () => c.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q])));
-    c.on('data', (d) => { acc = Buffer.concat([acc, d]); if (acc.length >= 2 && acc.length >= 2 + acc.readUInt16BE(0)) done(ancount(acc.subarray(2))); });
+    c.on('data', (d) => {
+      acc = Buffer.concat([acc, d]);
+      if (acc.length >= 2 && acc.length >= 2 + acc.readUInt16BE(0)) done(ancount(acc.subarray(2)));
+    });
     c.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error'));
     c.on('close', () => done('closed'));
   });
@@ -83,9 +102,14 @@ function tcpSrv(local: string, id: number): Promise<number | string> {
 
 function digTcp(local: string): Promise<number | string> {
   return new Promise((resolve) => {
-    execFile('dig', ['@127.0.0.1', '-p', String(berth.dnsPort), '-b', local, '+tcp', '+time=2', '+tries=1', '+short', SRV_NAME, 'SRV'], { timeout: 10_000 }, (err, out) => {
-      resolve(err ? `dig: ${err.message.split('\n')[0]}` : out.trim().split('\n').filter(Boolean).length);
-    });
+    execFile(
+      'dig',
+      ['@127.0.0.1', '-p', String(berth.dnsPort), '-b', local, '+tcp', '+time=2', '+tries=1', '+short', SRV_NAME, 'SRV'],
+      { timeout: 10_000 },
+      (err, out) => {
+        resolve(err ? `dig: ${err.message.split('\n')[0]}` : out.trim().split('\n').filter(Boolean).length);
+      },
+    );
   });
 }
 
@@ -94,7 +118,11 @@ beforeAll(async () => {
   await sim.control.deploy(webApp('a', 2));
   berth = await spawnBerth(dir, { BERTH_MARATHON_URLS: sim.url });
   const s = dgram.createSocket('udp4');
-  try { await waitFor(() => udpSrv(s, 1).then((n) => n === 2), 30_000); } finally { s.close(); }
+  try {
+    await waitFor(() => udpSrv(s, 1).then((n) => n === 2), 30_000);
+  } finally {
+    s.close();
+  }
 }, 90_000);
 
 afterAll(async () => {
@@ -111,25 +139,37 @@ describeWithTools(['dig'], 'DNS slowloris + UDP flood', () => {
     const t0 = Date.now();
     // 1. Slowloris: begin a frame, then one byte every 500 ms (each byte used to restart the idle timer).
     const slow: net.Socket[] = [];
-    let slowClosed = 0, slowConnected = 0;
+    let slowClosed = 0,
+      slowConnected = 0;
     const addSlow = (local: string) => {
       const c = net.connect({ port: berth.dnsPort, host: '127.0.0.1', localAddress: local });
-      c.on('connect', () => { slowConnected++; c.write(Buffer.from([0x01])); });
+      c.on('connect', () => {
+        slowConnected++;
+        c.write(Buffer.from([0x01]));
+      });
       c.on('error', () => undefined);
       c.on('close', () => slowClosed++);
       slow.push(c);
     };
     for (let a = 0; a < SLOW / 10; a++) for (let k = 0; k < 10; k++) addSlow(`127.0.20.${a + 1}`);
     for (let k = 0; k < 20; k++) addSlow('127.0.21.1'); // one address over its cap of 16
-    const dribble = setInterval(() => { for (const c of slow) if (c.writable) c.write(Buffer.from([0x00])); }, 500);
+    const dribble = setInterval(() => {
+      for (const c of slow) if (c.writable) c.write(Buffer.from([0x00]));
+    }, 500);
 
     // 2. UDP flood from 127.0.0.1: ~5,000 SRV queries/s, 5× the rate limit. (A flood past what the
     //    process can read fills the kernel's receive buffer and drops everyone's packets: that is
     //    bandwidth exhaustion, which no response limit can fix.)
     const flood = dgram.createSocket('udp4');
     await new Promise<void>((r) => flood.bind(0, '127.0.0.1', r));
-    let floodSent = 0, floodFull = 0, floodTc = 0, flooding = true;
-    flood.on('message', (m) => { if (tc(m)) floodTc++; else if (ancount(m) > 0) floodFull++; });
+    let floodSent = 0,
+      floodFull = 0,
+      floodTc = 0,
+      flooding = true;
+    flood.on('message', (m) => {
+      if (tc(m)) floodTc++;
+      else if (ancount(m) > 0) floodFull++;
+    });
     const floodStarted = Date.now();
     const pump = setInterval(() => {
       // Catch up to 5 per ms however late the timer fires.
@@ -142,9 +182,14 @@ describeWithTools(['dig'], 'DNS slowloris + UDP flood', () => {
     await new Promise<void>((r) => real.bind(0, '127.0.30.1', r));
     const seen: Array<number | string> = [];
     let id = 0x8000;
-    let scaledAt = 0, scaledSeenMs = -1;
+    let scaledAt = 0,
+      scaledSeenMs = -1;
     try {
-      await waitFor(() => slowConnected + slowClosed >= SLOW + 20, 15_000, () => `slow connected ${slowConnected}, closed ${slowClosed}`);
+      await waitFor(
+        () => slowConnected + slowClosed >= SLOW + 20,
+        15_000,
+        () => `slow connected ${slowConnected}, closed ${slowClosed}`,
+      );
       const latency: number[] = [];
       while (Date.now() - t0 < limits.tcpDeadlineMs + 5000 && (slowClosed < SLOW + 20 || scaledSeenMs < 0 || Date.now() - t0 < 4000 || seen.length < 30)) {
         const q0 = Date.now();
@@ -157,15 +202,22 @@ describeWithTools(['dig'], 'DNS slowloris + UDP flood', () => {
         const t = await tcpSrv('127.0.31.1', id++);
         latency.push(Date.now() - q1);
         seen.push(t === 2 || (scaledAt && t === 3) ? 'ok' : `tcp ${t}`);
-        if (seen.length % 20 === 0) { const d = await digTcp('127.0.32.1'); seen.push(d === 2 || (scaledAt && d === 3) ? 'ok' : `dig +tcp ${d}`); }
-        if (!scaledAt && Date.now() - t0 > 1500) { scaledAt = Date.now(); await sim.control.scale('/faults/a', 3); }
+        if (seen.length % 20 === 0) {
+          const d = await digTcp('127.0.32.1');
+          seen.push(d === 2 || (scaledAt && d === 3) ? 'ok' : `dig +tcp ${d}`);
+        }
+        if (!scaledAt && Date.now() - t0 > 1500) {
+          scaledAt = Date.now();
+          await sim.control.scale('/faults/a', 3);
+        }
       }
       flooding = false;
       clearInterval(pump);
       const attackMs = Date.now() - t0;
       const kernelDrops = rcvbufErrors() - before.kernel;
       latency.sort((a, b) => a - b);
-      const p50 = latency[Math.floor(latency.length / 2)], worst = latency[latency.length - 1];
+      const p50 = latency[Math.floor(latency.length / 2)],
+        worst = latency[latency.length - 1];
       // Every slow connection is closed by berth (the client never closes them).
       expect(slowClosed).toBe(SLOW + 20);
       expect(seen.filter((s) => s !== 'ok')).toEqual([]);

@@ -39,19 +39,32 @@ class Client {
     this.sock.on('message', (m) => {
       const id = m.length >= 2 ? m.readUInt16BE(0) : -1;
       const w = this.waiting.get(id);
-      if (id >= REAL_ID && w) { this.waiting.delete(id); w(m); } else this.others.push(m);
+      if (id >= REAL_ID && w) {
+        this.waiting.delete(id);
+        w(m);
+      } else this.others.push(m);
     });
   }
-  send(b: Buffer): void { this.sock.send(b, this.port, '127.0.0.1'); }
+  send(b: Buffer): void {
+    this.sock.send(b, this.port, '127.0.0.1');
+  }
   /** Sends a real query; resolves with its reply (null after 2 s). Replies come in order, so every reply to earlier packets has arrived by then. */
   ask(id: number, name: string, type: number): Promise<Buffer | null> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.waiting.delete(id); resolve(null); }, 2000);
-      this.waiting.set(id, (b) => { clearTimeout(t); resolve(b); });
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(null);
+      }, 2000);
+      this.waiting.set(id, (b) => {
+        clearTimeout(t);
+        resolve(b);
+      });
       this.send(query(id, name, type));
     });
   }
-  close(): void { this.sock.close(); }
+  close(): void {
+    this.sock.close();
+  }
 }
 
 const rcode = (b: Buffer) => b[3] & 0x0f;
@@ -74,7 +87,10 @@ async function counter(name: string, label?: string): Promise<number> {
 
 /** Kernel UDP receive-buffer drops (system-wide): the only way a packet may go uncounted. */
 function rcvbufErrors(): number {
-  const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = fs
+    .readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const [keys, values] = lines.map((l) => l.split(/\s+/));
   return Number(values[keys.indexOf('RcvbufErrors')]);
 }
@@ -84,7 +100,11 @@ beforeAll(async () => {
   await sim.control.deploy(webApp('g', 2));
   berth = await spawnBerth(dir, { BERTH_MARATHON_URLS: sim.url });
   const c = new Client(berth.dnsPort);
-  try { await waitFor(() => realOk(c, 0), 30_000); } finally { c.close(); }
+  try {
+    await waitFor(() => realOk(c, 0), 30_000);
+  } finally {
+    c.close();
+  }
 }, 90_000);
 
 afterAll(async () => {
@@ -109,17 +129,28 @@ it('each malformed kind gets silence or FORMERR/NOTIMP as RFC 1035 asks, never a
         const replies = c.others.splice(0);
         if (kind.expect === 'drop') expect({ kind: kind.name, replies: replies.length }).toEqual({ kind: kind.name, replies: 0 });
         else if (kind.expect === 'any') expect(replies.length).toBeLessThanOrEqual(1);
-        else expect({ kind: kind.name, replies: replies.map((r) => ({ id: r.readUInt16BE(0), qr: r[2] >> 7, rcode: rcode(r), len: r.length })) })
-          .toEqual({ kind: kind.name, replies: [{ id, qr: 1, rcode: kind.expect, len: 12 }] });
+        else
+          expect({ kind: kind.name, replies: replies.map((r) => ({ id: r.readUInt16BE(0), qr: r[2] >> 7, rcode: rcode(r), len: r.length })) }).toEqual({
+            kind: kind.name,
+            replies: [{ id, qr: 1, rcode: kind.expect, len: 12 }],
+          });
         // Never an amplifier: a reply is no larger than what was sent (plus an OPT record at most).
         for (const r of replies) expect(r.length).toBeLessThanOrEqual(pkt.length + 11);
       }
-      seen.push(`${kind.name}: ${kind.expect === 'drop' ? 'silence' : kind.expect === 'any' ? 'silence or an error header' : kind.expect === RCODE.FORMERR ? 'FORMERR' : 'NOTIMP'}`);
+      seen.push(
+        `${kind.name}: ${kind.expect === 'drop' ? 'silence' : kind.expect === 'any' ? 'silence or an error header' : kind.expect === RCODE.FORMERR ? 'FORMERR' : 'NOTIMP'}`,
+      );
     }
   } finally {
     c.close();
   }
-  log.add({ fault: `malformed DNS packets, one kind at a time (${KINDS.length} kinds × 20)`, during: seen.join('; '), after: 'a real query sent right after each one is answered correctly', recoveryMs: null, recoveryFrom: 'n/a' });
+  log.add({
+    fault: `malformed DNS packets, one kind at a time (${KINDS.length} kinds × 20)`,
+    during: seen.join('; '),
+    after: 'a real query sent right after each one is answered correctly',
+    recoveryMs: null,
+    recoveryFrom: 'n/a',
+  });
 });
 
 it('100,000 malformed UDP packets: real queries answered correctly throughout, process up, memory bounded, every packet counted', async () => {
@@ -129,7 +160,12 @@ it('100,000 malformed UDP packets: real queries answered correctly throughout, p
   const oversized = KINDS.find((k) => k.name.startsWith('oversized'))!;
   const small: Kind[] = KINDS.filter((k) => k !== oversized);
   const pick = (n: number) => (n % 100 === 50 ? oversized : small[n % small.length]);
-  const before = { queries: await counter('berth_dns_queries_total'), dropped: await counter('berth_dns_dropped_packets_total'), kernel: rcvbufErrors(), rss: berth.rss() };
+  const before = {
+    queries: await counter('berth_dns_queries_total'),
+    dropped: await counter('berth_dns_dropped_packets_total'),
+    kernel: rcvbufErrors(),
+    rss: berth.rss(),
+  };
   let sent = 0;
   let real = 0;
   let wrong = 0;
@@ -149,7 +185,15 @@ it('100,000 malformed UDP packets: real queries answered correctly throughout, p
   expect(wrong).toBe(0);
   expect((await berth.api('GET', '/healthz')).status).toBe(200);
   const rss = berth.rss();
-  const after = { queries: await counter('berth_dns_queries_total'), dropped: await counter('berth_dns_dropped_packets_total'), malformed: await counter('berth_dns_dropped_packets_total', 'reason="malformed"'), formerr: await counter('berth_dns_queries_total', 'rcode="FORMERR"'), rateLimited: await counter('berth_dns_dropped_packets_total', 'reason="rate_limited"'), slipped: await counter('berth_dns_rrl_responses_total', 'action="slipped"'), kernel: rcvbufErrors() };
+  const after = {
+    queries: await counter('berth_dns_queries_total'),
+    dropped: await counter('berth_dns_dropped_packets_total'),
+    malformed: await counter('berth_dns_dropped_packets_total', 'reason="malformed"'),
+    formerr: await counter('berth_dns_queries_total', 'rcode="FORMERR"'),
+    rateLimited: await counter('berth_dns_dropped_packets_total', 'reason="rate_limited"'),
+    slipped: await counter('berth_dns_rrl_responses_total', 'action="slipped"'),
+    kernel: rcvbufErrors(),
+  };
   // Every packet berth received is counted, answered or dropped; the kernel may have dropped some on a busy machine.
   const counted = after.queries - before.queries + (after.dropped - before.dropped);
   const kernel = after.kernel - before.kernel;
@@ -173,19 +217,36 @@ function tcpExchange(port: number, payload: Buffer, want: number): Promise<{ rep
     const replies: Buffer[] = [];
     let buf = Buffer.alloc(0);
     let done = false;
-    const finish = (closedByServer: boolean) => { if (!done) { done = true; sock.destroy(); resolve({ replies, closedByServer }); } };
-    const timer = setTimeout(() => { sock.destroy(); reject(new Error(`TCP exchange timed out with ${replies.length} of ${want} replies`)); }, 5000);
+    const finish = (closedByServer: boolean) => {
+      if (!done) {
+        done = true;
+        sock.destroy();
+        resolve({ replies, closedByServer });
+      }
+    };
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`TCP exchange timed out with ${replies.length} of ${want} replies`));
+    }, 5000);
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         replies.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
         buf = buf.subarray(2 + buf.readUInt16BE(0));
       }
-      if (replies.length >= want && want > 0) { clearTimeout(timer); finish(false); }
+      if (replies.length >= want && want > 0) {
+        clearTimeout(timer);
+        finish(false);
+      }
     });
-    sock.on('close', () => { clearTimeout(timer); finish(true); });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      finish(true);
+    });
     sock.on('error', () => undefined);
-    sock.write(payload, () => { if (want === 0) sock.end(); });
+    sock.write(payload, () => {
+      if (want === 0) sock.end();
+    });
   });
 }
 const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 255]), m]);
@@ -206,7 +267,10 @@ it('garbage over TCP: FORMERR per bad message on a pipelined connection, cut-off
   // 2. Frames too short to hold a header, and random byte streams: the server closes the connection.
   let cut = 0;
   for (let conn = 0; conn < 40; conn++) {
-    const payload = conn % 2 === 0 ? frame(Buffer.from([1, 2, 3].slice(0, conn % 4))) : Buffer.from(Array.from({ length: 64 + Math.floor(rnd() * 4000) }, () => Math.floor(rnd() * 256)));
+    const payload =
+      conn % 2 === 0
+        ? frame(Buffer.from([1, 2, 3].slice(0, conn % 4)))
+        : Buffer.from(Array.from({ length: 64 + Math.floor(rnd() * 4000) }, () => Math.floor(rnd() * 256)));
     messages++;
     const r = await tcpExchange(berth.dnsPort, payload, 0);
     if (r.closedByServer) cut++;
@@ -218,7 +282,8 @@ it('garbage over TCP: FORMERR per bad message on a pipelined connection, cut-off
   expect(berth.alive()).toBe(true);
   log.add({
     fault: `malformed DNS over TCP (${messages} bad messages/streams on 90 connections)`,
-    during: 'each bad message on a pipelined connection answered FORMERR/NOTIMP in order and the real query after them answered; a frame shorter than a header or a random byte stream gets the connection closed',
+    during:
+      'each bad message on a pipelined connection answered FORMERR/NOTIMP in order and the real query after them answered; a frame shorter than a header or a random byte stream gets the connection closed',
     after: `a new TCP connection is answered; process up (${((Date.now() - t0) / 1000).toFixed(1)} s for the TCP part)`,
     recoveryMs: null,
     recoveryFrom: 'n/a',

@@ -14,7 +14,10 @@ const log = new FaultLog('hostile-api');
 let s: Stack;
 let pg: { url: string; drop: () => Promise<void> };
 
-interface Sent { status: number; body: { code?: string; message?: string } | null }
+interface Sent {
+  status: number;
+  body: { code?: string; message?: string } | null;
+}
 
 /** A request with exact control over Host, Origin and the other headers a browser would send. */
 function raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<Sent> {
@@ -25,7 +28,11 @@ function raw(method: string, path: string, headers: Record<string, string>, body
       res.on('data', (d) => (text += d));
       res.on('end', () => {
         let parsed: Sent['body'] = null;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
         resolve({ status: res.statusCode!, body: parsed });
       });
     });
@@ -38,27 +45,142 @@ function raw(method: string, path: string, headers: Record<string, string>, body
 const JSON_CT = { 'content-type': 'application/json' };
 const rebound = () => `rebind.evil.example:${new URL(s.berth.url).port}`;
 
-interface Case { name: string; method: string; path: string; headers: () => Record<string, string>; body?: unknown; status: number; code: string }
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  headers: () => Record<string, string>;
+  body?: unknown;
+  status: number;
+  code: string;
+}
 
 const CASES: Case[] = [
   // A page on another site, through the visitor's browser on the berth host (loopback, no token).
-  { name: 'body-less cross-origin POST /v1/sync', method: 'POST', path: '/v1/sync', headers: () => ({ origin: 'https://evil.example' }), status: 403, code: 'ORIGIN_NOT_ALLOWED' },
-  { name: 'cross-origin allocation', method: 'POST', path: '/v1/pools/good/allocations', headers: () => ({ ...JSON_CT, origin: 'http://localhost:3000' }), body: { appId: '/evil/app' }, status: 403, code: 'ORIGIN_NOT_ALLOWED' },
-  { name: 'sandboxed page (Origin: null) deleting a pool', method: 'DELETE', path: '/v1/pools/good?force=true', headers: () => ({ origin: 'null' }), status: 403, code: 'ORIGIN_NOT_ALLOWED' },
-  { name: 'Sec-Fetch-Site: cross-site without Origin', method: 'PUT', path: '/v1/pools/good/allocations/%2Fevil%2Fapp', headers: () => ({ 'sec-fetch-site': 'cross-site' }), status: 403, code: 'ORIGIN_NOT_ALLOWED' },
+  {
+    name: 'body-less cross-origin POST /v1/sync',
+    method: 'POST',
+    path: '/v1/sync',
+    headers: () => ({ origin: 'https://evil.example' }),
+    status: 403,
+    code: 'ORIGIN_NOT_ALLOWED',
+  },
+  {
+    name: 'cross-origin allocation',
+    method: 'POST',
+    path: '/v1/pools/good/allocations',
+    headers: () => ({ ...JSON_CT, origin: 'http://localhost:3000' }),
+    body: { appId: '/evil/app' },
+    status: 403,
+    code: 'ORIGIN_NOT_ALLOWED',
+  },
+  {
+    name: 'sandboxed page (Origin: null) deleting a pool',
+    method: 'DELETE',
+    path: '/v1/pools/good?force=true',
+    headers: () => ({ origin: 'null' }),
+    status: 403,
+    code: 'ORIGIN_NOT_ALLOWED',
+  },
+  {
+    name: 'Sec-Fetch-Site: cross-site without Origin',
+    method: 'PUT',
+    path: '/v1/pools/good/allocations/%2Fevil%2Fapp',
+    headers: () => ({ 'sec-fetch-site': 'cross-site' }),
+    status: 403,
+    code: 'ORIGIN_NOT_ALLOWED',
+  },
   // DNS rebinding: the attacker's name now points at 127.0.0.1, so requests are same-origin.
   { name: 'rebound name reading pools', method: 'GET', path: '/v1/pools', headers: () => ({ host: rebound() }), status: 403, code: 'HOST_NOT_ALLOWED' },
-  { name: 'rebound name reading services', method: 'GET', path: `/v1/services?env=default`, headers: () => ({ host: rebound() }), status: 403, code: 'HOST_NOT_ALLOWED' },
-  { name: 'rebound name creating a pool', method: 'POST', path: '/v1/pools', headers: () => ({ ...JSON_CT, host: rebound() }), body: { name: 'evil', cidr: '10.34.0.0/24' }, status: 403, code: 'HOST_NOT_ALLOWED' },
-  { name: 'rebound name releasing an allocation', method: 'DELETE', path: '/v1/pools/good/allocations/%2Fkeep%2Fapp', headers: () => ({ host: rebound() }), status: 403, code: 'HOST_NOT_ALLOWED' },
+  {
+    name: 'rebound name reading services',
+    method: 'GET',
+    path: `/v1/services?env=default`,
+    headers: () => ({ host: rebound() }),
+    status: 403,
+    code: 'HOST_NOT_ALLOWED',
+  },
+  {
+    name: 'rebound name creating a pool',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => ({ ...JSON_CT, host: rebound() }),
+    body: { name: 'evil', cidr: '10.34.0.0/24' },
+    status: 403,
+    code: 'HOST_NOT_ALLOWED',
+  },
+  {
+    name: 'rebound name releasing an allocation',
+    method: 'DELETE',
+    path: '/v1/pools/good/allocations/%2Fkeep%2Fapp',
+    headers: () => ({ host: rebound() }),
+    status: 403,
+    code: 'HOST_NOT_ALLOWED',
+  },
   // Absurd pools.
-  { name: 'pool ::/0', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'all6', cidr: '::/0' }, status: 400, code: 'POOL_CIDR_TOO_WIDE' },
-  { name: 'pool ::/0 with allowSpecial', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'all6', cidr: '::/0', allowSpecial: true, allocationRange: { first: '::1', last: '::ff' } }, status: 400, code: 'POOL_CIDR_TOO_WIDE' },
-  { name: 'pool 127.0.0.0/24', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'lo', cidr: '127.0.0.0/24' }, status: 400, code: 'POOL_CIDR_RESERVED' },
-  { name: 'pool 224.0.0.0/24', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'mc', cidr: '224.0.0.0/24' }, status: 400, code: 'POOL_CIDR_RESERVED' },
-  { name: 'pool 169.254.0.0/16', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'll', cidr: '169.254.0.0/16' }, status: 400, code: 'POOL_CIDR_RESERVED' },
-  { name: 'pool 0.0.0.0/8', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'zero', cidr: '0.0.0.0/8' }, status: 400, code: 'POOL_CIDR_RESERVED' },
-  { name: 'pool fd00::/8', method: 'POST', path: '/v1/pools', headers: () => JSON_CT, body: { name: 'ula', cidr: 'fd00::/8' }, status: 400, code: 'POOL_CIDR_TOO_WIDE' },
+  {
+    name: 'pool ::/0',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'all6', cidr: '::/0' },
+    status: 400,
+    code: 'POOL_CIDR_TOO_WIDE',
+  },
+  {
+    name: 'pool ::/0 with allowSpecial',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'all6', cidr: '::/0', allowSpecial: true, allocationRange: { first: '::1', last: '::ff' } },
+    status: 400,
+    code: 'POOL_CIDR_TOO_WIDE',
+  },
+  {
+    name: 'pool 127.0.0.0/24',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'lo', cidr: '127.0.0.0/24' },
+    status: 400,
+    code: 'POOL_CIDR_RESERVED',
+  },
+  {
+    name: 'pool 224.0.0.0/24',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'mc', cidr: '224.0.0.0/24' },
+    status: 400,
+    code: 'POOL_CIDR_RESERVED',
+  },
+  {
+    name: 'pool 169.254.0.0/16',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'll', cidr: '169.254.0.0/16' },
+    status: 400,
+    code: 'POOL_CIDR_RESERVED',
+  },
+  {
+    name: 'pool 0.0.0.0/8',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'zero', cidr: '0.0.0.0/8' },
+    status: 400,
+    code: 'POOL_CIDR_RESERVED',
+  },
+  {
+    name: 'pool fd00::/8',
+    method: 'POST',
+    path: '/v1/pools',
+    headers: () => JSON_CT,
+    body: { name: 'ula', cidr: 'fd00::/8' },
+    status: 400,
+    code: 'POOL_CIDR_TOO_WIDE',
+  },
 ];
 
 async function dbState(): Promise<unknown> {
@@ -118,7 +240,8 @@ it('cross-origin requests, rebound Host names and absurd pools: a clear 4xx each
 
   log.add({
     fault: `hostile API requests without a token (${CASES.length} kinds): cross-origin browser writes (body-less POST, Origin null, Sec-Fetch-Site cross-site), a DNS-rebound Host reading and writing, pools ::/0, 127.0.0.0/24, 224.0.0.0/24, 169.254.0.0/16, 0.0.0.0/8, fd00::/8`,
-    during: 'each answered with {code, message}: 403 ORIGIN_NOT_ALLOWED, 403 HOST_NOT_ALLOWED, 400 POOL_CIDR_RESERVED / POOL_CIDR_TOO_WIDE (allowSpecial does not lift ::/0); probes still answer under any Host',
+    during:
+      'each answered with {code, message}: 403 ORIGIN_NOT_ALLOWED, 403 HOST_NOT_ALLOWED, 400 POOL_CIDR_RESERVED / POOL_CIDR_TOO_WIDE (allowSpecial does not lift ::/0); probes still answer under any Host',
     after: `database unchanged (pools, allocations, audit trail), no Marathon snapshot taken; a scale-up and a new app deployed meanwhile were in DNS ${convergedMs} ms after both the deployments and the hostile requests had finished; allocations from local tools and an IPv6 pool work`,
     recoveryMs: null,
     recoveryFrom: 'n/a (no interruption)',

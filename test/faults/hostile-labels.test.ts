@@ -27,7 +27,11 @@ afterAll(async () => {
   await pg?.drop();
 });
 
-interface Problem { code: string; appId: string; message: string }
+interface Problem {
+  code: string;
+  appId: string;
+  message: string;
+}
 
 it('hostile label values become escaped problems; published apps keep answering; the next app is published', async () => {
   const values = ['\u0000', '\ud800', '\u001b]0;pwned\u0007', 'z'.repeat(10_000), '\u0085', '\udfff\ud800'];

@@ -17,14 +17,16 @@ export interface PoolState {
 }
 
 export async function poolState(knex: Knex, pool: string): Promise<PoolState> {
-  const rows = (await knex.raw(
-    `select host(a.ip) as ip, a.owner, a.allocation_id,
+  const rows = (
+    await knex.raw(
+      `select host(a.ip) as ip, a.owner, a.allocation_id,
             exists (select 1 from ipam_event e where e.pool_id = a.pool_id and e.action = 'allocate'
                      and e.owner = a.owner and e.ip = a.ip and e.allocation_id = a.allocation_id) as audited
        from ipam_address a join ipam_pool p on p.id = a.pool_id
       where p.name = ? and a.state = 'allocated'`,
-    [pool],
-  )).rows as Array<{ ip: string; owner: string; audited: boolean }>;
+      [pool],
+    )
+  ).rows as Array<{ ip: string; owner: string; audited: boolean }>;
   const events = (await knex.raw(`select count(*)::int as n from ipam_event where pool_name = ? and action = 'allocate'`, [pool])).rows[0].n as number;
   return {
     held: new Map(rows.map((r) => [r.owner, r.ip])),

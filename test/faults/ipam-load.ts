@@ -1,6 +1,13 @@
 /** Allocation load for the database fault tests: N apps, C workers, every answer kept. */
 /** One answer; `at` when it came, `ms` how long it took. */
-export interface Answer { appId: string; status: number; ip?: string; code?: string; at: number; ms: number }
+export interface Answer {
+  appId: string;
+  status: number;
+  ip?: string;
+  code?: string;
+  at: number;
+  ms: number;
+}
 
 /** POSTs an allocation for each app id, `workers` at a time; `onAnswer` sees each answer as it comes. */
 export async function allocateAll(baseUrl: string, pool: string, appIds: string[], workers: number, onAnswer?: (a: Answer) => void): Promise<Answer[]> {
@@ -13,7 +20,11 @@ export async function allocateAll(baseUrl: string, pool: string, appIds: string[
         let a: Answer;
         const t0 = Date.now();
         try {
-          const r = await fetch(`${baseUrl}/v1/pools/${pool}/allocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId }) });
+          const r = await fetch(`${baseUrl}/v1/pools/${pool}/allocations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ appId }),
+          });
           const body = (await r.json().catch(() => ({}))) as { ip?: string; code?: string };
           a = { appId, status: r.status, ip: body.ip, code: body.code, at: Date.now(), ms: Date.now() - t0 };
         } catch {
@@ -45,7 +56,15 @@ export async function settle(baseUrl: string, pool: string, appIds: string[], de
  * Allocates for fresh app ids (`<prefix>-0`, `<prefix>-1`, …), `workers` at a time, until `until()`
  * holds or `maxApps` ids were used: a load that lasts as long as a fault does.
  */
-export async function allocateUntil(baseUrl: string, pool: string, prefix: string, workers: number, until: () => boolean, maxApps: number, onAnswer?: (a: Answer) => void): Promise<Answer[]> {
+export async function allocateUntil(
+  baseUrl: string,
+  pool: string,
+  prefix: string,
+  workers: number,
+  until: () => boolean,
+  maxApps: number,
+  onAnswer?: (a: Answer) => void,
+): Promise<Answer[]> {
   const answers: Answer[] = [];
   let next = 0;
   await Promise.all(

@@ -45,7 +45,11 @@ it('oversized Marathon answer: the snapshot fails with MARATHON_ANSWER_TOO_LARGE
   await s.sim.control.remove('/faults/big');
   await s.sim.control.scale('/faults/a', 2);
   let last: unknown;
-  await waitFor(async () => (last = (await s.api<{ result: string }>('POST', '/v1/sync', {})).body as { result: string }).result !== 'failed', 15_000, () => JSON.stringify(last));
+  await waitFor(
+    async () => (last = (await s.api<{ result: string }>('POST', '/v1/sync', {})).body as { result: string }).result !== 'failed',
+    15_000,
+    () => JSON.stringify(last),
+  );
   await waitFor(async () => (await s.srv(a)) === 2, 15_000);
   const after = await s.api<{ marathon: { lastError: string | null } }>('GET', '/v1/registry/status');
   expect(after.body.marathon.lastError).toBeNull();
@@ -70,7 +74,8 @@ it('oversized Marathon event: dropped unread, counted, the stream reconnects and
   expect(await s.srv(a)).toBe(2);
   log.add({
     fault: 'oversized Marathon event (one /v2/events event over BERTH_MARATHON_MAX_EVENT_BYTES)',
-    during: 'the event is dropped before it is buffered, logged as MARATHON_EVENT_TOO_LARGE and counted (berth_marathon_oversized_total{what="event"}); the stream reconnects (reason event_too_large); DNS keeps answering',
+    during:
+      'the event is dropped before it is buffered, logged as MARATHON_EVENT_TOO_LARGE and counted (berth_marathon_oversized_total{what="event"}); the stream reconnects (reason event_too_large); DNS keeps answering',
     after: 'the snapshot taken on reconnect publishes what the dropped event announced',
     recoveryMs: Date.now() - t0,
     recoveryFrom: 'app changed in Marathon → new domain in DNS',

@@ -50,7 +50,13 @@ it('standby 302: the stream is redirected to the leader and events flow', async 
   const t0 = Date.now();
   await s.sim.control.scale('/faults/b', 3);
   await waitFor(async () => (await s.srv(b)) === 3, 10_000);
-  log.add({ fault: 'standby answers 302 on /v2/events', during: 'berth follows the redirect to the leader; nothing visible to users', after: 'events from the leader reach DNS', recoveryMs: Date.now() - t0, recoveryFrom: 'scale on the leader → DNS' });
+  log.add({
+    fault: 'standby answers 302 on /v2/events',
+    during: 'berth follows the redirect to the leader; nothing visible to users',
+    after: 'events from the leader reach DNS',
+    recoveryMs: Date.now() - t0,
+    recoveryFrom: 'scale on the leader → DNS',
+  });
 });
 
 it('event stream cut: DNS keeps answering, the change made meanwhile arrives after the reconnect', async () => {
@@ -61,7 +67,13 @@ it('event stream cut: DNS keeps answering, the change made meanwhile arrives aft
   await waitFor(async () => (await s.srv(a)) === 1, 20_000);
   const recovery = Date.now() - t0;
   expect((await s.api<{ services: unknown[] }>('GET', '/v1/services')).body.services).toHaveLength(3);
-  log.add({ fault: 'event stream cut', during: 'DNS and Nginx keep the last state; API answers', after: 'reconnect + full snapshot; the change made while cut is published', recoveryMs: recovery, recoveryFrom: 'cut → change visible in DNS' });
+  log.add({
+    fault: 'event stream cut',
+    during: 'DNS and Nginx keep the last state; API answers',
+    after: 'reconnect + full snapshot; the change made while cut is published',
+    recoveryMs: recovery,
+    recoveryFrom: 'cut → change visible in DNS',
+  });
 });
 
 it('stream stalled without keepalive: the watchdog reconnects, nothing is lost', async () => {
@@ -87,7 +99,13 @@ it('stream stalled without keepalive: the watchdog reconnects, nothing is lost',
   expect(detected).toBeGreaterThanOrEqual(25_000);
   expect(values.every((x) => x.v === was || x.v === next)).toBe(true);
   expect(values.filter((x) => x.at < t0 + detected - 1000).every((x) => x.v === was)).toBe(true);
-  log.add({ fault: 'event stream stalled (no bytes, no keepalive)', during: `DNS keeps the last state; the idle watchdog reconnects after ${(detected / 1000).toFixed(1)} s (limit 30 s = 3 missed keepalives)`, after: 'reconnect + full snapshot; the change made during the stall is published', recoveryMs: recovery - detected, recoveryFrom: 'watchdog reconnect → change visible in DNS' });
+  log.add({
+    fault: 'event stream stalled (no bytes, no keepalive)',
+    during: `DNS keeps the last state; the idle watchdog reconnects after ${(detected / 1000).toFixed(1)} s (limit 30 s = 3 missed keepalives)`,
+    after: 'reconnect + full snapshot; the change made during the stall is published',
+    recoveryMs: recovery - detected,
+    recoveryFrom: 'watchdog reconnect → change visible in DNS',
+  });
 });
 
 it('leader switch: health results wiped on the new leader do not empty DNS; events flow from the new leader', async () => {
@@ -101,7 +119,13 @@ it('leader switch: health results wiped on the new leader do not empty DNS; even
   await new Promise((r) => setTimeout(r, 500)); // let the watcher see the settled state once more
   const values = await seen.stop();
   expect(Math.min(...values.map((v) => v ?? -1))).toBe(2);
-  log.add({ fault: 'Marathon leader switch (health results wiped)', during: 'the health-checked app keeps both endpoints in DNS (min seen: 2 of 2)', after: 'stream follows the new leader; a change made there is published', recoveryMs: recovery, recoveryFrom: 'switch → change on new leader visible in DNS' });
+  log.add({
+    fault: 'Marathon leader switch (health results wiped)',
+    during: 'the health-checked app keeps both endpoints in DNS (min seen: 2 of 2)',
+    after: 'stream follows the new leader; a change made there is published',
+    recoveryMs: recovery,
+    recoveryFrom: 'switch → change on new leader visible in DNS',
+  });
 });
 
 it('5xx burst: DNS and the API keep serving, the status says why, berth converges once Marathon answers', async () => {
@@ -121,7 +145,13 @@ it('5xx burst: DNS and the API keep serving, the status says why, berth converge
   const t0 = Date.now();
   removers.forEach((r) => r());
   await waitFor(async () => (await s.srv(b)) === 1, 60_000);
-  log.add({ fault: 'Marathon 5xx burst', during: `DNS and Nginx keep the last state; POST /v1/sync → result "failed"; GET /v1/registry/status shows lastError "${String(status.body.marathon.lastError).slice(0, 60)}"`, after: 'stream reconnects with backoff; the change made during the burst is published', recoveryMs: Date.now() - t0, recoveryFrom: 'Marathon healthy again → change visible in DNS' });
+  log.add({
+    fault: 'Marathon 5xx burst',
+    during: `DNS and Nginx keep the last state; POST /v1/sync → result "failed"; GET /v1/registry/status shows lastError "${String(status.body.marathon.lastError).slice(0, 60)}"`,
+    after: 'stream reconnects with backoff; the change made during the burst is published',
+    recoveryMs: Date.now() - t0,
+    recoveryFrom: 'Marathon healthy again → change visible in DNS',
+  });
 });
 
 it('slow Marathon: a request that never answers times out; nothing changes meanwhile', async () => {
@@ -137,7 +167,13 @@ it('slow Marathon: a request that never answers times out; nothing changes meanw
   expect(gaveUp).toBeLessThan(30_000);
   const again = await s.api<{ result: string }>('POST', '/v1/sync', {});
   expect(['applied', 'unchanged']).toContain(again.body.result);
-  log.add({ fault: 'slow Marathon (request hangs)', during: `DNS keeps answering; POST /v1/sync answers "${res.body.result}" (${String(res.body.error ?? res.body.reason).slice(0, 60)}) after ${Math.round(gaveUp / 1000)} s`, after: 'next snapshot succeeds', recoveryMs: gaveUp, recoveryFrom: 'request sent → berth gives up (10 s per URL, both URLs tried)' });
+  log.add({
+    fault: 'slow Marathon (request hangs)',
+    during: `DNS keeps answering; POST /v1/sync answers "${res.body.result}" (${String(res.body.error ?? res.body.reason).slice(0, 60)}) after ${Math.round(gaveUp / 1000)} s`,
+    after: 'next snapshot succeeds',
+    recoveryMs: gaveUp,
+    recoveryFrom: 'request sent → berth gives up (10 s per URL, both URLs tried)',
+  });
 });
 
 it('empty app list: the snapshot is held and reported, DNS and files stay; release applies it on request', async () => {
@@ -154,14 +190,22 @@ it('empty app list: the snapshot is held and reported, DNS and files stay; relea
   const ok = await s.api<{ result: string }>('POST', '/v1/sync', {});
   expect(['applied', 'unchanged']).toContain(ok.body.result);
   let last: unknown;
-  await waitFor(async () => (last = (await s.api<{ held: unknown }>('GET', '/v1/registry/status')).body).held === null, 10_000, () => `status: ${JSON.stringify(last)} after sync ${JSON.stringify(ok.body)}`);
+  await waitFor(
+    async () => (last = (await s.api<{ held: unknown }>('GET', '/v1/registry/status')).body).held === null,
+    10_000,
+    () => `status: ${JSON.stringify(last)} after sync ${JSON.stringify(ok.body)}`,
+  );
   const cleared = Date.now() - t0;
   // An operator who means it releases the held snapshot through the API.
   both({ kind: 'emptyApps', path: '/v2/apps', times: 1 });
   expect((await s.api<{ result: string }>('POST', '/v1/sync', {})).body.result).toBe('held');
   const rel = await s.api<{ released: boolean }>('POST', '/v1/registry/release', {});
   expect(rel.body.released).toBe(true);
-  await waitFor(async () => (await s.srv(a)) === 0, 10_000, () => `release: ${JSON.stringify(rel.body)}`);
+  await waitFor(
+    async () => (await s.srv(a)) === 0,
+    10_000,
+    () => `release: ${JSON.stringify(rel.body)}`,
+  );
   const t1 = Date.now();
   // Marathon keeps health results in memory only: after the leader switch above, h's tasks have
   // none until their checks run again, and berth rightly publishes no unproven task of a
@@ -169,8 +213,20 @@ it('empty app list: the snapshot is held and reported, DNS and files stay; relea
   for (const t of leader().control.tasks('/faults/h')) leader().control.setHealth(t.id, true);
   await s.api('POST', '/v1/sync', {});
   await waitFor(async () => (await s.srv(a)) === before && (await s.srv(h)) === 2, 10_000);
-  log.add({ fault: 'Marathon answers an empty app list', during: `snapshot held (GET /v1/registry/status → held.reason "${st.body.held?.reason}"); DNS and Nginx files unchanged`, after: 'the next good snapshot clears the hold; POST /v1/registry/release applies a held snapshot on purpose', recoveryMs: cleared, recoveryFrom: 'good answer → hold cleared' });
-  log.add({ fault: 'held empty snapshot released by the operator', during: 'DNS empties, as asked', after: 'the next snapshot restores every service', recoveryMs: Date.now() - t1, recoveryFrom: 'POST /v1/sync → DNS restored' });
+  log.add({
+    fault: 'Marathon answers an empty app list',
+    during: `snapshot held (GET /v1/registry/status → held.reason "${st.body.held?.reason}"); DNS and Nginx files unchanged`,
+    after: 'the next good snapshot clears the hold; POST /v1/registry/release applies a held snapshot on purpose',
+    recoveryMs: cleared,
+    recoveryFrom: 'good answer → hold cleared',
+  });
+  log.add({
+    fault: 'held empty snapshot released by the operator',
+    during: 'DNS empties, as asked',
+    after: 'the next snapshot restores every service',
+    recoveryMs: Date.now() - t1,
+    recoveryFrom: 'POST /v1/sync → DNS restored',
+  });
 });
 
 it('garbage JSON: a bad REST answer fails the snapshot, a bad event is skipped, the stream survives', async () => {
@@ -187,5 +243,11 @@ it('garbage JSON: a bad REST answer fails the snapshot, a bad event is skipped, 
   await leader().control.scale('/faults/a', before === 3 ? 2 : 3);
   await waitFor(async () => (await s.srv(a)) === (before === 3 ? 2 : 3), 15_000);
   expect(eventRequests()).toBe(streams);
-  log.add({ fault: 'garbage JSON from Marathon (REST and stream)', during: `POST /v1/sync → "${bad.body.result}" (${String(why).slice(0, 60)}); a malformed event is counted and skipped; DNS unchanged`, after: 'the same stream keeps delivering events (no reconnect needed)', recoveryMs: Date.now() - t0, recoveryFrom: 'next change after the bad event → DNS' });
+  log.add({
+    fault: 'garbage JSON from Marathon (REST and stream)',
+    during: `POST /v1/sync → "${bad.body.result}" (${String(why).slice(0, 60)}); a malformed event is counted and skipped; DNS unchanged`,
+    after: 'the same stream keeps delivering events (no reconnect needed)',
+    recoveryMs: Date.now() - t0,
+    recoveryFrom: 'next change after the bad event → DNS',
+  });
 });

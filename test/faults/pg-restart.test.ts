@@ -71,20 +71,30 @@ it('PostgreSQL restarted under allocation load: 503 while it is down, DNS answer
   let okAfterUp = 0;
   let restarting: Promise<void> | undefined;
   let dns: ReturnType<typeof watch<number | null>> | undefined;
-  const answers: Answer[] = await allocateUntil(st.berth.url, 'restart', '/restart/app', 16, () => okAfterUp >= 100, 4000, (a) => {
-    if (a.status === 201) acked++;
-    if (!restartAt && acked >= 150) {
-      restartAt = Date.now();
-      dns = watch(() => st.srv(domain), 50);
-      restarting = cluster!.restart().then(() => { upAt = Date.now(); });
-    }
-    if (upAt && a.status === 201 && a.at > upAt) {
-      firstOkAfterUp ||= a.at;
-      okAfterUp++;
-    }
-  });
+  const answers: Answer[] = await allocateUntil(
+    st.berth.url,
+    'restart',
+    '/restart/app',
+    16,
+    () => okAfterUp >= 100,
+    4000,
+    (a) => {
+      if (a.status === 201) acked++;
+      if (!restartAt && acked >= 150) {
+        restartAt = Date.now();
+        dns = watch(() => st.srv(domain), 50);
+        restarting = cluster!.restart().then(() => {
+          upAt = Date.now();
+        });
+      }
+      if (upAt && a.status === 201 && a.at > upAt) {
+        firstOkAfterUp ||= a.at;
+        okAfterUp++;
+      }
+    },
+  );
   await restarting;
-  const dnsDuring = (await dns!.stop());
+  const dnsDuring = await dns!.stop();
   expect(restartAt).toBeGreaterThan(0);
 
   // During: 201 with an address, or 503 DATABASE_UNAVAILABLE; never 500, never an address with an error.

@@ -53,14 +53,22 @@ export async function spawnBerth(dir: string, env: Record<string, string>): Prom
   const exited = new Promise<string>((res) => child.on('exit', (code, signal) => res(signal ?? String(code))));
   let gone = false;
   void exited.then(() => (gone = true));
-  const url = await waitFor(() => {
-    if (gone) throw new Error(`berth exited during start-up:\n${out.slice(-3000)}`);
-    return /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1];
-  }, 60_000, () => out.slice(-3000));
+  const url = await waitFor(
+    () => {
+      if (gone) throw new Error(`berth exited during start-up:\n${out.slice(-3000)}`);
+      return /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1];
+    },
+    60_000,
+    () => out.slice(-3000),
+  );
   const dnsPort = Number(/"port":(\d+),"zones"/.exec(out)?.[1]);
   const pid = child.pid!;
   return {
-    child, pid, url, dnsPort, exited,
+    child,
+    pid,
+    url,
+    dnsPort,
+    exited,
     log: () => out,
     alive: () => !gone,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024,
@@ -69,10 +77,18 @@ export async function spawnBerth(dir: string, env: Record<string, string>): Prom
       return exited;
     },
     api: async <T>(method: string, p: string, body?: unknown) => {
-      const r = await fetch(`${url}${p}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const r = await fetch(`${url}${p}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await r.text();
       let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
       return { status: r.status, body: parsed as T };
     },
   };

@@ -34,10 +34,24 @@ export class FaultLog {
   flush(): void {
     fs.mkdirSync(PARTS, { recursive: true });
     fs.writeFileSync(path.join(PARTS, `${this.file}.json`), `${JSON.stringify(this.records, null, 2)}\n`);
-    const all = fs.readdirSync(PARTS).filter((f) => f.endsWith('.json')).sort().flatMap((f) => {
-      try { return JSON.parse(fs.readFileSync(path.join(PARTS, f), 'utf8')) as unknown[]; } catch { return []; }
-    });
-    const out = { date: new Date().toISOString(), cores: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100), faults: all };
+    const all = fs
+      .readdirSync(PARTS)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .flatMap((f) => {
+        try {
+          return JSON.parse(fs.readFileSync(path.join(PARTS, f), 'utf8')) as unknown[];
+        } catch {
+          return [];
+        }
+      });
+    const out = {
+      date: new Date().toISOString(),
+      cores: os.cpus().length,
+      node: process.version,
+      loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      faults: all,
+    };
     const tmp = path.join(DIR, `.faults-latest.${process.pid}.tmp`);
     fs.writeFileSync(tmp, `${JSON.stringify(out, null, 2)}\n`);
     fs.renameSync(tmp, path.join(DIR, 'faults-latest.json'));

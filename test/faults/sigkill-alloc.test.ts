@@ -47,14 +47,22 @@ it('SIGKILL with allocations in flight, then restart: every 2xx kept its address
   let acked = 0;
   let killedAt = 0;
   let refused = 0;
-  const answers = await allocateUntil(first.url, 'kill', '/kill/app', 32, () => refused >= 32, 3000, (a) => {
-    if (a.status === 201) acked++;
-    if (!killedAt && acked >= 200) {
-      killedAt = Date.now();
-      void first.kill();
-    }
-    if (killedAt && a.status === 0 && a.at - a.ms > killedAt) refused++;
-  });
+  const answers = await allocateUntil(
+    first.url,
+    'kill',
+    '/kill/app',
+    32,
+    () => refused >= 32,
+    3000,
+    (a) => {
+      if (a.status === 201) acked++;
+      if (!killedAt && acked >= 200) {
+        killedAt = Date.now();
+        void first.kill();
+      }
+      if (killedAt && a.status === 0 && a.at - a.ms > killedAt) refused++;
+    },
+  );
   expect(await first.exited).toBe('SIGKILL');
   const acks = answers.filter((a) => a.status === 201);
   const cut = answers.filter((a) => a.status === 0 && a.at - a.ms <= killedAt); // in flight at the kill

@@ -47,7 +47,11 @@ const complete = () => confs().every((f) => f.endsWith('.conf') && text(f).start
 const servers = (name: string) => (fs.existsSync(path.join(httpDir, name)) ? (text(name).match(/^\s*server \S+:\d+/gm) ?? []).length : -1);
 const srv = async (port: number, name: string) => {
   const probe = new DnsProbe('127.0.0.1', port);
-  try { return (await probe.query(`_http._tcp.${name}.${ZONE}`, 33, 1000))?.answers ?? null; } finally { probe.close(); }
+  try {
+    return (await probe.query(`_http._tcp.${name}.${ZONE}`, 33, 1000))?.answers ?? null;
+  } finally {
+    probe.close();
+  }
 };
 /** The blocked test script's pid, once it is blocked. */
 const blockedPid = () => (fs.existsSync(started) ? Number(fs.readFileSync(started, 'utf8').trim()) || undefined : undefined);
@@ -56,20 +60,32 @@ beforeAll(async () => {
   execFileSync('mkfifo', [fifo]);
   // The test command blocks reading the FIFO while the flag exists (nobody writes to it: it is
   // ended by killing it), after recording its pid: that pid is the signal "sync in progress".
-  fs.writeFileSync(path.join(dir, 'test.sh'), `echo x >> '${testLog}'\nif [ -e '${block}' ]; then echo $$ > '${started}.tmp'; mv '${started}.tmp' '${started}'; read x < '${fifo}'; fi\n`);
+  fs.writeFileSync(
+    path.join(dir, 'test.sh'),
+    `echo x >> '${testLog}'\nif [ -e '${block}' ]; then echo $$ > '${started}.tmp'; mv '${started}.tmp' '${started}'; read x < '${fifo}'; fi\n`,
+  );
   fs.writeFileSync(path.join(dir, 'reload.sh'), `echo x >> '${reloadLog}'\n`);
   pg = await createPgDatabase();
   sim = await startSimulator({ flavour: '1.10', keepaliveMs: 500 });
   await sim.control.deploy(webApp('a', 2));
   await sim.control.deploy(webApp('b', 1));
   berth = await spawnBerth(dir, env());
-  await waitFor(() => servers('faults_0a.conf') === 2 && servers('faults_0b.conf') === 1 && lines(reloadLog) > 0, 30_000, () => berth!.log().slice(-2000));
+  await waitFor(
+    () => servers('faults_0a.conf') === 2 && servers('faults_0b.conf') === 1 && lines(reloadLog) > 0,
+    30_000,
+    () => berth!.log().slice(-2000),
+  );
 }, 90_000);
 
 afterAll(async () => {
   log.flush();
   const pid = blockedPid();
-  if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  if (pid)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   await berth?.kill();
   await sim?.close();
   await pg?.drop();
@@ -102,7 +118,11 @@ it('SIGKILL mid-sync, then restart: only complete files, the interrupted change 
   berth = await spawnBerth(dir, env());
   const up = Date.now() - tKill;
   // Nginx gets to run what is on disk: the restarted berth tests and reloads once more.
-  await waitFor(() => lines(reloadLog) > reloadsBefore, 30_000, () => `reloads ${lines(reloadLog)} tests ${lines(testLog)}\n${berth!.log().slice(-3000)}`);
+  await waitFor(
+    () => lines(reloadLog) > reloadsBefore,
+    30_000,
+    () => `reloads ${lines(reloadLog)} tests ${lines(testLog)}\n${berth!.log().slice(-3000)}`,
+  );
   const reloaded = Date.now() - tKill;
   expect(lines(testLog)).toBeGreaterThan(testsBefore);
   expect(confs()).toEqual(['faults_0a.conf', 'faults_0b.conf', 'faults_0c.conf']);

@@ -69,21 +69,39 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const berth = await start(config, { logger: silentLogger });
   const dns = new DnsProbe('127.0.0.1', berth.dnsAddress.port);
   const api = async <T>(method: string, p: string, body?: unknown) => {
-    const r = await fetch(`${berth.url}${p}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(`${berth.url}${p}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await r.text();
     let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
     return { status: r.status, body: parsed as T };
   };
   return {
-    sim, berth, dir, nginxDir, dns, api,
+    sim,
+    berth,
+    dir,
+    nginxDir,
+    dns,
+    api,
     srv: async (domain) => {
       const a = await dns.query(`_http._tcp.${domain}`, 33, 1000);
       return a === null ? null : a.rcode === 3 ? 0 : a.answers;
     },
     files: () => {
       const d = path.join(nginxDir, 'default', 'http');
-      return fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.conf')).sort() : [];
+      return fs.existsSync(d)
+        ? fs
+            .readdirSync(d)
+            .filter((f) => f.endsWith('.conf'))
+            .sort()
+        : [];
     },
     stop: async () => {
       dns.close();
@@ -104,5 +122,11 @@ export function watch<T>(probe: () => Promise<T>, everyMs = 50): { stop: () => P
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
-  return { stop: async () => { on = false; await loop; return seen; } };
+  return {
+    stop: async () => {
+      on = false;
+      await loop;
+      return seen;
+    },
+  };
 }

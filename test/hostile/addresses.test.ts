@@ -12,19 +12,21 @@ import { freePort } from '../nginx/nginx-harness';
 import { expectStillConverging, fixedApp, hostileStack, problemOf, ZONE, type HostileStack } from './stack';
 
 describeWithTools(['nginx'], 'hostile addresses', () => {
-  describeEachEngine('berth\'s own sockets and refused fixed IPs', (db) => {
+  describeEachEngine("berth's own sockets and refused fixed IPs", (db) => {
     let h: HostileStack;
     beforeAll(async () => {
       h = await hostileStack(db().url);
     }, 60000);
     afterAll(async () => h?.stop());
 
-    test('proxying to berth\'s API, DNS or database, or to a link-local address, is refused with a problem naming it', async () => {
+    test("proxying to berth's API, DNS or database, or to a link-local address, is refused with a problem naming it", async () => {
       await h.deployServed('/hostile/neighbour', { 'berth.domain': `neighbour.${ZONE}` }, 'neighbour');
       // berth.ip=127.0.0.1 + berth's API port: Nginx would hand the network berth's loopback-trusted API.
       await h.stack.sim.control.deploy(fixedApp('/hostile/api', h.apiPort, { 'berth.domain': `api.${ZONE}` }));
       const [dnsListen, pgListen] = [await freePort(), await freePort()];
-      await h.stack.sim.control.deploy(fixedApp('/hostile/dns', h.dnsPort, { 'berth.domain': `dns.${ZONE}`, 'berth.proxy': 'tcp', 'berth.listen': String(dnsListen) }));
+      await h.stack.sim.control.deploy(
+        fixedApp('/hostile/dns', h.dnsPort, { 'berth.domain': `dns.${ZONE}`, 'berth.proxy': 'tcp', 'berth.listen': String(dnsListen) }),
+      );
       await h.stack.sim.control.deploy(fixedApp('/hostile/metadata', 80, { 'berth.domain': `metadata.${ZONE}`, 'berth.ip': '169.254.169.254' }));
 
       const api = await problemOf(h, 'ENDPOINT_SELF', '/hostile/api');
@@ -36,20 +38,32 @@ describeWithTools(['nginx'], 'hostile addresses', () => {
       if (h.databaseUrl) {
         // berth.proxy=tcp to PostgreSQL itself.
         const u = new URL(h.databaseUrl);
-        await h.stack.sim.control.deploy(fixedApp('/hostile/pg', Number(u.port || 5432), {
-          'berth.domain': `pg.${ZONE}`, 'berth.ip': u.hostname, 'berth.proxy': 'tcp', 'berth.listen': String(pgListen),
-        }));
+        await h.stack.sim.control.deploy(
+          fixedApp('/hostile/pg', Number(u.port || 5432), {
+            'berth.domain': `pg.${ZONE}`,
+            'berth.ip': u.hostname,
+            'berth.proxy': 'tcp',
+            'berth.listen': String(pgListen),
+          }),
+        );
         expect((await problemOf(h, 'ENDPOINT_SELF', '/hostile/pg')).details).toMatchObject({ socket: 'database' });
       }
 
-      await waitFor(async () => (await h.http(`neighbour.${ZONE}`)).body === 'neighbour', 20000, () => 'neighbour served');
+      await waitFor(
+        async () => (await h.http(`neighbour.${ZONE}`)).body === 'neighbour',
+        20000,
+        () => 'neighbour served',
+      );
       for (const name of ['api', 'dns', 'metadata', 'pg']) {
         expect((await h.http(`${name}.${ZONE}`)).status).toBe(404);
         expect(await h.a(`${name}.${ZONE}`)).toBe(0);
       }
       // Nothing was rendered for them: no upstream in any file points at berth's own ports.
-      const conf = fs.readdirSync(h.nginx.dir, { recursive: true, encoding: 'utf8' })
-        .filter((f) => f.endsWith('.conf')).map((f) => fs.readFileSync(path.join(h.nginx.dir, f), 'utf8')).join('\n');
+      const conf = fs
+        .readdirSync(h.nginx.dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.conf'))
+        .map((f) => fs.readFileSync(path.join(h.nginx.dir, f), 'utf8'))
+        .join('\n');
       expect(conf).toContain('neighbour');
       expect(conf).not.toContain(`127.0.0.1:${h.apiPort}`);
       expect(conf).not.toContain(`127.0.0.1:${h.dnsPort}`);

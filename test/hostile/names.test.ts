@@ -40,7 +40,11 @@ describeWithTools(['nginx'], 'hostile names', () => {
 
     test('a newer app in another environment does not take over a domain the shared Nginx already serves', async () => {
       await h.deployServed('/names/integration-web', { 'berth.domain': `shared.${ZONE}` }, 'integration');
-      await waitFor(async () => (await h.http(`shared.${ZONE}`)).body === 'integration', 20000, () => 'first claim served');
+      await waitFor(
+        async () => (await h.http(`shared.${ZONE}`)).body === 'integration',
+        20000,
+        () => 'first claim served',
+      );
       await h.deployServed('/names/func-a-web', { 'berth.domain': `shared.${ZONE}`, 'berth.env': 'func-a' }, 'func-a');
       const p = await problemOf(h, 'DOMAIN_CONFLICT', '/names/func-a-web');
       expect(p).toMatchObject({ env: 'func-a', details: { conflicts: [{ domain: `shared.${ZONE}`, owner: '/names/integration-web', env: 'default' }] } });
@@ -56,9 +60,18 @@ describeWithTools(['nginx'], 'hostile names', () => {
       const okMax = longId(APP_ID_MAX_LENGTH);
       const tooLong = longId(APP_ID_MAX_LENGTH + 1);
       expect([ok175.length, okMax.length, tooLong.length]).toEqual([175, APP_ID_MAX_LENGTH, APP_ID_MAX_LENGTH + 1]);
-      for (const [id, name] of [[ok175, 'id175'], [okMax, 'idmax'], [tooLong, 'idtoolong']]) await h.deployServed(id, { 'berth.domain': `${name}.${ZONE}` }, name);
+      for (const [id, name] of [
+        [ok175, 'id175'],
+        [okMax, 'idmax'],
+        [tooLong, 'idtoolong'],
+      ])
+        await h.deployServed(id, { 'berth.domain': `${name}.${ZONE}` }, name);
       for (const name of ['id175', 'idmax']) {
-        await waitFor(async () => (await h.http(`${name}.${ZONE}`)).body === name && (await h.a(`${name}.${ZONE}`)) === 1, 20000, () => `${name} in Nginx and DNS`);
+        await waitFor(
+          async () => (await h.http(`${name}.${ZONE}`)).body === name && (await h.a(`${name}.${ZONE}`)) === 1,
+          20000,
+          () => `${name} in Nginx and DNS`,
+        );
       }
       const p = await problemOf(h, 'APP_ID_INVALID', /^invalid:\/names\//);
       expect(p.message).toContain(`longer than ${APP_ID_MAX_LENGTH}`);

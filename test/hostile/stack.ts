@@ -11,7 +11,13 @@ import { freePort, httpGet, startBackend, startNginx, type RealNginx } from '../
 
 export { ZONE };
 
-export interface Problem { code: string; appId: string; env: string | null; message: string; details?: Record<string, unknown> }
+export interface Problem {
+  code: string;
+  appId: string;
+  env: string | null;
+  message: string;
+  details?: Record<string, unknown>;
+}
 
 export interface HostileStack {
   stack: Stack;
@@ -32,7 +38,8 @@ export interface HostileStack {
 /** A bridged app whose fixed IP (127.0.0.1) and container port reach a test backend. */
 export function fixedApp(id: string, port: number, labels: Record<string, string>): Record<string, unknown> {
   return {
-    id, instances: 1,
+    id,
+    instances: 1,
     container: { type: 'DOCKER', docker: { image: 'example/app:1' }, portMappings: [{ containerPort: port, hostPort: 0, name: 'http' }] },
     networks: [{ mode: 'container/bridge' }],
     labels: { 'berth.ip': '127.0.0.1', ...labels },
@@ -64,7 +71,11 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
     throw err;
   }
   const h: HostileStack = {
-    stack, nginx, apiPort, dnsPort, databaseUrl,
+    stack,
+    nginx,
+    apiPort,
+    dnsPort,
+    databaseUrl,
     problems: async () => (await stack.api<{ problems: Problem[] }>('GET', '/v1/problems')).body.problems,
     a: async (name) => {
       const r = await stack.dns.query(name, 1, 1000);
@@ -84,7 +95,11 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
   };
   // One app that stays: deleting the only served app would be (rightly) held by the mass-removal guard.
   await h.deployServed('/hostile/steady', { 'berth.domain': `steady.${ZONE}` }, 'steady');
-  await waitFor(async () => (await h.http(`steady.${ZONE}`)).body === 'steady', 20000, () => 'steady app served');
+  await waitFor(
+    async () => (await h.http(`steady.${ZONE}`)).body === 'steady',
+    20000,
+    () => 'steady app served',
+  );
   return h;
 }
 
@@ -92,7 +107,11 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
 export async function problemOf(h: HostileStack, code: string, appId: string | RegExp, timeoutMs = 20000): Promise<Problem> {
   const match = (p: Problem) => p.code === code && (typeof appId === 'string' ? p.appId === appId : appId.test(p.appId));
   let seen: Problem[] = [];
-  return waitFor(async () => (seen = await h.problems()).find(match), timeoutMs, () => `problem ${code} for ${String(appId)}; have ${JSON.stringify(seen)}`);
+  return waitFor(
+    async () => (seen = await h.problems()).find(match),
+    timeoutMs,
+    () => `problem ${code} for ${String(appId)}; have ${JSON.stringify(seen)}`,
+  );
 }
 
 /**
@@ -102,7 +121,15 @@ export async function problemOf(h: HostileStack, code: string, appId: string | R
 export async function expectStillConverging(h: HostileStack, tag: string): Promise<void> {
   const name = `after-${tag}.${ZONE}`;
   await h.deployServed(`/hostile/after-${tag}`, { 'berth.domain': name }, `after-${tag}`);
-  await waitFor(async () => (await h.http(name)).body === `after-${tag}` && (await h.a(name)) === 1, 20000, () => `${name} served by Nginx and DNS`);
+  await waitFor(
+    async () => (await h.http(name)).body === `after-${tag}` && (await h.a(name)) === 1,
+    20000,
+    () => `${name} served by Nginx and DNS`,
+  );
   await h.stack.sim.control.remove(`/hostile/after-${tag}`);
-  await waitFor(async () => (await h.http(name)).status === 404 && (await h.a(name)) === 0, 20000, () => `${name} gone from Nginx and DNS`);
+  await waitFor(
+    async () => (await h.http(name)).status === 404 && (await h.a(name)) === 0,
+    20000,
+    () => `${name} gone from Nginx and DNS`,
+  );
 }

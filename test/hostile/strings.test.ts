@@ -34,7 +34,11 @@ describeWithTools(['nginx'], 'hostile strings', () => {
         expect(JSON.stringify(p).length).toBeLessThan(1500);
       }
       expect((await problemOf(h, 'LABEL_INVALID_STRING', '/hostile/nul')).message).toContain('qa\\u0000');
-      await waitFor(async () => (await h.http(`good.${ZONE}`)).body === 'good' && (await h.a(`good.${ZONE}`)) === 1, 20000, () => 'good app served');
+      await waitFor(
+        async () => (await h.http(`good.${ZONE}`)).body === 'good' && (await h.a(`good.${ZONE}`)) === 1,
+        20000,
+        () => 'good app served',
+      );
       expect(await h.a(`nul.${ZONE}`)).toBe(0);
       expect((await h.http(`esc.${ZONE}`)).status).toBe(404);
       await expectStillConverging(h, 'strings');
@@ -47,7 +51,13 @@ describeWithTools(['nginx'], 'hostile strings', () => {
         { ...fixedApp('/hostile/\u0000nul', 80, { 'berth.domain': `idnul.${ZONE}` }), version: '2026-01-01T00:00:00.000Z' },
         { ...fixedApp(`/hostile/${'\u001b'.repeat(3)}${'y'.repeat(600)}`, 80, { 'berth.domain': `idlong.${ZONE}` }), version: '2026-01-01T00:00:00.000Z' },
       ];
-      const off = h.stack.sim.control.fault({ kind: 'status', status: 200, path: '/v2/apps', method: 'GET', body: JSON.stringify({ apps: [...real.apps, ...bad] }) });
+      const off = h.stack.sim.control.fault({
+        kind: 'status',
+        status: 200,
+        path: '/v2/apps',
+        method: 'GET',
+        body: JSON.stringify({ apps: [...real.apps, ...bad] }),
+      });
       try {
         expect((await h.stack.api('POST', '/v1/sync')).status).toBeLessThan(300);
         const p = await problemOf(h, 'APP_ID_INVALID', /^invalid:\/hostile\/\\u0000nul#/);

@@ -86,7 +86,13 @@ describe('API shell', () => {
     expect(none.json().code).toBe('UNAUTHORIZED');
     const wrong = await tokenApp.inject({ method: 'POST', url: '/v1/echo', payload: { name: 'a' }, headers: { authorization: 'Bearer s3cre' } });
     expect(wrong.statusCode).toBe(401);
-    const right = await tokenApp.inject({ method: 'POST', url: '/v1/echo', payload: { name: 'a' }, headers: { authorization: 'Bearer other' }, remoteAddress: '10.1.2.3' });
+    const right = await tokenApp.inject({
+      method: 'POST',
+      url: '/v1/echo',
+      payload: { name: 'a' },
+      headers: { authorization: 'Bearer other' },
+      remoteAddress: '10.1.2.3',
+    });
     expect(right.statusCode).toBe(200);
   });
 

@@ -27,13 +27,18 @@ describe('browser and DNS-rebinding protection', () => {
     await secured.close();
   });
 
-  const poke = (app: FastifyInstance, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') => app.inject({ method: 'POST', url: '/v1/poke', headers, remoteAddress });
+  const poke = (app: FastifyInstance, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'POST', url: '/v1/poke', headers, remoteAddress });
   const read = (app: FastifyInstance, headers: Record<string, string> = {}, url = '/v1/data') => app.inject({ method: 'GET', url, headers });
 
   it('refuses a body-less loopback POST from a page on another origin, and accepts the same POST from a local tool', async () => {
     const browser = await poke(open, { origin: 'https://evil.example' });
     expect(browser.statusCode).toBe(403);
-    expect(browser.json()).toMatchObject({ code: 'ORIGIN_NOT_ALLOWED', message: expect.stringContaining('BERTH_API_ALLOWED_ORIGINS'), details: { origin: 'https://evil.example' } });
+    expect(browser.json()).toMatchObject({
+      code: 'ORIGIN_NOT_ALLOWED',
+      message: expect.stringContaining('BERTH_API_ALLOWED_ORIGINS'),
+      details: { origin: 'https://evil.example' },
+    });
     const tool = await poke(open);
     expect([tool.statusCode, tool.json()]).toEqual([200, { poked: true }]);
   });
@@ -41,7 +46,7 @@ describe('browser and DNS-rebinding protection', () => {
   it.each([
     ['a sandboxed page (Origin: null)', { origin: 'null' }],
     ['another port on localhost', { origin: 'http://localhost:3000' }],
-    ['a page claiming berth\'s own address (berth serves no pages)', { origin: 'http://127.0.0.1:8080' }],
+    ["a page claiming berth's own address (berth serves no pages)", { origin: 'http://127.0.0.1:8080' }],
     ['two Origin values folded into one', { origin: 'https://ops.example.com, https://evil.example' }],
     ['a browser that sends only Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
     ['a browser that sends only Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
@@ -56,24 +61,32 @@ describe('browser and DNS-rebinding protection', () => {
     expect((await read(open, { 'sec-fetch-site': 'none' })).statusCode).toBe(200);
   });
 
-  it.each([
-    'evil.example:8080', 'evil.example', 'localhost.', '127.0.0.1.nip.io:8080', 'user@127.0.0.1:8080', '127.0.0.1:8080/x', '[evil]:80', 'a b',
-  ])('refuses Host %j with HOST_NOT_ALLOWED, on reads as well as writes', async (host) => {
-    const w = await poke(open, { host });
-    expect(w.statusCode).toBe(403);
-    expect(w.json()).toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('BERTH_API_ALLOWED_HOSTS') });
-    const r = await read(open, { host });
-    expect([r.statusCode, r.json().code]).toEqual([403, 'HOST_NOT_ALLOWED']);
-    expect(r.body).not.toContain('pools and services');
-  });
-
-  it.each(['127.0.0.1:8080', '127.0.0.1', '[::1]:8080', '10.1.2.3:8080', '[fd00::5]', 'localhost:80', 'LOCALHOST:8080', 'berth.example.internal:8080', 'Berth.Example.Internal'])(
-    'accepts Host %j (IP literals cannot be rebound; localhost and listed names are ours)',
+  it.each(['evil.example:8080', 'evil.example', 'localhost.', '127.0.0.1.nip.io:8080', 'user@127.0.0.1:8080', '127.0.0.1:8080/x', '[evil]:80', 'a b'])(
+    'refuses Host %j with HOST_NOT_ALLOWED, on reads as well as writes',
     async (host) => {
-      expect((await poke(open, { host })).statusCode).toBe(200);
-      expect((await read(open, { host })).statusCode).toBe(200);
+      const w = await poke(open, { host });
+      expect(w.statusCode).toBe(403);
+      expect(w.json()).toMatchObject({ code: 'HOST_NOT_ALLOWED', message: expect.stringContaining('BERTH_API_ALLOWED_HOSTS') });
+      const r = await read(open, { host });
+      expect([r.statusCode, r.json().code]).toEqual([403, 'HOST_NOT_ALLOWED']);
+      expect(r.body).not.toContain('pools and services');
     },
   );
+
+  it.each([
+    '127.0.0.1:8080',
+    '127.0.0.1',
+    '[::1]:8080',
+    '10.1.2.3:8080',
+    '[fd00::5]',
+    'localhost:80',
+    'LOCALHOST:8080',
+    'berth.example.internal:8080',
+    'Berth.Example.Internal',
+  ])('accepts Host %j (IP literals cannot be rebound; localhost and listed names are ours)', async (host) => {
+    expect((await poke(open, { host })).statusCode).toBe(200);
+    expect((await read(open, { host })).statusCode).toBe(200);
+  });
 
   it("accepts this machine's own name", async () => {
     const named = await testApp(routes, { allowedHosts: [] });

@@ -26,11 +26,24 @@ describe('firstCoerced', () => {
 });
 
 describe('JSON bodies in the API', () => {
-  const build = () => testApp((app) => {
-    app.post('/echo', { schema: { body: { type: 'object', additionalProperties: false, properties: { s: { type: 'string' }, n: { type: 'integer' }, b: { type: 'boolean' }, d: { type: 'integer', default: 7 } } } } }, async (req) => req.body);
-    app.post('/free', { schema: { body: { type: 'object', additionalProperties: true } } }, async (req) => req.body);
-    app.get('/q', { schema: { querystring: { type: 'object', properties: { n: { type: 'integer' } } } } }, async (req) => req.query);
-  });
+  const build = () =>
+    testApp((app) => {
+      app.post(
+        '/echo',
+        {
+          schema: {
+            body: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { s: { type: 'string' }, n: { type: 'integer' }, b: { type: 'boolean' }, d: { type: 'integer', default: 7 } },
+            },
+          },
+        },
+        async (req) => req.body,
+      );
+      app.post('/free', { schema: { body: { type: 'object', additionalProperties: true } } }, async (req) => req.body);
+      app.get('/q', { schema: { querystring: { type: 'object', properties: { n: { type: 'integer' } } } } }, async (req) => req.query);
+    });
 
   it('answers 400 for a wrong type instead of coercing it', async () => {
     const app = await build();
@@ -48,7 +61,9 @@ describe('JSON bodies in the API', () => {
     const app = await build();
     const r = await app.inject({ method: 'POST', url: '/free', headers: { 'content-type': 'application/json' }, payload: `{"x":${deep(100_000)}}` });
     expect([r.statusCode, r.json().code, r.json().message]).toEqual([400, 'BAD_REQUEST', `request body is nested deeper than ${MAX_DEPTH} levels`]);
-    expect((await app.inject({ method: 'POST', url: '/free', headers: { 'content-type': 'application/json' }, payload: `{"x":${deep(MAX_DEPTH - 1)}}` })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'POST', url: '/free', headers: { 'content-type': 'application/json' }, payload: `{"x":${deep(MAX_DEPTH - 1)}}` })).statusCode,
+    ).toBe(200);
     await app.close();
   });
 

@@ -28,7 +28,12 @@ describeEachEngine('IPAM bad input', (get) => {
     { desc: 'prefix too long', call: () => pool({ name: 'x3', cidr: '10.50.0.0/33' }), status: 400, code: 'INVALID_CIDR' },
     { desc: 'pool too large to populate', call: () => pool({ name: 'x4', cidr: '10.0.0.0/8' }), status: 400, code: 'INVALID_CIDR' },
     { desc: 'gateway outside the pool', call: () => pool({ name: 'x5', cidr: '10.50.0.0/24', gateway: '10.51.0.1' }), status: 400, code: 'INVALID_IP' },
-    { desc: 'reserved address outside the pool', call: () => pool({ name: 'x6', cidr: '10.50.0.0/24', reserved: ['10.50.1.0/28'] }), status: 400, code: 'INVALID_IP' },
+    {
+      desc: 'reserved address outside the pool',
+      call: () => pool({ name: 'x6', cidr: '10.50.0.0/24', reserved: ['10.50.1.0/28'] }),
+      status: 400,
+      code: 'INVALID_IP',
+    },
     { desc: 'pool overlapping another', call: () => pool({ name: 'x7', cidr: '10.40.0.0/16' }), status: 409, code: 'POOL_OVERLAP' },
     { desc: 'unknown field in a pool', call: () => pool({ name: 'x8', cidr: '10.52.0.0/24', gatewya: '10.52.0.1' }), status: 400, code: 'BAD_REQUEST' },
     { desc: 'requested IP outside the pool', call: () => alloc('/a', { ip: '10.41.0.2' }), status: 400, code: 'INVALID_IP' },
@@ -42,14 +47,30 @@ describeEachEngine('IPAM bad input', (get) => {
     { desc: 'unknown pool (GET)', call: () => app.inject({ url: '/v1/pools/nope' }), status: 404, code: 'POOL_NOT_FOUND' },
     { desc: 'app id that is not a Marathon path', call: () => alloc('team/app'), status: 400, code: 'INVALID_APP_ID' },
     { desc: 'app id with upper case and a trailing slash', call: () => alloc('/Team/app/'), status: 400, code: 'INVALID_APP_ID' },
-    { desc: 'app id with a space', call: () => app.inject({ method: 'POST', url: '/v1/pools/tiny/allocations', payload: { appId: '/a b' } }), status: 400, code: 'INVALID_APP_ID' },
+    {
+      desc: 'app id with a space',
+      call: () => app.inject({ method: 'POST', url: '/v1/pools/tiny/allocations', payload: { appId: '/a b' } }),
+      status: 400,
+      code: 'INVALID_APP_ID',
+    },
     {
       desc: 'body over 1 MiB',
-      call: () => app.inject({ method: 'POST', url: '/v1/pools', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'big', cidr: '10.53.0.0/24', reserved: ['x'.repeat(1100000)] }) }),
+      call: () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/pools',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ name: 'big', cidr: '10.53.0.0/24', reserved: ['x'.repeat(1100000)] }),
+        }),
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
     },
-    { desc: 'write from a non-loopback address without tokens', call: () => app.inject({ method: 'PUT', url: `/v1/pools/tiny/allocations/${enc('/a')}`, remoteAddress: '10.1.2.3' }), status: 403, code: 'FORBIDDEN' },
+    {
+      desc: 'write from a non-loopback address without tokens',
+      call: () => app.inject({ method: 'PUT', url: `/v1/pools/tiny/allocations/${enc('/a')}`, remoteAddress: '10.1.2.3' }),
+      status: 403,
+      code: 'FORBIDDEN',
+    },
   ];
 
   test.each(cases)('$desc → $status $code, nothing changes', async ({ call, status, code }) => {

@@ -3,10 +3,29 @@ import { applyAllocation, readIpRequest } from '../../src/ipam/prepare';
 import type { Allocation, Pool } from '../../src/ipam/types';
 
 const pool: Pool = {
-  name: 'blue', family: 4, cidr: '10.9.0.0/24', prefixLength: 24, gateway: '10.9.0.1', allocationRange: { first: '10.9.0.1', last: '10.9.0.254' },
-  reserved: [], auxAddresses: {}, ipRange: null, dockerNetwork: 'blue-net', bridgeName: null, quarantineSeconds: 900, createdAt: '2026-01-01T00:00:00.000Z',
+  name: 'blue',
+  family: 4,
+  cidr: '10.9.0.0/24',
+  prefixLength: 24,
+  gateway: '10.9.0.1',
+  allocationRange: { first: '10.9.0.1', last: '10.9.0.254' },
+  reserved: [],
+  auxAddresses: {},
+  ipRange: null,
+  dockerNetwork: 'blue-net',
+  bridgeName: null,
+  quarantineSeconds: 900,
+  createdAt: '2026-01-01T00:00:00.000Z',
 };
-const allocation: Allocation = { pool: 'blue', appId: '/web', ip: '10.9.0.7', prefixLength: 24, gateway: '10.9.0.1', allocationId: 3, allocatedAt: '2026-01-01T00:00:00.000Z' };
+const allocation: Allocation = {
+  pool: 'blue',
+  appId: '/web',
+  ip: '10.9.0.7',
+  prefixLength: 24,
+  gateway: '10.9.0.1',
+  allocationId: 3,
+  allocatedAt: '2026-01-01T00:00:00.000Z',
+};
 const docker = (parameters?: unknown) => ({ type: 'DOCKER', docker: { image: 'nginx', ...(parameters ? { parameters } : {}) } });
 
 describe('prepare', () => {
@@ -33,11 +52,31 @@ describe('prepare', () => {
   });
 
   test('replaces net/ip parameters, keeps others and other fields', () => {
-    const def = { id: '/web', cpus: 0.5, labels: { 'berth.ip': 'auto', x: 'y' }, container: docker([{ key: 'net', value: 'old' }, { key: 'env', value: 'A=1' }]) };
+    const def = {
+      id: '/web',
+      cpus: 0.5,
+      labels: { 'berth.ip': 'auto', x: 'y' },
+      container: docker([
+        { key: 'net', value: 'old' },
+        { key: 'env', value: 'A=1' },
+      ]),
+    };
     const out = applyAllocation(def, 'berth.ip', pool, allocation);
     expect(out).toEqual({
-      id: '/web', cpus: 0.5, labels: { 'berth.ip': '10.9.0.7', x: 'y' },
-      container: { type: 'DOCKER', docker: { image: 'nginx', parameters: [{ key: 'env', value: 'A=1' }, { key: 'net', value: 'blue-net' }, { key: 'ip', value: '10.9.0.7' }] } },
+      id: '/web',
+      cpus: 0.5,
+      labels: { 'berth.ip': '10.9.0.7', x: 'y' },
+      container: {
+        type: 'DOCKER',
+        docker: {
+          image: 'nginx',
+          parameters: [
+            { key: 'env', value: 'A=1' },
+            { key: 'net', value: 'blue-net' },
+            { key: 'ip', value: '10.9.0.7' },
+          ],
+        },
+      },
     });
     expect(def.labels['berth.ip']).toBe('auto'); // input untouched
   });
@@ -46,8 +85,13 @@ describe('prepare', () => {
     const v6 = { ...pool, family: 6 as const, dockerNetwork: null };
     const def = { id: '/web', container: docker([{ key: 'net', value: 'mine' }]) };
     const out = applyAllocation(def, 'berth.ip', v6, { ...allocation, ip: 'fd00::7' }) as { container: { docker: { parameters: unknown } } };
-    expect(out.container.docker.parameters).toEqual([{ key: 'net', value: 'mine' }, { key: 'ip6', value: 'fd00::7' }]);
-    expect(() => applyAllocation({ id: '/web', container: docker() }, 'berth.ip', v6, allocation)).toThrow(expect.objectContaining({ code: 'INVALID_APP_DEFINITION' }));
+    expect(out.container.docker.parameters).toEqual([
+      { key: 'net', value: 'mine' },
+      { key: 'ip6', value: 'fd00::7' },
+    ]);
+    expect(() => applyAllocation({ id: '/web', container: docker() }, 'berth.ip', v6, allocation)).toThrow(
+      expect.objectContaining({ code: 'INVALID_APP_DEFINITION' }),
+    );
   });
 
   test('docker network command', () => {

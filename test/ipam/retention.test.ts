@@ -100,7 +100,15 @@ describeEachEngine('IPAM audit retention', (get) => {
     const old = await addEvents(knex, 40, 365, 'ancient');
     const leadership = new HandLeadership({ id: 'r1', logger: silentLogger });
     const metricsRegistry = new Registry();
-    const stop = startAuditRetention({ knex, leadership, logger: silentLogger, metricsRegistry, retention: { days: 30, maxRows: 1000 }, intervalMs: 50, prune: { batch: 16 } });
+    const stop = startAuditRetention({
+      knex,
+      leadership,
+      logger: silentLogger,
+      metricsRegistry,
+      retention: { days: 30, maxRows: 1000 },
+      intervalMs: 50,
+      prune: { batch: 16 },
+    });
     try {
       // Standby: absence can only be observed over time; six intervals pass and nothing is pruned.
       await new Promise((r) => setTimeout(r, 300));

@@ -14,7 +14,19 @@ describeEachEngine('IPAM HTTP API', (get) => {
     const metricsRegistry = new Registry();
     const ipam = createIpam({ knex: get().knex, logger: silentLogger, metricsRegistry }).service;
     app = await testApp((a) => registerIpamRoutes(a, { ipam }), { metricsRegistry });
-    const res = await app.inject({ method: 'POST', url: '/v1/pools', payload: { name: 'blue', cidr: '10.30.0.0/24', dockerNetwork: 'blue-net', bridgeName: 'br-blue', ipRange: '10.30.0.128/26', auxAddresses: { router: '10.30.0.254' }, quarantineSeconds: 600 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/pools',
+      payload: {
+        name: 'blue',
+        cidr: '10.30.0.0/24',
+        dockerNetwork: 'blue-net',
+        bridgeName: 'br-blue',
+        ipRange: '10.30.0.128/26',
+        auxAddresses: { router: '10.30.0.254' },
+        quarantineSeconds: 600,
+      },
+    });
     expect(res.statusCode).toBe(201);
   });
   afterAll(() => app.close());
@@ -80,7 +92,16 @@ describeEachEngine('IPAM HTTP API', (get) => {
       id: '/shop/api',
       instances: 1,
       labels: { 'berth.ip': 'auto:blue', 'berth.domain': 'api.shop.berth.internal' },
-      container: { type: 'DOCKER', docker: { image: 'nginx', parameters: [{ key: 'hostname', value: 'api' }, { key: 'ip', value: '1.2.3.4' }] } },
+      container: {
+        type: 'DOCKER',
+        docker: {
+          image: 'nginx',
+          parameters: [
+            { key: 'hostname', value: 'api' },
+            { key: 'ip', value: '1.2.3.4' },
+          ],
+        },
+      },
     };
     const r = await app.inject({ method: 'POST', url: '/v1/apps/prepare', payload: def });
     expect(r.statusCode).toBe(201);

@@ -80,9 +80,14 @@ describeEachEngine('IpamService', (get) => {
 
   test('the database itself refuses a second row per address and a second address per app', async () => {
     const { name, net } = await pool();
-    await expect(get().knex.raw(`INSERT INTO ipam_address (pool_id, ip) SELECT pool_id, ip FROM ipam_address WHERE ip = ?::inet`, [`${net}.9`])).rejects.toMatchObject({ code: '23505' });
     await expect(
-      get().knex.raw(`UPDATE ipam_address SET state = 'allocated', owner = '/dup', allocation_id = 1 WHERE ip IN (?::inet, ?::inet)`, [`${net}.9`, `${net}.10`]),
+      get().knex.raw(`INSERT INTO ipam_address (pool_id, ip) SELECT pool_id, ip FROM ipam_address WHERE ip = ?::inet`, [`${net}.9`]),
+    ).rejects.toMatchObject({ code: '23505' });
+    await expect(
+      get().knex.raw(`UPDATE ipam_address SET state = 'allocated', owner = '/dup', allocation_id = 1 WHERE ip IN (?::inet, ?::inet)`, [
+        `${net}.9`,
+        `${net}.10`,
+      ]),
     ).rejects.toMatchObject({ code: '23505' });
     expect((await svc().getPool(name)).usage.allocated).toBe(0);
   });

@@ -60,7 +60,10 @@ describe('pool CIDRs that must not be pools', () => {
     expect(planPool({ name: 'x', cidr: '2001:db8::/32', allowSpecial: true }).overridden).toEqual(['wider than /48']);
     // The width override does not lift the row limit: a wide prefix still needs a bounded range.
     expect(refusal(() => planPool({ name: 'x', cidr: '8.0.0.0/7', allowSpecial: true }))?.code).toBe('INVALID_CIDR');
-    expect(planPool({ name: 'x', cidr: '8.0.0.0/7', allowSpecial: true, allocationRange: { first: '8.0.0.1', last: '8.0.0.254' } })).toMatchObject({ allocFirst: '8.0.0.1', allocLast: '8.0.0.254' });
+    expect(planPool({ name: 'x', cidr: '8.0.0.0/7', allowSpecial: true, allocationRange: { first: '8.0.0.1', last: '8.0.0.254' } })).toMatchObject({
+      allocFirst: '8.0.0.1',
+      allocLast: '8.0.0.254',
+    });
   });
 
   test('ordinary private and documentation networks need no override', () => {
@@ -81,7 +84,12 @@ describeEachEngine('pool refusals over the API', (get) => {
   it('refuses ::/0, 127.0.0.0/24 and 224.0.0.0/24 with a clear code, changes nothing, and other pools of both families keep working', async () => {
     const events = async () => Number((await get().knex.raw('SELECT count(*) AS n FROM ipam_event')).rows[0].n);
     const before = await events();
-    for (const [cidr, code] of [['::/0', 'POOL_CIDR_TOO_WIDE'], ['127.0.0.0/24', 'POOL_CIDR_RESERVED'], ['224.0.0.0/24', 'POOL_CIDR_RESERVED'], ['fd00::/16', 'POOL_CIDR_TOO_WIDE']]) {
+    for (const [cidr, code] of [
+      ['::/0', 'POOL_CIDR_TOO_WIDE'],
+      ['127.0.0.0/24', 'POOL_CIDR_RESERVED'],
+      ['224.0.0.0/24', 'POOL_CIDR_RESERVED'],
+      ['fd00::/16', 'POOL_CIDR_TOO_WIDE'],
+    ]) {
       const r = await post({ name: 'bad', cidr });
       expect({ cidr, status: r.statusCode, code: r.json().code }).toEqual({ cidr, status: 400, code });
       expect(r.json().message).toMatch(/^cidr: /);

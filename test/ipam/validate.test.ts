@@ -43,18 +43,31 @@ describe('app ids', () => {
 describe('planPool', () => {
   test('IPv4 defaults: first host is the gateway, window = every host', () => {
     expect(planPool({ name: 'a', cidr: '10.1.0.0/16' })).toMatchObject({
-      family: 4, gateway: '10.1.0.1', allocFirst: '10.1.0.1', allocLast: '10.1.255.254', quarantineSeconds: 900,
+      family: 4,
+      gateway: '10.1.0.1',
+      allocFirst: '10.1.0.1',
+      allocLast: '10.1.255.254',
+      quarantineSeconds: 900,
       reservations: [{ first: '10.1.0.1', last: '10.1.0.1', reason: 'gateway' }],
     });
   });
 
   test('IPv6 window: the first 65,536 addresses, or an explicit range', () => {
     expect(planPool({ name: 'a', cidr: 'fd00:1::/64' })).toMatchObject({ family: 6, gateway: 'fd00:1::1', allocFirst: 'fd00:1::1', allocLast: 'fd00:1::1:0' });
-    expect(planPool({ name: 'a', cidr: 'fd00:1::/64', allocationRange: { first: 'fd00:1::100', last: 'fd00:1::1ff' } })).toMatchObject({ allocFirst: 'fd00:1::100', allocLast: 'fd00:1::1ff' });
+    expect(planPool({ name: 'a', cidr: 'fd00:1::/64', allocationRange: { first: 'fd00:1::100', last: 'fd00:1::1ff' } })).toMatchObject({
+      allocFirst: 'fd00:1::100',
+      allocLast: 'fd00:1::1ff',
+    });
   });
 
   test('reservations: address, CIDR, range, aux addresses, Docker ip-range', () => {
-    const p = planPool({ name: 'a', cidr: '10.2.0.0/24', reserved: ['10.2.0.5', '10.2.0.16/30', '10.2.0.20-10.2.0.22'], auxAddresses: { r: '10.2.0.254' }, ipRange: '10.2.0.128/25' });
+    const p = planPool({
+      name: 'a',
+      cidr: '10.2.0.0/24',
+      reserved: ['10.2.0.5', '10.2.0.16/30', '10.2.0.20-10.2.0.22'],
+      auxAddresses: { r: '10.2.0.254' },
+      ipRange: '10.2.0.128/25',
+    });
     expect(p.reservations.map((r) => `${r.first}-${r.last} ${r.reason}`)).toEqual([
       '10.2.0.1-10.2.0.1 gateway',
       '10.2.0.5-10.2.0.5 reserved',
@@ -69,7 +82,11 @@ describe('planPool', () => {
     { desc: 'bad name', spec: { name: 'Bad Name', cidr: '10.0.0.0/24' }, code: 'BAD_REQUEST' },
     { desc: 'host bits', spec: { name: 'a', cidr: '10.0.0.1/24' }, code: 'INVALID_CIDR' },
     { desc: 'too large', spec: { name: 'a', cidr: '10.0.0.0/11' }, code: 'INVALID_CIDR' },
-    { desc: 'IPv6 window too large', spec: { name: 'a', cidr: 'fd00::/64', allocationRange: { first: 'fd00::1', last: 'fd00::ff:ffff' } }, code: 'INVALID_CIDR' },
+    {
+      desc: 'IPv6 window too large',
+      spec: { name: 'a', cidr: 'fd00::/64', allocationRange: { first: 'fd00::1', last: 'fd00::ff:ffff' } },
+      code: 'INVALID_CIDR',
+    },
     { desc: 'gateway outside', spec: { name: 'a', cidr: '10.0.0.0/24', gateway: '10.0.1.1' }, code: 'INVALID_IP' },
     { desc: 'gateway of the other family', spec: { name: 'a', cidr: '10.0.0.0/24', gateway: 'fd00::1' }, code: 'INVALID_IP' },
     { desc: 'reserved outside', spec: { name: 'a', cidr: '10.0.0.0/24', reserved: ['10.0.1.0/30'] }, code: 'INVALID_IP' },

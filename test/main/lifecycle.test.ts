@@ -22,7 +22,11 @@ describe('berth run (process)', () => {
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
-      const url = await waitFor(() => /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1], 30000, () => out);
+      const url = await waitFor(
+        () => /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1],
+        30000,
+        () => out,
+      );
       const health = await fetch(`${url}/healthz`).then((r) => r.json());
       expect(health).toEqual({ status: 'ok', db: 'pglite', role: 'leader' });
       expect(fs.existsSync(path.join(dir, 'var', 'db', 'PG_VERSION'))).toBe(true);
@@ -73,11 +77,13 @@ describe('graceful shutdown', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
     const response = new Promise<string>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
-        let b = '';
-        res.on('data', (d) => (b += d));
-        res.on('end', () => resolve(b));
-      }).on('error', reject),
+      http
+        .get({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        })
+        .on('error', reject),
     );
     await inside;
     const closed = app.close();

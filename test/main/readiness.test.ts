@@ -10,13 +10,26 @@ import { startStack, webApp, ZONE, type Stack } from '../faults/stack';
 
 jest.setTimeout(180_000);
 
-interface Ready { ready: boolean; checks: Record<string, { ok: boolean; detail?: { reason?: string } & Record<string, unknown> }> }
+interface Ready {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: { reason?: string } & Record<string, unknown> }>;
+}
 
 const readyz = async (s: Stack) => s.api<Ready>('GET', '/readyz');
 /** Waits for /readyz to answer `status`; returns the body. */
 const readyzIs = async (s: Stack, status: number, timeoutMs = 30_000) =>
-  (await waitFor(async () => { const r = await readyz(s); return r.status === status && r.body; }, timeoutMs, () => `waiting for /readyz ${status}`)) as Ready;
-const failing = (b: Ready) => Object.entries(b.checks).filter(([, c]) => !c.ok).map(([name]) => name);
+  (await waitFor(
+    async () => {
+      const r = await readyz(s);
+      return r.status === status && r.body;
+    },
+    timeoutMs,
+    () => `waiting for /readyz ${status}`,
+  )) as Ready;
+const failing = (b: Ready) =>
+  Object.entries(b.checks)
+    .filter(([, c]) => !c.ok)
+    .map(([name]) => name);
 
 describe('readiness: marathon', () => {
   let s: Stack;
@@ -52,7 +65,12 @@ describe('readiness: dns', () => {
 
   it('is 503 naming dns while the zones would be answered SERVFAIL (Marathon never answered), 200 once loaded', async () => {
     let clear = () => undefined as void;
-    s = await startStack({ urls: (sim) => { clear = sim.control.fault({ kind: 'status', status: 503, path: '/v2/apps' }); return [sim.url]; } });
+    s = await startStack({
+      urls: (sim) => {
+        clear = sim.control.fault({ kind: 'status', status: 503, path: '/v2/apps' });
+        return [sim.url];
+      },
+    });
     const down = await readyzIs(s, 503);
     expect(failing(down)).toContain('dns');
     expect(down.checks.dns.detail?.reason).toContain('SERVFAIL');

@@ -43,19 +43,72 @@ async function outcome(p: () => Promise<App[]> | App[]): Promise<{ apps: App[] }
 const handWritten = {
   apps: [
     {
-      id: '/team/web', instances: 2, cmd: 'echo "[{]}" \\ done', env: { A: 'x'.repeat(300), QUOTE: 'say "hi" [ok] {fine}' },
-      labels: { 'berth.domain': 'web.team.berth.internal', 'berth.env': 'prod', HAPROXY_0_VHOST: 'web.example.com', 'note': 'ünïcödé 日本語 🚀 \u0000 \n\t' },
-      container: { type: 'DOCKER', docker: { image: 'x', network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp', name: 'http', labels: { a: 'b' } }], parameters: [{ key: 'ip', value: '10.0.0.7' }, { key: 'label', value: 'x=y' }], privileged: false }, volumes: [] },
-      ipAddress: null, portDefinitions: [], ports: [10000], healthChecks: [{ protocol: 'HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 5 }],
-      version: '2026-01-01T00:00:00.000Z', versionInfo: { lastScalingAt: '2026-01-02T00:00:00.000Z', lastConfigChangeAt: '2026-01-01T00:00:00.000Z' },
-      deployments: [{ id: 'd-1' }], tasksRunning: 2,
+      id: '/team/web',
+      instances: 2,
+      cmd: 'echo "[{]}" \\ done',
+      env: { A: 'x'.repeat(300), QUOTE: 'say "hi" [ok] {fine}' },
+      labels: { 'berth.domain': 'web.team.berth.internal', 'berth.env': 'prod', HAPROXY_0_VHOST: 'web.example.com', note: 'ünïcödé 日本語 🚀 \u0000 \n\t' },
+      container: {
+        type: 'DOCKER',
+        docker: {
+          image: 'x',
+          network: 'BRIDGE',
+          portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp', name: 'http', labels: { a: 'b' } }],
+          parameters: [
+            { key: 'ip', value: '10.0.0.7' },
+            { key: 'label', value: 'x=y' },
+          ],
+          privileged: false,
+        },
+        volumes: [],
+      },
+      ipAddress: null,
+      portDefinitions: [],
+      ports: [10000],
+      healthChecks: [{ protocol: 'HTTP', path: '/health', portIndex: 0, gracePeriodSeconds: 5 }],
+      version: '2026-01-01T00:00:00.000Z',
+      versionInfo: { lastScalingAt: '2026-01-02T00:00:00.000Z', lastConfigChangeAt: '2026-01-01T00:00:00.000Z' },
+      deployments: [{ id: 'd-1' }],
+      tasksRunning: 2,
       tasks: [
-        { id: 'team_web.0123abcd-0000-0000-0000-000000000001', appId: '/team/web', host: 'agent-1', slaveId: 's1', ports: [31000], servicePorts: [10000], state: 'TASK_RUNNING', ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }], healthCheckResults: [{ alive: true, consecutiveFailures: 0, firstSuccess: 'x', lastFailure: null, lastFailureCause: 'a long "cause" ]}', instanceId: 'instance [team_web.marathon-1]' }], startedAt: null, stagedAt: 'x', version: 'v' },
+        {
+          id: 'team_web.0123abcd-0000-0000-0000-000000000001',
+          appId: '/team/web',
+          host: 'agent-1',
+          slaveId: 's1',
+          ports: [31000],
+          servicePorts: [10000],
+          state: 'TASK_RUNNING',
+          ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }],
+          healthCheckResults: [
+            {
+              alive: true,
+              consecutiveFailures: 0,
+              firstSuccess: 'x',
+              lastFailure: null,
+              lastFailureCause: 'a long "cause" ]}',
+              instanceId: 'instance [team_web.marathon-1]',
+            },
+          ],
+          startedAt: null,
+          stagedAt: 'x',
+          version: 'v',
+        },
         { id: 'team_web.0123abcd-0000-0000-0000-000000000002', host: 'agent-2', state: 'TASK_STAGING', ports: null, healthCheckResults: null },
       ],
     },
-    { id: '/ip/app', ipAddress: { groups: [], labels: {}, discovery: { ports: [{ number: 8080, name: 'http', protocol: 'tcp', labels: {} }] }, networkName: 'dcos' }, labels: null, container: null },
-    { id: '/net/app', networks: [{ mode: 'container', name: 'overlay', labels: { x: 'y' } }], portDefinitions: [{ port: 0, protocol: 'tcp', name: 'p', labels: {} }], labels: {} },
+    {
+      id: '/ip/app',
+      ipAddress: { groups: [], labels: {}, discovery: { ports: [{ number: 8080, name: 'http', protocol: 'tcp', labels: {} }] }, networkName: 'dcos' },
+      labels: null,
+      container: null,
+    },
+    {
+      id: '/net/app',
+      networks: [{ mode: 'container', name: 'overlay', labels: { x: 'y' } }],
+      portDefinitions: [{ port: 0, protocol: 'tcp', name: 'p', labels: {} }],
+      labels: {},
+    },
     { id: '/\\u0065scaped', labels: { 'berth.domain': 'e\u00e9\\"' } },
   ],
 };
@@ -65,7 +118,10 @@ describe('streaming /v2/apps parser: same result as JSON.parse + projection', ()
     ['hand-written 1.4-style answer', JSON.stringify(handWritten)],
     ['the same, pretty-printed', JSON.stringify(handWritten, null, 2)],
     ['an empty list', '{"apps":[]}'],
-    ['keys escaped, duplicated and around the list', '{"x":"apps","\\u0061pps":[{"id":"/a"}],"y":[[1,{"apps":[2]}]],"apps":[{"id":"/b","labels":{"k":"]"}}],"z":{"apps":[]}}'],
+    [
+      'keys escaped, duplicated and around the list',
+      '{"x":"apps","\\u0061pps":[{"id":"/a"}],"y":[[1,{"apps":[2]}]],"apps":[{"id":"/b","labels":{"k":"]"}}],"z":{"apps":[]}}',
+    ],
   ];
 
   it.each(texts)('%s, in one piece and cut every 7 bytes', async (_d, text) => {
@@ -90,14 +146,21 @@ describe('streaming /v2/apps parser: same result as JSON.parse + projection', ()
     expect(web.labels).toEqual({ 'berth.domain': 'web.team.berth.internal', 'berth.env': 'prod' });
     expect(web).not.toHaveProperty('env');
     expect(web).not.toHaveProperty('cmd');
-    expect(web.container?.docker?.parameters).toEqual([{ key: 'ip', value: '10.0.0.7' }, { key: 'label', value: 'x=y' }]);
+    expect(web.container?.docker?.parameters).toEqual([
+      { key: 'ip', value: '10.0.0.7' },
+      { key: 'label', value: 'x=y' },
+    ]);
     expect(web.tasks?.[0]).toEqual({
-      id: 'team_web.0123abcd-0000-0000-0000-000000000001', host: 'agent-1', ports: [31000], state: 'TASK_RUNNING',
-      ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }], healthCheckResults: [{ alive: true, instanceId: 'instance [team_web.marathon-1]' }],
+      id: 'team_web.0123abcd-0000-0000-0000-000000000001',
+      host: 'agent-1',
+      ports: [31000],
+      state: 'TASK_RUNNING',
+      ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }],
+      healthCheckResults: [{ alive: true, instanceId: 'instance [team_web.marathon-1]' }],
     });
   });
 
-  it.each(['1.4', '1.10'] as const)('the simulator\'s Marathon %s answer', async (flavour) => {
+  it.each(['1.4', '1.10'] as const)("the simulator's Marathon %s answer", async (flavour) => {
     const sim = await startSimulator({ flavour });
     try {
       await sim.control.deploy(bridgeApp('/team/web', { instances: 3, ...HTTP_HEALTH, env: { A: 'b' } }));
@@ -116,13 +179,40 @@ describe('streaming /v2/apps parser: same result as JSON.parse + projection', ()
 
 describe('streaming /v2/apps parser: bad answers fail like JSON.parse does, never as a shorter list', () => {
   const bodies = [
-    '', ' ', 'null', '[]', '"apps"', '{}', '{"apps":{}}', '{"apps":null}', '{"apps":[1]}', '{"apps":[null]}', '{"apps":["/a"]}',
-    '{"apps":[{"id":"/x"}]', '{"apps":[{"id":"/x"}]} x', '{"apps":[{"id":"/x"}]}}', '{"apps":[{"id":"/x"} {"id":"/y"}]}',
-    '{"apps":[{"id":"/x"},]}', '{"apps":[,]}', '{"apps":[{"id":"/x"}}]}', '{"apps":[{"id":"/x"]]}', '{"apps":[{"id":"/x"}]]}',
-    '{"apps":[{"id":"/x\u0000"}]}', '{"apps":[{"id":"/x", garbage \u0000 ]', '<html><body>Login</body></html>',
-    '{"apps":[{"id":"x"}]}', '{"apps":[{"id":"/x","tasks":{}}]}', '{"apps":[{"id":"/x","tasks":[{"id":1}]}]}',
-    '{"apps":[],"apps":5}', '{"apps":[{"id":"/x"}],"apps":[]}', '{"apps":[]} ', '\ufeff{"apps":[]}', '{"apps":[}', '{"apps":]',
-    '{"apps":[{"id":"/x"}],"other":[1,2,}', '{"apps":[{"id":"/x","labels":"\\q"}]}',
+    '',
+    ' ',
+    'null',
+    '[]',
+    '"apps"',
+    '{}',
+    '{"apps":{}}',
+    '{"apps":null}',
+    '{"apps":[1]}',
+    '{"apps":[null]}',
+    '{"apps":["/a"]}',
+    '{"apps":[{"id":"/x"}]',
+    '{"apps":[{"id":"/x"}]} x',
+    '{"apps":[{"id":"/x"}]}}',
+    '{"apps":[{"id":"/x"} {"id":"/y"}]}',
+    '{"apps":[{"id":"/x"},]}',
+    '{"apps":[,]}',
+    '{"apps":[{"id":"/x"}}]}',
+    '{"apps":[{"id":"/x"]]}',
+    '{"apps":[{"id":"/x"}]]}',
+    '{"apps":[{"id":"/x\u0000"}]}',
+    '{"apps":[{"id":"/x", garbage \u0000 ]',
+    '<html><body>Login</body></html>',
+    '{"apps":[{"id":"x"}]}',
+    '{"apps":[{"id":"/x","tasks":{}}]}',
+    '{"apps":[{"id":"/x","tasks":[{"id":1}]}]}',
+    '{"apps":[],"apps":5}',
+    '{"apps":[{"id":"/x"}],"apps":[]}',
+    '{"apps":[]} ',
+    '\ufeff{"apps":[]}',
+    '{"apps":[}',
+    '{"apps":]',
+    '{"apps":[{"id":"/x"}],"other":[1,2,}',
+    '{"apps":[{"id":"/x","labels":"\\q"}]}',
   ];
 
   it.each(bodies.map((b) => [JSON.stringify(b), b]))('%s', async (_d, body) => {

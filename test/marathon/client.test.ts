@@ -18,8 +18,12 @@ async function failure(p: Promise<unknown>): Promise<MarathonError> {
 
 describe.each(['1.4', '1.10'] as const)('MarathonClient against the simulator (Marathon %s)', (flavour) => {
   let sim: Simulator;
-  beforeEach(async () => { sim = await startSimulator({ flavour }); });
-  afterEach(async () => { await sim.close(); });
+  beforeEach(async () => {
+    sim = await startSimulator({ flavour });
+  });
+  afterEach(async () => {
+    await sim.close();
+  });
 
   it('fetches apps with tasks and health results, and one app by id', async () => {
     await sim.control.deploy(bridgeApp('/team/web', { instances: 2, ...HTTP_HEALTH }));

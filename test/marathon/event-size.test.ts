@@ -16,12 +16,20 @@ function stopAt(max: number, text: string, size: number): number {
 describe('EventSizeGuard', () => {
   const small = (eol: string) => `event: a${eol}data: ${'x'.repeat(50)}${eol}${eol}`;
 
-  it.each([['CRLF', '\r\n'], ['LF', '\n'], ['CR', '\r']])('lets events under the limit through (%s endings, any chunking)', (_n, eol) => {
+  it.each([
+    ['CRLF', '\r\n'],
+    ['LF', '\n'],
+    ['CR', '\r'],
+  ])('lets events under the limit through (%s endings, any chunking)', (_n, eol) => {
     const text = small(eol).repeat(20) + eol.repeat(5);
     for (const size of [1, 2, 3, 7, 64, 10_000]) expect(stopAt(70, text, size)).toBe(-1);
   });
 
-  it.each([['CRLF', '\r\n'], ['LF', '\n'], ['CR', '\r']])('stops at the start of the first event over the limit (%s endings)', (_n, eol) => {
+  it.each([
+    ['CRLF', '\r\n'],
+    ['LF', '\n'],
+    ['CR', '\r'],
+  ])('stops at the start of the first event over the limit (%s endings)', (_n, eol) => {
     const big = `event: a${eol}data: ${'y'.repeat(200)}${eol}${eol}`;
     const text = small(eol) + small(eol) + big + small(eol);
     const start = enc(small(eol) + small(eol)).length;

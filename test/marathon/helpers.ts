@@ -2,17 +2,26 @@
 import http from 'node:http';
 import net from 'node:net';
 
-export interface Closable { url: string; close(): Promise<void> }
+export interface Closable {
+  url: string;
+  close(): Promise<void>;
+}
 
 /** Accepts connections and never answers (pg-pool's connection-timeout test idea). */
 export async function silentServer(): Promise<Closable> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => { sockets.add(s); s.on('error', () => undefined); });
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: async () => { sockets.forEach((s) => s.destroy()); await new Promise((r) => server.close(r)); },
+    close: async () => {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((r) => server.close(r));
+    },
   };
 }
 
@@ -27,8 +36,12 @@ export async function redirector(target: string): Promise<Closable & { hits: str
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`, hits,
-    close: async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); },
+    url: `http://127.0.0.1:${port}`,
+    hits,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
   };
 }
 

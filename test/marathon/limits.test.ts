@@ -15,7 +15,13 @@ import { waitFor } from '../support/wait';
 
 jest.setTimeout(60_000);
 
-interface Endless { url: string; sent(): number; closedByClient(): boolean; requests: string[]; close(): Promise<void> }
+interface Endless {
+  url: string;
+  sent(): number;
+  closedByClient(): boolean;
+  requests: string[];
+  close(): Promise<void>;
+}
 
 /** Answers `/v2/apps` with `{"apps":[` and then apps with 10 kB of env, forever (until the client hangs up). */
 async function endlessApps(contentLength?: number): Promise<Endless> {
@@ -34,19 +40,30 @@ async function endlessApps(contentLength?: number): Promise<Endless> {
         if (!res.write(s)) return void res.once('drain', pump);
       }
     };
-    res.on('close', () => { hungUp = true; });
+    res.on('close', () => {
+      hungUp = true;
+    });
     pump();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`, requests, sent: () => sent, closedByClient: () => hungUp,
-    close: async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); },
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    sent: () => sent,
+    closedByClient: () => hungUp,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
   };
 }
 
 async function failure(p: Promise<unknown>): Promise<MarathonError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(MarathonError);
   return e as MarathonError;
 }
@@ -62,7 +79,9 @@ describe('REST answers over BERTH_MARATHON_MAX_RESPONSE_BYTES', () => {
       const client = new MarathonClient({ urls: [endless.url, other.url], maxResponseBytes: limit, timeoutMs: 30_000, metrics });
       const before = process.memoryUsage().rss;
       let peak = before;
-      const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 20);
       const e = await failure(client.getApps()).finally(() => clearInterval(sampler));
       expect(e.kind).toBe('too_large');
       expect(e.message).toMatch(new RegExp(`^MARATHON_ANSWER_TOO_LARGE: the answer is larger than ${limit} bytes \\(BERTH_MARATHON_MAX_RESPONSE_BYTES\\)`));
@@ -99,7 +118,9 @@ describe('REST answers over BERTH_MARATHON_MAX_RESPONSE_BYTES', () => {
       await sim.control.deploy({ id: '/big', cmd: 'sleep 1000', instances: 0, env: { PAD: 'x'.repeat(200_000) }, labels: { 'berth.domain': 'big.x' } });
       const e = await failure(new MarathonClient({ urls: [sim.url], maxResponseBytes: 100_000 }).getApp('/big'));
       expect([e.kind, e.message]).toEqual(['too_large', expect.stringMatching(/^MARATHON_ANSWER_TOO_LARGE/)]);
-      expect((await new MarathonClient({ urls: [sim.url], maxResponseBytes: 300_000, labelPrefix: 'berth.' }).getApp('/big')).labels).toEqual({ 'berth.domain': 'big.x' });
+      expect((await new MarathonClient({ urls: [sim.url], maxResponseBytes: 300_000, labelPrefix: 'berth.' }).getApp('/big')).labels).toEqual({
+        'berth.domain': 'big.x',
+      });
     } finally {
       await sim.close();
     }
@@ -125,7 +146,13 @@ describe('deadlines while an answer is read', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as net.AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, close: async () => { server.closeAllConnections(); await new Promise((r) => server.close(r)); } };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      },
+    };
   }
 
   it('an answer that keeps coming may take longer than timeoutMs; one that stalls is cut', async () => {
@@ -148,25 +175,39 @@ describe('events over BERTH_MARATHON_MAX_EVENT_BYTES', () => {
     const sim = await startSimulator({ keepaliveMs: 50 });
     const registry = new Registry();
     const metrics = createMarathonMetrics(registry);
-    const stream = new EventStream({ urls: [sim.url], eventTypes: ['app_terminated_event'], idleTimeoutMs: 2000, backoff: { initialMs: 10, maxMs: 100 }, maxEventBytes: 16 * 1024, metrics });
+    const stream = new EventStream({
+      urls: [sim.url],
+      eventTypes: ['app_terminated_event'],
+      idleTimeoutMs: 2000,
+      backoff: { initialMs: 10, maxMs: 100 },
+      maxEventBytes: 16 * 1024,
+      metrics,
+    });
     const events: MarathonEvent[] = [];
     const drops: string[] = [];
     let connects = 0;
-    stream.on('event', (e) => { if (e.eventType === 'app_terminated_event') events.push(e); });
+    stream.on('event', (e) => {
+      if (e.eventType === 'app_terminated_event') events.push(e);
+    });
     stream.on('connected', () => connects++);
     stream.on('disconnected', ({ reason }) => drops.push(reason));
     stream.on('error', () => undefined);
     const state = () => JSON.stringify({ drops, connects, stats: stream.stats, events: events.map((e) => (e as { appId: string }).appId) });
-    const ev = (appId: string, pad: number) => JSON.stringify({ eventType: 'app_terminated_event', appId, timestamp: new Date().toISOString(), pad: 'x'.repeat(pad) });
+    const ev = (appId: string, pad: number) =>
+      JSON.stringify({ eventType: 'app_terminated_event', appId, timestamp: new Date().toISOString(), pad: 'x'.repeat(pad) });
     const publish = (appId: string, pad: number) => sim.control.publishRaw(`event: app_terminated_event\r\ndata: ${ev(appId, pad)}\r\n\r\n`);
     /** Waits for connection `n` to carry events: small markers are published until one arrives. */
     const onConnection = async (n: number) => {
       let k = 0;
-      await waitFor(() => {
-        if (connects === n && events.some((e) => (e as { appId: string }).appId.startsWith(`/marker-${n}-`))) return true;
-        if (connects === n) publish(`/marker-${n}-${k++}`, 10);
-        return false;
-      }, 10_000, state);
+      await waitFor(
+        () => {
+          if (connects === n && events.some((e) => (e as { appId: string }).appId.startsWith(`/marker-${n}-`))) return true;
+          if (connects === n) publish(`/marker-${n}-${k++}`, 10);
+          return false;
+        },
+        10_000,
+        state,
+      );
     };
     try {
       stream.start();
@@ -196,7 +237,9 @@ describe('events over BERTH_MARATHON_MAX_EVENT_BYTES', () => {
     let hungUp = 0;
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
-      res.on('close', () => { hungUp++; });
+      res.on('close', () => {
+        hungUp++;
+      });
       res.write('event: app_terminated_event\r\ndata: ');
       const pump = () => {
         while (!res.destroyed) {
@@ -208,7 +251,12 @@ describe('events over BERTH_MARATHON_MAX_EVENT_BYTES', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as net.AddressInfo;
-    const stream = new EventStream({ urls: [`http://127.0.0.1:${port}`], idleTimeoutMs: 5000, backoff: { initialMs: 5000, maxMs: 5000 }, maxEventBytes: 1024 * 1024 });
+    const stream = new EventStream({
+      urls: [`http://127.0.0.1:${port}`],
+      idleTimeoutMs: 5000,
+      backoff: { initialMs: 5000, maxMs: 5000 },
+      maxEventBytes: 1024 * 1024,
+    });
     const drops: string[] = [];
     stream.on('disconnected', ({ reason }) => drops.push(reason));
     stream.on('error', () => undefined);

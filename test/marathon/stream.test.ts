@@ -25,8 +25,14 @@ function openStream(opts: EventStreamOptions) {
 describe.each(['1.4', '1.10'] as const)('EventStream against the simulator (Marathon %s)', (flavour) => {
   let sim: Simulator;
   let s: ReturnType<typeof openStream> | undefined;
-  beforeEach(async () => { sim = await startSimulator({ flavour, keepaliveMs: 50 }); });
-  afterEach(async () => { s?.stream.stop(); s = undefined; await sim.close(); });
+  beforeEach(async () => {
+    sim = await startSimulator({ flavour, keepaliveMs: 50 });
+  });
+  afterEach(async () => {
+    s?.stream.stop();
+    s = undefined;
+    await sim.close();
+  });
 
   it('connects, filters server-side and emits typed events', async () => {
     s = openStream({ urls: [sim.url], eventTypes: ['status_update_event', 'health_status_changed_event'] });
@@ -154,7 +160,9 @@ describe('EventStream failure handling', () => {
     const sim = await startSimulator({ keepaliveMs: 50 });
     const s = openStream({ urls: [sim.url], resyncIntervalMs: 100 });
     let resyncs = 0;
-    s.stream.on('resync', () => { resyncs++; });
+    s.stream.on('resync', () => {
+      resyncs++;
+    });
     try {
       await waitFor(() => resyncs >= 2);
       expect(s.connects).toHaveLength(1);
@@ -167,7 +175,14 @@ describe('EventStream failure handling', () => {
   it('reports stream age since the last byte', async () => {
     let now = 1_000;
     const timers: (() => void)[] = [];
-    const clock = { now: () => now, setTimeout: (fn: () => void) => { timers.push(fn); return {}; }, clearTimeout: () => undefined };
+    const clock = {
+      now: () => now,
+      setTimeout: (fn: () => void) => {
+        timers.push(fn);
+        return {};
+      },
+      clearTimeout: () => undefined,
+    };
     const stream = new EventStream({ urls: ['http://127.0.0.1:9'], clock });
     expect(stream.ageSeconds()).toBe(0);
     now += 2_500;
@@ -181,13 +196,22 @@ describe('EventStream backoff', () => {
     const clock = {
       now: () => Date.now(),
       setTimeout: (fn: () => void, ms: number) => {
-        if (ms !== 60_000) { delays.push(ms); setImmediate(fn); } // retry timers fire at once; watchdog never
+        if (ms !== 60_000) {
+          delays.push(ms);
+          setImmediate(fn);
+        } // retry timers fire at once; watchdog never
         return {};
       },
       clearTimeout: () => undefined,
     };
     const dead = await deadUrl();
-    const stream = new EventStream({ urls: [dead], idleTimeoutMs: 60_000, backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 }, random: () => 1, clock });
+    const stream = new EventStream({
+      urls: [dead],
+      idleTimeoutMs: 60_000,
+      backoff: { initialMs: 100, maxMs: 1000, factor: 2, jitter: 0.5 },
+      random: () => 1,
+      clock,
+    });
     stream.start();
     await waitFor(() => delays.length >= 6);
     stream.stop();

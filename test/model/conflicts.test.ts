@@ -12,7 +12,14 @@ describe('domain conflicts', () => {
     const young = rec(anApp({ id: '/new' }, withDomain('b.com,a.com')), 200);
     const r = resolveConflicts([young, old]);
     expect([...r.winners]).toEqual(['/old']);
-    expect(r.problems).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/new', env: 'default', details: { conflicts: [{ domain: 'a.com', owner: '/old', env: 'default' }] } })]);
+    expect(r.problems).toEqual([
+      expect.objectContaining({
+        code: C.DOMAIN_CONFLICT,
+        appId: '/new',
+        env: 'default',
+        details: { conflicts: [{ domain: 'a.com', owner: '/old', env: 'default' }] },
+      }),
+    ]);
   });
 
   test('same first-seen time: earlier config change wins, then app id', () => {
@@ -29,8 +36,14 @@ describe('domain conflicts', () => {
     const b = rec(anApp({ id: '/b' }, withDomain('a.com', { 'berth.env': 'func-a' })), 2);
     const r = resolveConflicts([b, a], { nginxScope: 'shared' });
     expect([...r.winners]).toEqual(['/a']);
-    expect(r.problems).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/b', env: 'func-a',
-      details: { conflicts: [{ domain: 'a.com', owner: '/a', env: 'integration' }] } })]);
+    expect(r.problems).toEqual([
+      expect.objectContaining({
+        code: C.DOMAIN_CONFLICT,
+        appId: '/b',
+        env: 'func-a',
+        details: { conflicts: [{ domain: 'a.com', owner: '/a', env: 'integration' }] },
+      }),
+    ]);
     expect(r.problems[0].message).toContain('environment integration, which shares Nginx with func-a');
   });
 
@@ -46,7 +59,11 @@ describe('domain conflicts', () => {
   test('with one shared Nginx, tcp listen ports conflict across environments', () => {
     const a = rec(anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'qa', 'berth.proxy': 'tcp', 'berth.listen': '6379' })), 1);
     const b = rec(anApp({ id: '/b' }, withDomain('b.com', { 'berth.proxy': 'tcp', 'berth.listen': '6379' })), 2);
-    expect(resolveConflicts([a, b], { nginxScope: 'shared' }).problems[0]).toMatchObject({ code: C.LISTEN_CONFLICT, appId: '/b', details: { owner: '/a', ownerEnv: 'qa' } });
+    expect(resolveConflicts([a, b], { nginxScope: 'shared' }).problems[0]).toMatchObject({
+      code: C.LISTEN_CONFLICT,
+      appId: '/b',
+      details: { owner: '/a', ownerEnv: 'qa' },
+    });
     expect(resolveConflicts([a, b], { nginxScope: 'per-env' }).winners.size).toBe(2);
   });
 

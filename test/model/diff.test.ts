@@ -2,23 +2,48 @@ import { diffCatalog, diffProblems, sameService } from '../../src/model/diff';
 import type { Problem, Service } from '../../src/model/types';
 
 const svc = (appId: string, endpoints: Array<[string, string, number]> = [], over: Partial<Service> = {}): Service => ({
-  env: 'default', appId, domains: [`${appId.slice(1)}.com`], proxy: 'http', listen: null, dns: 'direct', portName: null,
-  servicePort: 80, fixedIp: null, version: 'v1',
+  env: 'default',
+  appId,
+  domains: [`${appId.slice(1)}.com`],
+  proxy: 'http',
+  listen: null,
+  dns: 'direct',
+  portName: null,
+  servicePort: 80,
+  fixedIp: null,
+  version: 'v1',
   endpoints: endpoints.map(([taskId, address, port]) => ({ taskId, address, port, host: 'h' })),
   ...over,
 });
 
 describe('catalog diff', () => {
   test('added, changed, removed and unchanged services', () => {
-    const prev = new Map([['/a', svc('/a', [['t1', '1.1.1.1', 80]])], ['/b', svc('/b')], ['/c', svc('/c')]]);
-    const next = new Map([['/a', svc('/a', [['t1', '1.1.1.1', 80], ['t2', '1.1.1.2', 80]])], ['/b', svc('/b')], ['/d', svc('/d')]]);
+    const prev = new Map([
+      ['/a', svc('/a', [['t1', '1.1.1.1', 80]])],
+      ['/b', svc('/b')],
+      ['/c', svc('/c')],
+    ]);
+    const next = new Map([
+      [
+        '/a',
+        svc('/a', [
+          ['t1', '1.1.1.1', 80],
+          ['t2', '1.1.1.2', 80],
+        ]),
+      ],
+      ['/b', svc('/b')],
+      ['/d', svc('/d')],
+    ]);
     const d = diffCatalog(prev, next);
     expect(d.upserts.map((s) => s.appId).sort()).toEqual(['/a', '/d']);
     expect(d.removals.map((s) => s.appId)).toEqual(['/c']);
   });
 
   test('only touched keys are compared when given', () => {
-    const prev = new Map([['/a', svc('/a')], ['/b', svc('/b')]]);
+    const prev = new Map([
+      ['/a', svc('/a')],
+      ['/b', svc('/b')],
+    ]);
     const next = new Map([['/a', svc('/a', [], { version: 'v2' })]]);
     expect(diffCatalog(prev, next, ['/a'])).toEqual({ upserts: [next.get('/a')], removals: [] });
   });

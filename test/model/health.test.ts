@@ -97,14 +97,26 @@ describe('health rules over snapshots and events', () => {
   test('instance_health_changed_event with healthy=null keeps the decision', () => {
     const id = 'a.instance-abc._app.1';
     const r0 = build(anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks(), withTasks(aTask({ id, healthCheckResults: [healthy()] }))));
-    const e = classifyEvent({ eventType: 'instance_health_changed_event', instanceId: 'a.instance-abc', runSpecId: '/a', healthy: null, runSpecVersion: '', timestamp: '' });
+    const e = classifyEvent({
+      eventType: 'instance_health_changed_event',
+      instanceId: 'a.instance-abc',
+      runSpecId: '/a',
+      healthy: null,
+      runSpecVersion: '',
+      timestamp: '',
+    });
     if (e.kind !== 'health') throw new Error('expected a health effect');
     expect(serving(recordWithHealth(r0, e.instanceId, e.alive))).toEqual([id]);
   });
 
   test('a running status event for a serving task keeps it serving (no flap)', () => {
     const r1 = build(anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks(), withTasks(aTask({ id: 'a.1', healthCheckResults: [healthy()] }))));
-    expect(recordWithStatus(r1, aStatus('/a', 'a.1', 'TASK_RUNNING', { host: '10.0.0.1', ports: [31000], ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }] }))).toBe(r1);
+    expect(
+      recordWithStatus(
+        r1,
+        aStatus('/a', 'a.1', 'TASK_RUNNING', { host: '10.0.0.1', ports: [31000], ipAddresses: [{ ipAddress: '172.17.0.2', protocol: 'IPv4' }] }),
+      ),
+    ).toBe(r1);
   });
 
   test('a task that left on a state change needs a new healthy result to come back', () => {

@@ -44,7 +44,7 @@ describe('untrusted strings in labels', () => {
     expect(problems.every((p) => printable.test(p.message))).toBe(true);
   });
 
-  test('a berth label key with NUL is reported; other apps\' labels are not berth\'s business', () => {
+  test("a berth label key with NUL is reported; other apps' labels are not berth's business", () => {
     const problems = problemsOf(anApp({ id: '/a' }, withDomain('a.example.com', { 'berth.\u0000x': 'v' })));
     expect(problems).toEqual([expect.objectContaining({ code: C.LABEL_INVALID_STRING, details: expect.objectContaining({ label: 'berth.\\u0000x' }) })]);
     expect(parseApp(anApp({ id: '/a' }, withDomain('a.example.com', { 'other\u0000': '\ud800' })), opts).kind).toBe('spec');
@@ -70,8 +70,11 @@ describe('untrusted app ids', () => {
 
 describe('untrusted task fields', () => {
   test('a task with a hostile id is not tracked; hostile hosts and states are not kept', () => {
-    const app = anApp({ id: '/a' }, withDomain('a.example.com'),
-      withTasks(aTask({ id: 'a.\u0000' }), aTask({ host: 'h\u0000' }), aTask({ host: '10.0.0.2', state: 'TASK_\u001b' as 'TASK_RUNNING' })));
+    const app = anApp(
+      { id: '/a' },
+      withDomain('a.example.com'),
+      withTasks(aTask({ id: 'a.\u0000' }), aTask({ host: 'h\u0000' }), aTask({ host: '10.0.0.2', state: 'TASK_\u001b' as 'TASK_RUNNING' })),
+    );
     const r = recordFromApp(app, undefined, opts, 1);
     expect(r.tasks.size).toBe(2);
     for (const t of r.tasks.values()) expect(stored(t)).not.toMatch(RAW);
@@ -79,29 +82,46 @@ describe('untrusted task fields', () => {
 });
 
 describe('address policy', () => {
-  const policy: AddressPolicy = { allow: [], deny: ['10.66.0.0/16'], self: [{ host: '10.0.0.9', port: 8080, what: 'API' }, { host: '10.0.0.9', port: 5432, what: 'database' }] };
+  const policy: AddressPolicy = {
+    allow: [],
+    deny: ['10.66.0.0/16'],
+    self: [
+      { host: '10.0.0.9', port: 8080, what: 'API' },
+      { host: '10.0.0.9', port: 5432, what: 'database' },
+    ],
+  };
   const withPolicy: SpecOptions = { ...opts, addresses: policy };
 
-  test.each(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0.0.0.0', '169.254.169.254', 'fe80::1', '224.0.0.1', '10.66.1.1'])('berth.ip=%s is FIXED_IP_REFUSED naming the address', (ip) => {
-    const problems = problemsOf(anApp({ id: '/a' }, withDomain('a.example.com', { 'berth.ip': ip })), withPolicy);
-    expect(problems).toEqual([expect.objectContaining({ code: C.FIXED_IP_REFUSED })]);
-    expect(problems[0].details).toMatchObject({ ip: expect.any(String) });
-    expect(problems[0].message).toContain(String(problems[0].details?.ip));
-  });
+  test.each(['127.0.0.1', '::1', '::ffff:127.0.0.1', '0.0.0.0', '169.254.169.254', 'fe80::1', '224.0.0.1', '10.66.1.1'])(
+    'berth.ip=%s is FIXED_IP_REFUSED naming the address',
+    (ip) => {
+      const problems = problemsOf(anApp({ id: '/a' }, withDomain('a.example.com', { 'berth.ip': ip })), withPolicy);
+      expect(problems).toEqual([expect.objectContaining({ code: C.FIXED_IP_REFUSED })]);
+      expect(problems[0].details).toMatchObject({ ip: expect.any(String) });
+      expect(problems[0].message).toContain(String(problems[0].details?.ip));
+    },
+  );
 
   test('the Docker ip parameter is held to the same rule', () => {
     const problems = problemsOf(anApp({ id: '/a' }, withDomain('a.example.com'), withDockerParam('ip', '127.0.0.1')), withPolicy);
     expect(problems.map((p) => p.code)).toEqual([C.FIXED_IP_REFUSED]);
   });
 
-  test('a fixed IP and port equal to berth\'s own database is ENDPOINT_SELF', () => {
-    const problems = problemsOf(anApp({ id: '/pg' }, withDomain('pg.example.com', { 'berth.ip': '10.0.0.9', 'berth.proxy': 'tcp', 'berth.listen': '15432', 'berth.port': '5432' })), withPolicy);
+  test("a fixed IP and port equal to berth's own database is ENDPOINT_SELF", () => {
+    const problems = problemsOf(
+      anApp({ id: '/pg' }, withDomain('pg.example.com', { 'berth.ip': '10.0.0.9', 'berth.proxy': 'tcp', 'berth.listen': '15432', 'berth.port': '5432' })),
+      withPolicy,
+    );
     expect(problems).toEqual([expect.objectContaining({ code: C.ENDPOINT_SELF, details: { endpoint: '10.0.0.9:5432', socket: 'database' } })]);
   });
 
-  test('a container task address equal to berth\'s API is ENDPOINT_SELF, and it is never an endpoint', () => {
-    const app = anApp({ id: '/c' }, withDomain('c.example.com'), withContainerNetwork('overlay', { containerPort: 8080, name: 'http' }),
-      withTasks(aTask({ ipAddresses: [{ ipAddress: '10.0.0.9', protocol: 'IPv4' }] }), aTask({ ipAddresses: [{ ipAddress: '10.0.0.10', protocol: 'IPv4' }] })));
+  test("a container task address equal to berth's API is ENDPOINT_SELF, and it is never an endpoint", () => {
+    const app = anApp(
+      { id: '/c' },
+      withDomain('c.example.com'),
+      withContainerNetwork('overlay', { containerPort: 8080, name: 'http' }),
+      withTasks(aTask({ ipAddresses: [{ ipAddress: '10.0.0.9', protocol: 'IPv4' }] }), aTask({ ipAddresses: [{ ipAddress: '10.0.0.10', protocol: 'IPv4' }] })),
+    );
     expect(problemsOf(app, withPolicy).map((p) => p.code)).toEqual([C.ENDPOINT_SELF]);
     const spec = parseApp(app, opts);
     if (spec.kind !== 'spec') throw new Error('spec expected');
@@ -110,19 +130,22 @@ describe('address policy', () => {
     expect(svc.endpoints.map((e) => e.address)).toEqual(['10.0.0.10']);
   });
 
-  test('a host-networked task on berth\'s API host and port is ENDPOINT_SELF', () => {
+  test("a host-networked task on berth's API host and port is ENDPOINT_SELF", () => {
     const app = anApp({ id: '/h' }, withDomain('h.example.com'), withTasks(aTask({ host: '10.0.0.9', ports: [8080] })));
     expect(problemsOf(app, withPolicy).map((p) => p.code)).toEqual([C.ENDPOINT_SELF]);
     expect(parseApp(anApp({ id: '/h' }, withDomain('h.example.com'), withTasks(aTask({ host: '10.0.0.9', ports: [8081] }))), withPolicy).kind).toBe('spec');
   });
 
   test('without a policy (library use) addresses are not judged', () => {
-    expect(parseApp(anApp({ id: '/a' }, withDomain('a.example.com', { 'berth.ip': '127.0.0.1' }), withBridgeMappings({ containerPort: 80 })), opts).kind).toBe('spec');
+    expect(parseApp(anApp({ id: '/a' }, withDomain('a.example.com', { 'berth.ip': '127.0.0.1' }), withBridgeMappings({ containerPort: 80 })), opts).kind).toBe(
+      'spec',
+    );
   });
 });
 
 describe('fixed IPs inside a managed pool', () => {
-  const holder = (ip: string) => (ip.startsWith('10.20.') ? { pool: 'p1', holder: ip === '10.20.0.7' ? '/owner' : ip === '10.20.0.8' ? null : '/someone' } : undefined);
+  const holder = (ip: string) =>
+    ip.startsWith('10.20.') ? { pool: 'p1', holder: ip === '10.20.0.7' ? '/owner' : ip === '10.20.0.8' ? null : '/someone' } : undefined;
   const o: SpecOptions = { ...opts, poolHolder: holder };
   const app = (id: string, ip: string) => anApp({ id }, withDomain(`${id.slice(1)}.example.com`, { 'berth.ip': ip }));
 
@@ -131,9 +154,13 @@ describe('fixed IPs inside a managed pool', () => {
     expect(parseApp(app('/other', '10.30.0.1'), o).kind).toBe('spec');
   });
   test('allocated to another app: IP_ALLOCATED_TO_OTHER naming address and holder', () => {
-    expect(problemsOf(app('/thief', '10.20.0.7'), o)).toEqual([expect.objectContaining({ code: C.IP_ALLOCATED_TO_OTHER, details: expect.objectContaining({ ip: '10.20.0.7', holder: '/owner', pool: 'p1' }) })]);
+    expect(problemsOf(app('/thief', '10.20.0.7'), o)).toEqual([
+      expect.objectContaining({ code: C.IP_ALLOCATED_TO_OTHER, details: expect.objectContaining({ ip: '10.20.0.7', holder: '/owner', pool: 'p1' }) }),
+    ]);
   });
   test('not allocated at all: IP_NOT_ALLOCATED', () => {
-    expect(problemsOf(app('/x', '10.20.0.8'), o)).toEqual([expect.objectContaining({ code: C.IP_NOT_ALLOCATED, details: expect.objectContaining({ ip: '10.20.0.8' }) })]);
+    expect(problemsOf(app('/x', '10.20.0.8'), o)).toEqual([
+      expect.objectContaining({ code: C.IP_NOT_ALLOCATED, details: expect.objectContaining({ ip: '10.20.0.8' }) }),
+    ]);
   });
 });

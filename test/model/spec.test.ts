@@ -1,8 +1,17 @@
 import { parseApp, fixedIpOf, type SpecResult } from '../../src/model/spec';
 import { PROBLEM_CODES as C } from '../../src/model/problems';
 import {
-  anApp, withBridgeMappings, withContainerNetwork, withDocker14, withDockerParam, withDomain, withHealthChecks,
-  withInstances, withLabel, withLabels, withPortDefinitions,
+  anApp,
+  withBridgeMappings,
+  withContainerNetwork,
+  withDocker14,
+  withDockerParam,
+  withDomain,
+  withHealthChecks,
+  withInstances,
+  withLabel,
+  withLabels,
+  withPortDefinitions,
 } from '../support/builders';
 import type { App } from '../../src/marathon/types';
 
@@ -21,8 +30,20 @@ describe('parseApp: label contract', () => {
     const r = parseApp(anApp({ id: '/web' }, withDomain('Web.Shop.berth.internal.')), opts);
     expect(r).toMatchObject({
       kind: 'spec',
-      spec: { env: 'default', appId: '/web', domains: ['web.shop.berth.internal'], proxy: 'http', dns: 'direct', listen: null,
-        servicePort: 8080, portName: 'http', portIndex: 0, fixedIp: null, network: 'host', healthChecked: false },
+      spec: {
+        env: 'default',
+        appId: '/web',
+        domains: ['web.shop.berth.internal'],
+        proxy: 'http',
+        dns: 'direct',
+        listen: null,
+        servicePort: 8080,
+        portName: 'http',
+        portIndex: 0,
+        fixedIp: null,
+        network: 'host',
+        healthChecked: false,
+      },
     });
   });
 
@@ -62,15 +83,27 @@ describe('parseApp: label contract', () => {
     { desc: 'short ip', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.1' })), code: C.LABEL_IP_INVALID },
     { desc: 'ipv6 with zone', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': 'fe80::1%eth0' })), code: C.LABEL_IP_INVALID },
     { desc: 'bad docker ip parameter', app: anApp({ id: '/a' }, withDomain('a.com'), withDockerParam('ip', '1.2.3.4; rm')), code: C.LABEL_IP_INVALID },
-    { desc: 'label and docker ip disagree', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withDockerParam('ip', '10.0.0.6')), code: C.FIXED_IP_MISMATCH },
+    {
+      desc: 'label and docker ip disagree',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withDockerParam('ip', '10.0.0.6')),
+      code: C.FIXED_IP_MISMATCH,
+    },
     { desc: 'auto ip never prepared', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': 'auto:blue' })), code: C.FIXED_IP_UNRESOLVED },
-    { desc: 'fixed ip with 2 instances', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withInstances(2)), code: C.FIXED_IP_MULTIPLE_INSTANCES },
+    {
+      desc: 'fixed ip with 2 instances',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withInstances(2)),
+      code: C.FIXED_IP_MULTIPLE_INSTANCES,
+    },
     { desc: 'env with capitals', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'QA' })), code: C.LABEL_ENV_INVALID },
     { desc: 'env too long', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'e'.repeat(33) })), code: C.LABEL_ENV_INVALID },
     { desc: 'env with path', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': '../etc' })), code: C.LABEL_ENV_INVALID },
     { desc: 'unknown proxy mode', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'udp' })), code: C.LABEL_PROXY_INVALID },
     { desc: 'tcp without listen', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'tcp' })), code: C.LABEL_LISTEN_REQUIRED },
-    { desc: 'listen out of range', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'tcp', 'berth.listen': '70000' })), code: C.LABEL_LISTEN_INVALID },
+    {
+      desc: 'listen out of range',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'tcp', 'berth.listen': '70000' })),
+      code: C.LABEL_LISTEN_INVALID,
+    },
     { desc: 'unknown dns mode', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.dns': 'both' })), code: C.LABEL_DNS_INVALID },
   ];
   test.each(refused)('refuses: $desc', ({ app, code }) => {
@@ -97,40 +130,87 @@ describe('parseApp: label contract', () => {
 
 describe('parseApp: ports, networks and fixed IPs', () => {
   const accepted: Array<{ desc: string; app: App; expect: Record<string, unknown> }> = [
-    { desc: 'port by name', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.port': 'admin' }), withPortDefinitions({ port: 8080, name: 'http' }, { port: 9090, name: 'admin' })),
-      expect: { servicePort: 9090, portIndex: 1, portName: 'admin', network: 'host' } },
-    { desc: 'port by number', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.port': '9090' }), withPortDefinitions({ port: 8080 }, { port: 9090 })),
-      expect: { servicePort: 9090, portIndex: 1, portName: null } },
-    { desc: '1.5 bridge portMappings', app: anApp({ id: '/a' }, withDomain('a.com'), withBridgeMappings({ containerPort: 80, hostPort: 0, name: 'web' })),
-      expect: { servicePort: 80, portIndex: 0, portName: 'web', network: 'host' } },
-    { desc: '1.4 docker BRIDGE portMappings', app: anApp({ id: '/a' }, withDomain('a.com'), withDocker14('BRIDGE', { containerPort: 8000, hostPort: 0 })),
-      expect: { servicePort: 8000, network: 'host' } },
-    { desc: '1.4 docker USER network', app: anApp({ id: '/a' }, withDomain('a.com'), withDocker14('USER', { containerPort: 8000 })),
-      expect: { servicePort: 8000, network: 'container' } },
-    { desc: '1.5 container network', app: anApp({ id: '/a' }, withDomain('a.com'), withContainerNetwork('overlay', { containerPort: 5000, name: 'api' })),
-      expect: { servicePort: 5000, network: 'container', portName: 'api' } },
-    { desc: '1.4 ipAddress {} workaround', app: anApp({ id: '/a', ipAddress: {} }, withDomain('a.com', { 'berth.port': '7000' })),
-      expect: { servicePort: 7000, network: 'container', portIndex: null } },
-    { desc: 'fixed ip label, undeclared port', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.1.2.3', 'berth.port': '6379' }), withPortDefinitions()),
-      expect: { fixedIp: '10.1.2.3', network: 'fixed', servicePort: 6379, portIndex: null } },
-    { desc: 'fixed ip from docker parameter', app: anApp({ id: '/a' }, withDomain('a.com'), withDockerParam('net', 'br0'), withDockerParam('ip', '10.1.2.4')),
-      expect: { fixedIp: '10.1.2.4', network: 'fixed' } },
-    { desc: 'label and parameter agree', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.1.2.4' }), withDockerParam('ip', '10.1.2.4')),
-      expect: { fixedIp: '10.1.2.4' } },
-    { desc: 'auto label after prepare (parameter filled)', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': 'auto' }), withDockerParam('ip', '10.1.2.9')),
-      expect: { fixedIp: '10.1.2.9' } },
-    { desc: 'ipv6 fixed ip is normalised', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '2001:DB8:0:0::10' })),
-      expect: { fixedIp: '2001:db8::10' } },
-    { desc: 'tcp with listen', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'tcp', 'berth.listen': '6379' })),
-      expect: { proxy: 'tcp', listen: 6379 } },
-    { desc: 'listen ignored for http', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.listen': '6379' })),
-      expect: { proxy: 'http', listen: null } },
-    { desc: 'health checks noted', app: anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks()),
-      expect: { healthChecked: true } },
-    { desc: 'env, proxy none, dns proxy', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'qa-1', 'berth.proxy': 'none', 'berth.dns': 'proxy' })),
-      expect: { env: 'qa-1', proxy: 'none', dns: 'proxy' } },
-    { desc: 'fixed ip with one instance', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withInstances(1)),
-      expect: { fixedIp: '10.0.0.5', instances: 1 } },
+    {
+      desc: 'port by name',
+      app: anApp(
+        { id: '/a' },
+        withDomain('a.com', { 'berth.port': 'admin' }),
+        withPortDefinitions({ port: 8080, name: 'http' }, { port: 9090, name: 'admin' }),
+      ),
+      expect: { servicePort: 9090, portIndex: 1, portName: 'admin', network: 'host' },
+    },
+    {
+      desc: 'port by number',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.port': '9090' }), withPortDefinitions({ port: 8080 }, { port: 9090 })),
+      expect: { servicePort: 9090, portIndex: 1, portName: null },
+    },
+    {
+      desc: '1.5 bridge portMappings',
+      app: anApp({ id: '/a' }, withDomain('a.com'), withBridgeMappings({ containerPort: 80, hostPort: 0, name: 'web' })),
+      expect: { servicePort: 80, portIndex: 0, portName: 'web', network: 'host' },
+    },
+    {
+      desc: '1.4 docker BRIDGE portMappings',
+      app: anApp({ id: '/a' }, withDomain('a.com'), withDocker14('BRIDGE', { containerPort: 8000, hostPort: 0 })),
+      expect: { servicePort: 8000, network: 'host' },
+    },
+    {
+      desc: '1.4 docker USER network',
+      app: anApp({ id: '/a' }, withDomain('a.com'), withDocker14('USER', { containerPort: 8000 })),
+      expect: { servicePort: 8000, network: 'container' },
+    },
+    {
+      desc: '1.5 container network',
+      app: anApp({ id: '/a' }, withDomain('a.com'), withContainerNetwork('overlay', { containerPort: 5000, name: 'api' })),
+      expect: { servicePort: 5000, network: 'container', portName: 'api' },
+    },
+    {
+      desc: '1.4 ipAddress {} workaround',
+      app: anApp({ id: '/a', ipAddress: {} }, withDomain('a.com', { 'berth.port': '7000' })),
+      expect: { servicePort: 7000, network: 'container', portIndex: null },
+    },
+    {
+      desc: 'fixed ip label, undeclared port',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.1.2.3', 'berth.port': '6379' }), withPortDefinitions()),
+      expect: { fixedIp: '10.1.2.3', network: 'fixed', servicePort: 6379, portIndex: null },
+    },
+    {
+      desc: 'fixed ip from docker parameter',
+      app: anApp({ id: '/a' }, withDomain('a.com'), withDockerParam('net', 'br0'), withDockerParam('ip', '10.1.2.4')),
+      expect: { fixedIp: '10.1.2.4', network: 'fixed' },
+    },
+    {
+      desc: 'label and parameter agree',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.1.2.4' }), withDockerParam('ip', '10.1.2.4')),
+      expect: { fixedIp: '10.1.2.4' },
+    },
+    {
+      desc: 'auto label after prepare (parameter filled)',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': 'auto' }), withDockerParam('ip', '10.1.2.9')),
+      expect: { fixedIp: '10.1.2.9' },
+    },
+    {
+      desc: 'ipv6 fixed ip is normalised',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '2001:DB8:0:0::10' })),
+      expect: { fixedIp: '2001:db8::10' },
+    },
+    {
+      desc: 'tcp with listen',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.proxy': 'tcp', 'berth.listen': '6379' })),
+      expect: { proxy: 'tcp', listen: 6379 },
+    },
+    { desc: 'listen ignored for http', app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.listen': '6379' })), expect: { proxy: 'http', listen: null } },
+    { desc: 'health checks noted', app: anApp({ id: '/a' }, withDomain('a.com'), withHealthChecks()), expect: { healthChecked: true } },
+    {
+      desc: 'env, proxy none, dns proxy',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.env': 'qa-1', 'berth.proxy': 'none', 'berth.dns': 'proxy' })),
+      expect: { env: 'qa-1', proxy: 'none', dns: 'proxy' },
+    },
+    {
+      desc: 'fixed ip with one instance',
+      app: anApp({ id: '/a' }, withDomain('a.com', { 'berth.ip': '10.0.0.5' }), withInstances(1)),
+      expect: { fixedIp: '10.0.0.5', instances: 1 },
+    },
   ];
   test.each(accepted)('accepts: $desc', ({ app, expect: e }) => {
     const r = parseApp(app, opts);

@@ -101,9 +101,19 @@ describeWithTools(['nginx'], 'SIGKILL in the middle of a sync', () => {
     view.set(crashCatalog(5000));
     const store = new RecordingStore();
     const sync = new NginxSync({
-      dir: nginx.dir, templatesDir: TEMPLATES_DIR, httpListen: `127.0.0.1:${nginx.httpPort}`, testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd,
-      intervalMs: 60000, commandTimeoutMs: 10000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(),
-      view, store, problems: new InMemoryProblemSink(),
+      dir: nginx.dir,
+      templatesDir: TEMPLATES_DIR,
+      httpListen: `127.0.0.1:${nginx.httpPort}`,
+      testCmd: nginx.testCmd,
+      reloadCmd: nginx.reloadCmd,
+      intervalMs: 60000,
+      commandTimeoutMs: 10000,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry: new Registry(),
+      view,
+      store,
+      problems: new InMemoryProblemSink(),
     });
     const first = store.next();
     await sync.start();

@@ -23,7 +23,6 @@ import { TEMPLATES_DIR, waitFor } from './helpers';
 import { describeWithTools } from '../support/tools';
 import { freePort, httpGet, startBackend, startEcho, startNginx } from './nginx-harness';
 
-
 const app = (id: string, port: number, labels: Record<string, string>) => ({
   id,
   instances: 1,
@@ -52,7 +51,14 @@ describeWithTools(['nginx'], 'Marathon simulator → registry → nginx', () => 
     const registry = await Registry.open({ knex: db.knex, logger: silentLogger, defaultEnv: 'default', maxRemovalRatio: 0.5 });
     const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
     const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
-    const marathon = new MarathonSync({ registry, apps: appsSourceFrom(client), events: eventSourceFrom(stream), logger: silentLogger, resyncIntervalMs: 600_000, refetchDelayMs: 10 });
+    const marathon = new MarathonSync({
+      registry,
+      apps: appsSourceFrom(client),
+      events: eventSourceFrom(stream),
+      logger: silentLogger,
+      resyncIntervalMs: 600_000,
+      refetchDelayMs: 10,
+    });
     marathon.start();
     stream.start();
     cleanups.push(async () => {
@@ -61,9 +67,19 @@ describeWithTools(['nginx'], 'Marathon simulator → registry → nginx', () => 
       await registry.idle();
     });
     const sync = new NginxSync({
-      dir: nginx.dir, templatesDir: TEMPLATES_DIR, httpListen: `127.0.0.1:${nginx.httpPort}`, testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd,
-      intervalMs: 200, commandTimeoutMs: 10000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new PromRegistry(),
-      view: registry, store: new KnexSyncRunStore(db.knex), problems: leaderProblemSink({ registry }),
+      dir: nginx.dir,
+      templatesDir: TEMPLATES_DIR,
+      httpListen: `127.0.0.1:${nginx.httpPort}`,
+      testCmd: nginx.testCmd,
+      reloadCmd: nginx.reloadCmd,
+      intervalMs: 200,
+      commandTimeoutMs: 10000,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry: new PromRegistry(),
+      view: registry,
+      store: new KnexSyncRunStore(db.knex),
+      problems: leaderProblemSink({ registry }),
     });
     await sync.start();
     cleanups.push(() => sync.stop());

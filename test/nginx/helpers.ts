@@ -33,7 +33,9 @@ export function anEndpoint(address: string, port: number, taskId = `t.${address}
   return { taskId: taskId.replace(/:/g, '-'), address, port, host: 'agent-1' };
 }
 
-export const withEndpoints = (...eps: Endpoint[]) => (s: Service): Service => ({ ...s, endpoints: eps });
+export const withEndpoints =
+  (...eps: Endpoint[]) =>
+  (s: Service): Service => ({ ...s, endpoints: eps });
 
 const made: string[] = [];
 // Under Jest: remove the folders a test file made once it is done (the bench imports this too).

@@ -52,7 +52,8 @@ export async function startNginx(): Promise<RealNginx> {
   fs.mkdirSync(path.join(prefix, 'tmp'));
   const httpPort = await freePort();
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
-  const conf = fs.readFileSync(EXAMPLE, 'utf8')
+  const conf = fs
+    .readFileSync(EXAMPLE, 'utf8')
     .replace('include /etc/nginx/modules-enabled/*.conf;', builtIn ? '' : `load_module ${STREAM_MODULE};`)
     .replace('worker_processes auto;', 'worker_processes 1;')
     .replace('pid /run/nginx.pid;', `pid ${prefix}/nginx.pid;`)
@@ -73,7 +74,10 @@ export async function startNginx(): Promise<RealNginx> {
   }, 'nginx to answer');
   const log = () => (fs.existsSync(path.join(prefix, 'error.log')) ? fs.readFileSync(path.join(prefix, 'error.log'), 'utf8') : '');
   return {
-    prefix, conf: confPath, dir, httpPort,
+    prefix,
+    conf: confPath,
+    dir,
+    httpPort,
     testCmd: `${base} -t -q`,
     reloadCmd: `${base} -s reload`,
     reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
@@ -106,11 +110,13 @@ export async function startBackend(name: string): Promise<{ name: string; port: 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as net.AddressInfo;
   return {
-    name, port,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    name,
+    port,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -125,9 +131,10 @@ export async function startEcho(prefix: string): Promise<{ port: number; close()
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

@@ -9,7 +9,11 @@ import type { RenderedFile } from '../../src/nginx/render';
 import { tmpDir } from './helpers';
 
 const file = (p: string, servers: number, extra = ''): RenderedFile => ({
-  path: p, env: p.split('/')[0], appId: `/${p}`, servers, definitionKey: p,
+  path: p,
+  env: p.split('/')[0],
+  appId: `/${p}`,
+  servers,
+  definitionKey: p,
   content: `# berth: /${p} in ${p.split('/')[0]}, servers=${servers}; generated, do not edit\n${extra}`,
 });
 const disk = (...files: RenderedFile[]) => new Map(files.map((f) => [f.path, Buffer.from(f.content)]));
@@ -38,7 +42,11 @@ describe('findOffenders', () => {
 
 describe('planSync and the guard', () => {
   it('writes only what differs and removes files of services that are gone', () => {
-    const plan = planSync([file('default/http/a.conf', 2), file('default/http/b.conf', 1, 'new')], disk(file('default/http/a.conf', 2), file('default/http/b.conf', 1), file('default/http/c.conf', 1)), new Set());
+    const plan = planSync(
+      [file('default/http/a.conf', 2), file('default/http/b.conf', 1, 'new')],
+      disk(file('default/http/a.conf', 2), file('default/http/b.conf', 1), file('default/http/c.conf', 1)),
+      new Set(),
+    );
     expect(plan.changes.map((c) => [c.path, c.content === null ? 'remove' : 'write'])).toEqual([
       ['default/http/b.conf', 'write'],
       ['default/http/c.conf', 'remove'],
@@ -113,7 +121,14 @@ describe('runCommand', () => {
     expect(r.durationMs).toBeLessThan(5000);
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     // The grandchild (`sleep`) went with the group.
-    const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const deadline = Date.now() + 3000;
     while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     expect(alive()).toBe(false);

@@ -14,7 +14,6 @@ import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, w
 import { describeWithTools } from '../support/tools';
 import { freePort, httpGet, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
-
 interface Harness {
   nginx: RealNginx;
   view: InMemoryRegistryView;
@@ -43,9 +42,20 @@ async function harness(opts: { intervalMs?: number; templatesDir?: string; servi
   const store = new RecordingStore();
   const problems = new InMemoryProblemSink();
   const sync = new NginxSync({
-    dir: nginx.dir, templatesDir: opts.templatesDir ?? TEMPLATES_DIR, httpListen: `127.0.0.1:${nginx.httpPort}`,
-    testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd, intervalMs: opts.intervalMs ?? 200, commandTimeoutMs: 10000,
-    maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view, store, problems, control,
+    dir: nginx.dir,
+    templatesDir: opts.templatesDir ?? TEMPLATES_DIR,
+    httpListen: `127.0.0.1:${nginx.httpPort}`,
+    testCmd: nginx.testCmd,
+    reloadCmd: nginx.reloadCmd,
+    intervalMs: opts.intervalMs ?? 200,
+    commandTimeoutMs: 10000,
+    maxRemovalRatio: 0.5,
+    logger: silentLogger,
+    metricsRegistry: new Registry(),
+    view,
+    store,
+    problems,
+    control,
   });
   cleanups.push(() => sync.stop());
   return { nginx, view, store, sync, counts, problems };
@@ -142,7 +152,9 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const echo = await startEcho('echo:');
     cleanups.push(() => echo.close());
     const listen = await freePort();
-    const h = await harness({ services: [aService({ appId: '/db', proxy: 'tcp', listen, domains: ['db.berth.test'] }, withEndpoints(anEndpoint('127.0.0.1', echo.port)))] });
+    const h = await harness({
+      services: [aService({ appId: '/db', proxy: 'tcp', listen, domains: ['db.berth.test'] }, withEndpoints(anEndpoint('127.0.0.1', echo.port)))],
+    });
     await h.sync.start();
     const answer = async () =>
       new Promise<string>((resolve, reject) => {
@@ -184,7 +196,10 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const templatesDir = tmpDir('berth-tpl-');
     const good = fs.readFileSync(path.join(TEMPLATES_DIR, 'http.conf.hbs'), 'utf8');
     // The operator's template emits a directive nginx does not know for apps with a named port.
-    fs.writeFileSync(path.join(templatesDir, 'http.conf.hbs'), good.replace('    server_name {{serverNames}};', '    server_name {{serverNames}};\n{{#if portName}}    not_a_directive {{portName}};\n{{/if}}'));
+    fs.writeFileSync(
+      path.join(templatesDir, 'http.conf.hbs'),
+      good.replace('    server_name {{serverNames}};', '    server_name {{serverNames}};\n{{#if portName}}    not_a_directive {{portName}};\n{{/if}}'),
+    );
     fs.copyFileSync(path.join(TEMPLATES_DIR, 'stream.conf.hbs'), path.join(templatesDir, 'stream.conf.hbs'));
     const [a, b, c] = await backends('a', 'b', 'c');
     const h = await harness({ templatesDir, services: [svc('default', '/ok', 'ok.berth.test', [a])] });
@@ -225,7 +240,10 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const [a, b, c] = await backends('a', 'b', 'c');
     const h = await harness({ services: [svc('default', '/one', 'one.berth.test', [a, b]), svc('default', '/two', 'two.berth.test', [c])] });
     const app = await buildApp({
-      logger: silentLogger, metricsRegistry: new Registry(), apiTokens: [], readiness: [],
+      logger: silentLogger,
+      metricsRegistry: new Registry(),
+      apiTokens: [],
+      readiness: [],
       register: (x) => registerSyncRoutes(x, { nginxSync: h.sync, syncRuns: h.store }),
     });
     cleanups.push(() => app.close());
@@ -257,7 +275,10 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const listen = await freePort();
     const h = await harness({
       services: [
-        aService({ appId: '/long', domains: [long, '*.wild.berth.test', '_srv.berth.test'] }, withEndpoints(anEndpoint('::1', 8080), anEndpoint('127.0.0.1', 8081))),
+        aService(
+          { appId: '/long', domains: [long, '*.wild.berth.test', '_srv.berth.test'] },
+          withEndpoints(anEndpoint('::1', 8080), anEndpoint('127.0.0.1', 8081)),
+        ),
         aService({ appId: '/a.b/c-d', domains: ['odd.berth.test'] }),
         aService({ appId: '/tcp-empty', proxy: 'tcp', listen, domains: ['tcp.berth.test'] }),
         aService({ appId: '/six', env: 'qa', proxy: 'tcp', listen: await freePort(), domains: ['six.berth.test'] }, withEndpoints(anEndpoint('::1', 5432))),
@@ -276,7 +297,8 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const h = await harness({ services: [] });
     await h.sync.start();
     await h.store.next();
-    const tcp = (env: string, appId: string) => aService({ env, appId, proxy: 'tcp', listen, domains: ['db.berth.test'] }, withEndpoints(anEndpoint('127.0.0.1', echo.port)));
+    const tcp = (env: string, appId: string) =>
+      aService({ env, appId, proxy: 'tcp', listen, domains: ['db.berth.test'] }, withEndpoints(anEndpoint('127.0.0.1', echo.port)));
     h.view.set([tcp('default', '/db'), tcp('qa', '/db')]);
     const failed = await h.store.next();
     expect(failed).toMatchObject({ status: 'failed', offenders: [{ env: 'qa', appId: '/db' }] });

@@ -35,7 +35,10 @@ function structure(conf: string): string[] {
 
 describe('render', () => {
   it('renders an HTTP service: upstream with every endpoint, server_name with every domain, the configured listen', () => {
-    const s = aService({ appId: '/shop/api', domains: ['api.shop.berth.internal', 'shop-api.example.com'] }, withEndpoints(anEndpoint('10.0.0.5', 31001), anEndpoint('fd00::5', 8080)));
+    const s = aService(
+      { appId: '/shop/api', domains: ['api.shop.berth.internal', 'shop-api.example.com'] },
+      withEndpoints(anEndpoint('10.0.0.5', 31001), anEndpoint('fd00::5', 8080)),
+    );
     const { files, rejected } = renderServices([s], templates, '127.0.0.1:8080');
     expect(rejected).toEqual([]);
     expect(files).toHaveLength(1);
@@ -95,7 +98,13 @@ describe('render', () => {
   });
 
   it('a template that throws rejects only that service', () => {
-    const t = { ...templates, http: (ctx: { appId: string }) => { if (ctx.appId === '/boom') throw new Error('boom'); return 'x'; } };
+    const t = {
+      ...templates,
+      http: (ctx: { appId: string }) => {
+        if (ctx.appId === '/boom') throw new Error('boom');
+        return 'x';
+      },
+    };
     const { files, rejected } = renderServices([aService({ appId: '/boom' }), aService({ appId: '/fine' })], t as never, '80');
     expect(files.map((f) => f.appId)).toEqual(['/fine']);
     expect(rejected[0]).toMatchObject({ appId: '/boom', code: 'NGINX_RENDER_FAILED' });
@@ -152,12 +161,26 @@ describe('validation', () => {
 describe('no label value can inject a directive (fuzz through validate + render)', () => {
   // Deterministic PRNG so a failure is reproducible.
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const ALPHABET = 'abz09.-_:*/[]; {}#$"\'\\\n\r\t\u0000é%@,=';
   const fuzz = (len: number) => Array.from({ length: len }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]).join('');
   const crafted = [
-    'a.com; include /etc/passwd', 'a.com\nserver_name evil.com', 'a.com}', 'a.com{', 'a.com#', '"a.com"', '$host', 'a.com\u0000',
-    'a.com\r\nlocation / { return 200; }', 'a b.com', "a'.com", 'a.com\\', '1.2.3.4; deny all', '::1]:80; x', '10.0.0.300', '127.0.0.1 backup',
+    'a.com; include /etc/passwd',
+    'a.com\nserver_name evil.com',
+    'a.com}',
+    'a.com{',
+    'a.com#',
+    '"a.com"',
+    '$host',
+    'a.com\u0000',
+    'a.com\r\nlocation / { return 200; }',
+    'a b.com',
+    "a'.com",
+    'a.com\\',
+    '1.2.3.4; deny all',
+    '::1]:80; x',
+    '10.0.0.300',
+    '127.0.0.1 backup',
   ];
 
   function shapeOf(s: Service): string[] {

@@ -23,9 +23,21 @@ function berthOn(dir: string, services: Service[] | null) {
   const view = new InMemoryRegistryView();
   if (services) view.set(services);
   const sync = new NginxSync({
-    dir, templatesDir: TEMPLATES_DIR, httpListen: '127.0.0.1:8080', testCmd: 'unused', reloadCmd: 'unused',
-    intervalMs: INTERVAL, commandTimeoutMs: 1000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(),
-    view, store, problems: new InMemoryProblemSink(), clock, control,
+    dir,
+    templatesDir: TEMPLATES_DIR,
+    httpListen: '127.0.0.1:8080',
+    testCmd: 'unused',
+    reloadCmd: 'unused',
+    intervalMs: INTERVAL,
+    commandTimeoutMs: 1000,
+    maxRemovalRatio: 0.5,
+    logger: silentLogger,
+    metricsRegistry: new Registry(),
+    view,
+    store,
+    problems: new InMemoryProblemSink(),
+    clock,
+    control,
   });
   const step = async (ms: number) => {
     const next = store.next();

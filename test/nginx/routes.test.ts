@@ -22,10 +22,29 @@ describe('sync routes', () => {
     store = new RecordingStore();
     const metricsRegistry = new Registry();
     sync = new NginxSync({
-      dir: tmpDir(), templatesDir: TEMPLATES_DIR, httpListen: '80', testCmd: '', reloadCmd: '', intervalMs: 1000, commandTimeoutMs: 1000,
-      maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry, view, store, problems: new InMemoryProblemSink(), clock: new FakeClock(), control,
+      dir: tmpDir(),
+      templatesDir: TEMPLATES_DIR,
+      httpListen: '80',
+      testCmd: '',
+      reloadCmd: '',
+      intervalMs: 1000,
+      commandTimeoutMs: 1000,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry,
+      view,
+      store,
+      problems: new InMemoryProblemSink(),
+      clock: new FakeClock(),
+      control,
     });
-    app = await buildApp({ logger: silentLogger, metricsRegistry, apiTokens: [], readiness: [], register: (a) => registerSyncRoutes(a, { nginxSync: sync, syncRuns: store }) });
+    app = await buildApp({
+      logger: silentLogger,
+      metricsRegistry,
+      apiTokens: [],
+      readiness: [],
+      register: (a) => registerSyncRoutes(a, { nginxSync: sync, syncRuns: store }),
+    });
   });
   afterEach(async () => {
     await app.close();

@@ -22,7 +22,15 @@ describeEachEngine('KnexSyncRunStore', (db) => {
   it('records runs and lists them newest first, with paging', async () => {
     const store = new KnexSyncRunStore(db().knex);
     const a = await store.record(run());
-    const b = await store.record(run({ status: 'failed', reloaded: false, testOutput: 'nginx: [emerg] unknown directive', error: 'test command failed', offenders: [{ env: 'default', appId: '/bad' }] }));
+    const b = await store.record(
+      run({
+        status: 'failed',
+        reloaded: false,
+        testOutput: 'nginx: [emerg] unknown directive',
+        error: 'test command failed',
+        offenders: [{ env: 'default', appId: '/bad' }],
+      }),
+    );
     const c = await store.record(run({ status: 'held', heldReason: 'would remove 4 of 5 upstream servers', reloaded: false, position: 9007199254740 }));
     expect(a.id).toBeLessThan(b.id!);
     const all = await store.list({ limit: 10 });

@@ -20,9 +20,21 @@ function setup(initial: Service[] | null) {
   if (initial) view.set(initial);
   const metricsRegistry = new Registry();
   const sync = new NginxSync({
-    dir, templatesDir: TEMPLATES_DIR, httpListen: '127.0.0.1:8080', testCmd: 'unused', reloadCmd: 'unused',
-    intervalMs: INTERVAL, commandTimeoutMs: 1000, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry,
-    view, store, problems, clock, control,
+    dir,
+    templatesDir: TEMPLATES_DIR,
+    httpListen: '127.0.0.1:8080',
+    testCmd: 'unused',
+    reloadCmd: 'unused',
+    intervalMs: INTERVAL,
+    commandTimeoutMs: 1000,
+    maxRemovalRatio: 0.5,
+    logger: silentLogger,
+    metricsRegistry,
+    view,
+    store,
+    problems,
+    clock,
+    control,
   });
   const read = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   const exists = (rel: string) => fs.existsSync(path.join(dir, rel));
@@ -113,7 +125,7 @@ describe('NginxSync', () => {
     await t.sync.stop();
   });
 
-  it('when the test fails even without berth\'s changes, nobody is blamed and the run is retried', async () => {
+  it("when the test fails even without berth's changes, nobody is blamed and the run is retried", async () => {
     const t = setup([web(1)]);
     await t.sync.start();
     await t.step(0);
@@ -240,8 +252,21 @@ describe('NginxSync timing edges', () => {
     // A view whose change notifications get lost (e.g. another process advanced the journal).
     const deaf = { snapshot: () => t.view.snapshot(), position: () => t.view.position(), onChange: () => () => undefined };
     const sync = new NginxSync({
-      dir: t.dir, templatesDir: TEMPLATES_DIR, httpListen: '80', testCmd: '', reloadCmd: '', intervalMs: INTERVAL, commandTimeoutMs: 1000,
-      maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view: deaf, store: t.store, problems: t.problems, clock: t.clock, control: t.control,
+      dir: t.dir,
+      templatesDir: TEMPLATES_DIR,
+      httpListen: '80',
+      testCmd: '',
+      reloadCmd: '',
+      intervalMs: INTERVAL,
+      commandTimeoutMs: 1000,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry: new Registry(),
+      view: deaf,
+      store: t.store,
+      problems: t.problems,
+      clock: t.clock,
+      control: t.control,
     });
     await sync.start();
     await t.step(0);
@@ -259,8 +284,20 @@ describe('NginxSync timing edges', () => {
     const hang = path.join(dir, 'hang');
     fs.writeFileSync(hang, '');
     const sync = new NginxSync({
-      dir, templatesDir: TEMPLATES_DIR, httpListen: '80', testCmd: `if [ -e ${hang} ]; then sleep 60; fi`, reloadCmd: 'true', intervalMs: INTERVAL,
-      commandTimeoutMs: 300, maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view, store, problems: new InMemoryProblemSink(), clock: new FakeClock(),
+      dir,
+      templatesDir: TEMPLATES_DIR,
+      httpListen: '80',
+      testCmd: `if [ -e ${hang} ]; then sleep 60; fi`,
+      reloadCmd: 'true',
+      intervalMs: INTERVAL,
+      commandTimeoutMs: 300,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry: new Registry(),
+      view,
+      store,
+      problems: new InMemoryProblemSink(),
+      clock: new FakeClock(),
     });
     const started = Date.now();
     const hung = await sync.syncNow();
@@ -277,8 +314,21 @@ describe('leaderProblemSink', () => {
     const registry = { setProblems: async (source: string, ps: Problem[]) => void calls.push({ source, codes: ps.map((p) => `${p.code} ${p.appId}`) }) };
     const t = setup([web(1)]);
     const sync = new NginxSync({
-      dir: t.dir, templatesDir: TEMPLATES_DIR, httpListen: '80', testCmd: '', reloadCmd: '', intervalMs: INTERVAL, commandTimeoutMs: 1000,
-      maxRemovalRatio: 0.5, logger: silentLogger, metricsRegistry: new Registry(), view: t.view, store: t.store, problems: leaderProblemSink({ registry }), clock: t.clock, control: t.control,
+      dir: t.dir,
+      templatesDir: TEMPLATES_DIR,
+      httpListen: '80',
+      testCmd: '',
+      reloadCmd: '',
+      intervalMs: INTERVAL,
+      commandTimeoutMs: 1000,
+      maxRemovalRatio: 0.5,
+      logger: silentLogger,
+      metricsRegistry: new Registry(),
+      view: t.view,
+      store: t.store,
+      problems: leaderProblemSink({ registry }),
+      clock: t.clock,
+      control: t.control,
     });
     await sync.start();
     await t.step(0);

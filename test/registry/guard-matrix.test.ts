@@ -81,10 +81,21 @@ for (const flavour of ['1.4', '1.10'] as const) {
       };
       stream = new EventStream({ urls, eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 2000, backoff: { initialMs: 20, maxMs: 200 } });
       sync = new MarathonSync({ registry, apps, events: eventSourceFrom(stream), logger: silentLogger, resyncIntervalMs: 600_000, refetchDelayMs: 10 });
-      dns = new DnsServer({
-        host: '127.0.0.1', port: 0, zones: [ZONE], ttl: 0, environments: {}, defaultEnv: 'default', forwarders: [], reverseNetworks: [],
-        logger: silentLogger, metricsRegistry: new PromRegistry(),
-      }, registry);
+      dns = new DnsServer(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          zones: [ZONE],
+          ttl: 0,
+          environments: {},
+          defaultEnv: 'default',
+          forwarders: [],
+          reverseNetworks: [],
+          logger: silentLogger,
+          metricsRegistry: new PromRegistry(),
+        },
+        registry,
+      );
       await dns.start();
       probe = new DnsProbe('127.0.0.1', dns.address().port);
       api = await testApp((a) => registerServicesRoutes(a, { registry: registry as RegistryApi, sync }));
@@ -138,8 +149,17 @@ for (const flavour of ['1.4', '1.10'] as const) {
           const clear404 = fault({ kind: 'status', status: 404, path: '/v2/apps/', body: JSON.stringify({ message: 'App does not exist' }) });
           const clearEmpty = fault({ kind: 'emptyApps', path: '/v2/apps' });
           const before = appFetches();
-          leader.control.publish({ eventType: 'group_change_success', groupId: '/', version: new Date().toISOString(), timestamp: new Date().toISOString() } as never);
-          await waitFor(() => appFetches() >= before + ALL.length || undefined, 10_000, () => `refetches seen: ${appFetches() - before}`);
+          leader.control.publish({
+            eventType: 'group_change_success',
+            groupId: '/',
+            version: new Date().toISOString(),
+            timestamp: new Date().toISOString(),
+          } as never);
+          await waitFor(
+            () => appFetches() >= before + ALL.length || undefined,
+            10_000,
+            () => `refetches seen: ${appFetches() - before}`,
+          );
           await sync.idle();
           await registry.idle();
           expect(await sync.syncNow()).toMatchObject({ result: 'held', reason: 'empty' });
@@ -165,7 +185,11 @@ for (const flavour of ['1.4', '1.10'] as const) {
             leader.control.becomeLeader();
           }
           // The stream reconnects and the sync takes a snapshot of its own.
-          await waitFor(() => listFetches() > before || undefined, 10_000, () => `no snapshot after ${answer}`);
+          await waitFor(
+            () => listFetches() > before || undefined,
+            10_000,
+            () => `no snapshot after ${answer}`,
+          );
           await sync.idle();
           break;
         }
@@ -177,13 +201,21 @@ for (const flavour of ['1.4', '1.10'] as const) {
     /** The published app ids, in the registry and in DNS answers (after DNS caught up with the registry). */
     async function served(): Promise<{ registry: string[]; dns: string[] }> {
       const position = await registry.position();
-      await waitFor(() => dns.currentIndex().position === position || undefined, 5000, () => `dns at ${dns.currentIndex().position}, registry at ${position}`);
+      await waitFor(
+        () => dns.currentIndex().position === position || undefined,
+        5000,
+        () => `dns at ${dns.currentIndex().position}, registry at ${position}`,
+      );
       const inDns: string[] = [];
       for (const n of NAMES) {
         const a = await probe.query(`_http._tcp.${n}.${ZONE}`, 33, 1000);
         if (a && a.rcode === 0 && a.answers > 0) inDns.push(`/guard/${n}`);
       }
-      const inRegistry = registry.listServices().filter((s) => s.endpoints.length > 0).map((s) => s.appId).sort();
+      const inRegistry = registry
+        .listServices()
+        .filter((s) => s.endpoints.length > 0)
+        .map((s) => s.appId)
+        .sort();
       return { registry: inRegistry, dns: inDns };
     }
 

@@ -54,7 +54,10 @@ export class ManualClock implements Clock {
 }
 
 /** Open a registry on `knex` with test defaults. */
-export async function openRegistry(knex: Knex, over: Partial<RegistryOptions> = {}): Promise<{ registry: Registry; metrics: RegistryMetrics; prom: PromRegistry }> {
+export async function openRegistry(
+  knex: Knex,
+  over: Partial<RegistryOptions> = {},
+): Promise<{ registry: Registry; metrics: RegistryMetrics; prom: PromRegistry }> {
   const prom = new PromRegistry();
   const metrics = createRegistryMetrics(prom);
   const registry = await Registry.open({

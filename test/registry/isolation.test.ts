@@ -106,7 +106,7 @@ describe('safeText', () => {
 });
 
 describe('writeIsolated', () => {
-  const upsert = (appId: string): StoredService => ({ service: { appId } } as unknown as StoredService);
+  const upsert = (appId: string): StoredService => ({ service: { appId } }) as unknown as StoredService;
   const set = (ids: string[], markLoaded = false): WriteSet => ({ upserts: ids.map(upsert), removals: [], raise: [], clear: [], markLoaded });
   /** A database that refuses any write naming one of `bad` with a data error. */
   const db = (bad: string[], err: (code: string) => Error = (code) => Object.assign(new Error('refused'), { code })) => {
@@ -118,7 +118,15 @@ describe('writeIsolated', () => {
       if (ids.some((id) => bad.includes(id))) throw err('22P05');
       return ++position;
     };
-    return { calls, write, written: () => calls.filter((c) => !c.some((id) => bad.includes(id))).flat().sort() };
+    return {
+      calls,
+      write,
+      written: () =>
+        calls
+          .filter((c) => !c.some((id) => bad.includes(id)))
+          .flat()
+          .sort(),
+    };
   };
 
   test('the whole set in one write when the database accepts it', async () => {

@@ -1,15 +1,15 @@
 import { describeEachEngine } from '../support/db';
 import { PROBLEM_CODES as C } from '../../src/model/problems';
 import type { App } from '../../src/marathon/types';
-import {
-  aHealthChange, anApp, aStatus, aTask, healthy, withDomain, withHealthChecks, withTasks, withVersion, V2,
-} from '../support/builders';
+import { aHealthChange, anApp, aStatus, aTask, healthy, withDomain, withHealthChecks, withTasks, withVersion, V2 } from '../support/builders';
 import { applyEvent, openRegistry, resetRegistryTables } from './helpers';
 
 const web = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/web' }, withDomain('web.berth.internal'), withTasks(...tasks));
 const api = (...tasks: ReturnType<typeof aTask>[]): App => anApp({ id: '/api' }, withDomain('api.berth.internal'), withTasks(...tasks));
 const fleet = (n: number): App[] =>
-  Array.from({ length: n }, (_, i) => anApp({ id: `/s${i}` }, withDomain(`s${i}.berth.internal`), withTasks(aTask({ id: `s${i}.1`, host: `10.0.1.${i + 1}` }))));
+  Array.from({ length: n }, (_, i) =>
+    anApp({ id: `/s${i}` }, withDomain(`s${i}.berth.internal`), withTasks(aTask({ id: `s${i}.1`, host: `10.0.1.${i + 1}` }))),
+  );
 
 describeEachEngine('registry', (db) => {
   beforeEach(async () => resetRegistryTables(db().knex));
@@ -24,7 +24,12 @@ describeEachEngine('registry', (db) => {
       expect(snap.loaded).toBe(true);
       expect(snap.position).toBeGreaterThan(0);
       expect(snap.services).toEqual([
-        expect.objectContaining({ appId: '/web', env: 'default', domains: ['web.berth.internal'], endpoints: [{ taskId: 'web.1', address: '10.0.0.1', port: 31000, host: '10.0.0.1' }] }),
+        expect.objectContaining({
+          appId: '/web',
+          env: 'default',
+          domains: ['web.berth.internal'],
+          endpoints: [{ taskId: 'web.1', address: '10.0.0.1', port: 31000, host: '10.0.0.1' }],
+        }),
       ]);
       expect(registry.findService('default', 'WEB.berth.internal.')).toMatchObject({ appId: '/web' });
     });
@@ -85,7 +90,10 @@ describeEachEngine('registry', (db) => {
       await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_STAGING', { host: '10.0.0.2', ports: [31002] }));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints).toHaveLength(1);
       await applyEvent(registry, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
-      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(['10.0.0.1:31000', '10.0.0.2:31002']);
+      expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual([
+        '10.0.0.1:31000',
+        '10.0.0.2:31002',
+      ]);
       await applyEvent(registry, aStatus('/web', 'web.1', 'TASK_KILLING'));
       expect(registry.findService('default', 'web.berth.internal')?.endpoints.map((e) => e.taskId)).toEqual(['web.2']);
       const stored = await db().knex('registry_endpoints').select('task_id');
@@ -175,7 +183,10 @@ describeEachEngine('registry', (db) => {
       const head = await registry.position();
       await db().knex('registry_journal').insert({ op: 'problems' });
       await db().knex('registry_journal').insert({ op: 'problems' });
-      await db().knex('registry_journal').where('position', '<=', head + 1).del();
+      await db()
+        .knex('registry_journal')
+        .where('position', '<=', head + 1)
+        .del();
       await registry.refresh();
       expect(await registry.changesSince(p1)).toBeNull();
       expect((await registry.changesSince(await registry.position()))?.changed.size).toBe(0);
@@ -216,7 +227,12 @@ describeEachEngine('registry', (db) => {
       expect(await registry.applySnapshot([])).toMatchObject({ result: 'held', reason: 'empty' });
       expect(registry.listServices()).toHaveLength(4);
       expect(await registry.position()).toBe(pos);
-      expect(registry.status().held).toMatchObject({ reason: 'empty', attempts: 1, current: { services: 4, endpoints: 4 }, proposed: { apps: 0, services: 0 } });
+      expect(registry.status().held).toMatchObject({
+        reason: 'empty',
+        attempts: 1,
+        current: { services: 4, endpoints: 4 },
+        proposed: { apps: 0, services: 0 },
+      });
       expect(await prom.getSingleMetricAsString('berth_registry_snapshot_held')).toMatch(/ 1$/m);
       await registry.applySnapshot([]);
       expect(registry.status().held?.attempts).toBe(2);
@@ -289,7 +305,11 @@ describeEachEngine('registry', (db) => {
     test('domain conflict: the published app keeps it; the loser takes over when the owner goes', async () => {
       const { registry } = await openRegistry(db().knex);
       await registry.applySnapshot([web(aTask({ id: 'web.1' }))]);
-      const rival = anApp({ id: '/rival', versionInfo: { lastConfigChangeAt: '2000-01-01T00:00:00.000Z' } }, withDomain('web.berth.internal'), withTasks(aTask({ id: 'rival.1' })));
+      const rival = anApp(
+        { id: '/rival', versionInfo: { lastConfigChangeAt: '2000-01-01T00:00:00.000Z' } },
+        withDomain('web.berth.internal'),
+        withTasks(aTask({ id: 'rival.1' })),
+      );
       await registry.applyApp('/rival', rival);
       expect(registry.findService('default', 'web.berth.internal')?.appId).toBe('/web');
       expect(registry.listProblems()).toEqual([expect.objectContaining({ code: C.DOMAIN_CONFLICT, appId: '/rival' })]);
@@ -311,8 +331,13 @@ describeEachEngine('registry', (db) => {
   describe('durability', () => {
     test('a restarted registry serves the last state at once, with serving decisions kept', async () => {
       const first = await openRegistry(db().knex);
-      const hc = (results: boolean) => anApp({ id: '/web' }, withDomain('web.berth.internal'), withHealthChecks(),
-        withTasks(aTask({ id: 'web.1', ...(results ? { healthCheckResults: [healthy()] } : {}) })));
+      const hc = (results: boolean) =>
+        anApp(
+          { id: '/web' },
+          withDomain('web.berth.internal'),
+          withHealthChecks(),
+          withTasks(aTask({ id: 'web.1', ...(results ? { healthCheckResults: [healthy()] } : {}) })),
+        );
       await first.registry.applySnapshot([hc(true), anApp({ id: '/bad' }, withDomain('-x'))]);
       const before = first.registry.current();
 
@@ -382,7 +407,11 @@ describeEachEngine('registry: replicas', (db) => {
 
   test('a standby catches up through the journal: only the apps named since its position are re-read, and reported as changed', async () => {
     const writer = (await openRegistry(db().knex)).registry;
-    await writer.applySnapshot([web(aTask({ id: 'web.1' })), api(aTask({ id: 'api.1' })), anApp({ id: '/db' }, withDomain('db.berth.internal'), withTasks(aTask({ id: 'db.1' })))]);
+    await writer.applySnapshot([
+      web(aTask({ id: 'web.1' })),
+      api(aTask({ id: 'api.1' })),
+      anApp({ id: '/db' }, withDomain('db.berth.internal'), withTasks(aTask({ id: 'db.1' }))),
+    ]);
     const standby = (await openRegistry(db().knex)).registry;
     const p0 = await standby.position();
     await applyEvent(writer, aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2' }));

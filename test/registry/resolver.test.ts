@@ -7,7 +7,9 @@ describe('caching host resolver', () => {
     const answers: Record<string, string | Error> = { 'agent-1': '10.0.0.1' };
     const calls: string[] = [];
     const r = new CachingHostResolver({
-      clock, ttlMs: 1000, negativeTtlMs: 100,
+      clock,
+      ttlMs: 1000,
+      negativeTtlMs: 100,
       resolve: async (h) => {
         calls.push(h);
         const a = answers[h];

@@ -33,7 +33,13 @@ describeEachEngine('services API', (db) => {
   test('GET /v1/services lists every environment, or one', async () => {
     const all = await app.inject({ method: 'GET', url: '/v1/services' });
     expect(all.statusCode).toBe(200);
-    expect(all.json()).toMatchObject({ loaded: true, services: [{ env: 'default', appId: '/web' }, { env: 'qa', appId: '/qa/web' }] });
+    expect(all.json()).toMatchObject({
+      loaded: true,
+      services: [
+        { env: 'default', appId: '/web' },
+        { env: 'qa', appId: '/qa/web' },
+      ],
+    });
     const qa = await app.inject({ method: 'GET', url: '/v1/services?env=qa' });
     expect(qa.json().services.map((s: { appId: string }) => s.appId)).toEqual(['/qa/web']);
   });
@@ -64,7 +70,10 @@ describeEachEngine('services API', (db) => {
     await registry.applySnapshot([]);
     const r = await app.inject({ method: 'GET', url: '/v1/registry/status' });
     expect(r.json()).toMatchObject({
-      loaded: true, services: 2, endpoints: 2, problems: 1,
+      loaded: true,
+      services: 2,
+      endpoints: 2,
+      problems: 1,
       held: { reason: 'empty', current: { services: 2, endpoints: 2 }, proposed: { apps: 0 } },
       marathon: { consecutiveFailures: 0 },
     });

@@ -37,8 +37,12 @@ for (const flavour of ['1.4', '1.10'] as const) {
       const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
       stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
       sync = new MarathonSync({
-        registry, apps: appsSourceFrom(client), events: eventSourceFrom(stream), logger: silentLogger,
-        resyncIntervalMs: 600_000, refetchDelayMs: 10,
+        registry,
+        apps: appsSourceFrom(client),
+        events: eventSourceFrom(stream),
+        logger: silentLogger,
+        resyncIntervalMs: 600_000,
+        refetchDelayMs: 10,
       });
       sync.start();
       stream.start();
@@ -55,7 +59,11 @@ for (const flavour of ['1.4', '1.10'] as const) {
     const svc = (domain: string, env = 'default'): Service | undefined => registry.findService(env, domain);
     const endpointsOf = (domain: string): string[] => (svc(domain)?.endpoints ?? []).map((e) => `${e.address}:${e.port}`).sort();
     const until = (what: string, cond: () => boolean): Promise<true> =>
-      waitFor(() => cond() || undefined, 10000, () => `${what}; services: ${JSON.stringify(registry.listServices())}; problems: ${JSON.stringify(registry.listProblems())}`);
+      waitFor(
+        () => cond() || undefined,
+        10000,
+        () => `${what}; services: ${JSON.stringify(registry.listServices())}; problems: ${JSON.stringify(registry.listProblems())}`,
+      );
 
     test('deploy, scale up and down, restart, delete', async () => {
       await sim.control.deploy(bridge('/shop/web', 'web.shop.berth.internal', { instances: 2 }));
@@ -102,15 +110,33 @@ for (const flavour of ['1.4', '1.10'] as const) {
       await until('problem raised', () => registry.listProblems().some((p) => p.appId === '/bad' && p.code === 'LABEL_DOMAIN_INVALID'));
 
       await sim.control.deploy({
-        id: '/db', instances: 1,
-        container: { type: 'DOCKER', docker: { image: 'redis', parameters: [{ key: 'net', value: 'br0' }, { key: 'ip', value: '10.20.0.5' }] } },
-        portDefinitions: [], labels: { 'berth.domain': 'db.berth.internal', 'berth.port': '6379', 'berth.proxy': 'tcp', 'berth.listen': '16379' },
+        id: '/db',
+        instances: 1,
+        container: {
+          type: 'DOCKER',
+          docker: {
+            image: 'redis',
+            parameters: [
+              { key: 'net', value: 'br0' },
+              { key: 'ip', value: '10.20.0.5' },
+            ],
+          },
+        },
+        portDefinitions: [],
+        labels: { 'berth.domain': 'db.berth.internal', 'berth.port': '6379', 'berth.proxy': 'tcp', 'berth.listen': '16379' },
       });
       await until('fixed ip endpoint', () => endpointsOf('db.berth.internal').join() === '10.20.0.5:6379');
 
-      const overlay = flavour === '1.4'
-        ? { container: { type: 'DOCKER', docker: { image: 'x', network: 'USER', portMappings: [{ containerPort: 7000, name: 'api' }] } }, ipAddress: { networkName: 'ovl' } }
-        : { container: { type: 'DOCKER', docker: { image: 'x' }, portMappings: [{ containerPort: 7000, name: 'api' }] }, networks: [{ mode: 'container', name: 'ovl' }] };
+      const overlay =
+        flavour === '1.4'
+          ? {
+              container: { type: 'DOCKER', docker: { image: 'x', network: 'USER', portMappings: [{ containerPort: 7000, name: 'api' }] } },
+              ipAddress: { networkName: 'ovl' },
+            }
+          : {
+              container: { type: 'DOCKER', docker: { image: 'x' }, portMappings: [{ containerPort: 7000, name: 'api' }] },
+              networks: [{ mode: 'container', name: 'ovl' }],
+            };
       await sim.control.deploy({ id: '/ovl', instances: 1, labels: { 'berth.domain': 'ovl.berth.internal' }, ...overlay });
       await until('container network endpoint', () => svc('ovl.berth.internal')?.endpoints.length === 1);
       const [task] = sim.control.tasks('/ovl');

@@ -17,7 +17,6 @@ import { prng as rng } from '../support/prng';
 
 const OPS = Number(process.env.BERTH_SOAK_OPS ?? 150);
 
-
 for (const flavour of ['1.4', '1.10'] as const) {
   describeEachEngine(`registry soak, Marathon ${flavour}`, (db) => {
     test(`${OPS} random operations converge to Marathon's state`, async () => {
@@ -29,7 +28,14 @@ for (const flavour of ['1.4', '1.10'] as const) {
       const { registry } = await openRegistry(db().knex, { maxRemovalRatio: 1 });
       const client = new MarathonClient({ urls: [sim.url], timeoutMs: 5000 });
       const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 5000, backoff: { initialMs: 20, maxMs: 200 } });
-      const sync = new MarathonSync({ registry, apps: appsSourceFrom(client), events: eventSourceFrom(stream), logger: silentLogger, resyncIntervalMs: 3_600_000, refetchDelayMs: 5 });
+      const sync = new MarathonSync({
+        registry,
+        apps: appsSourceFrom(client),
+        events: eventSourceFrom(stream),
+        logger: silentLogger,
+        resyncIntervalMs: 3_600_000,
+        refetchDelayMs: 5,
+      });
       sync.start();
       stream.start();
       try {
@@ -43,7 +49,9 @@ for (const flavour of ['1.4', '1.10'] as const) {
             const hc = rand() < 0.5 ? { healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0 }] } : {};
             const bad = rand() < 0.1;
             await sim.control.deploy({
-              id, instances: 1 + Math.floor(rand() * 3), ...hc,
+              id,
+              instances: 1 + Math.floor(rand() * 3),
+              ...hc,
               container: { type: 'DOCKER', docker: { image: 'x' }, portMappings: [{ containerPort: 80, hostPort: 0, name: 'http' }] },
               networks: [{ mode: 'container/bridge' }],
               labels: { 'berth.domain': bad ? `${id.slice(1).replace(/\//g, '-')}..bad` : `${id.slice(1).replace(/\//g, '-')}.berth.internal` },
@@ -83,15 +91,24 @@ for (const flavour of ['1.4', '1.10'] as const) {
         const actual = (): Record<string, string[]> =>
           Object.fromEntries(registry.listServices().map((s) => [s.appId, s.endpoints.map((e) => `${e.address}:${e.port}`).sort()]));
         const badApps = (): string[] =>
-          [...sim.cluster.apps.keys()].filter((id) => String((sim.cluster.apps.get(id)!.def.labels as Record<string, string>)['berth.domain']).includes('..')).sort();
-        const problemApps = (): string[] => registry.listProblems().map((p) => p.appId).sort();
+          [...sim.cluster.apps.keys()]
+            .filter((id) => String((sim.cluster.apps.get(id)!.def.labels as Record<string, string>)['berth.domain']).includes('..'))
+            .sort();
+        const problemApps = (): string[] =>
+          registry
+            .listProblems()
+            .map((p) => p.appId)
+            .sort();
         await waitFor(
           async () => {
             await registry.idle();
-            return (JSON.stringify(actual()) === JSON.stringify(sortKeys(expected())) && JSON.stringify(problemApps()) === JSON.stringify(badApps())) || undefined;
+            return (
+              (JSON.stringify(actual()) === JSON.stringify(sortKeys(expected())) && JSON.stringify(problemApps()) === JSON.stringify(badApps())) || undefined
+            );
           },
           20000,
-          () => `seed ${seed}\nexpected ${JSON.stringify(sortKeys(expected()))}\nactual   ${JSON.stringify(actual())}\nbad apps ${badApps()} problems ${problemApps()}`,
+          () =>
+            `seed ${seed}\nexpected ${JSON.stringify(sortKeys(expected()))}\nactual   ${JSON.stringify(actual())}\nbad apps ${badApps()} problems ${problemApps()}`,
         );
         expect(await sync.syncNow()).toMatchObject({ result: 'unchanged' });
       } finally {
@@ -105,5 +122,9 @@ for (const flavour of ['1.4', '1.10'] as const) {
 }
 
 function sortKeys(o: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }

@@ -67,8 +67,14 @@ describeEachEngine('marathon sync', (db) => {
     const ipam = new FakeIpam();
     const clock = new ManualClock();
     const sync = new MarathonSync({
-      registry, apps: marathon, events: withStream ? stream : undefined, ipam, logger: silentLogger, clock,
-      resyncIntervalMs: 300_000, refetchDelayMs: 50,
+      registry,
+      apps: marathon,
+      events: withStream ? stream : undefined,
+      ipam,
+      logger: silentLogger,
+      clock,
+      resyncIntervalMs: 300_000,
+      refetchDelayMs: 50,
     });
     return { registry, marathon, stream, ipam, clock, sync };
   }

@@ -66,7 +66,14 @@ async function startReplica(name: string, dbUrl: string, marathonUrl: string, di
   const died = r.exited.then((code) => {
     throw new Error(`berth ${name} exited (${code}) before listening:\n${r.log.slice(-3000)}`);
   });
-  r.api = await Promise.race([waitFor(() => /"url":"(http:[^"]+)","msg":"API listening"/.exec(r.log)?.[1], 60000, () => r.log.slice(-3000)), died]);
+  r.api = await Promise.race([
+    waitFor(
+      () => /"url":"(http:[^"]+)","msg":"API listening"/.exec(r.log)?.[1],
+      60000,
+      () => r.log.slice(-3000),
+    ),
+    died,
+  ]);
   died.catch(() => undefined); // later exits (SIGKILL) are expected
   r.dnsPort = Number(/"port":(\d+),"zones"/.exec(r.log)?.[1]);
   return r;
@@ -83,7 +90,10 @@ const cluster = (r: Replica) => getJson<ClusterView>(`${r.api}/v1/cluster`);
 async function srvCount(r: Replica): Promise<number> {
   const resolver = new Resolver({ timeout: 500, tries: 1 });
   resolver.setServers([`127.0.0.1:${r.dnsPort}`]);
-  return resolver.resolveSrv(`_http._tcp.${DOMAIN}`).then((a) => a.length, () => 0);
+  return resolver.resolveSrv(`_http._tcp.${DOMAIN}`).then(
+    (a) => a.length,
+    () => 0,
+  );
 }
 
 /** A database of its own on the server at `serverUrl` (the private cluster). */
@@ -151,8 +161,10 @@ describe('three replicas on one PostgreSQL database', () => {
 
   const alive = () => replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
   const allSee = (nodes: Replica[], n: number, timeoutMs: number) =>
-    waitFor(async () => ((await Promise.all(nodes.map(srvCount))).every((c) => c === n) ? true : undefined), timeoutMs, () =>
-      nodes.map((r) => `${r.name}: ${r.log.slice(-1500)}`).join('\n'),
+    waitFor(
+      async () => ((await Promise.all(nodes.map(srvCount))).every((c) => c === n) ? true : undefined),
+      timeoutMs,
+      () => nodes.map((r) => `${r.name}: ${r.log.slice(-1500)}`).join('\n'),
     );
   /** Exactly one replica leads, in an epoch above `above`, and every replica agrees; returns the views. */
   const oneLeader = (nodes: Replica[], above: number, timeoutMs: number) =>
@@ -180,7 +192,9 @@ describe('three replicas on one PostgreSQL database', () => {
     // Readiness: role and a fresh view (followers measure their journal lag).
     for (const r of replicas) {
       const ready = await waitFor(async () => {
-        const body = (await (await fetch(`${r.api}/readyz`)).json()) as { checks: { cluster: { ok: boolean; detail: ClusterView['self'] & { role: string } } } };
+        const body = (await (await fetch(`${r.api}/readyz`)).json()) as {
+          checks: { cluster: { ok: boolean; detail: ClusterView['self'] & { role: string } } };
+        };
         return body.checks.cluster.ok ? body.checks.cluster.detail : undefined;
       }, 10000);
       expect(ready.fresh).toBe(true);
@@ -268,7 +282,8 @@ describe('three replicas on one PostgreSQL database', () => {
     await waitFor(async () => ((await Promise.all(nodes.map(cluster))).every((v) => v.self.fresh) ? true : undefined), 15000);
     const elections = await admin('cluster_election').select('epoch', 'holder_id');
     const byEpoch = new Map<number, Set<string>>();
-    for (const e of elections as Array<{ epoch: number; holder_id: string }>) byEpoch.set(Number(e.epoch), (byEpoch.get(Number(e.epoch)) ?? new Set()).add(e.holder_id));
+    for (const e of elections as Array<{ epoch: number; holder_id: string }>)
+      byEpoch.set(Number(e.epoch), (byEpoch.get(Number(e.epoch)) ?? new Set()).add(e.holder_id));
     for (const holders of byEpoch.values()) expect(holders.size).toBe(1);
   });
 
@@ -300,12 +315,16 @@ describe('three replicas on one PostgreSQL database', () => {
   });
 
   test('the journal shows one writer per fencing epoch, epochs only growing, nothing written after losing leadership', async () => {
-    const rows = (await admin('registry_journal').orderBy('position').select('position', 'epoch', 'writer')).map((r: { position: string; epoch: string | null; writer: string | null }) => ({
-      position: Number(r.position),
-      epoch: r.epoch === null ? null : Number(r.epoch),
-      writer: r.writer,
-    }));
-    const holderOf = new Map((await admin('cluster_election').select('epoch', 'holder_id')).map((e: { epoch: string; holder_id: string }) => [Number(e.epoch), e.holder_id]));
+    const rows = (await admin('registry_journal').orderBy('position').select('position', 'epoch', 'writer')).map(
+      (r: { position: string; epoch: string | null; writer: string | null }) => ({
+        position: Number(r.position),
+        epoch: r.epoch === null ? null : Number(r.epoch),
+        writer: r.writer,
+      }),
+    );
+    const holderOf = new Map(
+      (await admin('cluster_election').select('epoch', 'holder_id')).map((e: { epoch: string; holder_id: string }) => [Number(e.epoch), e.holder_id]),
+    );
     expect(rows.length).toBeGreaterThan(0);
     // Every row says who wrote it, and in which epoch.
     expect(rows.filter((r) => r.epoch === null || r.writer === null)).toEqual([]);

@@ -29,7 +29,12 @@ describe('rules are defined once (src/rules)', () => {
     expect(rel).toEqual(expect.arrayContaining(['model/validate.ts', 'nginx/validate.ts', 'config/parsers.ts', 'http/routes/services.ts', 'dns/records.ts']));
   });
   test.each(FORBIDDEN)('no %s outside src/rules', (_name, re) => {
-    const hits = all.filter((f) => fs.readFileSync(f, 'utf8').split('\n').some((line) => !/^\s*(\*|\/\/|\/\*)/.test(line) && re.test(line)));
+    const hits = all.filter((f) =>
+      fs
+        .readFileSync(f, 'utf8')
+        .split('\n')
+        .some((line) => !/^\s*(\*|\/\/|\/\*)/.test(line) && re.test(line)),
+    );
     expect(hits.map((f) => path.relative(SRC, f))).toEqual([]);
   });
   test('the rules themselves do match the patterns (so the scan can fail)', () => {

@@ -3,8 +3,24 @@
  * the configuration are checked to give the same answer for the same value.
  */
 import {
-  APP_ID_MAX_LENGTH, checkAppId, checkDomain, checkEnv, checkIp, checkPortName, checkPortText, checkUntrusted, display,
-  fixedIpRefusal, isAppId, isEnv, isPort, isPortName, refusedClass, reservedReason, selfSocket, ENV_NAME_PATTERN,
+  APP_ID_MAX_LENGTH,
+  checkAppId,
+  checkDomain,
+  checkEnv,
+  checkIp,
+  checkPortName,
+  checkPortText,
+  checkUntrusted,
+  display,
+  fixedIpRefusal,
+  isAppId,
+  isEnv,
+  isPort,
+  isPortName,
+  refusedClass,
+  reservedReason,
+  selfSocket,
+  ENV_NAME_PATTERN,
   type AddressPolicy,
 } from '../../src/rules';
 import { isValidAppId, isValidDomain, isValidEnv, isValidPort } from '../../src/nginx/validate';
@@ -70,16 +86,37 @@ describe('domain', () => {
   });
 
   test('the DNS index skips exactly what Nginx refuses', () => {
-    const svc = (domains: string[]): Service => ({ env: 'default', appId: '/a', domains, proxy: 'http', listen: null, dns: 'direct', portName: null,
-      servicePort: 80, fixedIp: null, endpoints: [{ taskId: 't1', address: '10.0.0.1', port: 80, host: '' }], version: '' });
-    const r = serviceRecords(svc(['*.x.example.com', 'ok.example.com']), { zoneOf: (n) => (n.endsWith('example.com') ? 'example.com' : null), environments: {} });
+    const svc = (domains: string[]): Service => ({
+      env: 'default',
+      appId: '/a',
+      domains,
+      proxy: 'http',
+      listen: null,
+      dns: 'direct',
+      portName: null,
+      servicePort: 80,
+      fixedIp: null,
+      endpoints: [{ taskId: 't1', address: '10.0.0.1', port: 80, host: '' }],
+      version: '',
+    });
+    const r = serviceRecords(svc(['*.x.example.com', 'ok.example.com']), {
+      zoneOf: (n) => (n.endsWith('example.com') ? 'example.com' : null),
+      environments: {},
+    });
     expect([...r.names.keys()].filter((n) => !n.startsWith('_') && !n.startsWith('t-'))).toEqual(['ok.example.com']);
     expect(isValidDomain('*.x.example.com')).toBe(false);
   });
 });
 
 describe('environment name', () => {
-  test.each([['func-a', true], ['a'.repeat(32), true], ['a'.repeat(33), false], ['Func', false], ['a_b', false], ['', false]])('%j valid=%s', (e, ok) => {
+  test.each([
+    ['func-a', true],
+    ['a'.repeat(32), true],
+    ['a'.repeat(33), false],
+    ['Func', false],
+    ['a_b', false],
+    ['', false],
+  ])('%j valid=%s', (e, ok) => {
     expect(checkEnv(e).ok).toBe(ok);
     expect(isEnv(e)).toBe(ok);
     expect(isValidEnv(e)).toBe(ok);
@@ -95,7 +132,11 @@ describe('environment name', () => {
 });
 
 describe('ports and port names', () => {
-  test.each([['1', 1], ['65535', 65535], [' 80 ', 80]])('port %j', (raw, n) => expect(checkPortText(raw)).toEqual({ ok: true, value: n }));
+  test.each([
+    ['1', 1],
+    ['65535', 65535],
+    [' 80 ', 80],
+  ])('port %j', (raw, n) => expect(checkPortText(raw)).toEqual({ ok: true, value: n }));
   test.each(['0', '65536', '-1', '8o', '1e3', ''])('port %j is refused', (raw) => expect(checkPortText(raw).ok).toBe(false));
   test('numbers', () => {
     expect([0, 1, 65535, 65536, 1.5, NaN].map((n) => isPort(n) && isValidPort(n))).toEqual([false, true, true, false, false, false]);
@@ -137,11 +178,18 @@ describe('untrusted strings', () => {
 
 describe('addresses', () => {
   test.each([
-    ['127.0.0.1', 'loopback'], ['::1', 'loopback'], ['::ffff:127.0.0.1', 'loopback'],
-    ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
-    ['169.254.169.254', 'link-local'], ['fe80::1', 'link-local'],
-    ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'], ['255.255.255.255', 'multicast'],
-    ['10.0.0.1', null], ['2001:db8::1', null],
+    ['127.0.0.1', 'loopback'],
+    ['::1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['169.254.169.254', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['224.0.0.1', 'multicast'],
+    ['ff02::1', 'multicast'],
+    ['255.255.255.255', 'multicast'],
+    ['10.0.0.1', null],
+    ['2001:db8::1', null],
   ])('%s is %s', (ip, cls) => expect(refusedClass(checkIp(ip).ok ? (checkIp(ip) as { value: string }).value : ip)).toBe(cls));
 
   const policy = (p: Partial<AddressPolicy>): AddressPolicy => ({ allow: [], deny: [], self: [], ...p });
@@ -154,7 +202,12 @@ describe('addresses', () => {
   });
 
   test('self sockets match by normalised address and port', () => {
-    const p = policy({ self: [{ host: '127.0.0.1', port: 8080, what: 'API' }, { host: '2001:db8::5', port: 5432, what: 'database' }] });
+    const p = policy({
+      self: [
+        { host: '127.0.0.1', port: 8080, what: 'API' },
+        { host: '2001:db8::5', port: 5432, what: 'database' },
+      ],
+    });
     expect(selfSocket('127.0.0.1', 8080, p)?.what).toBe('API');
     expect(selfSocket('::ffff:127.0.0.1', 8080, p)?.what).toBe('API');
     expect(selfSocket('2001:db8:0:0::5', 5432, p)?.what).toBe('database');
@@ -165,9 +218,14 @@ describe('addresses', () => {
 describe('reserved names', () => {
   const r = { zones: ['berth.internal'] };
   test.each([
-    ['berth.internal', true], ['ns.berth.internal', true], ['hostmaster.berth.internal', true],
-    ['t-0123abcd.web.berth.internal', true], ['1.0.0.10.in-addr.arpa', true],
-    ['web.berth.internal', false], ['ns.web.berth.internal', false], ['t-web.berth.internal', false],
+    ['berth.internal', true],
+    ['ns.berth.internal', true],
+    ['hostmaster.berth.internal', true],
+    ['t-0123abcd.web.berth.internal', true],
+    ['1.0.0.10.in-addr.arpa', true],
+    ['web.berth.internal', false],
+    ['ns.web.berth.internal', false],
+    ['t-web.berth.internal', false],
   ])('%s reserved=%s', (d, yes) => expect(reservedReason(d, r) !== null).toBe(yes));
 
   test('the model refuses a reserved name with DOMAIN_RESERVED', () => {

@@ -142,7 +142,12 @@ test('an error goes to onError and the loop keeps going', async () => {
 
 test('a synchronous throw is reported too', async () => {
   const errors: unknown[] = [];
-  const c = coalesce({ run: () => { throw new Error('sync'); }, onError: (e) => errors.push(e) });
+  const c = coalesce({
+    run: () => {
+      throw new Error('sync');
+    },
+    onError: (e) => errors.push(e),
+  });
   c.request({ immediate: true });
   await jest.advanceTimersByTimeAsync(0);
   expect(errors).toEqual([new Error('sync')]);

@@ -12,13 +12,22 @@ function marathon(o: { synced?: boolean; ageSeconds?: number; failures?: number;
     stream: { ageSeconds: () => o.ageSeconds ?? 1 },
     sync: {
       hasSynced: () => o.synced ?? true,
-      status: () => ({ lastSuccessAt: o.lastSuccessAt ? new Date(o.lastSuccessAt).toISOString() : null, lastError: o.lastError ?? null, consecutiveFailures: o.failures ?? 0 }),
+      status: () => ({
+        lastSuccessAt: o.lastSuccessAt ? new Date(o.lastSuccessAt).toISOString() : null,
+        lastError: o.lastError ?? null,
+        consecutiveFailures: o.failures ?? 0,
+      }),
     },
   } as unknown as Pick<MarathonRuntime, 'sync' | 'stream' | 'startedAt'>;
 }
 
 describe('marathon readiness', () => {
-  const check = (runtime: ReturnType<typeof marathon> | undefined, now: number, leader = true) => marathonReadiness(() => (leader ? { runtime } : null), 60_000, () => now).check();
+  const check = (runtime: ReturnType<typeof marathon> | undefined, now: number, leader = true) =>
+    marathonReadiness(
+      () => (leader ? { runtime } : null),
+      60_000,
+      () => now,
+    ).check();
 
   it('passes on a standby, which does not talk to Marathon', async () => {
     expect(await check(undefined, T0, false)).toEqual({ ok: true, detail: { role: 'standby' } });
@@ -39,8 +48,23 @@ describe('marathon readiness', () => {
 });
 
 describe('nginx readiness', () => {
-  const run = (status: SyncRun['status']): SyncRun => ({ id: 7, startedAt: '', finishedAt: '', trigger: 'interval', status, position: 3, filesWritten: 0, filesRemoved: 0, reloaded: false, testOutput: null, heldReason: null, error: status === 'failed' ? 'nginx -t failed' : null, offenders: [] });
-  const check = (s: Partial<SyncStatusView>) => nginxReadiness({ status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], ...s }) }).check();
+  const run = (status: SyncRun['status']): SyncRun => ({
+    id: 7,
+    startedAt: '',
+    finishedAt: '',
+    trigger: 'interval',
+    status,
+    position: 3,
+    filesWritten: 0,
+    filesRemoved: 0,
+    reloaded: false,
+    testOutput: null,
+    heldReason: null,
+    error: status === 'failed' ? 'nginx -t failed' : null,
+    offenders: [],
+  });
+  const check = (s: Partial<SyncStatusView>) =>
+    nginxReadiness({ status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], ...s }) }).check();
 
   it('fails until a run applied a loaded registry', async () => {
     expect(await check({})).toMatchObject({ ok: false, detail: { reason: 'no Nginx sync run has finished yet' } });
@@ -50,7 +74,10 @@ describe('nginx readiness', () => {
   });
 
   it('fails while the latest run failed or was held, naming the run', async () => {
-    expect(await check({ lastRun: run('failed'), appliedPosition: 2 })).toMatchObject({ ok: false, detail: { reason: 'the latest Nginx sync run failed', lastRun: { id: 7, error: 'nginx -t failed' } } });
+    expect(await check({ lastRun: run('failed'), appliedPosition: 2 })).toMatchObject({
+      ok: false,
+      detail: { reason: 'the latest Nginx sync run failed', lastRun: { id: 7, error: 'nginx -t failed' } },
+    });
     expect(await check({ lastRun: run('held'), appliedPosition: 2 })).toMatchObject({ ok: false, detail: { reason: 'the latest Nginx sync run held' } });
   });
 });

@@ -26,11 +26,21 @@ describe('simulator demo and standalone process', () => {
 
   it('runs as a child process, prints its URL and obeys /_sim control over HTTP', async () => {
     const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(root, 'src/sim/main.ts'), '--flavour', '1.4', '--keepalive-ms', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(root, 'src/sim/main.ts'), '--flavour', '1.4', '--keepalive-ms', '100'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
     try {
-      const line = await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), 20_000, () => out);
+      const line = await waitFor(
+        () => out.split('\n').find((l) => l.startsWith('{')),
+        20_000,
+        () => out,
+      );
       const { url, flavour } = JSON.parse(line) as { url: string; flavour: string };
       expect(flavour).toBe('1.4');
       await fetch(`${url}/_sim/apps`, { method: 'POST', body: JSON.stringify({ id: '/child', cmd: 'sleep 1', instances: 2 }) });

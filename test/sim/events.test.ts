@@ -10,26 +10,55 @@ function record(sim: Simulator): SimEvent[] {
 
 /** Event types without the status/instance/health noise, to compare sequences. */
 const skeleton = (evs: SimEvent[]): string[] =>
-  evs.map((e) => (e.eventType === 'status_update_event' ? `status:${String(e.taskStatus)}` : e.eventType))
+  evs
+    .map((e) => (e.eventType === 'status_update_event' ? `status:${String(e.taskStatus)}` : e.eventType))
     .filter((t) => t !== 'instance_changed_event' && t !== 'instance_health_changed_event');
 
 describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)', (flavour) => {
   let sim: Simulator;
-  beforeEach(async () => { sim = await startSimulator({ flavour }); });
-  afterEach(async () => { await sim.close(); });
+  beforeEach(async () => {
+    sim = await startSimulator({ flavour });
+  });
+  afterEach(async () => {
+    await sim.close();
+  });
 
   it('deploys: api_post_event, group change, steps, STAGING → STARTING → RUNNING, health, success', async () => {
     const events = record(sim);
     const tasks = await sim.control.deploy(bridgeApp('/shop/web', { instances: 2, ...HTTP_HEALTH }));
     expect(tasks).toHaveLength(2);
     expect(skeleton(events)).toEqual([
-      'api_post_event', 'group_change_success', 'deployment_info', 'add_health_check_event', 'deployment_step_success',
-      'deployment_info', 'status:TASK_STAGING', 'status:TASK_STAGING', 'status:TASK_STARTING', 'status:TASK_STARTING',
-      'status:TASK_RUNNING', 'status:TASK_RUNNING', 'health_status_changed_event', 'health_status_changed_event',
-      'deployment_step_success', 'deployment_success',
+      'api_post_event',
+      'group_change_success',
+      'deployment_info',
+      'add_health_check_event',
+      'deployment_step_success',
+      'deployment_info',
+      'status:TASK_STAGING',
+      'status:TASK_STAGING',
+      'status:TASK_STARTING',
+      'status:TASK_STARTING',
+      'status:TASK_RUNNING',
+      'status:TASK_RUNNING',
+      'health_status_changed_event',
+      'health_status_changed_event',
+      'deployment_step_success',
+      'deployment_success',
     ]);
     const status = events.find((e) => e.eventType === 'status_update_event') as SimEvent;
-    expect(Object.keys(status)).toEqual(['slaveId', 'taskId', 'taskStatus', 'message', 'appId', 'host', 'ipAddresses', 'ports', 'version', 'eventType', 'timestamp']);
+    expect(Object.keys(status)).toEqual([
+      'slaveId',
+      'taskId',
+      'taskStatus',
+      'message',
+      'appId',
+      'host',
+      'ipAddresses',
+      'ports',
+      'version',
+      'eventType',
+      'timestamp',
+    ]);
     expect(status.appId).toBe('/shop/web');
     const idRe = flavour === '1.4' ? /^shop_web\.[0-9a-f-]{36}$/ : /^shop_web\.instance-[0-9a-f-]{36}\._app\.1$/;
     expect(status.taskId).toMatch(idRe);
@@ -43,7 +72,10 @@ describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)
     const plan = info.plan as Record<string, unknown>;
     // 1.4 always writes heavy plans; 1.8+ always light.
     expect('original' in plan).toBe(flavour === '1.4');
-    expect(plan.steps).toEqual([{ actions: [{ action: 'StartApplication', app: '/shop/web' }] }, { actions: [{ action: 'ScaleApplication', app: '/shop/web' }] }]);
+    expect(plan.steps).toEqual([
+      { actions: [{ action: 'StartApplication', app: '/shop/web' }] },
+      { actions: [{ action: 'ScaleApplication', app: '/shop/web' }] },
+    ]);
   });
 
   it('scales up and down (youngest killed first, KILLING → KILLED)', async () => {
@@ -51,15 +83,31 @@ describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)
     const events = record(sim);
     await sim.control.scale('/web', 3);
     expect(skeleton(events)).toEqual([
-      'api_post_event', 'group_change_success', 'deployment_info', 'status:TASK_STAGING', 'status:TASK_STAGING',
-      'status:TASK_STARTING', 'status:TASK_STARTING', 'status:TASK_RUNNING', 'status:TASK_RUNNING', 'deployment_step_success', 'deployment_success',
+      'api_post_event',
+      'group_change_success',
+      'deployment_info',
+      'status:TASK_STAGING',
+      'status:TASK_STAGING',
+      'status:TASK_STARTING',
+      'status:TASK_STARTING',
+      'status:TASK_RUNNING',
+      'status:TASK_RUNNING',
+      'deployment_step_success',
+      'deployment_success',
     ]);
     expect(sim.control.tasks('/web')).toHaveLength(3);
     events.length = 0;
     await sim.control.scale('/web', 1);
     expect(skeleton(events)).toEqual([
-      'api_post_event', 'group_change_success', 'deployment_info', 'status:TASK_KILLING', 'status:TASK_KILLING',
-      'status:TASK_KILLED', 'status:TASK_KILLED', 'deployment_step_success', 'deployment_success',
+      'api_post_event',
+      'group_change_success',
+      'deployment_info',
+      'status:TASK_KILLING',
+      'status:TASK_KILLING',
+      'status:TASK_KILLED',
+      'status:TASK_KILLED',
+      'deployment_step_success',
+      'deployment_success',
     ]);
     expect(sim.control.tasks('/web')).toHaveLength(1);
   });
@@ -82,8 +130,15 @@ describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)
     const events = record(sim);
     await sim.control.remove('/web');
     expect(skeleton(events)).toEqual([
-      'group_change_success', 'deployment_info', 'status:TASK_KILLING', 'status:TASK_KILLING', 'status:TASK_KILLED',
-      'status:TASK_KILLED', 'app_terminated_event', 'deployment_step_success', 'deployment_success',
+      'group_change_success',
+      'deployment_info',
+      'status:TASK_KILLING',
+      'status:TASK_KILLING',
+      'status:TASK_KILLED',
+      'status:TASK_KILLED',
+      'app_terminated_event',
+      'deployment_step_success',
+      'deployment_success',
     ]);
     expect(sim.control.apps()).toEqual([]);
   });
@@ -95,14 +150,20 @@ describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)
     sim.control.setHealth(task.id, false);
     sim.control.setHealth(task.id, true);
     expect(events.map((e) => e.eventType)).toEqual([
-      'failed_health_check_event', 'health_status_changed_event', 'instance_health_changed_event',
       'failed_health_check_event',
-      'health_status_changed_event', 'instance_health_changed_event',
+      'health_status_changed_event',
+      'instance_health_changed_event',
+      'failed_health_check_event',
+      'health_status_changed_event',
+      'instance_health_changed_event',
     ]);
     const failed = events[0];
     // 1.4 keys failed checks by instanceId; 1.5+ by taskId holding the instance id.
     if (flavour === '1.4') expect(failed.instanceId).toBe(task.instanceId);
-    else { expect(failed.taskId).toBe(task.instanceId); expect(failed.instanceId).toBeUndefined(); }
+    else {
+      expect(failed.taskId).toBe(task.instanceId);
+      expect(failed.instanceId).toBeUndefined();
+    }
     expect(events[1]).toMatchObject({ alive: false, instanceId: task.instanceId });
     expect(events[5]).toMatchObject({ healthy: true, instanceId: task.instanceId });
   });
@@ -111,8 +172,15 @@ describe.each(['1.4', '1.10'] as const)('simulator event sequences (Marathon %s)
     const [task] = await sim.control.deploy(bridgeApp('/web', HTTP_HEALTH));
     const events = record(sim);
     const next = await sim.control.killUnhealthy(task.id);
-    expect(skeleton(events)).toEqual(['unhealthy_instance_kill_event', 'status:TASK_KILLING', 'status:TASK_KILLED',
-      'status:TASK_STAGING', 'status:TASK_STARTING', 'status:TASK_RUNNING', 'health_status_changed_event']);
+    expect(skeleton(events)).toEqual([
+      'unhealthy_instance_kill_event',
+      'status:TASK_KILLING',
+      'status:TASK_KILLED',
+      'status:TASK_STAGING',
+      'status:TASK_STARTING',
+      'status:TASK_RUNNING',
+      'health_status_changed_event',
+    ]);
     expect(events[0]).toMatchObject({ taskId: task.id, instanceId: task.instanceId, reason: 'HealthCheckFailed' });
     expect(sim.control.tasks('/web').map((t) => t.id)).toEqual([next.id]);
   });

@@ -2,7 +2,11 @@
 import net from 'node:net';
 import { waitFor } from '../support/wait';
 
-export interface RawFrame { event: string; data: Record<string, unknown>; raw: string }
+export interface RawFrame {
+  event: string;
+  data: Record<string, unknown>;
+  raw: string;
+}
 
 /** Reads `/v2/events` over a raw socket so tests see the exact bytes. */
 export class RawStream {
@@ -13,11 +17,17 @@ export class RawStream {
   constructor(baseUrl: string, path = '/v2/events', headers: Record<string, string> = { Accept: 'text/event-stream' }) {
     const u = new URL(baseUrl);
     this.sock = net.connect(Number(u.port), u.hostname);
-    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const lines = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     this.sock.write(`GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\n${lines}\r\n`);
     this.sock.setEncoding('utf8');
-    this.sock.on('data', (d: string) => { this.bytes += d; });
-    this.sock.on('close', () => { this.closed = true; });
+    this.sock.on('data', (d: string) => {
+      this.bytes += d;
+    });
+    this.sock.on('close', () => {
+      this.closed = true;
+    });
     this.sock.on('error', () => undefined);
   }
 
@@ -44,11 +54,19 @@ export class RawStream {
   }
 
   async waitForHead(): Promise<string> {
-    return waitFor(() => this.head || undefined, 5000, () => `no response head: ${JSON.stringify(this.bytes)}`);
+    return waitFor(
+      () => this.head || undefined,
+      5000,
+      () => `no response head: ${JSON.stringify(this.bytes)}`,
+    );
   }
 
   async waitForEvent(pred: (f: RawFrame) => boolean, what = 'event'): Promise<RawFrame> {
-    return waitFor(() => this.frames().find(pred), 5000, () => `no ${what}; got ${this.types().join(',')}`);
+    return waitFor(
+      () => this.frames().find(pred),
+      5000,
+      () => `no ${what}; got ${this.types().join(',')}`,
+    );
   }
 
   destroy(): void {

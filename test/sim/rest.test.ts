@@ -3,7 +3,11 @@ import { HTTP_HEALTH, bridgeApp } from './helpers';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function get(sim: Simulator | string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Json; text: string; headers: Headers }> {
+async function get(
+  sim: Simulator | string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Json; text: string; headers: Headers }> {
   const base = typeof sim === 'string' ? sim : sim.url;
   const res = await fetch(`${base}${path}`, { headers, redirect: 'manual' });
   if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
@@ -12,19 +16,31 @@ async function get(sim: Simulator | string, path: string, headers: Record<string
   }
   const text = await res.text();
   let body: Json = {};
-  try { body = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, body, text, headers: res.headers };
 }
 
 async function send(sim: Simulator, method: string, path: string, payload: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${sim.url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  const res = await fetch(`${sim.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
   return { status: res.status, body: (await res.json()) as Json };
 }
 
 describe.each(['1.4', '1.10'] as const)('simulator REST (Marathon %s)', (flavour) => {
   let sim: Simulator;
-  beforeEach(async () => { sim = await startSimulator({ flavour }); });
-  afterEach(async () => { await sim.close(); });
+  beforeEach(async () => {
+    sim = await startSimulator({ flavour });
+  });
+  afterEach(async () => {
+    await sim.close();
+  });
 
   it('lists apps with counts and deployments always, tasks and health results with embed', async () => {
     await sim.control.deploy(bridgeApp('/team/web', { instances: 2, ...HTTP_HEALTH }));
@@ -79,7 +95,11 @@ describe.each(['1.4', '1.10'] as const)('simulator REST (Marathon %s)', (flavour
     expect(locked.body.message).toBe('App is locked by one or more deployments.');
     await waitIdle(sim);
     expect(sim.control.tasks('/api/web')).toHaveLength(3);
-    const bad = await send(sim, 'POST', '/v2/apps', { id: '/Bad_Id', instances: -1, container: { type: 'DOCKER', docker: { image: '' }, portMappings: [{ containerPort: 99999 }] } });
+    const bad = await send(sim, 'POST', '/v2/apps', {
+      id: '/Bad_Id',
+      instances: -1,
+      container: { type: 'DOCKER', docker: { image: '' }, portMappings: [{ containerPort: 99999 }] },
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.message).toBe('Object is not valid');
     const paths = bad.body.details.map((d: Json) => d.path);
@@ -192,7 +212,9 @@ describe('simulator bulk state', () => {
     try {
       sim.control.seed({ apps: 10, tasksPerApp: 1 });
       const seen: string[] = [];
-      sim.control.onEvent((e) => { if (e.eventType === 'status_update_event') seen.push(String(e.taskStatus)); });
+      sim.control.onEvent((e) => {
+        if (e.eventType === 'status_update_event') seen.push(String(e.taskStatus));
+      });
       const started = Date.now();
       const sent = await sim.control.pump({ ratePerSec: 500, count: 50 }).done;
       expect(sent).toBe(50);

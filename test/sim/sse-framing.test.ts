@@ -11,8 +11,13 @@ describe.each(['1.4', '1.10'] as const)('simulator /v2/events framing (Marathon 
     return s;
   };
 
-  beforeEach(async () => { sim = await startSimulator({ flavour, keepaliveMs: 40 }); });
-  afterEach(async () => { streams.splice(0).forEach((s) => s.destroy()); await sim.close(); });
+  beforeEach(async () => {
+    sim = await startSimulator({ flavour, keepaliveMs: 40 });
+  });
+  afterEach(async () => {
+    streams.splice(0).forEach((s) => s.destroy());
+    await sim.close();
+  });
 
   it('answers like Jetty: 200, event-stream content type, Connection: close, no chunking, attached event first', async () => {
     const s = open();
@@ -51,7 +56,11 @@ describe.each(['1.4', '1.10'] as const)('simulator /v2/events framing (Marathon 
   it('writes a bare CRLF keepalive on the configured period', async () => {
     const s = open();
     await s.waitForEvent((f) => f.event === 'event_stream_attached');
-    await waitFor(() => /\r\n\r\n\r\n\r\n$/.test(s.body) || undefined, 5000, () => JSON.stringify(s.body));
+    await waitFor(
+      () => /\r\n\r\n\r\n\r\n$/.test(s.body) || undefined,
+      5000,
+      () => JSON.stringify(s.body),
+    );
     expect(s.body.replace(/event: [^\r]*\r\ndata: [^\r]*\r\n\r\n/g, '')).toMatch(/^(\r\n)+$/);
   });
 

@@ -2,15 +2,7 @@
  * Builders for Marathon apps, tasks and events (Traefik's builder_test.go style):
  *   anApp({ id: '/web' }, withLabel('berth.domain', 'web.x'), withTasks(aTask({ state: 'TASK_RUNNING' })))
  */
-import type {
-  App,
-  HealthCheckResult,
-  MarathonEvent,
-  PortMapping,
-  StatusUpdateEvent,
-  Task,
-  TaskState,
-} from '../../src/marathon/types';
+import type { App, HealthCheckResult, MarathonEvent, PortMapping, StatusUpdateEvent, Task, TaskState } from '../../src/marathon/types';
 
 export type AppOption = (app: App) => void;
 
@@ -46,64 +38,83 @@ export function safeId(appId: string): string {
   return appId.replace(/^\//, '').replace(/\//g, '_');
 }
 
-export const withLabel = (key: string, value: string): AppOption => (a) => {
-  a.labels = { ...(a.labels ?? {}), [key]: value };
-};
+export const withLabel =
+  (key: string, value: string): AppOption =>
+  (a) => {
+    a.labels = { ...(a.labels ?? {}), [key]: value };
+  };
 
-export const withLabels = (labels: Record<string, string>): AppOption => (a) => {
-  a.labels = { ...(a.labels ?? {}), ...labels };
-};
+export const withLabels =
+  (labels: Record<string, string>): AppOption =>
+  (a) => {
+    a.labels = { ...(a.labels ?? {}), ...labels };
+  };
 
 /** berth.domain (+ optional extra labels): the minimum for berth to care. */
-export const withDomain = (domain: string, extra: Record<string, string> = {}): AppOption =>
-  withLabels({ 'berth.domain': domain, ...extra });
+export const withDomain = (domain: string, extra: Record<string, string> = {}): AppOption => withLabels({ 'berth.domain': domain, ...extra });
 
-export const withTasks = (...tasks: Task[]): AppOption => (a) => {
-  a.tasks = [...(a.tasks ?? []), ...tasks];
-};
+export const withTasks =
+  (...tasks: Task[]): AppOption =>
+  (a) => {
+    a.tasks = [...(a.tasks ?? []), ...tasks];
+  };
 
-export const withInstances = (n: number): AppOption => (a) => {
-  a.instances = n;
-};
+export const withInstances =
+  (n: number): AppOption =>
+  (a) => {
+    a.instances = n;
+  };
 
-export const withVersion = (v: string): AppOption => (a) => {
-  a.version = v;
-};
+export const withVersion =
+  (v: string): AppOption =>
+  (a) => {
+    a.version = v;
+  };
 
 export const withHealthChecks = (): AppOption => (a) => {
   a.healthChecks = [{ protocol: 'HTTP', path: '/health', portIndex: 0, intervalSeconds: 10 }];
 };
 
-export const withPortDefinitions = (...defs: Array<{ port: number; name?: string }>): AppOption => (a) => {
-  a.portDefinitions = defs;
-};
+export const withPortDefinitions =
+  (...defs: Array<{ port: number; name?: string }>): AppOption =>
+  (a) => {
+    a.portDefinitions = defs;
+  };
 
 /** 1.5+ bridge: `networks: [{mode: container/bridge}]` + `container.portMappings`. */
-export const withBridgeMappings = (...m: PortMapping[]): AppOption => (a) => {
-  a.portDefinitions = [];
-  a.networks = [{ mode: 'container/bridge' }];
-  a.container = { type: 'DOCKER', docker: { image: 'img' }, portMappings: m };
-};
+export const withBridgeMappings =
+  (...m: PortMapping[]): AppOption =>
+  (a) => {
+    a.portDefinitions = [];
+    a.networks = [{ mode: 'container/bridge' }];
+    a.container = { type: 'DOCKER', docker: { image: 'img' }, portMappings: m };
+  };
 
 /** 1.5+ container network (IP-per-task). */
-export const withContainerNetwork = (name: string, ...m: PortMapping[]): AppOption => (a) => {
-  a.portDefinitions = [];
-  a.networks = [{ mode: 'container', name }];
-  a.container = { type: 'DOCKER', docker: { image: 'img' }, portMappings: m };
-};
+export const withContainerNetwork =
+  (name: string, ...m: PortMapping[]): AppOption =>
+  (a) => {
+    a.portDefinitions = [];
+    a.networks = [{ mode: 'container', name }];
+    a.container = { type: 'DOCKER', docker: { image: 'img' }, portMappings: m };
+  };
 
 /** 1.4 docker `network` + `docker.portMappings`. */
-export const withDocker14 = (network: 'HOST' | 'BRIDGE' | 'USER', ...m: PortMapping[]): AppOption => (a) => {
-  a.portDefinitions = undefined;
-  a.container = { type: 'DOCKER', docker: { image: 'img', network, portMappings: m } };
-  if (network === 'USER') a.ipAddress = { networkName: 'dcos' };
-};
+export const withDocker14 =
+  (network: 'HOST' | 'BRIDGE' | 'USER', ...m: PortMapping[]): AppOption =>
+  (a) => {
+    a.portDefinitions = undefined;
+    a.container = { type: 'DOCKER', docker: { image: 'img', network, portMappings: m } };
+    if (network === 'USER') a.ipAddress = { networkName: 'dcos' };
+  };
 
-export const withDockerParam = (key: string, value: string): AppOption => (a) => {
-  a.container ??= { type: 'DOCKER', docker: { image: 'img' } };
-  a.container.docker ??= { image: 'img' };
-  a.container.docker.parameters = [...(a.container.docker.parameters ?? []), { key, value }];
-};
+export const withDockerParam =
+  (key: string, value: string): AppOption =>
+  (a) => {
+    a.container ??= { type: 'DOCKER', docker: { image: 'img' } };
+    a.container.docker ??= { image: 'img' };
+    a.container.docker.parameters = [...(a.container.docker.parameters ?? []), { key, value }];
+  };
 
 /** A running task on 10.0.0.1 with host port 31000; `id` defaults to `<app>.<uuid>` (filled by anApp). */
 export function aTask(t: Partial<Task> = {}): Task {

@@ -38,7 +38,14 @@ export async function openTestDb(engine: Engine): Promise<TestDb> {
   const { url, drop } = await createPgDatabase();
   const db = await openDatabase({ url, dataDir: 'unused' });
   await migrateLatest(db.knex);
-  return { ...db, url, drop: async () => { await db.close(); await drop(); } };
+  return {
+    ...db,
+    url,
+    drop: async () => {
+      await db.close();
+      await drop();
+    },
+  };
 }
 
 /**

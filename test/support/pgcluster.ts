@@ -32,7 +32,10 @@ export function pgClusterUnavailable(): string | null {
 function version(): string | null {
   const dir = '/usr/lib/postgresql';
   if (!fs.existsSync(dir)) return null;
-  const v = fs.readdirSync(dir).filter((d) => fs.existsSync(`${dir}/${d}/bin/postgres`)).sort((a, b) => Number(b) - Number(a));
+  const v = fs
+    .readdirSync(dir)
+    .filter((d) => fs.existsSync(`${dir}/${d}/bin/postgres`))
+    .sort((a, b) => Number(b) - Number(a));
   return v[0] ?? null;
 }
 
@@ -44,7 +47,13 @@ const ctl = async (v: string, name: string, action: string, ...extra: string[]) 
 /** Polls pg_isready (bounded: 10 s) until the server accepts connections. */
 async function waitReady(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (await run('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port)]).then(() => true, () => false)) return;
+    if (
+      await run('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port)]).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`private PostgreSQL cluster on port ${port} did not become ready`);
@@ -59,14 +68,27 @@ export async function privateCluster(name: string, port: number): Promise<PgClus
   if (!listed.split('\n').some((l) => l.split(/\s+/)[1] === name)) {
     execFileSync('pg_createcluster', [v, name, '-p', String(port), '--', '--auth=trust'], { stdio: 'pipe', timeout: 120_000 });
   }
-  const online = () => execFileSync('pg_lsclusters', ['-h']).toString().split('\n').some((l) => { const f = l.split(/\s+/); return f[1] === name && f[3] === 'online'; });
+  const online = () =>
+    execFileSync('pg_lsclusters', ['-h'])
+      .toString()
+      .split('\n')
+      .some((l) => {
+        const f = l.split(/\s+/);
+        return f[1] === name && f[3] === 'online';
+      });
   if (!online()) await ctl(v, name, 'start');
   await waitReady(port);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    restart: async () => { await ctl(v, name, 'restart', '-m', 'fast'); await waitReady(port); },
+    restart: async () => {
+      await ctl(v, name, 'restart', '-m', 'fast');
+      await waitReady(port);
+    },
     stop: () => ctl(v, name, 'stop', '-m', 'fast'),
-    start: async () => { await ctl(v, name, 'start'); await waitReady(port); },
+    start: async () => {
+      await ctl(v, name, 'start');
+      await waitReady(port);
+    },
   };
 }

@@ -3,7 +3,12 @@
  * with `describe()` in the message. Condition-based waiting, not a sleep: it returns as soon as
  * the condition holds.
  */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10000, describe?: () => string, intervalMs = 20): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10000,
+  describe?: () => string,
+  intervalMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

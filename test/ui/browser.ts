@@ -44,7 +44,9 @@ export function watchErrors(page: Page): string[] {
 export async function axeViolations(page: Page): Promise<Array<{ id: string; impact: string; nodes: string[] }>> {
   const source = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
-  const result = (await page.evaluate(`axe.run(document).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })) }))`)) as { passes: number; violations: Array<{ id: string; impact: string; nodes: string[] }> };
+  const result = (await page.evaluate(
+    `axe.run(document).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })) }))`,
+  )) as { passes: number; violations: Array<{ id: string; impact: string; nodes: string[] }> };
   // A run that checked nothing would pass vacuously.
   if (result.passes < 5) throw new Error(`axe-core checked almost nothing (${result.passes} rules passed)`);
   return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');

@@ -66,7 +66,10 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     expect(url).toBe(`${base}/ui/`);
     await page.goto(url as string);
     await until(page, `document.querySelector('#ov-cluster')?.textContent.includes('leader')`);
-    await until(page, `document.querySelector('#ov-sync tbody tr td')?.textContent.includes('ago') || document.querySelector('#ov-sync tbody')?.textContent.includes('now')`);
+    await until(
+      page,
+      `document.querySelector('#ov-sync tbody tr td')?.textContent.includes('ago') || document.querySelector('#ov-sync tbody')?.textContent.includes('now')`,
+    );
     const serial = Number(await textOf(page, '[data-testid=dns-serial]'));
     expect(serial).toBe(demo.berth.dns.currentIndex().serial);
     expect(await textOf(page, '#ov-marathon')).toMatch(/connected|last event/);
@@ -110,7 +113,10 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     expect(await textOf(page, '#pool-message')).toContain(held.body.ip);
     // Search finds it; the audit trail shows the allocation.
     await page.type('#alloc-q', 'dashboard-test');
-    await until(page, `document.querySelectorAll('#allocations tbody tr').length === 1 && document.querySelector('#allocations tbody').textContent.includes(${JSON.stringify(held.body.ip)})`);
+    await until(
+      page,
+      `document.querySelectorAll('#allocations tbody tr').length === 1 && document.querySelector('#allocations tbody').textContent.includes(${JSON.stringify(held.body.ip)})`,
+    );
     await until(page, `document.querySelector('#events tbody')?.textContent.includes(${JSON.stringify(appId)})`);
     await screenshot(page, 'pools');
     await noAxeIssues('pools');
@@ -148,7 +154,12 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await until(page, `document.querySelector('#live')?.textContent === 'Live' && document.querySelectorAll('li.service').length > 0`);
     await page.evaluate('window.__sameDocument = true');
     await demo.sim.control.deploy({
-      id: '/integration/live-new', instances: 1, cpus: 0.1, mem: 64, cmd: 'sleep 1000', portDefinitions: [{ port: 0, name: 'http' }],
+      id: '/integration/live-new',
+      instances: 1,
+      cpus: 0.1,
+      mem: 64,
+      cmd: 'sleep 1000',
+      portDefinitions: [{ port: 0, name: 'http' }],
       labels: { 'berth.domain': 'live-new.integration.berth.internal', 'berth.env': 'integration' },
     });
     await page.type('#svc-q', 'live-new');
@@ -190,11 +201,17 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     const p2 = await browser.newPage();
     try {
       await p2.setRequestInterception(true);
-      p2.on('request', (r) => (r.url().includes('/v1/live') ? void r.respond({ status: 503, contentType: 'application/json', body: '{"code":"NOT_READY"}' }) : void r.continue()));
+      p2.on('request', (r) =>
+        r.url().includes('/v1/live') ? void r.respond({ status: 503, contentType: 'application/json', body: '{"code":"NOT_READY"}' }) : void r.continue(),
+      );
       await p2.goto(`${base}/ui/#/pools`);
       await until(p2, `document.querySelector('#live')?.textContent.startsWith('Polling') && document.querySelector('#allocations tbody tr td.mono')`);
       const appId = '/ui/polled';
-      const r = await fetch(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const r = await fetch(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(r.status).toBe(201);
       await until(p2, `document.querySelector('#allocations tbody').textContent.includes(${JSON.stringify(appId)})`, 15_000);
     } finally {
@@ -217,11 +234,21 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
     await buildUi();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-ui-token-'));
     const config = loadConfig({
-      BERTH_DATA_DIR: tmp, BERTH_HTTP_ADDR: '127.0.0.1:0', BERTH_DNS_ADDR: '127.0.0.1:0', BERTH_API_TOKENS: 'right-token,other',
-      BERTH_NGINX_DIR: path.join(tmp, 'nginx'), BERTH_NGINX_TEST_CMD: '', BERTH_NGINX_RELOAD_CMD: '', BERTH_LOG_LEVEL: 'silent',
+      BERTH_DATA_DIR: tmp,
+      BERTH_HTTP_ADDR: '127.0.0.1:0',
+      BERTH_DNS_ADDR: '127.0.0.1:0',
+      BERTH_API_TOKENS: 'right-token,other',
+      BERTH_NGINX_DIR: path.join(tmp, 'nginx'),
+      BERTH_NGINX_TEST_CMD: '',
+      BERTH_NGINX_RELOAD_CMD: '',
+      BERTH_LOG_LEVEL: 'silent',
     });
     berth = await start(config, { logger: silentLogger });
-    await fetch(`${berth.url}/v1/pools`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer right-token' }, body: JSON.stringify({ name: 'secret-pool', cidr: '10.70.0.0/24' }) });
+    await fetch(`${berth.url}/v1/pools`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer right-token' },
+      body: JSON.stringify({ name: 'secret-pool', cidr: '10.70.0.0/24' }),
+    });
     browser = await launch();
     page = await browser.newPage();
   }, 180_000);
@@ -235,7 +262,10 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
   it('shows nothing but the prompt until a valid token; a wrong one is rejected', async () => {
     await page.goto(`${berth.url}/ui/#/pools`);
     await until(page, `document.querySelector('#token')`);
-    const shown = async () => page.evaluate(`({ nav: document.querySelector('#nav').hidden, tables: document.querySelectorAll('main table').length, text: document.querySelector('main').textContent })`) as Promise<{ nav: boolean; tables: number; text: string }>;
+    const shown = async () =>
+      page.evaluate(
+        `({ nav: document.querySelector('#nav').hidden, tables: document.querySelectorAll('main table').length, text: document.querySelector('main').textContent })`,
+      ) as Promise<{ nav: boolean; tables: number; text: string }>;
     let s = await shown();
     expect(s).toMatchObject({ nav: true, tables: 0 });
     expect(s.text).not.toContain('secret-pool');

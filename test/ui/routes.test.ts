@@ -79,17 +79,20 @@ describeEachEngine('dashboard routes', (db) => {
     fs.writeFileSync(path.join(uiDir, 'notes.txt'), 'not served: unknown type');
     const metricsRegistry = new PromRegistry();
     const ipam = createIpam({ knex: db().knex, logger: silentLogger, metricsRegistry });
-    app = await testApp((a) => {
-      registerIpamRoutes(a, { ipam: ipam.service });
-      registerDashboardRoutes(a, {
-        tokensRequired: true,
-        labelPrefix: 'acme.',
-        live: { registry, nginx: { status: () => nginxStatus }, knex: db().knex },
-        dns: { currentIndex: () => ({ loaded: true, position: 7, serial: 1765000000, names: 12 }) },
-        metricsRegistry,
-        uiDir,
-      });
-    }, { apiTokens: ['s3cret'], metricsRegistry });
+    app = await testApp(
+      (a) => {
+        registerIpamRoutes(a, { ipam: ipam.service });
+        registerDashboardRoutes(a, {
+          tokensRequired: true,
+          labelPrefix: 'acme.',
+          live: { registry, nginx: { status: () => nginxStatus }, knex: db().knex },
+          dns: { currentIndex: () => ({ loaded: true, position: 7, serial: 1765000000, names: 12 }) },
+          metricsRegistry,
+          uiDir,
+        });
+      },
+      { apiTokens: ['s3cret'], metricsRegistry },
+    );
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
     const auth = { authorization: 'Bearer s3cret' };
@@ -164,11 +167,24 @@ describeEachEngine('dashboard routes', (db) => {
     await waitFor(() => s.events.some((e) => e.event === 'hello'), 5000);
     // Let the first look record the fingerprint, then change IPAM.
     await waitFor(() => registry.listeners.size > 0, 5000);
-    const r = await app.inject({ method: 'PUT', url: `/v1/pools/ui/allocations/${encodeURIComponent('/live/new')}`, headers: { authorization: 'Bearer s3cret' }, payload: {} });
+    const r = await app.inject({
+      method: 'PUT',
+      url: `/v1/pools/ui/allocations/${encodeURIComponent('/live/new')}`,
+      headers: { authorization: 'Bearer s3cret' },
+      payload: {},
+    });
     expect(r.statusCode).toBe(201);
-    await waitFor(() => s.events.some((e) => e.event === 'changed' && JSON.parse(e.data).topics.includes('pools')), 5000, () => JSON.stringify(s.events));
+    await waitFor(
+      () => s.events.some((e) => e.event === 'changed' && JSON.parse(e.data).topics.includes('pools')),
+      5000,
+      () => JSON.stringify(s.events),
+    );
     registry.move();
-    await waitFor(() => s.events.some((e) => e.event === 'changed' && JSON.parse(e.data).topics.includes('registry')), 5000, () => JSON.stringify(s.events));
+    await waitFor(
+      () => s.events.some((e) => e.event === 'changed' && JSON.parse(e.data).topics.includes('registry')),
+      5000,
+      () => JSON.stringify(s.events),
+    );
     s.close();
     await s.ended;
     // The last client gone, the hub stops listening to the registry.
@@ -179,7 +195,12 @@ describeEachEngine('dashboard routes', (db) => {
 describe('live stream limits', () => {
   it('refuses clients beyond the bound and never holds up close()', async () => {
     const registry = fakeRegistry();
-    const hub = new LiveHub({ sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => '0' }, logger: silentLogger, maxClients: 2, heartbeatMs: 50 });
+    const hub = new LiveHub({
+      sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => '0' },
+      logger: silentLogger,
+      maxClients: 2,
+      heartbeatMs: 50,
+    });
     const app = await testApp((a) => {
       a.addHook('preClose', async () => hub.close());
       a.get('/live', async (_req, reply) => {
@@ -205,7 +226,11 @@ describe('live stream limits', () => {
   it('a burst of registry changes costs a few looks and one notice, not one each', async () => {
     const registry = fakeRegistry();
     let looks = 0;
-    const hub = new LiveHub({ sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => String(++looks && 0) }, logger: silentLogger, pollMs: 60_000 });
+    const hub = new LiveHub({
+      sources: { registry, nginx: { status: () => nginxStatus }, poolsVersion: async () => String(++looks && 0) },
+      logger: silentLogger,
+      pollMs: 60_000,
+    });
     const app = await testApp((a) => {
       a.addHook('preClose', async () => hub.close());
       a.get('/live', async (_req, reply) => {

@@ -22,7 +22,11 @@ export function checkCommand(ctx: CliContext): Command {
       try {
         await db.knex.raw('select 1');
         const pending = await pendingMigrations(db.knex);
-        results.push({ name: 'database', ok: true, detail: `${db.describe}; ${pending.length ? `pending migrations: ${pending.join(', ')}` : 'schema up to date'}` });
+        results.push({
+          name: 'database',
+          ok: true,
+          detail: `${db.describe}; ${pending.length ? `pending migrations: ${pending.join(', ')}` : 'schema up to date'}`,
+        });
       } catch (e) {
         results.push({ name: 'database', ok: false, detail: `${db.describe}: ${(e as Error).message}` });
       } finally {

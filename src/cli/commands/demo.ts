@@ -39,7 +39,15 @@ export function demoCommand(ctx: CliContext): Command {
       let demo: DemoHandle;
       try {
         demo = await runDemo({
-          flags: { dataDir: f.dataDir, httpAddr: f.httpAddr, dnsAddr: f.dnsAddr, nginxPort: f.nginxPort, tcpPort: f.tcpPort, churnMs: f.churn ? f.churnMs : 0, nginx: f.nginx },
+          flags: {
+            dataDir: f.dataDir,
+            httpAddr: f.httpAddr,
+            dnsAddr: f.dnsAddr,
+            nginxPort: f.nginxPort,
+            tcpPort: f.tcpPort,
+            churnMs: f.churn ? f.churnMs : 0,
+            nginx: f.nginx,
+          },
           env: ctx.env,
           cwd: process.cwd(),
           progress: (l) => ctx.err(`berth demo: ${l}`),

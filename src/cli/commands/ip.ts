@@ -36,12 +36,13 @@ export function ipCommand(ctx: CliContext): Command {
   ip.addCommand(
     withApiOptions(
       new Command('release')
-        .description('release the app\'s address into quarantine (no error when it holds none)')
+        .description("release the app's address into quarantine (no error when it holds none)")
         .argument('<pool>')
         .argument('<appId>')
         .option('--allocation-id <n>', 'release only this allocation (refused if the app holds a newer one)'),
     ).action(async (pool: string, appId: string, o: Common & { allocationId?: string }) => {
-      if (o.allocationId !== undefined && !/^[1-9]\d*$/.test(o.allocationId)) throw new CliExit(EXIT.USAGE, `--allocation-id "${o.allocationId}": expected a positive integer`);
+      if (o.allocationId !== undefined && !/^[1-9]\d*$/.test(o.allocationId))
+        throw new CliExit(EXIT.USAGE, `--allocation-id "${o.allocationId}": expected a positive integer`);
       await callApi(o, ctx.env, 'DELETE', `${path(pool, checkAppIdArg(appId))}${o.allocationId ? `?allocationId=${o.allocationId}` : ''}`);
       emit(ctx, !!o.json, { released: true, pool, appId }, () => [`released ${appId} in pool ${pool}`]);
     }),
@@ -61,7 +62,10 @@ export function ipCommand(ctx: CliContext): Command {
       }
       emit(ctx, !!o.json, { appId, allocations: list }, (v: { allocations: Allocation[] }) =>
         v.allocations.length
-          ? table([['POOL', 'IP', 'GATEWAY', 'ALLOCATION', 'SINCE'], ...v.allocations.map((a) => [a.pool, `${a.ip}/${a.prefixLength}`, a.gateway ?? '-', String(a.allocationId), a.allocatedAt])])
+          ? table([
+              ['POOL', 'IP', 'GATEWAY', 'ALLOCATION', 'SINCE'],
+              ...v.allocations.map((a) => [a.pool, `${a.ip}/${a.prefixLength}`, a.gateway ?? '-', String(a.allocationId), a.allocatedAt]),
+            ])
           : [`${appId} holds no address`],
       );
       if (list.length === 0) throw new CliExit(EXIT.FAILURE, `${appId} holds no address${o.pool ? ` in pool ${o.pool}` : ''}`);

@@ -25,7 +25,17 @@ export function outputTo(ctx: CliContext, cmd: Command): Command {
 function usageRows(pools: PoolWithUsage[]): string[] {
   return table([
     ['NAME', 'CIDR', 'GATEWAY', 'CAPACITY', 'ALLOCATED', 'QUARANTINED', 'RESERVED', 'AVAILABLE', 'DOCKER NETWORK'],
-    ...pools.map((p) => [p.name, p.cidr, p.gateway ?? '-', String(p.usage.capacity), String(p.usage.allocated), String(p.usage.quarantined), String(p.usage.reserved), String(p.usage.available), p.dockerNetwork ?? '-']),
+    ...pools.map((p) => [
+      p.name,
+      p.cidr,
+      p.gateway ?? '-',
+      String(p.usage.capacity),
+      String(p.usage.allocated),
+      String(p.usage.quarantined),
+      String(p.usage.reserved),
+      String(p.usage.available),
+      p.dockerNetwork ?? '-',
+    ]),
   ]);
 }
 
@@ -79,7 +89,7 @@ export function poolsCommand(ctx: CliContext): Command {
         .option('--gateway <ip>', 'gateway (default: first host); reserved')
         .option('--reserve <addr>', 'reserve an address, CIDR or first-last range (repeatable)', collect)
         .option('--aux-address <host=ip>', 'Docker --aux-address (repeatable); reserved', collect)
-        .option('--ip-range <cidr>', "Docker --ip-range for containers without --ip; reserved")
+        .option('--ip-range <cidr>', 'Docker --ip-range for containers without --ip; reserved')
         .option('--docker-network <name>', 'Docker network name used by /v1/apps/prepare')
         .option('--bridge <name>', 'Linux bridge name')
         .option('--quarantine <seconds>', 'seconds before a released address is reused (default 900)')
@@ -92,47 +102,74 @@ export function poolsCommand(ctx: CliContext): Command {
   );
 
   pools.addCommand(
-    withApiOptions(new Command('show').description('show a pool, its usage and its docker network command').argument('<name>')).action(async (name: string, o: Common) => {
-      const { body: pool } = await callApi<PoolWithUsage>(o, ctx.env, 'GET', `/v1/pools/${encodeURIComponent(name)}`);
-      const { body: docker } = await callApi<{ command: string }>(o, ctx.env, 'GET', `/v1/pools/${encodeURIComponent(name)}/docker-network`);
-      emit(ctx, !!o.json, { ...pool, dockerCommand: docker.command }, (p: PoolWithUsage & { dockerCommand: string }) => [
-        ...table([
-          ['name', p.name],
-          ['cidr', p.cidr],
-          ['gateway', p.gateway ?? '-'],
-          ['allocation range', `${p.allocationRange.first} - ${p.allocationRange.last}`],
-          ['reserved', [...p.reserved, ...Object.entries(p.auxAddresses).map(([h, ip]) => `${ip} (aux ${h})`), ...(p.ipRange ? [`${p.ipRange} (ip-range)`] : [])].join(', ') || '-'],
-          ['quarantine', `${p.quarantineSeconds} s`],
-          ['usage', `capacity ${p.usage.capacity}, allocated ${p.usage.allocated}, quarantined ${p.usage.quarantined}, reserved ${p.usage.reserved}, available ${p.usage.available}`],
-        ]),
-        '',
-        p.dockerCommand,
-      ]);
-    }),
+    withApiOptions(new Command('show').description('show a pool, its usage and its docker network command').argument('<name>')).action(
+      async (name: string, o: Common) => {
+        const { body: pool } = await callApi<PoolWithUsage>(o, ctx.env, 'GET', `/v1/pools/${encodeURIComponent(name)}`);
+        const { body: docker } = await callApi<{ command: string }>(o, ctx.env, 'GET', `/v1/pools/${encodeURIComponent(name)}/docker-network`);
+        emit(ctx, !!o.json, { ...pool, dockerCommand: docker.command }, (p: PoolWithUsage & { dockerCommand: string }) => [
+          ...table([
+            ['name', p.name],
+            ['cidr', p.cidr],
+            ['gateway', p.gateway ?? '-'],
+            ['allocation range', `${p.allocationRange.first} - ${p.allocationRange.last}`],
+            [
+              'reserved',
+              [...p.reserved, ...Object.entries(p.auxAddresses).map(([h, ip]) => `${ip} (aux ${h})`), ...(p.ipRange ? [`${p.ipRange} (ip-range)`] : [])].join(
+                ', ',
+              ) || '-',
+            ],
+            ['quarantine', `${p.quarantineSeconds} s`],
+            [
+              'usage',
+              `capacity ${p.usage.capacity}, allocated ${p.usage.allocated}, quarantined ${p.usage.quarantined}, reserved ${p.usage.reserved}, available ${p.usage.available}`,
+            ],
+          ]),
+          '',
+          p.dockerCommand,
+        ]);
+      },
+    ),
   );
 
   pools.addCommand(
-    withApiOptions(new Command('rm').description('delete a pool (refused while addresses are allocated, unless --force)').argument('<name>').option('--force', 'delete even with allocations')).action(
-      async (name: string, o: Common & { force?: boolean }) => {
-        await callApi(o, ctx.env, 'DELETE', `/v1/pools/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`);
-        emit(ctx, !!o.json, { deleted: name }, () => [`pool ${name} deleted`]);
-      },
-    ),
+    withApiOptions(
+      new Command('rm')
+        .description('delete a pool (refused while addresses are allocated, unless --force)')
+        .argument('<name>')
+        .option('--force', 'delete even with allocations'),
+    ).action(async (name: string, o: Common & { force?: boolean }) => {
+      await callApi(o, ctx.env, 'DELETE', `/v1/pools/${encodeURIComponent(name)}${o.force ? '?force=true' : ''}`);
+      emit(ctx, !!o.json, { deleted: name }, () => [`pool ${name} deleted`]);
+    }),
   );
   type Reservation = { pool: string; address: string; addresses: number };
   pools.addCommand(
     withApiOptions(
-      new Command('reserve').description('reserve an address, CIDR or first-last range (refused while any of it is allocated)').argument('<name>').argument('<address>').option('--reason <text>', 'why, for the audit trail'),
+      new Command('reserve')
+        .description('reserve an address, CIDR or first-last range (refused while any of it is allocated)')
+        .argument('<name>')
+        .argument('<address>')
+        .option('--reason <text>', 'why, for the audit trail'),
     ).action(async (name: string, address: string, o: Common & { reason?: string }) => {
-      const { body } = await callApi<Reservation>(o, ctx.env, 'POST', `/v1/pools/${encodeURIComponent(name)}/reservations`, { address, ...(o.reason ? { reason: o.reason } : {}) });
+      const { body } = await callApi<Reservation>(o, ctx.env, 'POST', `/v1/pools/${encodeURIComponent(name)}/reservations`, {
+        address,
+        ...(o.reason ? { reason: o.reason } : {}),
+      });
       emit(ctx, !!o.json, body, (r: Reservation) => [`reserved ${r.address} in pool ${r.pool} (${r.addresses} address(es) changed)`]);
     }),
   );
   pools.addCommand(
-    withApiOptions(new Command('unreserve').description('free an operator reservation').argument('<name>').argument('<address>')).action(async (name: string, address: string, o: Common) => {
-      const { body } = await callApi<Reservation>(o, ctx.env, 'DELETE', `/v1/pools/${encodeURIComponent(name)}/reservations?address=${encodeURIComponent(address)}`);
-      emit(ctx, !!o.json, body, (r: Reservation) => [`unreserved ${r.address} in pool ${r.pool} (${r.addresses} address(es) changed)`]);
-    }),
+    withApiOptions(new Command('unreserve').description('free an operator reservation').argument('<name>').argument('<address>')).action(
+      async (name: string, address: string, o: Common) => {
+        const { body } = await callApi<Reservation>(
+          o,
+          ctx.env,
+          'DELETE',
+          `/v1/pools/${encodeURIComponent(name)}/reservations?address=${encodeURIComponent(address)}`,
+        );
+        emit(ctx, !!o.json, body, (r: Reservation) => [`unreserved ${r.address} in pool ${r.pool} (${r.addresses} address(es) changed)`]);
+      },
+    ),
   );
   return outputTo(ctx, pools);
 }

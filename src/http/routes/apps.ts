@@ -13,21 +13,28 @@ const definition = {
 
 /** Registers `POST /v1/apps/prepare` (also called by registerIpamRoutes). */
 export function registerAppsRoutes(app: FastifyInstance, deps: { ipam: IpamService }): void {
-  app.post<{ Body: Record<string, unknown> }>('/v1/apps/prepare', {
-    schema: {
-      tags: ['ipam'],
-      summary: 'Allocate for berth.ip=auto or auto:<pool> and return the definition with the literal IP label and Docker net/ip parameters',
-      description:
-        'Returns the definition ready to POST to Marathon: 201 when an address was allocated now, 200 when the app already held one or asked for none. ' +
-        'Headers x-berth-pool, x-berth-ip and x-berth-allocation-id carry the allocation.',
-      body: definition,
-      response: { 200: definition, 201: definition, ...errorResponses(400, 401, 403, 404, 409) },
+  app.post<{ Body: Record<string, unknown> }>(
+    '/v1/apps/prepare',
+    {
+      schema: {
+        tags: ['ipam'],
+        summary: 'Allocate for berth.ip=auto or auto:<pool> and return the definition with the literal IP label and Docker net/ip parameters',
+        description:
+          'Returns the definition ready to POST to Marathon: 201 when an address was allocated now, 200 when the app already held one or asked for none. ' +
+          'Headers x-berth-pool, x-berth-ip and x-berth-allocation-id carry the allocation.',
+        body: definition,
+        response: { 200: definition, 201: definition, ...errorResponses(400, 401, 403, 404, 409) },
+      },
     },
-  }, async (req, reply) => {
-    const r = await deps.ipam.prepareApp(req.body, `api:${req.ip}`);
-    if (r.allocation) {
-      void reply.header('x-berth-pool', r.allocation.pool).header('x-berth-ip', r.allocation.ip).header('x-berth-allocation-id', String(r.allocation.allocationId));
-    }
-    return reply.status(r.created ? 201 : 200).send(r.app);
-  });
+    async (req, reply) => {
+      const r = await deps.ipam.prepareApp(req.body, `api:${req.ip}`);
+      if (r.allocation) {
+        void reply
+          .header('x-berth-pool', r.allocation.pool)
+          .header('x-berth-ip', r.allocation.ip)
+          .header('x-berth-allocation-id', String(r.allocation.allocationId));
+      }
+      return reply.status(r.created ? 201 : 200).send(r.app);
+    },
+  );
 }

@@ -87,7 +87,13 @@ export function registerClusterRoutes(
   const staleAfterMs = deps.staleAfterMs ?? 5000;
   app.get(
     '/v1/cluster',
-    { schema: { tags: ['cluster'], summary: 'Replicas, their roles and the current leader with its fencing epoch', response: { 200: clusterSchema, ...errorResponses(503) } } },
+    {
+      schema: {
+        tags: ['cluster'],
+        summary: 'Replicas, their roles and the current leader with its fencing epoch',
+        response: { 200: clusterSchema, ...errorResponses(503) },
+      },
+    },
     async () => {
       const { leadership: l } = deps;
       const { leader, members, now } = await readCluster(knexQuery(deps.knex));

@@ -32,23 +32,39 @@ async function queriesTotal(reg: PromRegistry): Promise<number> {
 
 export function registerDnsStatusRoute(app: FastifyInstance, deps: { dns: DnsStatusSource; metricsRegistry: PromRegistry }): void {
   const sampler = new RateSampler();
-  app.get('/v1/dns/status', {
-    schema: {
-      tags: ['dns'],
-      summary: 'The DNS index being served (loaded, journal position, SOA serial, names) and queries answered (total; per second over the last minute)',
-      response: {
-        200: {
-          type: 'object', required: ['loaded', 'position', 'serial', 'names', 'queriesTotal', 'queriesPerSecond'],
-          properties: {
-            loaded: { type: 'boolean' }, position: { type: 'integer' }, serial: { type: 'integer' }, names: { type: 'integer' },
-            queriesTotal: { type: 'number' }, queriesPerSecond: { type: ['number', 'null'], description: 'null until two samples a second apart exist' },
+  app.get(
+    '/v1/dns/status',
+    {
+      schema: {
+        tags: ['dns'],
+        summary: 'The DNS index being served (loaded, journal position, SOA serial, names) and queries answered (total; per second over the last minute)',
+        response: {
+          200: {
+            type: 'object',
+            required: ['loaded', 'position', 'serial', 'names', 'queriesTotal', 'queriesPerSecond'],
+            properties: {
+              loaded: { type: 'boolean' },
+              position: { type: 'integer' },
+              serial: { type: 'integer' },
+              names: { type: 'integer' },
+              queriesTotal: { type: 'number' },
+              queriesPerSecond: { type: ['number', 'null'], description: 'null until two samples a second apart exist' },
+            },
           },
         },
       },
     },
-  }, async () => {
-    const idx = deps.dns.currentIndex();
-    const total = await queriesTotal(deps.metricsRegistry);
-    return { loaded: idx.loaded, position: idx.position, serial: idx.serial, names: idx.names, queriesTotal: total, queriesPerSecond: sampler.add(Date.now(), total) };
-  });
+    async () => {
+      const idx = deps.dns.currentIndex();
+      const total = await queriesTotal(deps.metricsRegistry);
+      return {
+        loaded: idx.loaded,
+        position: idx.position,
+        serial: idx.serial,
+        names: idx.names,
+        queriesTotal: total,
+        queriesPerSecond: sampler.add(Date.now(), total),
+      };
+    },
+  );
 }

@@ -3,7 +3,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IpamService } from '../../ipam/service';
 import type { PoolSpec } from '../../ipam/types';
 import {
-  allocateBody, allocatePostBody, allocationParams, allocationSchema, appIdQuery, eventSchema, poolParams, poolSchema, poolSpecSchema,
+  allocateBody,
+  allocatePostBody,
+  allocationParams,
+  allocationSchema,
+  appIdQuery,
+  eventSchema,
+  poolParams,
+  poolSchema,
+  poolSpecSchema,
 } from '../../ipam/schemas';
 import { errorResponses, MAX_ID } from '../schemas';
 import { registerAppsRoutes } from './apps';
@@ -22,66 +30,121 @@ const tags = ['ipam'];
 export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamService }): void {
   const { ipam } = deps;
 
-  app.post<{ Body: PoolSpec }>('/v1/pools', {
-    schema: { tags, summary: 'Create a pool (populated at once; a /16 takes about a second)', body: poolSpecSchema, response: { 201: poolSchema, ...errorResponses(400, 401, 403, 409) } },
-  }, async (req, reply) => reply.status(201).send(await ipam.createPool(req.body, actorOf(req))));
-
-  app.get('/v1/pools', {
-    schema: { tags, summary: 'List pools with usage', response: { 200: { type: 'object', properties: { pools: { type: 'array', items: poolSchema } } } } },
-  }, async () => ({ pools: await ipam.listPools() }));
-
-  app.get<{ Params: PoolP }>('/v1/pools/:pool', {
-    schema: { tags, summary: 'A pool and its usage (capacity, allocated, quarantined, reserved, available)', params: poolParams, response: { 200: poolSchema, ...errorResponses(400, 404) } },
-  }, async (req) => ipam.getPool(req.params.pool));
-
-  app.delete<{ Params: PoolP; Querystring: { force?: boolean } }>('/v1/pools/:pool', {
-    schema: {
-      tags, summary: 'Delete a pool; refused (POOL_IN_USE) while addresses are allocated unless force=true', params: poolParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean', default: false } } },
-      response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+  app.post<{ Body: PoolSpec }>(
+    '/v1/pools',
+    {
+      schema: {
+        tags,
+        summary: 'Create a pool (populated at once; a /16 takes about a second)',
+        body: poolSpecSchema,
+        response: { 201: poolSchema, ...errorResponses(400, 401, 403, 409) },
+      },
     },
-  }, async (req, reply) => {
-    await ipam.deletePool(req.params.pool, { force: req.query.force, actor: actorOf(req) });
-    return reply.status(204).send();
-  });
+    async (req, reply) => reply.status(201).send(await ipam.createPool(req.body, actorOf(req))),
+  );
+
+  app.get(
+    '/v1/pools',
+    {
+      schema: { tags, summary: 'List pools with usage', response: { 200: { type: 'object', properties: { pools: { type: 'array', items: poolSchema } } } } },
+    },
+    async () => ({ pools: await ipam.listPools() }),
+  );
+
+  app.get<{ Params: PoolP }>(
+    '/v1/pools/:pool',
+    {
+      schema: {
+        tags,
+        summary: 'A pool and its usage (capacity, allocated, quarantined, reserved, available)',
+        params: poolParams,
+        response: { 200: poolSchema, ...errorResponses(400, 404) },
+      },
+    },
+    async (req) => ipam.getPool(req.params.pool),
+  );
+
+  app.delete<{ Params: PoolP; Querystring: { force?: boolean } }>(
+    '/v1/pools/:pool',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a pool; refused (POOL_IN_USE) while addresses are allocated unless force=true',
+        params: poolParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean', default: false } } },
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      await ipam.deletePool(req.params.pool, { force: req.query.force, actor: actorOf(req) });
+      return reply.status(204).send();
+    },
+  );
 
   const allocateResponses = { 200: allocationSchema, 201: allocationSchema, ...errorResponses(400, 401, 403, 404, 409) };
 
-  app.put<{ Params: AllocP; Body: { ip?: string } | null }>('/v1/pools/:pool/allocations/:appId', {
-    schema: {
-      tags, summary: 'Allocate (idempotent): 201 with a new address, 200 with the address the app already holds',
-      params: allocationParams, body: allocateBody, response: allocateResponses,
+  app.put<{ Params: AllocP; Body: { ip?: string } | null }>(
+    '/v1/pools/:pool/allocations/:appId',
+    {
+      schema: {
+        tags,
+        summary: 'Allocate (idempotent): 201 with a new address, 200 with the address the app already holds',
+        params: allocationParams,
+        body: allocateBody,
+        response: allocateResponses,
+      },
     },
-  }, async (req, reply) => {
-    const r = await ipam.allocate(req.params.pool, req.params.appId, { ip: req.body?.ip, actor: actorOf(req) });
-    return reply.status(r.created ? 201 : 200).send(r.allocation);
-  });
-
-  app.post<{ Params: PoolP; Body: { appId: string; ip?: string } }>('/v1/pools/:pool/allocations', {
-    schema: {
-      tags, summary: 'Allocate with the app id in the body (for proxies that mangle %2F); same semantics as PUT',
-      params: poolParams, body: allocatePostBody, response: allocateResponses,
+    async (req, reply) => {
+      const r = await ipam.allocate(req.params.pool, req.params.appId, { ip: req.body?.ip, actor: actorOf(req) });
+      return reply.status(r.created ? 201 : 200).send(r.allocation);
     },
-  }, async (req, reply) => {
-    const r = await ipam.allocate(req.params.pool, req.body.appId, { ip: req.body.ip, actor: actorOf(req) });
-    return reply.status(r.created ? 201 : 200).send(r.allocation);
-  });
+  );
 
-  app.get<{ Params: AllocP }>('/v1/pools/:pool/allocations/:appId', {
-    schema: { tags, summary: "The app's current allocation", params: allocationParams, response: { 200: allocationSchema, ...errorResponses(400, 404) } },
-  }, async (req) => ipam.getAllocation(req.params.pool, req.params.appId));
-
-  app.delete<{ Params: AllocP; Querystring: { allocationId?: number } }>('/v1/pools/:pool/allocations/:appId', {
-    schema: {
-      tags, summary: 'Release into quarantine; 204 also when nothing is held. With allocationId, 409 STALE_ALLOCATION if the app holds a newer allocation',
-      params: allocationParams,
-      querystring: { type: 'object', additionalProperties: false, properties: { allocationId: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'release only this allocation (fencing)' } } },
-      response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+  app.post<{ Params: PoolP; Body: { appId: string; ip?: string } }>(
+    '/v1/pools/:pool/allocations',
+    {
+      schema: {
+        tags,
+        summary: 'Allocate with the app id in the body (for proxies that mangle %2F); same semantics as PUT',
+        params: poolParams,
+        body: allocatePostBody,
+        response: allocateResponses,
+      },
     },
-  }, async (req, reply) => {
-    await ipam.release(req.params.pool, req.params.appId, { allocationId: req.query.allocationId, actor: actorOf(req) });
-    return reply.status(204).send();
-  });
+    async (req, reply) => {
+      const r = await ipam.allocate(req.params.pool, req.body.appId, { ip: req.body.ip, actor: actorOf(req) });
+      return reply.status(r.created ? 201 : 200).send(r.allocation);
+    },
+  );
+
+  app.get<{ Params: AllocP }>(
+    '/v1/pools/:pool/allocations/:appId',
+    {
+      schema: { tags, summary: "The app's current allocation", params: allocationParams, response: { 200: allocationSchema, ...errorResponses(400, 404) } },
+    },
+    async (req) => ipam.getAllocation(req.params.pool, req.params.appId),
+  );
+
+  app.delete<{ Params: AllocP; Querystring: { allocationId?: number } }>(
+    '/v1/pools/:pool/allocations/:appId',
+    {
+      schema: {
+        tags,
+        summary: 'Release into quarantine; 204 also when nothing is held. With allocationId, 409 STALE_ALLOCATION if the app holds a newer allocation',
+        params: allocationParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { allocationId: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'release only this allocation (fencing)' } },
+        },
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      await ipam.release(req.params.pool, req.params.appId, { allocationId: req.query.allocationId, actor: actorOf(req) });
+      return reply.status(204).send();
+    },
+  );
 
   const listSchema = { type: 'object', properties: { allocations: { type: 'array', items: allocationSchema } } };
   const limit = { type: 'integer', minimum: 1, maximum: 10000, default: 1000 };
@@ -90,50 +153,109 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
   const q = { type: 'string', minLength: 1, maxLength: 200, description: 'case-insensitive substring of the app id or address' };
   const offset = { type: 'integer', minimum: 0, maximum: 1_048_576, default: 0, description: 'allocations to skip (next page: offset + limit)' };
 
-  app.get<{ Params: PoolP; Querystring: { limit: number; q?: string; offset: number } }>('/v1/pools/:pool/allocations', {
-    schema: { tags, summary: "A pool's allocations, ordered by address", params: poolParams, querystring: { type: 'object', additionalProperties: false, properties: { limit, q, offset } }, response: { 200: listSchema, ...errorResponses(400, 404) } },
-  }, async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit, q: req.query.q, offset: req.query.offset }) }));
-
-  app.get<{ Querystring: { appId?: string; limit: number } }>('/v1/allocations', {
-    schema: { tags, summary: "An app's allocations in every pool (or all allocations)", querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, limit } }, response: { 200: listSchema, ...errorResponses(400) } },
-  }, async (req) => ({ allocations: await ipam.findAllocations({ appId: req.query.appId, limit: req.query.limit }) }));
-
-  app.get<{ Params: PoolP; Querystring: { limit: number; before?: number; appId?: string } }>('/v1/pools/:pool/events', {
-    schema: {
-      tags, summary: 'Audit trail of a pool, newest first (append-only)', params: poolParams,
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'events with a smaller id (next page)' }, appId: appIdQuery },
+  app.get<{ Params: PoolP; Querystring: { limit: number; q?: string; offset: number } }>(
+    '/v1/pools/:pool/allocations',
+    {
+      schema: {
+        tags,
+        summary: "A pool's allocations, ordered by address",
+        params: poolParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { limit, q, offset } },
+        response: { 200: listSchema, ...errorResponses(400, 404) },
       },
-      response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404) },
     },
-  }, async (req) => ({ events: await ipam.events(req.params.pool, { limit: req.query.limit, beforeId: req.query.before, appId: req.query.appId }) }));
+    async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit, q: req.query.q, offset: req.query.offset }) }),
+  );
 
-  app.get<{ Params: PoolP }>('/v1/pools/:pool/docker-network', {
-    schema: {
-      tags, summary: 'The `docker network create` command matching the pool (subnet, gateway, ip-range, aux addresses, bridge name)', params: poolParams,
-      response: { 200: { type: 'object', properties: { network: { type: 'string' }, command: { type: 'string' }, argv: { type: 'array', items: { type: 'string' } } } }, ...errorResponses(400, 404) },
+  app.get<{ Querystring: { appId?: string; limit: number } }>(
+    '/v1/allocations',
+    {
+      schema: {
+        tags,
+        summary: "An app's allocations in every pool (or all allocations)",
+        querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, limit } },
+        response: { 200: listSchema, ...errorResponses(400) },
+      },
     },
-  }, async (req) => ipam.dockerNetwork(req.params.pool));
+    async (req) => ({ allocations: await ipam.findAllocations({ appId: req.query.appId, limit: req.query.limit }) }),
+  );
+
+  app.get<{ Params: PoolP; Querystring: { limit: number; before?: number; appId?: string } }>(
+    '/v1/pools/:pool/events',
+    {
+      schema: {
+        tags,
+        summary: 'Audit trail of a pool, newest first (append-only)',
+        params: poolParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'events with a smaller id (next page)' },
+            appId: appIdQuery,
+          },
+        },
+        response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404) },
+      },
+    },
+    async (req) => ({ events: await ipam.events(req.params.pool, { limit: req.query.limit, beforeId: req.query.before, appId: req.query.appId }) }),
+  );
+
+  app.get<{ Params: PoolP }>(
+    '/v1/pools/:pool/docker-network',
+    {
+      schema: {
+        tags,
+        summary: 'The `docker network create` command matching the pool (subnet, gateway, ip-range, aux addresses, bridge name)',
+        params: poolParams,
+        response: {
+          200: { type: 'object', properties: { network: { type: 'string' }, command: { type: 'string' }, argv: { type: 'array', items: { type: 'string' } } } },
+          ...errorResponses(400, 404),
+        },
+      },
+    },
+    async (req) => ipam.dockerNetwork(req.params.pool),
+  );
 
   const reservation = { type: 'string', maxLength: 100, description: 'an address, a CIDR or a first-last range inside the pool' } as const;
-  const reservationResult = { type: 'object', properties: { pool: { type: 'string' }, address: { type: 'string' }, addresses: { type: 'integer', description: 'addresses whose state changed' } } };
+  const reservationResult = {
+    type: 'object',
+    properties: { pool: { type: 'string' }, address: { type: 'string' }, addresses: { type: 'integer', description: 'addresses whose state changed' } },
+  };
 
-  app.post<{ Params: PoolP; Body: { address: string; reason?: string } }>('/v1/pools/:pool/reservations', {
-    schema: {
-      tags, summary: 'Reserve addresses (refused with ADDRESS_TAKEN while any of them is allocated)', params: poolParams,
-      body: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: reservation, reason: { type: 'string', maxLength: 200, description: 'why (shown in the audit trail)' } } },
-      response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404, 409) },
+  app.post<{ Params: PoolP; Body: { address: string; reason?: string } }>(
+    '/v1/pools/:pool/reservations',
+    {
+      schema: {
+        tags,
+        summary: 'Reserve addresses (refused with ADDRESS_TAKEN while any of them is allocated)',
+        params: poolParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['address'],
+          properties: { address: reservation, reason: { type: 'string', maxLength: 200, description: 'why (shown in the audit trail)' } },
+        },
+        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404, 409) },
+      },
     },
-  }, async (req) => ipam.reserve(req.params.pool, req.body.address, { reason: req.body.reason, actor: actorOf(req) }));
+    async (req) => ipam.reserve(req.params.pool, req.body.address, { reason: req.body.reason, actor: actorOf(req) }),
+  );
 
-  app.delete<{ Params: PoolP; Querystring: { address: string } }>('/v1/pools/:pool/reservations', {
-    schema: {
-      tags, summary: 'Free operator reservations (the gateway and Docker aux addresses / ip-range stay reserved)', params: poolParams,
-      querystring: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: reservation } },
-      response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404) },
+  app.delete<{ Params: PoolP; Querystring: { address: string } }>(
+    '/v1/pools/:pool/reservations',
+    {
+      schema: {
+        tags,
+        summary: 'Free operator reservations (the gateway and Docker aux addresses / ip-range stay reserved)',
+        params: poolParams,
+        querystring: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: reservation } },
+        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404) },
+      },
     },
-  }, async (req) => ipam.unreserve(req.params.pool, req.query.address, { actor: actorOf(req) }));
+    async (req) => ipam.unreserve(req.params.pool, req.query.address, { actor: actorOf(req) }),
+  );
 
   registerAppsRoutes(app, { ipam });
 }

@@ -98,13 +98,28 @@ const statusSchema = {
             lastAt: { type: 'string' },
             attempts: { type: 'integer' },
             current: countsSchema,
-            proposed: { anyOf: [{ type: 'null' }, { type: 'object', properties: { apps: { type: 'integer' }, services: { type: 'integer' }, endpoints: { type: 'integer' }, removedServices: { type: 'integer' } } }] },
+            proposed: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  properties: {
+                    apps: { type: 'integer' },
+                    services: { type: 'integer' },
+                    endpoints: { type: 'integer' },
+                    removedServices: { type: 'integer' },
+                  },
+                },
+              ],
+            },
             error: { type: 'string' },
           },
         },
       ],
     },
-    lastSnapshot: { anyOf: [{ type: 'null' }, { type: 'object', properties: { at: { type: 'string' }, result: { type: 'string' }, durationMs: { type: 'number' } } }] },
+    lastSnapshot: {
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { at: { type: 'string' }, result: { type: 'string' }, durationMs: { type: 'number' } } }],
+    },
     marathon: {
       anyOf: [
         { type: 'null' },
@@ -131,7 +146,11 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
         summary: 'Published services, optionally of one environment',
         querystring: { type: 'object', additionalProperties: false, properties: { env: { type: 'string', pattern: envPattern } } },
         response: {
-          200: { type: 'object', required: ['position', 'loaded', 'services'], properties: { position: { type: 'integer' }, loaded: { type: 'boolean' }, services: { type: 'array', items: serviceSchema } } },
+          200: {
+            type: 'object',
+            required: ['position', 'loaded', 'services'],
+            properties: { position: { type: 'integer' }, loaded: { type: 'boolean' }, services: { type: 'array', items: serviceSchema } },
+          },
           ...errorResponses(400),
         },
       },
@@ -148,7 +167,11 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
       schema: {
         tags: ['services'],
         summary: 'The service that owns a domain in an environment',
-        params: { type: 'object', required: ['env', 'domain'], properties: { env: { type: 'string', pattern: envPattern }, domain: { type: 'string', minLength: 1, maxLength: 254 } } },
+        params: {
+          type: 'object',
+          required: ['env', 'domain'],
+          properties: { env: { type: 'string', pattern: envPattern }, domain: { type: 'string', minLength: 1, maxLength: 254 } },
+        },
         response: { 200: serviceSchema, ...errorResponses(400, 404) },
       },
     },
@@ -170,14 +193,19 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
           additionalProperties: false,
           properties: { code: { type: 'string' }, appId: { type: 'string' }, env: { type: 'string' }, source: { type: 'string' } },
         },
-        response: { 200: { type: 'object', required: ['problems'], properties: { problems: { type: 'array', items: problemSchema } } }, ...errorResponses(400) },
+        response: {
+          200: { type: 'object', required: ['problems'], properties: { problems: { type: 'array', items: problemSchema } } },
+          ...errorResponses(400),
+        },
       },
     },
     async (req) => {
       const q = req.query;
-      const problems = registry.listProblems().filter(
-        (p) => (!q.code || p.code === q.code) && (!q.appId || p.appId === q.appId) && (!q.env || p.env === q.env) && (!q.source || p.source === q.source),
-      );
+      const problems = registry
+        .listProblems()
+        .filter(
+          (p) => (!q.code || p.code === q.code) && (!q.appId || p.appId === q.appId) && (!q.env || p.env === q.env) && (!q.source || p.source === q.source),
+        );
       return { problems };
     },
   );
@@ -195,7 +223,10 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
         tags: ['services'],
         summary: 'Apply the snapshot held by the removal guard',
         body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
-        response: { 200: { type: 'object', required: ['released'], properties: { released: { type: 'boolean' }, outcome: { anyOf: [{ type: 'null' }, outcomeSchema] } } }, ...errorResponses(401, 403) },
+        response: {
+          200: { type: 'object', required: ['released'], properties: { released: { type: 'boolean' }, outcome: { anyOf: [{ type: 'null' }, outcomeSchema] } } },
+          ...errorResponses(401, 403),
+        },
       },
     },
     async () => {

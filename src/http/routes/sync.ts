@@ -37,10 +37,7 @@ const statusSchema = {
   required: ['held', 'lastRun', 'lastReloadAt', 'appliedPosition', 'excluded'],
   properties: {
     held: {
-      anyOf: [
-        { type: 'null' },
-        { type: 'object', properties: { reason: { type: 'string' }, since: { type: 'string' }, position: { type: 'integer' } } },
-      ],
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { reason: { type: 'string' }, since: { type: 'string' }, position: { type: 'integer' } } }],
     },
     lastRun: { anyOf: [{ type: 'null' }, syncRunSchema] },
     lastReloadAt: nullable('string'),
@@ -70,7 +67,10 @@ export function registerSyncRoutes(app: FastifyInstance, deps: { nginxSync: Ngin
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 }, before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'runs with a smaller id (paging)' } },
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'runs with a smaller id (paging)' },
+          },
         },
         response: { 200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: syncRunSchema } } }, ...errorResponses(400, 503) },
       },
@@ -78,8 +78,10 @@ export function registerSyncRoutes(app: FastifyInstance, deps: { nginxSync: Ngin
     async (request) => ({ runs: await deps.syncRuns.list({ limit: request.query.limit, beforeId: request.query.before }) }),
   );
 
-  app.get('/v1/sync/status', { schema: { tags: ['sync'], summary: 'Whether a sync is held, the last run and excluded services', response: { 200: statusSchema } } }, async () =>
-    deps.nginxSync.status(),
+  app.get(
+    '/v1/sync/status',
+    { schema: { tags: ['sync'], summary: 'Whether a sync is held, the last run and excluded services', response: { 200: statusSchema } } },
+    async () => deps.nginxSync.status(),
   );
 
   app.post(
@@ -91,7 +93,11 @@ export function registerSyncRoutes(app: FastifyInstance, deps: { nginxSync: Ngin
         summary: 'Apply a sync held by the mass-removal guard (bypasses the guard once)',
         body: emptyBody,
         response: {
-          200: { type: 'object', required: ['released', 'run'], properties: { released: { type: 'boolean' }, run: { anyOf: [{ type: 'null' }, syncRunSchema] } } },
+          200: {
+            type: 'object',
+            required: ['released', 'run'],
+            properties: { released: { type: 'boolean' }, run: { anyOf: [{ type: 'null' }, syncRunSchema] } },
+          },
           ...errorResponses(401, 403),
         },
       },

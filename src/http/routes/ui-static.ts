@@ -11,8 +11,14 @@ import { BerthError } from '../../errors';
 import { packageRoot } from '../../demo/options';
 
 export const UI_CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 const TYPES: Record<string, string> = {
@@ -24,7 +30,11 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-interface UiFile { body: Buffer; type: string; immutable: boolean }
+interface UiFile {
+  body: Buffer;
+  type: string;
+  immutable: boolean;
+}
 
 /** Where `npm run build` puts the page. */
 export function defaultUiDir(): string {
@@ -43,7 +53,9 @@ function loader(dir: string): () => Map<string, UiFile> | null {
       return null;
     }
     if (!names.includes('index.html')) return null;
-    files = new Map(names.map((n) => [n, { body: fs.readFileSync(path.join(dir, n)), type: TYPES[path.extname(n)], immutable: /-[A-Z0-9]{8,}\.\w+$/.test(n) }]));
+    files = new Map(
+      names.map((n) => [n, { body: fs.readFileSync(path.join(dir, n)), type: TYPES[path.extname(n)], immutable: /-[A-Z0-9]{8,}\.\w+$/.test(n) }]),
+    );
     return files;
   };
 }

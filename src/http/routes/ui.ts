@@ -30,25 +30,41 @@ const tags = ['dashboard'];
 export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void {
   registerStaticUi(app, { dir: deps.uiDir });
 
-  app.get('/v1/ui/config', {
-    schema: {
-      tags, summary: 'What the dashboard needs before it shows anything: whether a token is required, where the live stream is',
-      response: { 200: { type: 'object', required: ['tokensRequired', 'live', 'labelPrefix'], properties: { tokensRequired: { type: 'boolean' }, live: { type: 'string' }, labelPrefix: { type: 'string' } } } },
+  app.get(
+    '/v1/ui/config',
+    {
+      schema: {
+        tags,
+        summary: 'What the dashboard needs before it shows anything: whether a token is required, where the live stream is',
+        response: {
+          200: {
+            type: 'object',
+            required: ['tokensRequired', 'live', 'labelPrefix'],
+            properties: { tokensRequired: { type: 'boolean' }, live: { type: 'string' }, labelPrefix: { type: 'string' } },
+          },
+        },
+      },
     },
-  }, async () => ({ tokensRequired: deps.tokensRequired, live: '/v1/live', labelPrefix: deps.labelPrefix ?? 'berth.' }));
+    async () => ({ tokensRequired: deps.tokensRequired, live: '/v1/live', labelPrefix: deps.labelPrefix ?? 'berth.' }),
+  );
 
   // A POST so the API's write guard judges the token exactly as for every other write: 200 means
   // the bearer token would be accepted, 401 that it would not (the page keeps showing the prompt).
-  app.post('/v1/ui/verify', {
-    preValidation: async (request) => {
-      if (request.body === undefined || request.body === null) request.body = {};
+  app.post(
+    '/v1/ui/verify',
+    {
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
+      schema: {
+        tags,
+        summary: 'Check a bearer token without changing anything (200: accepted; 401: not)',
+        body: { type: 'object', additionalProperties: false, properties: {} },
+        response: { 200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } } },
+      },
     },
-    schema: {
-      tags, summary: 'Check a bearer token without changing anything (200: accepted; 401: not)',
-      body: { type: 'object', additionalProperties: false, properties: {} },
-      response: { 200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } } },
-    },
-  }, async () => ({ ok: true }));
+    async () => ({ ok: true }),
+  );
 
   registerDnsStatusRoute(app, { dns: deps.dns, metricsRegistry: deps.metricsRegistry });
 

@@ -23,8 +23,16 @@ function usageBar(p: Pool): HTMLElement {
   const u = p.usage;
   const pct = (n: number) => (u.capacity ? (100 * n) / u.capacity : 0);
   const used = pct(u.allocated);
-  const bar = h('div', { class: 'bar', role: 'img', 'aria-label': `${p.name}: ${u.allocated} allocated, ${u.quarantined} quarantined, ${u.reserved} reserved, ${u.available} available of ${u.capacity}` });
-  for (const [cls, n] of [['allocated', u.allocated], ['quarantined', u.quarantined], ['reserved', u.reserved]] as const) {
+  const bar = h('div', {
+    class: 'bar',
+    role: 'img',
+    'aria-label': `${p.name}: ${u.allocated} allocated, ${u.quarantined} quarantined, ${u.reserved} reserved, ${u.available} available of ${u.capacity}`,
+  });
+  for (const [cls, n] of [
+    ['allocated', u.allocated],
+    ['quarantined', u.quarantined],
+    ['reserved', u.reserved],
+  ] as const) {
     const seg = h('span', { class: `seg ${cls}` });
     seg.style.width = `${pct(n)}%`;
     bar.append(seg);
@@ -34,10 +42,22 @@ function usageBar(p: Pool): HTMLElement {
 
 function poolRow(p: Pool): HTMLElement {
   const u = p.usage;
-  return h('tr', { class: p.name === state.pool ? 'selected' : null },
-    h('th', { scope: 'row' }, h('button', { type: 'button', class: 'linkish', 'aria-pressed': String(p.name === state.pool), onclick: () => select(p.name) }, p.name)),
-    h('td', { class: 'mono' }, p.cidr), h('td', {}, usageBar(p)),
-    h('td', { class: 'num' }, u.allocated), h('td', { class: 'num' }, u.quarantined), h('td', { class: 'num' }, u.reserved), h('td', { class: 'num' }, u.available), h('td', { class: 'num' }, u.capacity));
+  return h(
+    'tr',
+    { class: p.name === state.pool ? 'selected' : null },
+    h(
+      'th',
+      { scope: 'row' },
+      h('button', { type: 'button', class: 'linkish', 'aria-pressed': String(p.name === state.pool), onclick: () => select(p.name) }, p.name),
+    ),
+    h('td', { class: 'mono' }, p.cidr),
+    h('td', {}, usageBar(p)),
+    h('td', { class: 'num' }, u.allocated),
+    h('td', { class: 'num' }, u.quarantined),
+    h('td', { class: 'num' }, u.reserved),
+    h('td', { class: 'num' }, u.available),
+    h('td', { class: 'num' }, u.capacity),
+  );
 }
 
 function select(name: string): void {
@@ -61,7 +81,11 @@ async function allocate(pool: string, appId: string, ip: string): Promise<void> 
 }
 
 async function release(a: Allocation): Promise<void> {
-  const ok = await confirmAction(`Release ${a.ip}?`, `${a.appId} loses ${a.ip} in pool ${a.pool}. The address rests in quarantine before anyone else gets it. A running container keeps using it until redeployed.`, 'Release');
+  const ok = await confirmAction(
+    `Release ${a.ip}?`,
+    `${a.appId} loses ${a.ip} in pool ${a.pool}. The address rests in quarantine before anyone else gets it. A running container keeps using it until redeployed.`,
+    'Release',
+  );
   if (!ok) return;
   try {
     // Fenced: if the app got a newer allocation meanwhile, the API refuses (STALE_ALLOCATION).
@@ -77,9 +101,15 @@ async function release(a: Allocation): Promise<void> {
 function allocateForm(): HTMLElement {
   const app = h('input', { id: 'alloc-app', required: true, placeholder: '/team/app', autocomplete: 'off', maxlength: 1000 });
   const ip = h('input', { id: 'alloc-ip', placeholder: 'any free address', autocomplete: 'off', maxlength: 45 });
-  const form = h('form', { class: 'controls', 'aria-label': 'Allocate an address in the selected pool' },
-    h('label', { for: 'alloc-app' }, 'App id'), app, h('label', { for: 'alloc-ip' }, 'Address (optional)'), ip,
-    h('button', { type: 'submit' }, 'Allocate'));
+  const form = h(
+    'form',
+    { class: 'controls', 'aria-label': 'Allocate an address in the selected pool' },
+    h('label', { for: 'alloc-app' }, 'App id'),
+    app,
+    h('label', { for: 'alloc-ip' }, 'Address (optional)'),
+    ip,
+    h('button', { type: 'submit' }, 'Allocate'),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (app.value.trim() && state.pool) void allocate(state.pool, app.value.trim(), ip.value.trim());
@@ -98,7 +128,14 @@ async function reserve(pool: string, address: string, reason: string): Promise<v
 }
 
 async function unreserve(pool: string, address: string): Promise<void> {
-  if (!(await confirmAction(`Free ${address}?`, `The reservation ${address} in pool ${pool} ends and its addresses become allocatable (the gateway and Docker's ranges stay reserved).`, 'Free'))) return;
+  if (
+    !(await confirmAction(
+      `Free ${address}?`,
+      `The reservation ${address} in pool ${pool} ends and its addresses become allocatable (the gateway and Docker's ranges stay reserved).`,
+      'Free',
+    ))
+  )
+    return;
   try {
     const r = await api<{ address: string; addresses: number }>('DELETE', `/v1/pools/${seg(pool)}/reservations?address=${encodeURIComponent(address)}`);
     notice(message, { ok: `freed ${r.address} (${r.addresses} address${r.addresses === 1 ? '' : 'es'})` });
@@ -112,9 +149,15 @@ async function unreserve(pool: string, address: string): Promise<void> {
 function reserveForm(): HTMLElement {
   const address = h('input', { id: 'resv-address', required: true, placeholder: '10.0.0.5, 10.0.0.16/28 or a-b', autocomplete: 'off', maxlength: 100 });
   const reason = h('input', { id: 'resv-reason', placeholder: 'why (audit trail)', autocomplete: 'off', maxlength: 200 });
-  const form = h('form', { class: 'controls', 'aria-label': 'Reserve addresses in the selected pool' },
-    h('label', { for: 'resv-address' }, 'Reserve'), address, h('label', { for: 'resv-reason' }, 'Reason'), reason,
-    h('button', { type: 'submit' }, 'Reserve'));
+  const form = h(
+    'form',
+    { class: 'controls', 'aria-label': 'Reserve addresses in the selected pool' },
+    h('label', { for: 'resv-address' }, 'Reserve'),
+    address,
+    h('label', { for: 'resv-reason' }, 'Reason'),
+    reason,
+    h('button', { type: 'submit' }, 'Reserve'),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (address.value.trim() && state.pool) void reserve(state.pool, address.value.trim(), reason.value.trim());
@@ -143,35 +186,137 @@ async function renderDetail(pool: Pool): Promise<void> {
     get<{ events: IpamEvent[] }>(`/v1/pools/${seg(pool.name)}/events?${ev}`),
   ]);
   const shown = allocations.slice(0, PAGE);
-  fill(controls.querySelector('.pool-info') as HTMLElement,
+  fill(
+    controls.querySelector('.pool-info') as HTMLElement,
     h('h2', { id: 'pool-h' }, `Pool ${pool.name}`),
-    h('p', { class: 'muted' }, `${pool.cidr}, gateway ${pool.gateway ?? '—'}, allocation range ${pool.allocationRange.first}–${pool.allocationRange.last}, quarantine ${pool.quarantineSeconds} s${pool.dockerNetwork ? `, Docker network ${pool.dockerNetwork}` : ''}`));
-  fill(detail,
-    h('table', { id: 'allocations' },
-      h('thead', {}, h('tr', {}, ['Address', 'App id', 'Allocation', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, shown.length ? shown.map((a) => h('tr', {},
-        h('td', { class: 'mono' }, a.ip), h('td', {}, a.appId), h('td', { class: 'num' }, a.allocationId), h('td', {}, when(a.allocatedAt)),
-        h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Release ${a.ip} (${a.appId})`, onclick: () => void release(a) }, 'Release')),
-      )) : h('tr', {}, h('td', { colspan: 5 }, state.q ? `no allocation matches "${state.q}"` : 'no allocations')))),
+    h(
+      'p',
+      { class: 'muted' },
+      `${pool.cidr}, gateway ${pool.gateway ?? '—'}, allocation range ${pool.allocationRange.first}–${pool.allocationRange.last}, quarantine ${pool.quarantineSeconds} s${pool.dockerNetwork ? `, Docker network ${pool.dockerNetwork}` : ''}`,
+    ),
+  );
+  fill(
+    detail,
+    h(
+      'table',
+      { id: 'allocations' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Address', 'App id', 'Allocation', 'Since', ''].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        shown.length
+          ? shown.map((a) =>
+              h(
+                'tr',
+                {},
+                h('td', { class: 'mono' }, a.ip),
+                h('td', {}, a.appId),
+                h('td', { class: 'num' }, a.allocationId),
+                h('td', {}, when(a.allocatedAt)),
+                h(
+                  'td',
+                  {},
+                  h('button', { type: 'button', class: 'danger', 'aria-label': `Release ${a.ip} (${a.appId})`, onclick: () => void release(a) }, 'Release'),
+                ),
+              ),
+            )
+          : h('tr', {}, h('td', { colspan: 5 }, state.q ? `no allocation matches "${state.q}"` : 'no allocations')),
+      ),
+    ),
     pager('Allocations', state.page, PAGE, shown.length, null, (p) => {
       state.page = p;
       void pools.refresh();
     }),
   );
-  fill(reservations,
+  fill(
+    reservations,
     pool.reserved.length
-      ? h('ul', { class: 'inline', id: 'reservations' }, pool.reserved.map((r) => h('li', {}, h('span', { class: 'mono' }, r), ' ',
-        h('button', { type: 'button', class: 'danger small', 'aria-label': `Free reservation ${r}`, onclick: () => void unreserve(pool.name, r) }, 'Free'))))
+      ? h(
+          'ul',
+          { class: 'inline', id: 'reservations' },
+          pool.reserved.map((r) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'mono' }, r),
+              ' ',
+              h(
+                'button',
+                { type: 'button', class: 'danger small', 'aria-label': `Free reservation ${r}`, onclick: () => void unreserve(pool.name, r) },
+                'Free',
+              ),
+            ),
+          ),
+        )
       : h('p', {}, 'none besides the gateway and Docker ranges'),
     h('p', { class: 'muted small' }, `${pool.usage.reserved} addresses reserved in all (gateway, Docker ranges, operator reservations).`),
   );
-  fill(audit,
-    h('table', { id: 'events' },
-      h('thead', {}, h('tr', {}, ['When', 'Action', 'Address', 'App id', 'Actor'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, events.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, badge(e.action, e.action.includes('release') ? 'warn' : 'info')), h('td', { class: 'mono' }, e.ip ?? '—'), h('td', {}, e.appId ?? '—'), h('td', {}, e.actor))))),
-    h('nav', { class: 'pager', 'aria-label': 'Audit trail pages' },
-      h('button', { type: 'button', disabled: !state.eventsBefore.length, onclick: () => { state.eventsBefore.pop(); void pools.refresh(); } }, '← Newer'),
-      h('button', { type: 'button', disabled: events.length < EVENTS, onclick: () => { state.eventsBefore.push(events[events.length - 1].id); void pools.refresh(); } }, 'Older →')),
+  fill(
+    audit,
+    h(
+      'table',
+      { id: 'events' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['When', 'Action', 'Address', 'App id', 'Actor'].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        events.map((e) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, when(e.at)),
+            h('td', {}, badge(e.action, e.action.includes('release') ? 'warn' : 'info')),
+            h('td', { class: 'mono' }, e.ip ?? '—'),
+            h('td', {}, e.appId ?? '—'),
+            h('td', {}, e.actor),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Audit trail pages' },
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: !state.eventsBefore.length,
+          onclick: () => {
+            state.eventsBefore.pop();
+            void pools.refresh();
+          },
+        },
+        '← Newer',
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          disabled: events.length < EVENTS,
+          onclick: () => {
+            state.eventsBefore.push(events[events.length - 1].id);
+            void pools.refresh();
+          },
+        },
+        'Older →',
+      ),
+    ),
   );
 }
 
@@ -187,19 +332,43 @@ export const pools: View = {
     reservations = h('div');
     audit = h('div');
     controls = h('div', {}, h('div', { class: 'pool-info' }), allocateForm(), h('h3', {}, 'Allocations'), searchBox());
-    section = h('section', { 'aria-labelledby': 'pool-h' }, controls, message, detail,
-      h('h3', {}, 'Reservations'), reservations, reserveForm(), h('h3', {}, 'Audit trail'), audit);
+    section = h(
+      'section',
+      { 'aria-labelledby': 'pool-h' },
+      controls,
+      message,
+      detail,
+      h('h3', {}, 'Reservations'),
+      reservations,
+      reserveForm(),
+      h('h3', {}, 'Audit trail'),
+      audit,
+    );
     root.append(h('h1', {}, 'Pools'), summary, section);
   },
   async refresh() {
     const { pools: list } = await get<{ pools: Pool[] }>('/v1/pools');
     if (!list.some((p) => p.name === state.pool)) state.pool = list[0]?.name ?? '';
-    fill(summary, list.length
-      ? h('table', { id: 'pools' },
-        h('caption', {}, 'Utilisation per pool (choose a pool for its allocations)'),
-        h('thead', {}, h('tr', {}, ['Pool', 'CIDR', 'Usage', 'Allocated', 'Quarantined', 'Reserved', 'Available', 'Capacity'].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, list.map(poolRow)))
-      : h('p', {}, 'No pools yet: berth pools add <name> <cidr>'));
+    fill(
+      summary,
+      list.length
+        ? h(
+            'table',
+            { id: 'pools' },
+            h('caption', {}, 'Utilisation per pool (choose a pool for its allocations)'),
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Pool', 'CIDR', 'Usage', 'Allocated', 'Quarantined', 'Reserved', 'Available', 'Capacity'].map((c) => h('th', { scope: 'col' }, c)),
+              ),
+            ),
+            h('tbody', {}, list.map(poolRow)),
+          )
+        : h('p', {}, 'No pools yet: berth pools add <name> <cidr>'),
+    );
     const pool = list.find((p) => p.name === state.pool);
     section.hidden = !pool;
     if (pool) await renderDetail(pool);

@@ -20,7 +20,12 @@ export function setLabelPrefix(p: string): void {
 
 /** The labels that produce this service, as berth read them (defaults written out). */
 function labelsOf(s: Service): Array<[string, string]> {
-  const out: Array<[string, string]> = [['domain', s.domains.join(',')], ['env', s.env], ['port', s.portName ?? String(s.servicePort)], ['proxy', s.proxy]];
+  const out: Array<[string, string]> = [
+    ['domain', s.domains.join(',')],
+    ['env', s.env],
+    ['port', s.portName ?? String(s.servicePort)],
+    ['proxy', s.proxy],
+  ];
   if (s.listen !== null) out.push(['listen', String(s.listen)]);
   out.push(['dns', s.dns]);
   if (s.fixedIp) out.push(['ip', s.fixedIp]);
@@ -46,22 +51,74 @@ function row(s: Service, excluded: Set<string>): HTMLElement {
     if ((e.target as HTMLDetailsElement).open) open.add(key);
     else open.delete(key);
   };
-  return h('li', { class: 'service' },
-    h('details', { open: open.has(key), ontoggle: toggle },
-      h('summary', {},
-        h('span', { class: 'svc-domain' }, s.domains[0]), s.domains.length > 1 ? h('span', { class: 'muted' }, ` +${s.domains.length - 1}`) : null,
-        ' ', badge(s.env, 'info'), ' ', h('span', { class: 'muted' }, s.appId),
-        h('span', { class: 'svc-state' }, `${s.endpoints.length} endpoint${s.endpoints.length === 1 ? '' : 's'} `, 'Nginx ', nginxState(s, excluded), ' DNS ', dnsState(s)),
+  return h(
+    'li',
+    { class: 'service' },
+    h(
+      'details',
+      { open: open.has(key), ontoggle: toggle },
+      h(
+        'summary',
+        {},
+        h('span', { class: 'svc-domain' }, s.domains[0]),
+        s.domains.length > 1 ? h('span', { class: 'muted' }, ` +${s.domains.length - 1}`) : null,
+        ' ',
+        badge(s.env, 'info'),
+        ' ',
+        h('span', { class: 'muted' }, s.appId),
+        h(
+          'span',
+          { class: 'svc-state' },
+          `${s.endpoints.length} endpoint${s.endpoints.length === 1 ? '' : 's'} `,
+          'Nginx ',
+          nginxState(s, excluded),
+          ' DNS ',
+          dnsState(s),
+        ),
       ),
-      h('div', { class: 'svc-detail' },
-        h('h3', {}, 'Domains'), h('p', {}, s.domains.join(', ')),
+      h(
+        'div',
+        { class: 'svc-detail' },
+        h('h3', {}, 'Domains'),
+        h('p', {}, s.domains.join(', ')),
         h('h3', {}, 'Endpoints (serving tasks: running and healthy)'),
         s.endpoints.length
-          ? h('table', {}, h('thead', {}, h('tr', {}, ['Task', 'Address', 'Port', 'Host'].map((c) => h('th', { scope: 'col' }, c)))),
-            h('tbody', {}, s.endpoints.map((e) => h('tr', {}, h('td', { class: 'mono' }, e.taskId), h('td', { class: 'mono' }, e.address), h('td', { class: 'num' }, e.port), h('td', {}, e.host)))))
+          ? h(
+              'table',
+              {},
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ['Task', 'Address', 'Port', 'Host'].map((c) => h('th', { scope: 'col' }, c)),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                s.endpoints.map((e) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', { class: 'mono' }, e.taskId),
+                    h('td', { class: 'mono' }, e.address),
+                    h('td', { class: 'num' }, e.port),
+                    h('td', {}, e.host),
+                  ),
+                ),
+              ),
+            )
           : h('p', {}, 'No serving task: Nginx answers 503 and direct DNS has no address.'),
         h('h3', {}, 'Labels it came from'),
-        h('pre', { class: 'labels' }, labelsOf(s).map(([k, v]) => `${k}=${v}`).join('\n')),
+        h(
+          'pre',
+          { class: 'labels' },
+          labelsOf(s)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('\n'),
+        ),
         h('p', { class: 'muted small' }, `Marathon version ${s.version}`),
       ),
     ),
@@ -89,16 +146,18 @@ export const services: View = {
     results = h('div', { id: 'svc-results' });
     root.append(
       h('h1', {}, 'Services'),
-      h('div', { class: 'controls', role: 'search' },
-        h('label', { for: 'svc-q' }, 'Search'), search,
-        h('label', { for: 'svc-env' }, 'Environment'), envSelect),
+      h('div', { class: 'controls', role: 'search' }, h('label', { for: 'svc-q' }, 'Search'), search, h('label', { for: 'svc-env' }, 'Environment'), envSelect),
       results,
     );
   },
   async refresh() {
     const [{ services: all }, sync] = await Promise.all([get<{ services: Service[] }>('/v1/services'), get<SyncStatus>('/v1/sync/status')]);
     const envs = [...new Set(all.map((s) => s.env))].sort();
-    fill(envSelect, h('option', { value: '' }, 'all environments'), envs.map((e) => h('option', { value: e, selected: e === state.env }, e)));
+    fill(
+      envSelect,
+      h('option', { value: '' }, 'all environments'),
+      envs.map((e) => h('option', { value: e, selected: e === state.env }, e)),
+    );
     const excluded = new Set(sync.excluded.map((x) => `${x.env} ${x.appId}`));
     const list = all
       .filter((s) => (!state.env || s.env === state.env) && (!state.q || s.appId.toLowerCase().includes(state.q) || s.domains.some((d) => d.includes(state.q))))
@@ -106,13 +165,20 @@ export const services: View = {
     const pages = Math.max(1, Math.ceil(list.length / PAGE));
     state.page = Math.min(state.page, pages - 1);
     const shown = list.slice(state.page * PAGE, (state.page + 1) * PAGE);
-    fill(results,
+    fill(
+      results,
       h('p', { class: 'muted', role: 'status' }, `${list.length} of ${all.length} services`),
-      h('ul', { class: 'services' }, shown.map((s) => row(s, excluded))),
-      list.length > PAGE ? pager('Services', state.page, PAGE, shown.length, list.length, (p) => {
-        state.page = p;
-        void services.refresh();
-      }) : null,
+      h(
+        'ul',
+        { class: 'services' },
+        shown.map((s) => row(s, excluded)),
+      ),
+      list.length > PAGE
+        ? pager('Services', state.page, PAGE, shown.length, list.length, (p) => {
+            state.page = p;
+            void services.refresh();
+          })
+        : null,
     );
   },
 };
