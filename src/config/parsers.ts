@@ -1,6 +1,6 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { checkDomain, ENV_NAME, isEnv, type NginxScope } from '../rules';
+import { checkDomain, ENV_NAME, isEnv, isHostName, type NginxScope } from '../rules';
 
 /** A parser turns a raw string (or JSON value from the file) into a value, or throws a reason. */
 export type Parser<T> = (raw: unknown) => T;
@@ -179,12 +179,10 @@ export const webOrigin: Parser<string> = (raw) => {
   return u.origin;
 };
 
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
-
 /** A host name as it appears in a `Host` header, without port; lowercase, no trailing dot. */
 export const hostName: Parser<string> = (raw) => {
   const s = str(raw).toLowerCase();
-  if (!HOST_NAME.test(s)) throw new Invalid(`must be a host name like berth.example.internal (no port, no scheme), got ${JSON.stringify(s.slice(0, 100))}`);
+  if (!isHostName(s)) throw new Invalid(`must be a host name like berth.example.internal (no port, no scheme), got ${JSON.stringify(s.slice(0, 100))}`);
   return s;
 };
 

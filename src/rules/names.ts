@@ -133,3 +133,14 @@ export function isTaskId(id: unknown): id is string {
 export function isAgentHost(host: unknown): host is string {
   return typeof host === 'string' && host.length <= MAX_LENGTH.host && /^[A-Za-z0-9.:-]+$/.test(host);
 }
+
+/**
+ * A host name as a client writes it in an HTTP `Host` header (lower-case, no port, no trailing dot).
+ * Looser than a DNS label: machine names with `_` exist, and the check only decides whether a
+ * configured allow-list entry is well-formed.
+ */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+export function isHostName(name: string): boolean {
+  return HOST_NAME.test(name);
+}

@@ -8,7 +8,7 @@ const HINTS: Record<string, string> = {
   FIXED_IP_UNRESOLVED: 'Deploy through POST /v1/apps/prepare so berth.ip=auto becomes a literal address.',
   FIXED_IP_MULTIPLE_INSTANCES: 'A fixed IP fits one instance: scale to 1 or drop berth.ip.',
   FIXED_IP_CONFLICT: 'Another app holds this address in a pool: allocate one for this app (Pools view) and use it.',
-  LABEL_ENV_INVALID: 'Set berth.env to [a-z0-9-]{1,32}, e.g. integration.',
+  LABEL_ENV_INVALID: 'Set berth.env to 1–32 lower-case letters, digits or hyphens, e.g. integration.',
   LABEL_PROXY_INVALID: 'Set berth.proxy to http, tcp or none.',
   LABEL_LISTEN_INVALID: 'Set berth.listen to a port number 1–65535.',
   LABEL_LISTEN_REQUIRED: 'berth.proxy=tcp needs berth.listen: the port Nginx listens on.',

@@ -23,7 +23,10 @@ const surrogateApp = (): App => web(SURROGATE_ID, 'sur.berth.internal', aTask({ 
 /** A label whose value lands in the problem's message and details. */
 /** The ids /v1/problems must show for the three bad apps (as stored: escaped). */
 const REFUSED = ['/bad\\u0000app', '/bad\\ud800app', '/labels'].sort();
-const flagged = (list: Array<{ appId: string }>): string[] => [...new Set(list.map((p) => p.appId))].filter((id) => REFUSED.includes(id)).sort();
+// An unusable app id is caught at intake (key `invalid:<escaped id>#<hash>`) or by the registry's
+// isolation (the escaped id): either way it is listed under the escaped id.
+const escapedId = (appId: string): string => appId.replace(/^invalid:(.*)#[0-9a-f]+$/, '$1');
+const flagged = (list: Array<{ appId: string }>): string[] => [...new Set(list.map((p) => escapedId(p.appId)))].filter((id) => REFUSED.includes(id)).sort();
 const badLabelApp = (): App => anApp({ id: '/labels' }, withDomain('lbl.berth.internal', { 'berth.env': 'x\u0000y\ud800' }));
 
 describeEachEngine('registry: database isolation per app', (db) => {
