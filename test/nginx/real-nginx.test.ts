@@ -276,7 +276,7 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const h = await harness({
       services: [
         aService(
-          { appId: '/long', domains: [long, '*.wild.berth.test', '_srv.berth.test'] },
+          { appId: '/long', domains: [long, 'x--y.berth.test', '0.berth.test'] },
           withEndpoints(anEndpoint('::1', 8080), anEndpoint('127.0.0.1', 8081)),
         ),
         aService({ appId: '/a.b/c-d', domains: ['odd.berth.test'] }),
