@@ -4,6 +4,7 @@ import type { EnvironmentConfig } from '../model/types';
 import type { NginxScope } from '../rules';
 import { parseEnvironments } from './environments';
 import * as p from './parsers';
+import { shippedTemplatesDir } from './templates';
 
 /** The validated, frozen configuration (README.md "Configuration"; a contract). */
 export interface Config {
@@ -89,7 +90,7 @@ export const KEYS = {
     DNS_LIMITS.udpAmplificationMax,
   ),
   BERTH_NGINX_DIR: key(p.text, 'where rendered Nginx files go', './var/nginx'),
-  BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', './nginx-templates'),
+  BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', shippedTemplatesDir()),
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
   BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { ROOT } from '../support/spawn';
 import { ConfigError, loadConfig } from '../../src/config/load';
 
 function errorsOf(env: Record<string, string>, file?: string): string[] {
@@ -21,7 +23,13 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe('./var');
     expect(c.databaseUrl).toBeUndefined();
     expect(c.marathon.urls).toEqual([]);
-    expect(c.nginx).toEqual({ dir: './var/nginx', templates: './nginx-templates', httpListen: '80', testCmd: 'nginx -t', reloadCmd: 'nginx -s reload' });
+    expect(c.nginx).toEqual({
+      dir: './var/nginx',
+      templates: path.join(ROOT, 'nginx-templates'),
+      httpListen: '80',
+      testCmd: 'nginx -t',
+      reloadCmd: 'nginx -s reload',
+    });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
     expect(c.labelPrefix).toBe('berth.');

@@ -24,7 +24,9 @@ describe('berth run (process)', () => {
     try {
       const url = await waitFor(
         () => /"url":"(http:[^"]+)","msg":"API listening"/.exec(out)?.[1],
-        30000,
+        // Started from source through tsx: transpiling every module and creating PGlite took ~30 s
+        // at load 10 on the 2-core machine (about 5 s when quiet); this waits, it does not time.
+        90000,
         () => out,
       );
       const health = await fetch(`${url}/healthz`).then((r) => r.json());
@@ -38,7 +40,7 @@ describe('berth run (process)', () => {
       child.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120000);
 
   it('exits 2 naming every bad key when the configuration is invalid', async () => {
     const child = spawn(process.execPath, berthArgv('run'), {
