@@ -69,7 +69,7 @@ describeWithTools(['nginx'], 'hostile pool ownership', () => {
       expect((await h.problems()).filter((x) => x.appId === '/pool/a')).toEqual([]);
 
       // Prepared through the API: its allocation exists before Marathon knows the app.
-      const prep = await h.stack.api<Record<string, unknown> & { labels: Record<string, string> }>(
+      const prep = await h.stack.api<{ labels: Record<string, string>; container: { portMappings: Array<{ containerPort: number }> } }>(
         'POST',
         '/v1/apps/prepare',
         fixedApp('/pool/prepared', 80, { 'berth.domain': `pool-prepared.${ZONE}`, 'berth.ip': `auto:${POOL.name}` }),
@@ -80,8 +80,7 @@ describeWithTools(['nginx'], 'hostile pool ownership', () => {
       expect(ip).not.toBe(A_IP);
       const c = await backendOn(ip, 'pool-prepared');
       backends.push(c);
-      const def = prep.body as { container: { portMappings: Array<{ containerPort: number }> } };
-      def.container.portMappings[0].containerPort = c.port;
+      prep.body.container.portMappings[0].containerPort = c.port;
       await h.stack.sim.control.deploy(prep.body);
       await waitFor(
         () => served(`pool-prepared.${ZONE}`, 'pool-prepared'),
