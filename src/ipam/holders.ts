@@ -42,9 +42,9 @@ export async function loadPoolHolders(knex: Knex, ips: Iterable<string>): Promis
   if (wanted.size > 0) {
     // The list travels as one JSON parameter (knex would expand an array into a list of `?`).
     const { rows } = await knex.raw(
-      `SELECT host(x.ip) AS ip, p.name AS pool, a.state, a.owner, a.reserved_reason
-         FROM (SELECT jsonb_array_elements_text(?::jsonb)::inet AS ip) x
-         JOIN ipam_pool p ON x.ip BETWEEN p.alloc_first AND p.alloc_last
+      `WITH x AS MATERIALIZED (SELECT t.v::inet AS ip FROM jsonb_array_elements_text(?::jsonb) AS t(v))
+       SELECT host(x.ip) AS ip, p.name AS pool, a.state, a.owner, a.reserved_reason
+         FROM x JOIN ipam_pool p ON x.ip BETWEEN p.alloc_first AND p.alloc_last
          LEFT JOIN ipam_address a ON a.ip = x.ip AND a.pool_id = p.id`,
       [JSON.stringify([...wanted])],
     );
