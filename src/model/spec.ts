@@ -46,8 +46,11 @@ export interface ServiceSpec {
   configChangedAt: string;
 }
 
-/** Who holds an address of a managed IPAM pool: undefined when the address is in no pool. */
-export type PoolHolderLookup = (ip: string) => { pool: string; holder: string | null } | undefined;
+/**
+ * Who holds an address of a managed IPAM pool: undefined when no rule applies (the address is in no
+ * pool, or free for reconciliation to claim); `holder` null when no app may use it (`reason` says why).
+ */
+export type PoolHolderLookup = (ip: string) => { pool: string; holder: string | null; reason?: string } | undefined;
 
 /** Options the parser needs from configuration. */
 export interface SpecOptions {
@@ -305,6 +308,11 @@ export function safeAppKey(raw: unknown): string {
   return `invalid:${display(s, 160)}#${shortHash(s)}`;
 }
 
+/** True when `raw` is an app id berth can store (the rule IPAM's owners satisfy too). */
+export function isUsableAppId(raw: unknown): raw is string {
+  return checkAppIdString(raw).ok;
+}
+
 type IdCheck = { ok: true; value: string } | { ok: false; problem: Problem };
 
 /** The app id as a clean Marathon PathId, or the APP_ID_INVALID problem keyed by a safe form of it. */
@@ -361,8 +369,10 @@ function checkFixedIp(
         C.IP_NOT_ALLOCATED,
         appId,
         null,
-        `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
-        { label, ip, pool: held.pool },
+        held.reason
+          ? `${label}: ${ip} is ${held.reason} in pool ${held.pool}; no app may use it`
+          : `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
+        { label, ip, pool: held.pool, ...(held.reason ? { reason: held.reason } : {}) },
       ),
     );
   } else if (held.holder !== appId) {

@@ -6,7 +6,7 @@
 import type { Logger } from '../log';
 import type { App } from '../marathon/types';
 import { PROBLEM_CODES, problem } from '../model/problems';
-import { fixedIpOf } from '../model/spec';
+import { fixedIpOf, isUsableAppId } from '../model/spec';
 import type { FixedIpUse, IpamReconcilePort } from './ipam-port';
 import type { Registry } from './registry';
 
@@ -22,8 +22,10 @@ export async function reconcileIpam(
   try {
     const uses: FixedIpUse[] = [];
     for (const app of apps) {
+      if (!app || typeof app !== 'object') continue;
       const ip = fixedIpOf(app, labelPrefix);
-      if (ip) uses.push({ appId: app.id, ip, running: (app.tasks ?? []).some((t) => t?.state === 'TASK_RUNNING') });
+      const tasks: unknown[] = Array.isArray(app.tasks) ? app.tasks : [];
+      if (ip) uses.push({ appId: app.id, ip, running: tasks.some((t) => (t as { state?: unknown } | null)?.state === 'TASK_RUNNING') });
     }
     const outcomes = await ipam.claim(uses, snapshotAt);
     const conflicts = outcomes
@@ -38,7 +40,10 @@ export async function reconcileIpam(
         ),
       );
     await registry.setProblems('ipam', conflicts);
-    const live = apps.map((a) => a.id);
+    // An id the rules refuse (NUL, lone surrogate, bad grammar) can own no allocation (IPAM stores
+    // only ids that pass the same rule), and PostgreSQL refuses some of them outright, which would
+    // stop reconciliation for every app: they are left out of the live list.
+    const live = apps.map((a) => a?.id).filter(isUsableAppId);
     for (const pool of await ipam.pools()) {
       const r = await ipam.reconcile(pool, live, snapshotAt);
       if (r.marked + r.cleared + r.released > 0) log.info({ pool, ...r }, 'ipam reconciled with marathon');

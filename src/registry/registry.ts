@@ -10,7 +10,7 @@ import type { App } from '../marathon/types';
 import type { AppRecord } from '../model/catalog';
 import { problemKey } from '../model/problems';
 import type { ChangeKind, EndpointChange } from '../model/events';
-import type { SpecOptions } from '../model/spec';
+import { fixedIpOf, type PoolHolderLookup, type SpecOptions } from '../model/spec';
 import type { Problem, Service } from '../model/types';
 import { holdReason } from './guard';
 import { HeldState } from './held';
@@ -50,6 +50,8 @@ export class Registry implements RegistryView {
   private readonly queue = new SerialQueue();
   private readonly events: Batcher<EndpointChange, EventOutcome>;
   private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
+  /** IPAM's holders of the addresses the current plan parses (`poolHolders`). */
+  private holders: PoolHolderLookup | undefined;
 
   private constructor(private readonly opts: RegistryOptions) {
     this.store = new RegistryStore(opts.knex, opts.fence);
@@ -57,6 +59,7 @@ export class Registry implements RegistryView {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
     const specOpts: SpecOptions = { ...opts.modelPolicy, defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
+    if (opts.poolHolders) specOpts.poolHolder = (ip) => this.holders?.(ip);
     opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
     this.planner = new Planner({ specOpts, resolver: opts.resolver ?? new StaticHostResolver(), clock: this.clock, logger: opts.logger });
   }
@@ -190,6 +193,7 @@ export class Registry implements RegistryView {
   applySnapshot(apps: App[], opts: { force?: boolean; durationStartMs?: number } = {}): Promise<SnapshotOutcome> {
     return this.serial(async () => {
       const started = opts.durationStartMs ?? this.clock.now();
+      await this.readHolders(apps);
       const plan = await this.planner.full(apps, this.records, this.mirror);
       const reason = opts.force
         ? null
@@ -270,6 +274,7 @@ export class Registry implements RegistryView {
         this.log.info({ appId }, 'marathon does not know a published app; its removal waits for a full snapshot');
         return 'deferred';
       }
+      await this.readHolders(app ? [app] : []);
       const plan = await this.planner.oneApp(appId, app, this.records, this.mirror);
       await this.commit(plan, 'app', false);
       return 'applied';
@@ -307,6 +312,18 @@ export class Registry implements RegistryView {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** One IPAM read per plan, for the fixed IPs of the apps it parses (task events parse none). */
+  private async readHolders(apps: readonly App[]): Promise<void> {
+    if (!this.opts.poolHolders) return;
+    const ips = new Set<string>();
+    for (const app of apps) {
+      const ip = app && typeof app.id === 'string' ? fixedIpOf(app, this.opts.labelPrefix) : null;
+      if (ip !== null) ips.add(ip);
+    }
+    this.holders = undefined;
+    this.holders = await this.opts.poolHolders([...ips]);
+  }
 
   private async flushEvents(batch: EndpointChange[]): Promise<EventOutcome> {
     const { plan, refetch } = await this.planner.events(batch, this.records, this.mirror);

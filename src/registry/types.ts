@@ -1,7 +1,7 @@
 /** Options and results of the Registry (kept apart so routes and main.ts import types only). */
 import type { Knex } from 'knex';
 import type { Clock } from '../clock';
-import type { SpecOptions } from '../model/spec';
+import type { PoolHolderLookup, SpecOptions } from '../model/spec';
 import type { Logger } from '../log';
 import type { HeldStatus } from './held';
 import type { RegistryMetrics } from './metrics';
@@ -17,6 +17,12 @@ export interface RegistryOptions {
   labelPrefix?: string;
   /** Reserved names, address policy, Nginx scope for the model (model/spec.ts `SpecOptions`). */
   modelPolicy?: Omit<SpecOptions, 'defaultEnv' | 'labelPrefix'>;
+  /**
+   * IPAM's holders of the given fixed IPs, read before every plan that parses apps (snapshot, app
+   * refetch) so the pool-ownership rule sees allocations made a moment ago. Absent: not checked
+   * (unless `modelPolicy.poolHolder` is set). A failure fails the plan: nothing is written.
+   */
+  poolHolders?: (ips: string[]) => Promise<PoolHolderLookup>;
   /** `BERTH_MAX_REMOVAL_RATIO` (default 0.5). */
   maxRemovalRatio?: number;
   clock?: Clock;

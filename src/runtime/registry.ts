@@ -9,6 +9,7 @@ import { CachingHostResolver } from '../registry/resolver';
 import type { RegistrySnapshot, RegistryView } from '../registry/view';
 import type { Part } from './part';
 import { modelPolicyOf } from '../config/model-policy';
+import { loadPoolHolders } from '../ipam/holders';
 
 export interface RegistryPartDeps {
   config: Config;
@@ -30,6 +31,8 @@ export function registryPart(d: RegistryPartDeps): Part<Registry> {
         defaultEnv: d.config.defaultEnv,
         labelPrefix: d.config.labelPrefix,
         modelPolicy: modelPolicyOf(d.config),
+        // The pool-ownership rule (docs/ipam.md "Fixed IPs in managed pools"): read per plan, never cached.
+        poolHolders: (ips) => loadPoolHolders(d.db.knex, ips),
         maxRemovalRatio: d.config.maxRemovalRatio,
         resolver: new CachingHostResolver(),
         metrics: createRegistryMetrics(d.metricsRegistry),
