@@ -275,10 +275,7 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const listen = await freePort();
     const h = await harness({
       services: [
-        aService(
-          { appId: '/long', domains: [long, 'x--y.berth.test', '0.berth.test'] },
-          withEndpoints(anEndpoint('::1', 8080), anEndpoint('127.0.0.1', 8081)),
-        ),
+        aService({ appId: '/long', domains: [long, 'x--y.berth.test', '0.berth.test'] }, withEndpoints(anEndpoint('::1', 8080), anEndpoint('127.0.0.1', 8081))),
         aService({ appId: '/a.b/c-d', domains: ['odd.berth.test'] }),
         aService({ appId: '/tcp-empty', proxy: 'tcp', listen, domains: ['tcp.berth.test'] }),
         aService({ appId: '/six', env: 'qa', proxy: 'tcp', listen: await freePort(), domains: ['six.berth.test'] }, withEndpoints(anEndpoint('::1', 5432))),
