@@ -4,7 +4,10 @@
  * be made to send such requests by any page it visits:
  * - cross-site requests (a form or `fetch(…, {mode: 'no-cors'})` POST to http://127.0.0.1:8080)
  *   carry an `Origin` header, or at least `Sec-Fetch-Site: cross-site|same-site`: refused unless the
- *   origin is listed in BERTH_API_ALLOWED_ORIGINS;
+ *   origin is listed in BERTH_API_ALLOWED_ORIGINS. Berth's own pages (the dashboard) are not
+ *   refused: browsers send `Origin` on same-origin module scripts and writes too, so an Origin whose
+ *   host[:port] is the request's own `Host` (with `Sec-Fetch-Site`, when sent, `same-origin` or
+ *   `none`) is this berth's origin; the Host check below still refuses a rebound name;
  * - DNS rebinding (the page's own name re-pointed at 127.0.0.1, making the requests same-origin and
  *   the answers readable) keeps the attacker's name in `Host`: only IP literals, `localhost`, this
  *   machine's name and the names in BERTH_API_ALLOWED_HOSTS are accepted. An IP literal cannot be
@@ -41,6 +44,19 @@ export function hostOf(header: string): string | null {
 
 const clip = (s: string) => s.slice(0, 100);
 
+const SAME_ORIGIN_SITES = new Set([undefined, 'same-origin', 'none']);
+
+/**
+ * True when `Origin` is berth's own origin as the browser addressed it: `http(s)://` plus exactly the
+ * `Host` header. The scheme is not compared: behind a TLS-terminating proxy the page is https while
+ * berth sees http, and a scheme alone does not make another site.
+ */
+function isOwnOrigin(origin: string, host: string | undefined, site: string | string[] | undefined): boolean {
+  if (host === undefined || host === '' || Array.isArray(site) || !SAME_ORIGIN_SITES.has(site)) return false;
+  const m = /^https?:\/\/(.+)$/i.exec(origin);
+  return m !== null && m[1].toLowerCase() === host.toLowerCase();
+}
+
 /** Returns a check that throws ORIGIN_NOT_ALLOWED or HOST_NOT_ALLOWED; call it for requests without a valid token. */
 export function makeBrowserGuard(opts: BrowserGuardOptions = {}): (request: FastifyRequest) => void {
   const origins = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase()));
@@ -49,7 +65,7 @@ export function makeBrowserGuard(opts: BrowserGuardOptions = {}): (request: Fast
     if (PROBE_METHODS.has(request.method) && PROBES.has(request.url.split('?')[0])) return;
     const origin = request.headers.origin;
     if (origin !== undefined) {
-      if (!origins.has(origin.toLowerCase())) {
+      if (!origins.has(origin.toLowerCase()) && !isOwnOrigin(origin, request.headers.host, request.headers['sec-fetch-site'])) {
         throw new BerthError(
           'ORIGIN_NOT_ALLOWED',
           `requests from web pages are refused without a token (Origin ${JSON.stringify(clip(origin))}); list the origin in BERTH_API_ALLOWED_ORIGINS, or send a token`,

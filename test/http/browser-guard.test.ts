@@ -46,7 +46,12 @@ describe('browser and DNS-rebinding protection', () => {
   it.each([
     ['a sandboxed page (Origin: null)', { origin: 'null' }],
     ['another port on localhost', { origin: 'http://localhost:3000' }],
-    ["a page claiming berth's own address (berth serves no pages)", { origin: 'http://127.0.0.1:8080' }],
+    ['a page on another port of the address berth is called by', { origin: 'http://127.0.0.1:3000', host: '127.0.0.1:8080' }],
+    [
+      "berth's own origin on a request the browser marks cross-site (a redirect)",
+      { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080', 'sec-fetch-site': 'cross-site' },
+    ],
+    ["berth's own origin on a request the browser marks same-site", { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080', 'sec-fetch-site': 'same-site' }],
     ['two Origin values folded into one', { origin: 'https://ops.example.com, https://evil.example' }],
     ['a browser that sends only Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
     ['a browser that sends only Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site' }],
@@ -59,6 +64,20 @@ describe('browser and DNS-rebinding protection', () => {
     expect((await poke(open, { origin: 'https://OPS.example.com' })).statusCode).toBe(200);
     expect((await poke(open, { 'sec-fetch-site': 'same-origin' })).statusCode).toBe(200);
     expect((await read(open, { 'sec-fetch-site': 'none' })).statusCode).toBe(200);
+  });
+
+  it("accepts berth's own pages (the dashboard): Chromium sends Origin on same-origin module scripts and writes", async () => {
+    const sameOrigin = { origin: 'http://127.0.0.1:8080', host: '127.0.0.1:8080', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors' };
+    expect((await read(open, { ...sameOrigin, 'sec-fetch-dest': 'script' }, '/v1/data')).statusCode).toBe(200);
+    expect((await poke(open, { ...sameOrigin, 'sec-fetch-dest': 'empty' })).statusCode).toBe(200);
+    // Older browsers send no Sec-Fetch-Site; an https page behind a TLS-terminating proxy is still ours.
+    expect((await poke(open, { origin: 'http://LOCALHOST:8080', host: 'localhost:8080' })).statusCode).toBe(200);
+    expect((await poke(open, { origin: 'https://berth.example.internal', host: 'berth.example.internal' })).statusCode).toBe(200);
+  });
+
+  it('refuses a DNS-rebound page even though its Origin matches Host', async () => {
+    const rebound = await poke(open, { origin: 'http://evil.example:8080', host: 'evil.example:8080', 'sec-fetch-site': 'same-origin' });
+    expect([rebound.statusCode, rebound.json().code]).toEqual([403, 'HOST_NOT_ALLOWED']);
   });
 
   it.each(['evil.example:8080', 'evil.example', 'localhost.', '127.0.0.1.nip.io:8080', 'user@127.0.0.1:8080', '127.0.0.1:8080/x', '[evil]:80', 'a b'])(

@@ -237,7 +237,7 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
       BERTH_DATA_DIR: tmp,
       BERTH_HTTP_ADDR: '127.0.0.1:0',
       BERTH_DNS_ADDR: '127.0.0.1:0',
-      BERTH_API_TOKENS: 'right-token,other',
+      BERTH_API_TOKENS: 'right-token-0123456789,other-token-0123456789',
       BERTH_NGINX_DIR: path.join(tmp, 'nginx'),
       BERTH_NGINX_TEST_CMD: '',
       BERTH_NGINX_RELOAD_CMD: '',
@@ -246,7 +246,7 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
     berth = await start(config, { logger: silentLogger });
     await fetch(`${berth.url}/v1/pools`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer right-token' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer right-token-0123456789' },
       body: JSON.stringify({ name: 'secret-pool', cidr: '10.70.0.0/24' }),
     });
     browser = await launch();
@@ -279,10 +279,10 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
     expect(s).toMatchObject({ nav: true, tables: 0 });
     expect(await page.evaluate(`sessionStorage.getItem('berth.token')`)).toBeNull();
 
-    await page.type('#token', 'right-token');
+    await page.type('#token', 'right-token-0123456789');
     await page.keyboard.press('Enter');
     await until(page, `document.querySelector('#pools')?.textContent.includes('secret-pool')`);
-    expect(await page.evaluate(`sessionStorage.getItem('berth.token')`)).toBe('right-token');
+    expect(await page.evaluate(`sessionStorage.getItem('berth.token')`)).toBe('right-token-0123456789');
     // A write from the page carries the token.
     await page.type('#alloc-app', '/token/app');
     await page.click('form button[type=submit]');
