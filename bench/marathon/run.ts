@@ -1,6 +1,7 @@
 /**
- * Marathon intake memory benchmark: berth in its own process (default settings, the memory it
- * would have under `deploy/marathon/berth.json`'s 512 MB grant), peak RSS through
+ * Marathon intake memory benchmark: berth in its own process (default settings, and exactly the
+ * NODE_OPTIONS of `deploy/marathon/berth.json`, read from it so the two cannot drift: the memory it
+ * would have under that file's 512 MB grant), peak RSS through
  *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) shaped like the simulator's
  *     (bench/marathon/big-marathon.ts streams its answer as Marathon does; src/sim builds 20,000 apps
  *     into one string first, which under load takes longer than berth's 10 s wait for an answer);
@@ -23,8 +24,14 @@ import { rssMb } from '../lib/stats';
 import { startBigMarathon } from './big-marathon';
 
 const B = 'marathon';
+const DEPLOY = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../deploy/marathon/berth.json'), 'utf8')) as {
+  mem: number;
+  env: Record<string, string>;
+};
 /** deploy/marathon/berth.json: `"mem": 512`. */
-const GRANT_MB = 512;
+const GRANT_MB = DEPLOY.mem;
+/** deploy/marathon/berth.json's NODE_OPTIONS (V8's old space sized for the grant), '' when unset. */
+const NODE_OPTIONS = DEPLOY.env.NODE_OPTIONS ?? '';
 /** Per-app padding that makes 20,000 apps a ~300 MB answer (measured: 13,000 → 295.6 MB). */
 const PAD_300MB = 13_250;
 /** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
@@ -56,6 +63,7 @@ async function berthAgainst(url: string, dir: string, tag: string, cleanups: Arr
       BERTH_NGINX_RELOAD_CMD: '',
       BERTH_DNS_ZONES: 'berth.internal',
       BERTH_LOG_LEVEL: 'info',
+      ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}),
       ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
     },
     300_000,
@@ -106,7 +114,14 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
   const apps = opts.quick ? 5000 : 20_000;
   const tasksPerApp = 3;
   const figures: Figure[] = [];
-  const extra: Record<string, unknown> = { apps, tasks: apps * tasksPerApp, grantMb: GRANT_MB, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES };
+  const extra: Record<string, unknown> = {
+    apps,
+    tasks: apps * tasksPerApp,
+    grantMb: GRANT_MB,
+    nodeOptions: NODE_OPTIONS,
+    maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
+  };
+  const how = `NODE_OPTIONS=${NODE_OPTIONS || '(none)'} as in deploy/marathon/berth.json`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-marathon-'));
   const cleanups: Array<() => Promise<void>> = [];
   const scale = `${apps.toLocaleString('en')} apps / ${(apps * tasksPerApp).toLocaleString('en')} tasks`;
@@ -115,7 +130,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
     {
       const plain = await startBigMarathon({ apps, tasksPerApp, padBytes: 0 });
       cleanups.push(() => plain.close());
-      log(`simulated Marathon: ${scale}, no padding; starting berth`);
+      log(`simulated Marathon: ${scale}, no padding; starting berth with ${how}`);
       const berth = await berthAgainst(plain.url, dir, 'plain', cleanups);
       const t0 = performance.now();
       await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, `the ${scale} snapshot`);
@@ -130,7 +145,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
           mem.peak,
           'MB',
           { op: '<=', limit: GRANT_MB },
-          `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened`,
+          `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened; ${how}`,
         ),
       );
       log(`plain snapshot: ${(plain.lastBytes() / 1e6).toFixed(0)} MB answer, peak RSS ${mem.peak.toFixed(0)} MB, ${(ms / 1000).toFixed(1)} s`);
@@ -157,7 +172,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
         applied.peak,
         'MB',
         { op: '<=', limit: GRANT_MB },
-        `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened`,
+        `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened; ${how}`,
       ),
     );
     log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
@@ -191,7 +206,7 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
         during.peakMb,
         'MB',
         { op: '<=', limit: GRANT_MB },
-        `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB`,
+        `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB; ${how}`,
       ),
     );
     log(

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock';
 import { readManagedFiles } from './files';
-import { serversInHeader, type DiskKnowledge, type FileChange } from './plan';
+import { serversInHeader, type DiskKnowledge, type FileBytes, type FileChange } from './plan';
 
 const REREAD_MS = 60_000;
 
@@ -10,7 +10,7 @@ const REREAD_MS = 60_000;
  * (which also notices hand edits); in between berth trusts what it wrote.
  */
 export class DiskState implements DiskKnowledge {
-  private cached: { files: Map<string, Buffer>; readAt: number } | null = null;
+  private cached: { files: Map<string, FileBytes>; readAt: number } | null = null;
   // What berth wrote, as the very strings the render memo hands out (so an unchanged file compares
   // by pointer instead of being encoded again), and server counts, so that a run over 10,000
   // files allocates next to nothing for the ones that did not change.
@@ -22,9 +22,9 @@ export class DiskState implements DiskKnowledge {
     private readonly clock: Clock,
   ) {}
 
-  async current(): Promise<ReadonlyMap<string, Buffer>> {
+  async current(): Promise<ReadonlyMap<string, FileBytes>> {
     if (this.cached && this.clock.now() - this.cached.readAt < REREAD_MS) return this.cached.files;
-    const files = await readManagedFiles(this.dir);
+    const files: Map<string, FileBytes> = await readManagedFiles(this.dir);
     this.cached = { files, readAt: this.clock.now() };
     this.texts.clear();
     this.counts.clear();
@@ -35,7 +35,7 @@ export class DiskState implements DiskKnowledge {
     return this.texts.get(path);
   }
 
-  servers(path: string, bytes: Buffer): number {
+  servers(path: string, bytes: FileBytes): number {
     let n = this.counts.get(path);
     if (n === undefined) this.counts.set(path, (n = serversInHeader(bytes)));
     return n;
@@ -50,7 +50,7 @@ export class DiskState implements DiskKnowledge {
         this.cached.files.delete(c.path);
         this.texts.delete(c.path);
       } else {
-        this.cached.files.set(c.path, Buffer.from(c.content));
+        this.cached.files.set(c.path, c.content); // the text itself, not a Buffer copy (see FileBytes)
         this.texts.set(c.path, c.content);
       }
     }

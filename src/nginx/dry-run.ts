@@ -33,7 +33,7 @@ export async function renderDryRun(opts: { view: RegistryView; dir: string; temp
   const plan = planSync(rendered.files, disk, keep);
   const diff = plan.changes
     .map((c) =>
-      unifiedDiff(c.before?.toString('utf8') ?? '', c.content ?? '', c.before ? `a/${c.path}` : '/dev/null', c.content !== null ? `b/${c.path}` : '/dev/null'),
+      unifiedDiff(c.before?.toString() ?? '', c.content ?? '', c.before ? `a/${c.path}` : '/dev/null', c.content !== null ? `b/${c.path}` : '/dev/null'),
     )
     .join('');
   return {

@@ -1,5 +1,12 @@
 import { serversInFile, type RenderedFile } from './render';
 
+/**
+ * A managed file's content on disk: the bytes read from it, or the very text berth wrote there
+ * (kept as that string, which the render memo shares, instead of a second copy as a Buffer: at
+ * 20,000 services that copy was ~25 MB of resident memory).
+ */
+export type FileBytes = Buffer | string;
+
 /** One file to change on disk, with what was there before (null = absent) for restoring. */
 export interface FileChange {
   path: string;
@@ -7,7 +14,7 @@ export interface FileChange {
   appId: string;
   /** New bytes, or null to remove the file. */
   content: string | null;
-  before: Buffer | null;
+  before: FileBytes | null;
   serversBefore: number;
   serversAfter: number;
   /** For writes: the service definition key (retry of a rejected service when it changes). */
@@ -30,25 +37,28 @@ export interface SyncPlan {
  */
 export interface DiskKnowledge {
   text(path: string): string | undefined;
-  servers(path: string, bytes: Buffer): number;
+  servers(path: string, bytes: FileBytes): number;
 }
 
-export const serversInHeader = (bytes: Buffer): number => serversInFile(bytes.toString('utf8', 0, Math.min(bytes.length, 400)));
+export const serversInHeader = (bytes: FileBytes): number =>
+  serversInFile(typeof bytes === 'string' ? bytes.slice(0, 400) : bytes.toString('utf8', 0, Math.min(bytes.length, 400)));
 
 /** `<env>/<kind>/<file>` → env and a readable app id for reporting removals (from the header). */
-function describeRemoved(path: string, before: Buffer): { env: string; appId: string } {
-  const m = /^# berth: (\S+) in /.exec(before.subarray(0, 300).toString('utf8'));
+function describeRemoved(path: string, before: FileBytes): { env: string; appId: string } {
+  const m = /^# berth: (\S+) in /.exec(typeof before === 'string' ? before.slice(0, 300) : before.subarray(0, 300).toString('utf8'));
   return { env: path.split('/')[0], appId: m ? m[1] : path };
 }
+
+const sameContent = (before: FileBytes, content: string): boolean => (typeof before === 'string' ? before === content : before.equals(Buffer.from(content)));
 
 /**
  * Compares rendered files with disk. `keep` holds paths whose disk bytes stay as they are
  * (a service that could not be rendered or was rejected by `nginx -t`: its last good file remains).
  */
-export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<string, Buffer>, keep: ReadonlySet<string>, known?: DiskKnowledge): SyncPlan {
+export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<string, FileBytes>, keep: ReadonlySet<string>, known?: DiskKnowledge): SyncPlan {
   const changes: FileChange[] = [];
   const wanted = new Set<string>();
-  const servers = (path: string, bytes: Buffer) => known?.servers(path, bytes) ?? serversInHeader(bytes);
+  const servers = (path: string, bytes: FileBytes) => known?.servers(path, bytes) ?? serversInHeader(bytes);
   let serversBefore = 0;
   for (const [path, bytes] of disk) serversBefore += servers(path, bytes);
   for (const f of desired) {
@@ -56,7 +66,7 @@ export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<str
     if (keep.has(f.path)) continue;
     const before = disk.get(f.path) ?? null;
     const text = known?.text(f.path);
-    if (before && (text !== undefined ? text === f.content : before.equals(Buffer.from(f.content)))) continue;
+    if (before && (text !== undefined ? text === f.content : sameContent(before, f.content))) continue;
     const sb = before ? servers(f.path, before) : 0;
     changes.push({
       path: f.path,

@@ -72,4 +72,15 @@ describe('Marathon app definition (deploy/marathon/berth.json)', () => {
     expect(config.databaseUrl).toMatch(/^postgres:/);
     expect(Object.keys(config.environments).sort()).toEqual(['func-a', 'integration']);
   });
+
+  it('sizes V8 for its memory grant, with the same NODE_OPTIONS in the image and the systemd unit', () => {
+    const def = read() as ReturnType<typeof read> & { mem: number };
+    const m = /^--max-old-space-size=(\d+)$/.exec(def.env.NODE_OPTIONS ?? '');
+    expect(m).not.toBeNull();
+    // Old space is most of RSS but not all of it (young generation, code, buffers): it must leave room.
+    expect(Number(m![1])).toBeLessThanOrEqual(def.mem * 0.8);
+    const deploy = path.dirname(path.dirname(DEF));
+    expect(fs.readFileSync(path.join(deploy, 'Dockerfile'), 'utf8')).toContain(`NODE_OPTIONS=${def.env.NODE_OPTIONS} `);
+    expect(fs.readFileSync(path.join(deploy, 'systemd/berth.service'), 'utf8')).toMatch(new RegExp(`^Environment=NODE_OPTIONS=${def.env.NODE_OPTIONS}$`, 'm'));
+  });
 });
