@@ -105,7 +105,9 @@ describe('REST answers over BERTH_MARATHON_MAX_RESPONSE_BYTES', () => {
       expect(e.message).toMatch(new RegExp(`^MARATHON_ANSWER_TOO_LARGE: the answer is larger than ${limit} bytes \\(BERTH_MARATHON_MAX_RESPONSE_BYTES\\)`));
       // The raw answer never sits in memory: a reader that kept what it read would hold most of
       // the 64 MiB before the cut; this one holds the projected apps (a few MB) at most.
-      process.stderr.write(`live memory growth ${((peak - before) / 1048576).toFixed(1)} MB (${samples} samples)\n`);
+      process.stderr.write(
+        `live memory growth ${((peak - before) / 1048576).toFixed(1)} MB (${samples} samples, ${(endless.sent() / 1048576).toFixed(1)} MB sent)\n`,
+      );
       expect(peak - before).toBeLessThan(limit / 4);
       await waitFor(() => endless.closedByClient(), 5000);
       // Socket buffers only: the server could not push much past the limit before berth hung up.
@@ -175,13 +177,14 @@ describe('deadlines while an answer is read', () => {
   }
 
   it('an answer that keeps coming may take longer than timeoutMs; one that stalls is cut', async () => {
-    const steady = await trickle(20, 50, false);
-    const stalled = await trickle(2, 50, true);
+    const steady = await trickle(30, 100, false);
+    const stalled = await trickle(2, 100, true);
     try {
-      // 20 apps, one every 50 ms: about 1 s in all, never 400 ms without a byte.
-      expect(await new MarathonClient({ urls: [steady.url], timeoutMs: 400 }).getApps()).toHaveLength(20);
-      const e = await failure(new MarathonClient({ urls: [stalled.url], timeoutMs: 400 }).getApps());
-      expect([e.kind, e.message]).toEqual(['timeout', 'no byte for 400 ms while reading the answer']);
+      // 30 apps, one every 100 ms: 3 s in all, never 2 s without a byte. (2 s, not less: on a
+      // loaded machine the answer's headers alone took over 400 ms.)
+      expect(await new MarathonClient({ urls: [steady.url], timeoutMs: 2000 }).getApps()).toHaveLength(30);
+      const e = await failure(new MarathonClient({ urls: [stalled.url], timeoutMs: 2000 }).getApps());
+      expect([e.kind, e.message]).toEqual(['timeout', 'no byte for 2000 ms while reading the answer']);
     } finally {
       await steady.close();
       await stalled.close();
