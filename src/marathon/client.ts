@@ -171,7 +171,11 @@ export class MarathonClient {
         clearTimeout(deadline);
       }
     } catch (e) {
-      throw e instanceof MarathonError ? e : toMarathonError(e, url, why);
+      if (e instanceof MarathonError) throw e;
+      // One of our deadlines fired: whatever the abort surfaced as (axios' cancel, or the body
+      // stream's plain "aborted" when it came mid-body), the failure is that deadline.
+      if (abort.signal.aborted) throw new MarathonError('timeout', why, url);
+      throw toMarathonError(e, url, why);
     } finally {
       clearTimeout(timer);
       // Stops a body read only in part (an error page, an answer over the limit): the socket goes.
