@@ -44,9 +44,12 @@ const UP_TO = `WITH head AS (SELECT id FROM ipam_event WHERE id <= ? ORDER BY id
   d AS (DELETE FROM ipam_event e USING head WHERE e.id = head.id RETURNING 1)
   SELECT count(*)::int AS n FROM d`;
 
-async function deleteBatch(knex: Knex, sql: string, args: Knex.RawBinding[]): Promise<number> {
+async function deleteBatch(knex: Knex, sql: string, args: Knex.RawBinding[], signal?: AbortSignal): Promise<number> {
   return knex.transaction(async (trx) => {
     await trx.raw(ALLOW);
+    // Leadership may have gone while the transaction was being opened: a deposed leader issues no
+    // DELETE. (One already sent runs on a snapshot taken before anything written after the loss.)
+    if (signal?.aborted) return 0;
     const { rows } = await trx.raw(sql, args);
     return Number(rows[0].n);
   });
@@ -71,7 +74,7 @@ export async function pruneAudit(knex: Knex, retention: AuditRetention, opts: Pr
   let byAge = 0;
   let byCount = 0;
   if (retention.days > 0) {
-    byAge = await drain(() => deleteBatch(knex, BY_AGE, [size, retention.days]), size, max, opts.signal);
+    byAge = await drain(() => deleteBatch(knex, BY_AGE, [size, retention.days], opts.signal), size, max, opts.signal);
   }
   if (retention.maxRows > 0 && !opts.signal?.aborted) {
     // Cheap upper bound first (two index lookups): ids are dense but for rolled-back inserts.
@@ -80,7 +83,7 @@ export async function pruneAudit(knex: Knex, retention: AuditRetention, opts: Pr
       const { rows } = await knex.raw('SELECT id FROM ipam_event ORDER BY id DESC OFFSET ? LIMIT 1', [retention.maxRows]);
       if (rows.length) {
         const last = Number(rows[0].id);
-        byCount = await drain(() => deleteBatch(knex, UP_TO, [last, size]), size, max, opts.signal);
+        byCount = await drain(() => deleteBatch(knex, UP_TO, [last, size], opts.signal), size, max, opts.signal);
       }
     }
   }
