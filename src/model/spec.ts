@@ -3,26 +3,16 @@
  * Pure: takes a Marathon app and options, returns plain data.
  */
 import type { App } from '../marathon/types';
-import {
-  checkAppId,
-  checkUntrusted,
-  display,
-  fixedIpRefusal,
-  isClean,
-  isIpLiteral,
-  reservedReason,
-  selfSocket,
-  shortHash,
-  type AddressPolicy,
-  type NginxScope,
-  type ReservedNames,
-} from '../rules';
+import { display, isClean, reservedReason, type AddressPolicy, type NginxScope, type ReservedNames } from '../rules';
 import { IP_AUTO, labelNames, type LabelNames } from './labels';
 import { declaredPorts, dockerIpParameters, isContainerNetworked, type NetworkMode } from './ports';
 import { PROBLEM_CODES as C, problem } from './problems';
 import type { DnsMode, Problem, ProxyMode } from './types';
 import { checkDomainList, checkEnv, checkIp, checkOneOf, checkPort, checkPortName } from './validate';
 import { looksNumeric } from '../rules';
+import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
+
+export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-checks';
 
 /** What an app asks berth to publish; everything but the endpoints of a `Service`. */
 export interface ServiceSpec {
@@ -45,12 +35,6 @@ export interface ServiceSpec {
   /** For "older app wins": Marathon's last config change, else the version. */
   configChangedAt: string;
 }
-
-/**
- * Who holds an address of a managed IPAM pool: undefined when no rule applies (the address is in no
- * pool, or free for reconciliation to claim); `holder` null when no app may use it (`reason` says why).
- */
-export type PoolHolderLookup = (ip: string) => { pool: string; holder: string | null; reason?: string } | undefined;
 
 /** Options the parser needs from configuration. */
 export interface SpecOptions {
@@ -297,137 +281,4 @@ export function fixedIpOf(app: App, labelPrefix = 'berth.'): string | null {
   const names = namesFor(labelPrefix);
   const raw = app.labels?.[names.ip];
   return parseFixedIp(app, names, () => undefined, isClean(raw, 'labelValue') ? raw : undefined);
-}
-
-/**
- * The key problems of an app with an unusable id are stored under: printable ASCII (JSON-escaped),
- * at most ~180 characters, and distinct for distinct ids (a hash of the raw value).
- */
-export function safeAppKey(raw: unknown): string {
-  const s = typeof raw === 'string' ? raw : String(raw);
-  return `invalid:${display(s, 160)}#${shortHash(s)}`;
-}
-
-/** True when `raw` is an app id berth can store (the rule IPAM's owners satisfy too). */
-export function isUsableAppId(raw: unknown): raw is string {
-  return checkAppIdString(raw).ok;
-}
-
-type IdCheck = { ok: true; value: string } | { ok: false; problem: Problem };
-
-/** The app id as a clean Marathon PathId, or the APP_ID_INVALID problem keyed by a safe form of it. */
-function checkAppIdString(raw: unknown): IdCheck {
-  const clean = checkUntrusted(raw, 'appId');
-  const grammar = clean.ok ? checkAppId(clean.value) : null;
-  if (clean.ok && grammar?.ok) return { ok: true, value: clean.value };
-  const reason = !clean.ok ? clean.message : grammar && !grammar.ok ? grammar.reason : 'unusable';
-  const key = safeAppKey(raw);
-  return { ok: false, problem: problem(C.APP_ID_INVALID, key, null, `app id "${display(raw)}": ${reason}`, { appId: display(raw), reason }) };
-}
-
-interface DirtyLabel {
-  key: string;
-  value: unknown;
-  reason: string;
-  message: string;
-}
-
-/** berth's labels (keys with the prefix) whose key or value is not a clean string. */
-function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, prefix: string): DirtyLabel[] {
-  const out: DirtyLabel[] = [];
-  const known = new Set<string>(Object.values(names));
-  for (const [key, value] of Object.entries(labels)) {
-    if (!key.startsWith(prefix)) continue;
-    const k = checkUntrusted(key, 'labelKey');
-    if (!k.ok) {
-      out.push({ key, value, reason: k.reason, message: `label key: ${k.message}` });
-      continue;
-    }
-    if (!known.has(key) || value === undefined) continue;
-    const v = checkUntrusted(value, 'labelValue');
-    if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
-  }
-  return out;
-}
-
-/** Address policy and IPAM ownership for a fixed IP; each refusal is a problem naming the address. */
-function checkFixedIp(
-  ip: string,
-  appId: string,
-  label: string,
-  policy: AddressPolicy | undefined,
-  holderOf: PoolHolderLookup | undefined,
-  problems: Problem[],
-): void {
-  const refused = policy ? fixedIpRefusal(ip, policy) : null;
-  if (refused) problems.push(problem(C.FIXED_IP_REFUSED, appId, null, `${label}: ${refused.reason}`, { label, ip }));
-  const held = holderOf?.(ip);
-  if (held === undefined) return;
-  if (held.holder === null) {
-    problems.push(
-      problem(
-        C.IP_NOT_ALLOCATED,
-        appId,
-        null,
-        held.reason
-          ? `${label}: ${ip} is ${held.reason} in pool ${held.pool}; no app may use it`
-          : `${label}: ${ip} is in pool ${held.pool} but not allocated to this app (allocate it, or POST the app to /v1/apps/prepare)`,
-        { label, ip, pool: held.pool, ...(held.reason ? { reason: held.reason } : {}) },
-      ),
-    );
-  } else if (held.holder !== appId) {
-    problems.push(
-      problem(C.IP_ALLOCATED_TO_OTHER, appId, null, `${label}: ${ip} in pool ${held.pool} is allocated to ${held.holder}`, {
-        label,
-        ip,
-        pool: held.pool,
-        holder: held.holder,
-      }),
-    );
-  }
-}
-
-/** Endpoints that would be berth's own sockets: the fixed IP, or any task address Marathon reports now. */
-function selfEndpoints(
-  app: App,
-  fixedIp: string | null,
-  network: NetworkMode,
-  port: ChosenPort,
-  appId: string,
-  policy: AddressPolicy,
-  problems: Problem[],
-): void {
-  if (policy.self.length === 0) return;
-  // Only a port of berth's own can be hit: the others skip the per-task address checks (with
-  // 6,000 tasks those were a sixth of a snapshot's spec time).
-  const ports = new Set(policy.self.map((s) => s.port));
-  if (network !== 'host' && !ports.has(port.number)) return;
-  const hits = new Map<string, string>();
-  const check = (address: string, p: number | undefined): void => {
-    if (p === undefined) return;
-    const s = selfSocket(address, p, policy);
-    if (s) hits.set(`${address}:${p}`, s.what);
-  };
-  if (fixedIp !== null) check(fixedIp, port.number);
-  for (const t of Array.isArray(app.tasks) ? app.tasks : []) {
-    if (!t) continue;
-    if (network === 'container') {
-      for (const a of Array.isArray(t.ipAddresses) ? t.ipAddresses : [])
-        if (a && isClean(a.ipAddress, 'ip') && isIpLiteral(a.ipAddress)) check(a.ipAddress, port.number);
-    } else if (
-      network === 'host' &&
-      port.index !== null &&
-      Array.isArray(t.ports) &&
-      ports.has(t.ports[port.index]) &&
-      isClean(t.host, 'host') &&
-      isIpLiteral(t.host)
-    ) {
-      check(t.host, t.ports[port.index]);
-    }
-  }
-  for (const [endpoint, what] of hits) {
-    problems.push(
-      problem(C.ENDPOINT_SELF, appId, null, `endpoint ${endpoint} is berth's own ${what} socket; it is never published`, { endpoint, socket: what }),
-    );
-  }
 }
