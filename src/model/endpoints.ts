@@ -63,6 +63,11 @@ export function serviceOf(spec: ServiceSpec, tasks: Iterable<TaskRecord>, lookup
     if (e) endpoints.push(e);
   }
   endpoints.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+  return serviceWith(spec, endpoints);
+}
+
+/** The published service for a spec with endpoints already chosen (also what the store reloads). */
+export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
   return {
     env: spec.env,
     appId: spec.appId,

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { BerthError } from '../errors';
+import { serviceWith } from '../model/endpoints';
 import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
@@ -261,7 +262,7 @@ async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null): Pro
     const eps = (byApp.get(r.app_id) ?? []).sort((a, b) => (a.e.taskId < b.e.taskId ? -1 : 1));
     return {
       spec,
-      service: serviceFrom(
+      service: serviceWith(
         spec,
         eps.map((x) => x.e),
       ),
@@ -292,22 +293,6 @@ function chunks<T>(rows: T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
   return out;
-}
-
-function serviceFrom(spec: ServiceSpec, endpoints: Endpoint[]): Service {
-  return {
-    env: spec.env,
-    appId: spec.appId,
-    domains: spec.domains,
-    proxy: spec.proxy,
-    listen: spec.listen,
-    dns: spec.dns,
-    portName: spec.portName,
-    servicePort: spec.servicePort,
-    fixedIp: spec.fixedIp,
-    endpoints,
-    version: spec.version,
-  };
 }
 
 // pg returns parsed jsonb; be tolerant of drivers that hand back strings.
