@@ -77,3 +77,13 @@ export async function until(page: Page, expr: string, timeout = 15_000): Promise
     throw new Error(`${(err as Error).message}\n  waiting for: ${expr}\n  page shows: ${main.slice(0, 600)}`);
   }
 }
+
+/**
+ * Clicks the first element matching `selector` in one page-side step. Live redraws replace table
+ * rows at any moment; `page.click` finds, scrolls and then clicks, so a redraw in between detaches
+ * the node it found. Finding and clicking in the same task cannot race with a redraw.
+ */
+export async function press(page: Page, selector: string): Promise<void> {
+  await until(page, `document.querySelector(${JSON.stringify(selector)})`);
+  await page.evaluate(`document.querySelector(${JSON.stringify(selector)}).click()`);
+}

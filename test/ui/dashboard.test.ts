@@ -16,7 +16,7 @@ import { start, type Berth } from '../../src/main';
 import { buildUi } from '../../scripts/build-ui';
 import { describeWithTools } from '../support/tools';
 import { waitFor } from '../support/wait';
-import { axeViolations, launch, screenshot, textOf, until, watchErrors } from './browser';
+import { axeViolations, launch, press, screenshot, textOf, until, watchErrors } from './browser';
 
 jest.setTimeout(120_000);
 
@@ -106,7 +106,7 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     expect(await textOf(page, '#pools')).toContain('demo');
     const appId = '/ui/dashboard-test';
     await page.type('#alloc-app', appId);
-    await page.click('form button[type=submit]');
+    await press(page, 'form button[type=submit]');
     await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes(${JSON.stringify(appId)})`);
     const held = await json<{ ip: string; allocationId: number }>(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`);
     expect(held.status).toBe(200);
@@ -121,30 +121,30 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await screenshot(page, 'pools');
     await noAxeIssues('pools');
     // Release: the confirmation can be cancelled…
-    await page.click('#allocations tbody button.danger');
+    await press(page, '#allocations tbody button.danger');
     await until(page, `document.querySelector('#confirm').open`);
     await noAxeIssues('pools (confirmation)');
-    await page.click('#confirm-cancel');
+    await press(page, '#confirm-cancel');
     await until(page, `!document.querySelector('#confirm').open`);
     expect((await json(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`)).status).toBe(200);
     // …and confirmed.
-    await page.click('#allocations tbody button.danger');
+    await press(page, '#allocations tbody button.danger');
     await until(page, `document.querySelector('#confirm').open`);
-    await page.click('#confirm-ok');
+    await press(page, '#confirm-ok');
     await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('released')`);
     expect((await json(`${base}/v1/pools/demo/allocations/${encodeURIComponent(appId)}`)).status).toBe(404);
     await until(page, `document.querySelector('#allocations tbody').textContent.includes('no allocation matches')`);
     // Reservations: reserve a small range, then free it (confirmed).
     await page.type('#resv-address', '127.77.0.200-127.77.0.203');
     await page.type('#resv-reason', 'kept for the UI test');
-    await page.click('form[aria-label^="Reserve"] button[type=submit]');
+    await press(page, 'form[aria-label^="Reserve"] button[type=submit]');
     await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('reserved 127.77.0.200-127.77.0.203')`);
     const reservedNow = async () => (await json<{ reserved: string[]; usage: { reserved: number } }>(`${base}/v1/pools/demo`)).body;
     expect((await reservedNow()).reserved).toContain('127.77.0.200-127.77.0.203');
     await until(page, `document.querySelector('#reservations')?.textContent.includes('127.77.0.200-127.77.0.203')`);
-    await page.click('#reservations button[aria-label="Free reservation 127.77.0.200-127.77.0.203"]');
+    await press(page, '#reservations button[aria-label="Free reservation 127.77.0.200-127.77.0.203"]');
     await until(page, `document.querySelector('#confirm').open`);
-    await page.click('#confirm-ok');
+    await press(page, '#confirm-ok');
     await until(page, `document.querySelector('#pool-message .notice.ok')?.textContent.includes('freed')`);
     expect((await reservedNow()).reserved).not.toContain('127.77.0.200-127.77.0.203');
   });
@@ -180,17 +180,17 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     await until(page, `document.querySelector('#held-snapshot button')`);
     await screenshot(page, 'problems');
     await noAxeIssues('problems');
-    await page.click('#held-snapshot button');
+    await press(page, '#held-snapshot button');
     await until(page, `document.querySelector('#confirm').open && document.querySelector('#confirm-body').textContent.includes('removes')`);
-    await page.click('#confirm-ok');
+    await press(page, '#confirm-ok');
     await until(page, `!document.querySelector('#held-snapshot') && document.querySelector('main').textContent.includes('snapshot released')`);
     expect((await json<{ held: unknown }>(`${base}/v1/registry/status`)).body.held).toBeNull();
     // The registry is empty now, so the Nginx sync would remove every file: the guard holds it too.
     await until(page, `document.querySelector('#held-sync button')`, 20_000);
     expect(await textOf(page, '#held-sync')).toContain('would remove');
-    await page.click('#held-sync button');
+    await press(page, '#held-sync button');
     await until(page, `document.querySelector('#confirm').open && document.querySelector('#confirm-title').textContent.includes('Nginx sync')`);
-    await page.click('#confirm-ok');
+    await press(page, '#confirm-ok');
     await until(page, `!document.querySelector('#held-sync') && document.querySelector('main').textContent.includes('sync released')`);
     expect((await json<{ held: unknown }>(`${base}/v1/sync/status`)).body.held).toBeNull();
     // Put the platform back (the released snapshot was empty).
@@ -285,11 +285,11 @@ describeWithTools(['chromium'], 'dashboard token prompt', () => {
     expect(await page.evaluate(`sessionStorage.getItem('berth.token')`)).toBe('right-token-0123456789');
     // A write from the page carries the token.
     await page.type('#alloc-app', '/token/app');
-    await page.click('form button[type=submit]');
+    await press(page, 'form button[type=submit]');
     await until(page, `document.querySelector('#pool-message .notice.ok')`);
     await waitFor(async () => (await fetch(`${berth.url}/v1/pools/secret-pool/allocations/${encodeURIComponent('/token/app')}`)).status === 200, 5000);
     // "Forget token" returns to the prompt.
-    await page.click('#signout');
+    await press(page, '#signout');
     await until(page, `document.querySelector('#token') && document.querySelector('#nav').hidden`);
   });
 });
