@@ -19,7 +19,19 @@ export interface Config {
   apiAllowedHosts: string[];
   /** IPAM audit trail retention, enforced by the leader; 0 = no limit of that kind. */
   auditRetention: { days: number; maxRows: number; intervalMs: number };
-  dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
+  dns: {
+    host: string;
+    port: number;
+    zones: string[];
+    ttl: number;
+    forwarders: string[];
+    /** CIDRs allowed AXFR/IXFR (empty: none). */
+    transferAllow: string[];
+    /** Secondaries told by NOTIFY when the serial changes. */
+    notify: string[];
+    /** EDNS Client Subnet picks the environment view. */
+    envByEcs: boolean;
+  };
   /** DNS abuse limits (README "DNS abuse limits"). */
   dnsLimits: DnsLimits;
   nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
@@ -73,6 +85,9 @@ export const KEYS = {
   BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
   BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
   BERTH_DNS_FORWARDERS: key(p.list(p.resolverAddr), 'upstream resolvers for names outside the zones', [] as string[]),
+  BERTH_DNS_TRANSFER_ALLOW: key(p.list(p.cidr), 'CIDRs allowed zone transfers (AXFR over TCP, IXFR); unset = every transfer REFUSED', [] as string[]),
+  BERTH_DNS_NOTIFY: key(p.list(p.resolverAddr), 'secondaries (ip or ip:port) sent NOTIFY when the SOA serial changes', [] as string[]),
+  BERTH_DNS_ENV_BY_ECS: key(p.oneOf('true', 'false'), 'true: the EDNS Client Subnet option of a query picks its environment view', 'false'),
   BERTH_DNS_TCP_DEADLINE_MS: key(p.integer(100, 3_600_000), 'DNS over TCP: whole-connection deadline from accept', DNS_LIMITS.tcpDeadlineMs),
   BERTH_DNS_TCP_IDLE_MS: key(p.integer(100, 3_600_000), 'DNS over TCP: time allowed for the next complete query', DNS_LIMITS.tcpIdleMs),
   BERTH_DNS_TCP_MAX: key(p.integer(1, 65_535), 'DNS over TCP: connections in all (full: the oldest idle one is shed)', DNS_LIMITS.tcpMaxConnections),
@@ -138,7 +153,16 @@ export function toConfig(v: Values): Config {
     apiAllowedOrigins: v.BERTH_API_ALLOWED_ORIGINS ?? [],
     apiAllowedHosts: v.BERTH_API_ALLOWED_HOSTS ?? [],
     auditRetention: { days: v.BERTH_AUDIT_RETENTION_DAYS!, maxRows: v.BERTH_AUDIT_MAX_ROWS!, intervalMs: v.BERTH_AUDIT_PRUNE_INTERVAL_MS! },
-    dns: { host: dns.host, port: dns.port, zones: v.BERTH_DNS_ZONES!, ttl: v.BERTH_DNS_TTL!, forwarders: v.BERTH_DNS_FORWARDERS ?? [] },
+    dns: {
+      host: dns.host,
+      port: dns.port,
+      zones: v.BERTH_DNS_ZONES!,
+      ttl: v.BERTH_DNS_TTL!,
+      forwarders: v.BERTH_DNS_FORWARDERS ?? [],
+      transferAllow: v.BERTH_DNS_TRANSFER_ALLOW ?? [],
+      notify: v.BERTH_DNS_NOTIFY ?? [],
+      envByEcs: v.BERTH_DNS_ENV_BY_ECS === 'true',
+    },
     dnsLimits: {
       tcpDeadlineMs: v.BERTH_DNS_TCP_DEADLINE_MS!,
       tcpIdleMs: v.BERTH_DNS_TCP_IDLE_MS!,

@@ -35,6 +35,39 @@ export class EnvironmentMatcher {
     return env;
   }
 
+  /**
+   * The environment of a client subnet (EDNS Client Subnet, RFC 7871): the most specific
+   * environment CIDR that holds the whole subnet, by the same ranges as `envFor`. `scope` is how
+   * many leading bits of an address decide that answer, so a resolver caches it for just those
+   * clients: the matched CIDR's length, raised past every other environment CIDR the answer must
+   * not spill into (else the answer cached for the default view would reach environment clients).
+   * A subnet shorter than an environment CIDR it overlaps cannot be placed: the default view, with
+   * a scope that asks for that many bits.
+   */
+  envForSubnet(family: number, address: Uint8Array, source: number): { env: string; scope: number } {
+    const bytes = new Uint8Array(family === 1 ? 4 : 16);
+    bytes.set(address.subarray(0, bytes.length));
+    const addr = ipaddr.fromByteArray(Array.from(bytes));
+    let env = this.defaultEnv;
+    let matched: Range | null = null;
+    for (const r of this.ranges) {
+      if (r.net.kind() === addr.kind() && r.prefix <= source && addr.match(r.net, r.prefix)) {
+        matched = r;
+        env = r.env;
+        break;
+      }
+    }
+    let scope = matched ? matched.prefix : 0;
+    for (const r of this.ranges) {
+      if (r === matched || r.net.kind() !== addr.kind()) continue;
+      const common = commonBits(addr.toByteArray(), r.net.toByteArray());
+      // Inside r (r is less specific than the match, or too specific for the subnet): r's length;
+      // outside: one bit past the common prefix separates the two.
+      scope = Math.max(scope, common >= r.prefix ? (r.prefix > source ? r.prefix : 0) : common + 1);
+    }
+    return { env, scope: Math.min(scope, family === 1 ? 32 : 128) };
+  }
+
   private match(address: string): string {
     if (this.ranges.length === 0) return this.defaultEnv;
     let addr: ipaddr.IPv4 | ipaddr.IPv6;
@@ -48,4 +81,13 @@ export class EnvironmentMatcher {
     }
     return this.defaultEnv;
   }
+}
+
+/** Leading bits two addresses of one family share. */
+function commonBits(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ^ b[i];
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return a.length * 8;
 }

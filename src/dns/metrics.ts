@@ -21,6 +21,10 @@ export interface DnsMetrics {
   amplificationLimited(result: 'lean' | 'truncated'): void;
   /** A TCP connection closed or refused for an abuse limit. */
   tcpClosed(reason: TcpCloseReason): void;
+  /** A zone transfer (AXFR/IXFR) answered, by how: axfr, ixfr, ixfr_full, ixfr_current, or refused, notauth, servfail. */
+  transfer(result: string): void;
+  /** A NOTIFY sent (every attempt), acknowledged, or given up on after its retries. */
+  notify(result: 'sent' | 'acked' | 'failed'): void;
   /** Gauges read on scrape. */
   watch(probe: { tcpConnections(): number; verifiedClients(): number }): void;
 }
@@ -143,7 +147,26 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
     registers: [registry],
   });
 
+  const transfers = new Counter({
+    name: 'berth_dns_transfers_total',
+    help: 'Zone transfer requests (AXFR/IXFR) by result: axfr, ixfr (incremental), ixfr_full (whole zone), ixfr_current (SOA only), refused (BERTH_DNS_TRANSFER_ALLOW), notauth, servfail',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const notifies = new Counter({
+    name: 'berth_dns_notifies_total',
+    help: 'NOTIFY messages to BERTH_DNS_NOTIFY: sent (every attempt), acked, failed (no acknowledgement after every retry)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
   return {
+    transfer(result) {
+      transfers.inc({ result });
+    },
+    notify(result) {
+      notifies.inc({ result });
+    },
     query(qtype, rcode, seconds) {
       const k = (qtype < 0 || !TYPE_NAMES.has(qtype) ? 0 : qtype) * 256 + (rcode & 0xff);
       pending.set(k, (pending.get(k) ?? 0) + 1);

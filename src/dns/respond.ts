@@ -11,6 +11,20 @@ import { CLASS_IN, RCODE, TYPE } from './wire';
 export const MAX_UDP = 1232;
 const OPT_LENGTH = 11;
 const BADVERS = 16;
+const AXFR = 252;
+const IXFR = 251;
+
+/** ECS scope of the query being answered (-1: no Client Subnet option in the reply); set per query by `respond`. */
+let scope = -1;
+
+/** The environment view of a query whose EDNS Client Subnet chose it, and the scope to answer with (RFC 7871). */
+export interface SubnetView {
+  env: string;
+  scope: number;
+}
+
+/** Picks the view from a query's Client Subnet option (`q.ecsFamily` ≠ 0); null keeps the source address's view. */
+export type SubnetChooser = (q: ParsedQuery, msg: Buffer) => SubnetView | null;
 
 export interface Outcome {
   /** What to send, or null to drop. */
@@ -21,6 +35,8 @@ export interface Outcome {
   rcode: number;
   /** Why a packet was dropped (metrics), when `reply` is null and not forwarding. */
   dropped?: string;
+  /** An AXFR or IXFR of class IN over TCP, or an IXFR over UDP: the server answers it (src/dns/transfer.ts). */
+  transfer?: boolean;
 }
 
 /**
@@ -28,19 +44,28 @@ export interface Outcome {
  * the client's (the amplification limit): the answer goes out without additional records, or
  * truncated, when it does not fit.
  */
-export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, canForward: boolean, udpCap = MAX_UDP): Outcome {
-  const q = parseQuery(msg);
+export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, canForward: boolean, udpCap = MAX_UDP, bySubnet?: SubnetChooser): Outcome {
+  const q = parseQuery(msg, bySubnet !== undefined);
   if (isRejection(q)) {
     if (q.drop) return { reply: null, forward: false, qtype: -1, rcode: -1, dropped: 'malformed' };
     return { reply: headerOnly(msg, q.rcode), forward: false, qtype: -1, rcode: q.rcode };
   }
   const limit = tcp ? 0xffff : Math.min(q.ednsSize >= 0 ? Math.min(Math.max(q.ednsSize, 512), MAX_UDP) : 512, udpCap);
+  scope = -1;
+  if (q.ecsFamily !== 0 && bySubnet) {
+    const view = bySubnet(q, msg);
+    if (view) {
+      env = view.env;
+      scope = view.scope;
+    }
+  }
 
   if (q.ednsSize >= 0 && q.ednsVersion !== 0) return out(msg, q, limit, BADVERS, false, null, null);
   if (q.qtype === TYPE.OPT) return out(msg, q, limit, RCODE.FORMERR, false, null, null);
 
-  // Only class IN is served, and no zone transfers.
-  if (q.qclass !== CLASS_IN || q.qtype === 251 || q.qtype === 252) return out(msg, q, limit, RCODE.REFUSED, false, null, null);
+  // Only class IN is served. Transfers are the server's (ACL, several messages); AXFR needs TCP (RFC 5936 §4.2).
+  if (q.qclass !== CLASS_IN || (q.qtype === AXFR && !tcp)) return out(msg, q, limit, RCODE.REFUSED, false, null, null);
+  if (q.qtype === AXFR || q.qtype === IXFR) return { reply: null, forward: false, qtype: q.qtype, rcode: -1, transfer: true };
   if (index.loaded) {
     const node = lookup(index, env, q.key);
     if (node) {
@@ -109,12 +134,18 @@ function pick(node: NameNode, qtype: number): Encoded | undefined {
   }
 }
 
+/** Bytes of the OPT record in a reply to `q`: Client Subnet echoed with its scope when the view came from it. */
+function optLength(q: ParsedQuery): number {
+  if (q.ednsSize < 0) return 0;
+  return scope >= 0 && q.ecsFamily !== 0 ? OPT_LENGTH + 8 + q.ecsLength : OPT_LENGTH;
+}
+
 /**
  * Header + question + body (+ OPT). With `zone` and no body, the authority section carries the
  * zone's SOA behind a pointer to the apex inside the question. Sets TC when it does not fit.
  */
 function build(msg: Buffer, q: ParsedQuery, rcode: number, aa: boolean, enc: Encoded | null, zone: ZoneInfo | null, limit: number, buf: Buffer | null): Buffer {
-  const opt = q.ednsSize >= 0 ? OPT_LENGTH : 0;
+  const opt = optLength(q);
   const authLen = zone ? 2 + zone.soaTail.length : 0;
   if (enc && q.end + enc.len + opt > limit && enc.lean) enc = enc.lean;
   let tc = false;
@@ -138,16 +169,30 @@ function build(msg: Buffer, q: ParsedQuery, rcode: number, aa: boolean, enc: Enc
     out.writeUInt16BE(0xc000 | (12 + q.nameLength - zone.nameLength), p);
     p += 2 + zone.soaTail.copy(out, p + 2);
   }
-  if (opt) {
-    out[p] = 0;
-    out.writeUInt16BE(TYPE.OPT, p + 1);
-    out.writeUInt16BE(MAX_UDP, p + 3);
-    out[p + 5] = rcode >> 4; // extended RCODE (BADVERS)
-    out[p + 6] = 0; // version 0
-    out.writeUInt16BE(0, p + 7); // no DO: no DNSSEC
-    out.writeUInt16BE(0, p + 9);
-  }
+  if (opt) writeOpt(out, p, msg, q, rcode, opt);
   return out;
+}
+
+/**
+ * The reply's OPT record at `p`. DO is echoed (RFC 3225 §3: a server copies it; berth signs
+ * nothing, so the answer carries no RRSIGs either way). Client Subnet, when it chose the view,
+ * comes back with the client's family, source prefix and address and berth's scope (RFC 7871 §7.2.1).
+ */
+function writeOpt(out: Buffer, p: number, msg: Buffer, q: ParsedQuery, rcode: number, length: number): void {
+  out[p] = 0;
+  out.writeUInt16BE(TYPE.OPT, p + 1);
+  out.writeUInt16BE(MAX_UDP, p + 3);
+  out[p + 5] = rcode >> 4; // extended RCODE (BADVERS)
+  out[p + 6] = 0; // version 0
+  out.writeUInt16BE(q.dnssecOk ? 0x8000 : 0, p + 7);
+  out.writeUInt16BE(length - OPT_LENGTH, p + 9);
+  if (length === OPT_LENGTH) return;
+  out.writeUInt16BE(8, p + 11);
+  out.writeUInt16BE(4 + q.ecsLength, p + 13);
+  out.writeUInt16BE(q.ecsFamily, p + 15);
+  out[p + 17] = q.ecsSource;
+  out[p + 18] = scope;
+  msg.copy(out, p + 19, q.ecsAt, q.ecsAt + q.ecsLength);
 }
 
 /** A 12-byte reply (FORMERR, NOTIMP) when the question could not be read: id and opcode echoed. */
@@ -164,5 +209,6 @@ function headerOnly(msg: Buffer, rcode: number): Buffer {
 export function rcodeReply(msg: Buffer, rcode: number, tcp: boolean): Buffer | null {
   const q = parseQuery(msg);
   if (isRejection(q)) return null;
+  scope = -1;
   return build(msg, q, rcode, false, null, null, tcp ? 0xffff : 512, null);
 }

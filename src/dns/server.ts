@@ -19,9 +19,12 @@ import { Forwarder, parseUpstream } from './forwarder';
 import { createDnsMetrics, type DnsMetrics } from './metrics';
 import { DNS_LIMIT_DEFAULTS, VERIFIED_MAX, VERIFIED_TTL_MS, type DnsLimits } from './limits';
 import { IndexReloader, type UpdateKind } from './reloader';
-import { rcodeReply, respond, type Outcome } from './respond';
+import { Notifier } from './notify';
+import type { ParsedQuery } from './query';
+import { rcodeReply, respond, type Outcome, type SubnetChooser } from './respond';
 import { RRL_DROP, RRL_SEND, ResponseRateLimiter, responseClass } from './rrl';
 import { createTcpServer, type TcpServer } from './tcp';
+import { TransferAcl, TransferHistory, transfer, type TransferReply } from './transfer';
 import { truncateReply } from './truncate';
 import { VerifiedClients } from './verified';
 import { RCODE } from './wire';
@@ -50,6 +53,14 @@ export interface DnsServerOptions {
   /** Safety net: rebuild the whole index this often even when patches kept up (default 10 min; 0: never). */
   fullRebuildMs?: number;
   clock?: Clock;
+  /** CIDRs allowed to transfer zones (AXFR/IXFR); empty: every transfer is REFUSED. */
+  transferAllow?: string[];
+  /** Secondaries (`ip:port`) told by NOTIFY when the SOA serial changes. */
+  notify?: string[];
+  /** Pick the environment view from the EDNS Client Subnet option when a query carries one. */
+  envByEcs?: boolean;
+  /** First wait for a NOTIFY acknowledgement (doubles per retry; default 1 s). */
+  notifyRetryMs?: number;
 }
 
 const noop = (): void => {};
@@ -72,6 +83,10 @@ export class DnsServer {
   private lastErrorLog = 0;
   private boundPort = 0;
   private readonly swapListeners = new Set<(index: DnsIndex) => void>();
+  private readonly transferAcl: TransferAcl;
+  private readonly history = new TransferHistory();
+  private readonly notifier: Notifier;
+  private readonly bySubnet: SubnetChooser | undefined;
 
   constructor(
     private readonly opts: DnsServerOptions,
@@ -100,6 +115,16 @@ export class DnsServer {
       slip: this.limits.rrlSlip,
     });
     this.verified = new VerifiedClients(VERIFIED_MAX, VERIFIED_TTL_MS);
+    this.transferAcl = new TransferAcl(opts.transferAllow ?? []);
+    this.notifier = new Notifier({
+      targets: opts.notify ?? [],
+      firstWaitMs: opts.notifyRetryMs,
+      onResult: (r) => this.metrics.notify(r),
+      onError: (err) => this.log.debug({ err }, 'dns: NOTIFY send failed'),
+    });
+    this.bySubnet = opts.envByEcs
+      ? (q: ParsedQuery, msg: Buffer) => this.matcher.envForSubnet(q.ecsFamily, msg.subarray(q.ecsAt, q.ecsAt + q.ecsLength), q.ecsSource)
+      : undefined;
     this.metrics.watch({ tcpConnections: () => this.tcp?.connections() ?? 0, verifiedClients: () => this.verified.size });
     const clock = opts.clock ?? systemClock;
     this.builder = new IndexBuilder(this.indexOptions);
@@ -144,6 +169,7 @@ export class DnsServer {
   async stop(): Promise<void> {
     await this.reloader.stop();
     this.forwarder?.close();
+    this.notifier.close();
     await this.closeSockets();
   }
 
@@ -173,7 +199,11 @@ export class DnsServer {
   private swap(index: DnsIndex, seconds: number, kind: UpdateKind): void {
     const first = !this.index.loaded && index.loaded;
     const skippedBefore = this.index.skipped.length;
+    const serialMoved = index.loaded && index.serial !== this.index.serial;
     this.index = index;
+    if (serialMoved && this.notifier.enabled) {
+      this.notifier.notify([...index.zones.values()].map((z) => ({ name: z.name, soa: { type: 6 as const, data: z.soa } })));
+    }
     // Domains outside every zone are an operator's mistake worth one line, not one per rebuild.
     if (index.skipped.length !== skippedBefore && index.skipped.length > 0) {
       this.log.warn({ count: index.skipped.length, examples: index.skipped.slice(0, 5) }, 'dns: domains outside BERTH_DNS_ZONES are not served');
@@ -254,6 +284,14 @@ export class DnsServer {
     const t0 = performance.now();
     const out = this.answer(msg, rinfo.address, false);
     if (out === null) return;
+    if (out.transfer) {
+      // IXFR over UDP: one message (the current SOA or a refusal), under the same UDP limits as any answer.
+      const t = this.transfer(msg, rinfo.address, false);
+      const first = t?.messages.next();
+      const limited = first && !first.done ? this.limitUdp(msg, first.value, rinfo.address, t0, null) : null;
+      if (limited) this.sendUdp(limited, rinfo);
+      return;
+    }
     if (out.forward) {
       void this.forward(msg, out.qtype, false, (reply) => {
         if (!reply) return;
@@ -281,7 +319,7 @@ export class DnsServer {
     const amp = this.limits.udpAmplificationMax;
     if (amp > 0 && reply.length > amp * msg.length && !this.verified.has(address, now)) {
       const smaller = own ? this.answer(msg, address, false, amp * msg.length) : null;
-      const next = smaller && !smaller.forward ? smaller.reply : truncateReply(reply);
+      const next = smaller && !smaller.forward && !smaller.transfer ? smaller.reply : truncateReply(reply);
       if (next === null) return null;
       this.metrics.amplificationLimited(next[2] & 0x02 ? 'truncated' : 'lean');
       reply = next;
@@ -297,7 +335,7 @@ export class DnsServer {
     return reply[2] & 0x02 ? reply : truncateReply(reply);
   }
 
-  private onTcp(msg: Buffer, address: string, reply: (b: Buffer | null) => void): void {
+  private onTcp(msg: Buffer, address: string, reply: (b: Buffer | null | Iterator<Buffer>) => void): void {
     const t0 = performance.now();
     // The handshake proved the address: its UDP answers may exceed the amplification limit for a while.
     if (this.limits.udpAmplificationMax > 0) this.verified.add(address, t0);
@@ -310,20 +348,46 @@ export class DnsServer {
       void this.forward(msg, out.qtype, true, reply);
       return;
     }
+    if (out.transfer) {
+      const t = this.transfer(msg, address, true);
+      reply(t ? t.messages : null);
+      if (t) this.metrics.query(t.qtype, t.result === 'refused' ? RCODE.REFUSED : RCODE.NOERROR, (performance.now() - t0) / 1000);
+      return;
+    }
     reply(out.reply);
     this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
   }
 
-  /** The reply, 'forward', or null to drop. Never throws. */
-  private answer(msg: Buffer, address: string, tcp: boolean, udpCap?: number): (Outcome & { reply: Buffer }) | { forward: true; qtype: number } | null {
+  /** A transfer's messages (the ACL decides; the view is the client address's, as for queries), or null after an internal error. */
+  private transfer(msg: Buffer, address: string, tcp: boolean): TransferReply | null {
     try {
-      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null, udpCap);
+      const t = transfer(msg, this.index, this.matcher.envFor(address), tcp, this.transferAcl.allows(address), this.history);
+      this.metrics.transfer(t.result);
+      if (t.result === 'refused') this.log.info({ client: address }, 'dns: zone transfer refused (BERTH_DNS_TRANSFER_ALLOW)');
+      return t;
+    } catch (err) {
+      this.metrics.dropped('internal_error');
+      this.log.error({ err }, 'dns: internal error answering a zone transfer');
+      return null;
+    }
+  }
+
+  /** The reply, 'forward', 'transfer', or null to drop. Never throws. */
+  private answer(
+    msg: Buffer,
+    address: string,
+    tcp: boolean,
+    udpCap?: number,
+  ): (Outcome & { reply: Buffer; transfer?: false }) | { forward: true; transfer?: false; qtype: number } | { forward: false; transfer: true } | null {
+    try {
+      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null, udpCap, this.bySubnet);
       if (o.forward) return { forward: true, qtype: o.qtype };
+      if (o.transfer) return { forward: false, transfer: true };
       if (!o.reply) {
         this.metrics.dropped(o.dropped ?? 'malformed');
         return null;
       }
-      return o as Outcome & { reply: Buffer };
+      return o as Outcome & { reply: Buffer; transfer?: false };
     } catch (err) {
       // A bug, not an input problem: keep serving, count it, say it once in a while.
       this.metrics.dropped('internal_error');

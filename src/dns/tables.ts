@@ -22,6 +22,8 @@ export interface ZoneInfo {
   nameLength: number;
   /** SOA bytes after the owner name, for NXDOMAIN/NODATA authority sections. */
   soaTail: Buffer;
+  /** The SOA those bytes encode (zone transfers write it whole). */
+  soa: SoaData;
 }
 
 export interface TablesOptions {
@@ -150,7 +152,10 @@ export class NameTables {
     if (serial === this.soa.serial) return;
     this.soa = this.soaData(serial);
     this.soaTail = encodeSoaTail(this.o.ttl, this.soa);
-    for (const z of this.zones.values()) z.soaTail = this.soaTail;
+    for (const z of this.zones.values()) {
+      z.soaTail = this.soaTail;
+      z.soa = this.soa;
+    }
     for (const key of this.apexes.keys()) this.markApex(key);
   }
 
@@ -262,7 +267,7 @@ export class NameTables {
     const key = nameKey(zone);
     if (this.apexes.has(key)) return;
     this.apexes.set(key, zone);
-    this.zones.set(key, { name: zone, nameLength: wireLength(zone), soaTail: this.soaTail });
+    this.zones.set(key, { name: zone, nameLength: wireLength(zone), soaTail: this.soaTail, soa: this.soa });
     this.markApex(key);
   }
 

@@ -23,8 +23,11 @@ export interface TcpFramingOptions {
   deadlineMs: number;
   maxConnections: number;
   maxPerSource: number;
-  /** One complete message; call `reply` exactly once (possibly later), with null for no answer. */
-  onMessage(msg: Buffer, remote: { address: string; port: number }, reply: (out: Buffer | null) => void): void;
+  /**
+   * One complete message; call `reply` exactly once (possibly later), with null for no answer, or
+   * with the messages of a zone transfer, which are pulled one at a time as the socket drains.
+   */
+  onMessage(msg: Buffer, remote: { address: string; port: number }, reply: (out: Buffer | null | Iterator<Buffer>) => void): void;
   /** The server closed (or refused) a connection for an abuse limit. */
   onClose?(reason: TcpCloseReason): void;
 }
@@ -102,20 +105,53 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
     let paused = false;
     sock.setNoDelay(true);
 
-    const reply = (out: Buffer | null): void => {
+    /** Writes one framed message; false when the connection is gone or was cut off for not reading. */
+    const send = (out: Buffer): boolean => {
+      if (out.length > 0xffff || sock.writableLength > MAX_UNSENT) {
+        sock.destroy();
+        return false;
+      }
+      const frame = Buffer.allocUnsafe(2 + out.length);
+      frame.writeUInt16BE(out.length, 0);
+      out.copy(frame, 2);
+      sock.write(frame);
+      return true;
+    };
+
+    const reply = (out: Buffer | null | Iterator<Buffer>): void => {
+      if (out && !Buffer.isBuffer(out)) {
+        stream(out);
+        return;
+      }
       conn.inFlight--;
       if (sock.destroyed) return;
       idle.refresh();
-      if (out) {
-        if (out.length > 0xffff || sock.writableLength > MAX_UNSENT) {
-          sock.destroy();
-          return;
+      if (out && !send(out)) return;
+      settled();
+    };
+
+    /** A transfer: messages pulled while the socket keeps up, the rest after 'drain' (memory stays bounded). */
+    const stream = (messages: Iterator<Buffer>): void => {
+      const pump = (): void => {
+        for (;;) {
+          if (sock.destroyed) return;
+          if (sock.writableLength > MAX_UNSENT / 2) {
+            sock.once('drain', pump);
+            return;
+          }
+          const next = messages.next();
+          if (next.done) break;
+          idle.refresh();
+          if (!send(next.value)) return;
         }
-        const frame = Buffer.allocUnsafe(2 + out.length);
-        frame.writeUInt16BE(out.length, 0);
-        out.copy(frame, 2);
-        sock.write(frame);
-      }
+        conn.inFlight--;
+        settled();
+      };
+      pump();
+    };
+
+    /** After a reply: read on if reading was paused, end a half-closed connection once nothing is owed. */
+    const settled = (): void => {
       if (paused && conn.inFlight < MAX_IN_FLIGHT) {
         paused = false;
         drain();
@@ -145,7 +181,7 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
         conn.inFlight++;
         idle.refresh();
         let replied = false;
-        opts.onMessage(msg, remote, (out) => {
+        opts.onMessage(msg, remote, (out: Buffer | null | Iterator<Buffer>) => {
           if (!replied) {
             replied = true;
             reply(out);

@@ -39,6 +39,9 @@ export function dnsPart(d: DnsPartDeps): Part<DnsServer> {
           logger: d.logger.child({ component: 'dns' }),
           metricsRegistry: d.metricsRegistry,
           limits: config.dnsLimits,
+          transferAllow: [...config.dns.transferAllow],
+          notify: [...config.dns.notify],
+          envByEcs: config.dns.envByEcs,
         },
         d.view,
       );

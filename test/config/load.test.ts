@@ -19,7 +19,16 @@ describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({});
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(c.dns).toEqual({ host: '127.0.0.1', port: 5353, zones: ['berth.internal'], ttl: 10, forwarders: [] });
+    expect(c.dns).toEqual({
+      host: '127.0.0.1',
+      port: 5353,
+      zones: ['berth.internal'],
+      ttl: 10,
+      forwarders: [],
+      transferAllow: [],
+      notify: [],
+      envByEcs: false,
+    });
     expect(c.dataDir).toBe('./var');
     expect(c.databaseUrl).toBeUndefined();
     expect(c.marathon.urls).toEqual([]);

@@ -101,8 +101,17 @@ describe('protocol edge cases dns2 got wrong', () => {
     ['two questions', Buffer.concat([withHeader([2, 0, 0, 0]), query('a.berth.internal', 1).subarray(12), query('b.berth.internal', 1).subarray(12)])],
     ['answer records in a query', Buffer.concat([withHeader([1, 1, 0, 0]), query('a.berth.internal', 1).subarray(12)])],
     [
-      'an additional record that is not OPT',
-      Buffer.concat([withHeader([1, 0, 0, 1]), query('a.berth.internal', 1).subarray(12), Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0])]),
+      'two OPT records',
+      Buffer.concat([
+        withHeader([1, 0, 0, 2]),
+        query('a.berth.internal', 1).subarray(12),
+        Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0]),
+      ]),
+    ],
+    [
+      'an additional record running past the packet',
+      Buffer.concat([withHeader([1, 0, 0, 1]), query('a.berth.internal', 1).subarray(12), Buffer.from([0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 9, 1, 2])]),
     ],
     [
       'a name longer than 255 bytes',

@@ -1,0 +1,181 @@
+/**
+ * Zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995) of every zone berth serves, to the clients
+ * `BERTH_DNS_TRANSFER_ALLOW` lets in. The zone is the view of the client's environment, chosen by
+ * its address exactly as for queries (src/dns/client-env.ts), so a secondary in a feature
+ * environment's network serves that environment's answers.
+ *
+ * IXFR is answered incrementally from the versions of the zone berth has transferred before: a
+ * secondary only ever holds a version it was sent, so those are the ones worth keeping (bounded,
+ * `TransferHistory`). A serial berth no longer has gets the whole zone (RFC 1995 §4 allows that).
+ */
+import ipaddr from 'ipaddr.js';
+import type { DnsIndex } from './build';
+import { BodyWriter, type Rr } from './encoder';
+import { isRejection, parseQuery, type ParsedQuery } from './query';
+import { serialNewer, zoneVersion, type ZoneVersion } from './zone-content';
+import { RCODE } from './wire';
+
+const AXFR = 252;
+const NOTAUTH = 9;
+/** Body bytes after which a transfer message is closed; a record adds at most ~600, well inside 65,535. */
+const MESSAGE_BODY = 16_000;
+/** Versions kept per zone and view, and records kept across all of them. */
+export const HISTORY_VERSIONS = 8;
+export const HISTORY_RECORDS = 500_000;
+
+/** Why a transfer ended as it did (metrics label). */
+export type TransferResult = 'axfr' | 'ixfr' | 'ixfr_full' | 'ixfr_current' | 'refused' | 'notauth' | 'servfail' | 'formerr';
+
+export interface TransferReply {
+  result: TransferResult;
+  qtype: number;
+  /** One message (refusals, UDP), or the messages of a TCP transfer, produced as they are sent. */
+  messages: Iterator<Buffer>;
+}
+
+/** Who may transfer: a list of CIDRs (empty: nobody). */
+export class TransferAcl {
+  private readonly ranges: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]>;
+
+  constructor(cidrs: readonly string[]) {
+    this.ranges = cidrs.map((c) => ipaddr.parseCIDR(c));
+  }
+
+  allows(address: string): boolean {
+    if (this.ranges.length === 0) return false;
+    let addr: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      addr = ipaddr.process(address.split('%')[0]);
+    } catch {
+      return false;
+    }
+    return this.ranges.some(([net, prefix]) => net.kind() === addr.kind() && addr.match(net, prefix));
+  }
+}
+
+/** The last versions of each zone view that were transferred, for incremental answers. */
+export class TransferHistory {
+  private readonly byZone = new Map<string, ZoneVersion[]>();
+  private records = 0;
+
+  /** Remembers `v` (once per serial) as transferred to a client of `env`. */
+  keep(env: string, v: ZoneVersion): void {
+    const id = `${env} ${v.zone}`;
+    let list = this.byZone.get(id);
+    if (!list) this.byZone.set(id, (list = []));
+    if (list.some((x) => x.serial === v.serial)) return;
+    list.push(v);
+    this.records += v.records.length;
+    if (list.length > HISTORY_VERSIONS) this.records -= list.shift()!.records.length;
+    // Over the record budget: drop the oldest versions of the biggest lists first.
+    while (this.records > HISTORY_RECORDS) {
+      let worst: ZoneVersion[] | null = null;
+      for (const l of this.byZone.values()) if (l.length > 0 && (!worst || l.length > worst.length)) worst = l;
+      if (!worst) break;
+      this.records -= worst.shift()!.records.length;
+    }
+  }
+
+  find(env: string, zone: string, serial: number): ZoneVersion | undefined {
+    return this.byZone.get(`${env} ${zone}`)?.find((v) => v.serial === serial);
+  }
+}
+
+/**
+ * The answer to an AXFR or IXFR query from `address` (its view `env`). Over UDP only IXFR comes
+ * here, and gets the current SOA alone: the client is current, or must ask again over TCP (RFC 1995 §2).
+ */
+export function transfer(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, allowed: boolean, history: TransferHistory): TransferReply {
+  const q = parseQuery(msg);
+  if (isRejection(q)) throw new Error('dns: transfer() needs a query respond() accepted');
+  const qtype = q.qtype;
+  const fail = (rcode: number, result: TransferResult): TransferReply => ({ result, qtype, messages: once(rcodeMessage(msg, q, rcode)) });
+  if (!allowed) return fail(RCODE.REFUSED, 'refused');
+  if (!index.loaded) return fail(RCODE.SERVFAIL, 'servfail');
+  if (!index.zones.has(q.key)) return fail(NOTAUTH, 'notauth');
+  const v = zoneVersion(index, q.key, env)!;
+  const head = Buffer.from(msg.subarray(0, q.end)); // the question as asked (its case), kept past this call
+  const qname = v.zone;
+  if (qtype !== AXFR) {
+    const client = q.ixfrSerial;
+    if (!tcp || client === v.serial || serialNewer(client, v.serial)) {
+      if (tcp) history.keep(env, v);
+      return { result: 'ixfr_current', qtype, messages: once(message(head, qname, [v.soa])) };
+    }
+    const old = history.find(env, v.zone, client);
+    history.keep(env, v);
+    if (old) return { result: 'ixfr', qtype, messages: messages(head, qname, incremental(old, v)) };
+    return { result: 'ixfr_full', qtype, messages: messages(head, qname, full(v)) };
+  }
+  history.keep(env, v);
+  return { result: 'axfr', qtype, messages: messages(head, qname, full(v)) };
+}
+
+/** SOA, every record, SOA (RFC 5936 §2.2). */
+function* full(v: ZoneVersion): Generator<Rr> {
+  yield v.soa;
+  yield* v.records;
+  yield v.soa;
+}
+
+/** RFC 1995 §4: new SOA, then old SOA, what went away, new SOA, what came, and the new SOA again. */
+function* incremental(old: ZoneVersion, now: ZoneVersion): Generator<Rr> {
+  yield now.soa;
+  yield old.soa;
+  const current = new Set(now.keys);
+  for (let i = 0; i < old.keys.length; i++) if (!current.has(old.keys[i])) yield old.records[i];
+  yield now.soa;
+  const before = new Set(old.keys);
+  for (let i = 0; i < now.keys.length; i++) if (!before.has(now.keys[i])) yield now.records[i];
+  yield now.soa;
+}
+
+/** Transfer messages of at most about MESSAGE_BODY body bytes, encoded one at a time as the socket takes them. */
+function* messages(head: Buffer, qname: string, rrs: Iterable<Rr>): Generator<Buffer> {
+  let batch: Rr[] = [];
+  let w = new BodyWriter(head.length, qname);
+  for (const rr of rrs) {
+    w.records([rr]);
+    batch.push(rr);
+    if (w.bytesWritten >= MESSAGE_BODY) {
+      yield assemble(head, w, batch.length);
+      batch = [];
+      w = new BodyWriter(head.length, qname);
+    }
+  }
+  if (batch.length > 0) yield assemble(head, w, batch.length);
+}
+
+function message(head: Buffer, qname: string, rrs: Rr[]): Buffer {
+  const w = new BodyWriter(head.length, qname);
+  return assemble(head, w, w.records(rrs));
+}
+
+/** Header (QR, AA, RD copied), the client's question, then the body written by `w`. */
+function assemble(head: Buffer, w: BodyWriter, answers: number): Buffer {
+  const body = w.finish();
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  head.copy(out, 0);
+  body.copy(out, head.length);
+  out[2] = 0x80 | 0x04 | (head[2] & 0x01);
+  out[3] = 0;
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(answers, 6);
+  out.writeUInt16BE(0, 8);
+  out.writeUInt16BE(0, 10);
+  return out;
+}
+
+function rcodeMessage(msg: Buffer, q: ParsedQuery, rcode: number): Buffer {
+  const out = Buffer.alloc(q.end);
+  msg.copy(out, 0, 0, q.end);
+  out[2] = 0x80 | (msg[2] & 0x01);
+  out[3] = rcode;
+  out.writeUInt32BE(0x00010000, 4);
+  out.writeUInt32BE(0, 8);
+  return out;
+}
+
+function* once(b: Buffer): Generator<Buffer> {
+  yield b;
+}
