@@ -1,6 +1,6 @@
 #!/bin/sh
 # `npm run setup`: installs the external tools the tests use (nginx with its stream and lua
-# modules, dig, kdig, curl, openssl, chromium), on Debian or Ubuntu (apt-get).
+# modules, dig, kdig, nsd, curl, openssl, chromium), on Debian or Ubuntu (apt-get).
 # Tests that need one of them skip without it (and name it in the notice at the end of the run);
 # with CI set they fail instead. Idempotent: installs only what is missing; as root it installs,
 # otherwise it prints the command to run. Debian's nginx package is kept from starting its own
@@ -23,6 +23,8 @@ check() {
   [ -e "$MODULES/ngx_http_lua_module.so" ] || add libnginx-mod-http-lua 'nginx lua module'
   have dig || add bind9-dnsutils dig
   have kdig || add knot-dnsutils kdig
+  # NSD runs as a real secondary of berth in the zone transfer and NOTIFY tests.
+  have nsd || add nsd nsd
   have curl || add curl curl
   have openssl || add openssl openssl
   # Browser tests drive Debian's Chromium (nothing downloads a browser of its own).
@@ -39,7 +41,7 @@ path_hint() {
 check
 path_hint
 if [ -z "$need" ]; then
-  echo "setup: every tool the tests use is installed (nginx with stream and lua modules, dig, kdig, curl, openssl, chromium)"
+  echo "setup: every tool the tests use is installed (nginx with stream and lua modules, dig, kdig, nsd, curl, openssl, chromium)"
   exit 0
 fi
 echo "setup: missing:$missing"
@@ -66,10 +68,16 @@ case "$need" in
   *nginx-light*) new_nginx=1 ;;
   *) new_nginx=0 ;;
 esac
+case "$need" in
+  *" nsd"*) new_nsd=1 ;;
+  *) new_nsd=0 ;;
+esac
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 # Nor at the next boot, on a machine that runs systemd.
 if [ "$new_nginx" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl disable --quiet nginx 2>/dev/null || true; fi
+# NSD's own service would take port 53; the tests start their own NSD on loopback ports.
+if [ "$new_nsd" = 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl disable --quiet nsd 2>/dev/null || true; fi
 
 check
 if [ -n "$need" ]; then
