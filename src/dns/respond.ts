@@ -5,7 +5,10 @@
 import type { DnsIndex, NameNode, ZoneInfo } from './build';
 import { isRejection, parseQuery, type ParsedQuery } from './query';
 import type { Encoded } from './encoder';
+import { lookup } from './view';
 import { CLASS_IN, RCODE, TYPE } from './wire';
+
+export { lookup } from './view';
 
 /** Largest UDP reply we send even if a client advertises more (DNS flag day 2020: no fragmentation). */
 export const MAX_UDP = 1232;
@@ -53,11 +56,10 @@ export function respond(msg: Buffer, index: DnsIndex, env: string, tcp: boolean,
   const limit = tcp ? 0xffff : Math.min(q.ednsSize >= 0 ? Math.min(Math.max(q.ednsSize, 512), MAX_UDP) : 512, udpCap);
   scope = -1;
   if (q.ecsFamily !== 0 && bySubnet) {
-    const view = bySubnet(q, msg);
-    if (view) {
-      env = view.env;
-      scope = view.scope;
-    }
+    // Source prefix 0: the resolver sends no client subnet (RFC 7871 §7.1.2): the view of the query's source, scope 0.
+    const view = q.ecsSource === 0 ? null : bySubnet(q, msg);
+    if (view) env = view.env;
+    scope = view ? view.scope : 0;
   }
 
   if (q.ednsSize >= 0 && q.ednsVersion !== 0) return out(msg, q, limit, BADVERS, false, null, null);
@@ -93,15 +95,6 @@ function out(
   buf: Buffer | null = null,
 ): Outcome {
   return { reply: build(msg, q, rcode, aa, enc, zone, limit, buf), forward: false, qtype: q.qtype, rcode };
-}
-
-/** The node answering `key` for a client of `env`: its own defined names first, then the default env. */
-export function lookup(index: DnsIndex, env: string, key: string): NameNode | undefined {
-  if (env === index.defaultEnv) return index.envs.get(env)?.get(key);
-  const own = index.envs.get(env)?.get(key);
-  if (own && own.defined) return own;
-  const fallback = index.envs.get(index.defaultEnv)?.get(key);
-  return fallback && (fallback.defined || !own) ? fallback : own;
 }
 
 /** The closest enclosing zone of a name key, or null. */

@@ -5,7 +5,7 @@
  */
 import type { DnsIndex, NameNode } from './build';
 import type { Rr } from './encoder';
-import { lookup } from './respond';
+import { lookup } from './view';
 import { TYPE } from './wire';
 
 /** One version of a zone in one view: its SOA and the other records, each with a key for diffs. */
