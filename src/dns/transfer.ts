@@ -53,21 +53,37 @@ export class TransferAcl {
   }
 }
 
-/** The last versions of each zone view that were transferred, for incremental answers. */
+/**
+ * The last versions of each zone view that were transferred, for incremental answers. A serial can
+ * stand for two contents: a patch shows a change at once but raises the serial up to a second later
+ * (docs/dns.md "Zones"), and a transfer in between sends the new content under the old serial. Such
+ * a serial is marked ambiguous and never used as the base of a difference: the client holding it
+ * gets the whole zone, which is right whichever content it holds.
+ */
 export class TransferHistory {
   private readonly byZone = new Map<string, ZoneVersion[]>();
+  private readonly ambiguous = new Map<string, Set<number>>();
   private records = 0;
 
-  /** Remembers `v` (once per serial) as transferred to a client of `env`. */
+  /** Remembers `v` as transferred to a client of `env`. */
   keep(env: string, v: ZoneVersion): void {
     const id = `${env} ${v.zone}`;
     let list = this.byZone.get(id);
     if (!list) this.byZone.set(id, (list = []));
-    if (list.some((x) => x.serial === v.serial)) return;
+    const same = list.find((x) => x.serial === v.serial);
+    if (same) {
+      if (!sameKeys(same.keys, v.keys)) {
+        let set = this.ambiguous.get(id);
+        if (!set) this.ambiguous.set(id, (set = new Set()));
+        if (set.size >= HISTORY_VERSIONS * 4) set.clear(); // old serials: a bound, not a loss (they age out of `list` too)
+        set.add(v.serial);
+      }
+      return;
+    }
     list.push(v);
     this.records += v.records.length;
     if (list.length > HISTORY_VERSIONS) this.records -= list.shift()!.records.length;
-    // Over the record budget: drop the oldest versions of the biggest lists first.
+    // Over the record budget: drop the oldest versions of the longest lists first.
     while (this.records > HISTORY_RECORDS) {
       let worst: ZoneVersion[] | null = null;
       for (const l of this.byZone.values()) if (l.length > 0 && (!worst || l.length > worst.length)) worst = l;
@@ -76,9 +92,18 @@ export class TransferHistory {
     }
   }
 
+  /** The version sent under `serial`, unless that serial was sent with two contents. */
   find(env: string, zone: string, serial: number): ZoneVersion | undefined {
-    return this.byZone.get(`${env} ${zone}`)?.find((v) => v.serial === serial);
+    const id = `${env} ${zone}`;
+    if (this.ambiguous.get(id)?.has(serial)) return undefined;
+    return this.byZone.get(id)?.find((v) => v.serial === serial);
   }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -8,6 +8,10 @@ import { waitFor } from '../support/wait';
 import { describeWithTools } from '../support/tools';
 import { aService, endpoints, load, startServer, type Started } from './helpers';
 import { kdig, soaSerial } from './kdig';
+import type { Rr } from '../../src/dns/encoder';
+import { HISTORY_VERSIONS, TransferHistory } from '../../src/dns/transfer';
+import { TYPE } from '../../src/dns/wire';
+import { rrKey, type ZoneVersion } from '../../src/dns/zone-content';
 
 const catalog = () => [
   aService({ domains: ['web.berth.internal'] }, 2),
@@ -119,5 +123,30 @@ describeWithTools(['kdig'], 'zone transfers without BERTH_DNS_TRANSFER_ALLOW', (
     expect((await kdig(s.port, ['AXFR', 'berth.internal'])).error).toBe('REFUSED');
     expect((await kdig(s.port, ['IXFR=1', 'berth.internal'])).error).toBe('REFUSED');
     expect(await metric(s, 'refused')).toBe(2);
+  });
+});
+
+describe('the versions kept for IXFR', () => {
+  const version = (serial: number, names: string[]): ZoneVersion => {
+    const records: Rr[] = names.map((n) => ({ name: n, ttl: 10, rec: { type: TYPE.A, data: '10.0.0.1' } }));
+    return { zone: 'berth.internal', serial, soa: records[0], records, keys: records.map(rrKey) };
+  };
+
+  it('never diffs from a serial that was sent with two contents (a change shown before its serial moved)', () => {
+    const h = new TransferHistory();
+    h.keep('default', version(5, ['a.berth.internal']));
+    expect(h.find('default', 'berth.internal', 5)?.keys).toHaveLength(1);
+    h.keep('default', version(5, ['a.berth.internal']));
+    expect(h.find('default', 'berth.internal', 5)).toBeDefined();
+    h.keep('default', version(5, ['a.berth.internal', 'b.berth.internal']));
+    expect(h.find('default', 'berth.internal', 5)).toBeUndefined();
+    expect(h.find('qa', 'berth.internal', 5)).toBeUndefined(); // views are kept apart
+  });
+
+  it(`keeps at most ${HISTORY_VERSIONS} versions per zone and view`, () => {
+    const h = new TransferHistory();
+    for (let s = 1; s <= HISTORY_VERSIONS + 2; s++) h.keep('default', version(s, ['a.berth.internal']));
+    expect(h.find('default', 'berth.internal', 1)).toBeUndefined();
+    expect(h.find('default', 'berth.internal', 3)).toBeDefined();
   });
 });
