@@ -21,7 +21,7 @@ export interface DnsMetrics {
   amplificationLimited(result: 'lean' | 'truncated'): void;
   /** A TCP connection closed or refused for an abuse limit. */
   tcpClosed(reason: TcpCloseReason): void;
-  /** A zone transfer (AXFR/IXFR) answered, by how: axfr, ixfr, ixfr_full, ixfr_current, or refused, notauth, servfail. */
+  /** A zone transfer (AXFR/IXFR) answered, by how: axfr, ixfr, ixfr_full, ixfr_current, or refused, busy, notauth, servfail. */
   transfer(result: string): void;
   /** A NOTIFY sent (every attempt), acknowledged, or given up on after its retries. */
   notify(result: 'sent' | 'acked' | 'failed'): void;
@@ -149,7 +149,7 @@ export function createDnsMetrics(registry: Registry): DnsMetrics {
 
   const transfers = new Counter({
     name: 'berth_dns_transfers_total',
-    help: 'Zone transfer requests (AXFR/IXFR) by result: axfr, ixfr (incremental), ixfr_full (whole zone), ixfr_current (SOA only), refused (BERTH_DNS_TRANSFER_ALLOW), notauth, servfail',
+    help: 'Zone transfer requests (AXFR/IXFR) by result: axfr, ixfr (incremental), ixfr_full (whole zone), ixfr_current (SOA only), refused (BERTH_DNS_TRANSFER_ALLOW), busy (too many at once), notauth, servfail',
     labelNames: ['result'],
     registers: [registry],
   });

@@ -286,10 +286,11 @@ export class DnsServer {
     if (out === null) return;
     if (out.transfer) {
       // IXFR over UDP: one message (the current SOA or a refusal), under the same UDP limits as any answer.
-      const t = this.transfer(msg, rinfo.address, false);
-      const first = t?.messages.next();
-      const limited = first && !first.done ? this.limitUdp(msg, first.value, rinfo.address, t0, null) : null;
-      if (limited) this.sendUdp(limited, rinfo);
+      void this.transfer(msg, rinfo.address, false).then((t) => {
+        const first = t?.messages.next();
+        const limited = first && !first.done ? this.limitUdp(msg, first.value, rinfo.address, t0, null) : null;
+        if (limited) this.sendUdp(limited, rinfo);
+      });
       return;
     }
     if (out.forward) {
@@ -349,9 +350,10 @@ export class DnsServer {
       return;
     }
     if (out.transfer) {
-      const t = this.transfer(msg, address, true);
-      reply(t ? t.messages : null);
-      if (t) this.metrics.query(t.qtype, t.result === 'refused' ? RCODE.REFUSED : RCODE.NOERROR, (performance.now() - t0) / 1000);
+      void this.transfer(msg, address, true).then((t) => {
+        reply(t ? t.messages : null);
+        if (t) this.metrics.query(t.qtype, t.result === 'refused' || t.result === 'busy' ? RCODE.REFUSED : RCODE.NOERROR, (performance.now() - t0) / 1000);
+      });
       return;
     }
     reply(out.reply);
@@ -359,9 +361,9 @@ export class DnsServer {
   }
 
   /** A transfer's messages (the ACL decides; the view is the client address's, as for queries), or null after an internal error. */
-  private transfer(msg: Buffer, address: string, tcp: boolean): TransferReply | null {
+  private async transfer(msg: Buffer, address: string, tcp: boolean): Promise<TransferReply | null> {
     try {
-      const t = transfer(msg, this.index, this.matcher.envFor(address), tcp, this.transferAcl.allows(address), this.history);
+      const t = await transfer(msg, this.index, this.matcher.envFor(address), tcp, this.transferAcl.allows(address), this.history);
       this.metrics.transfer(t.result);
       if (t.result === 'refused') this.log.info({ client: address }, 'dns: zone transfer refused (BERTH_DNS_TRANSFER_ALLOW)');
       return t;

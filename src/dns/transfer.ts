@@ -11,9 +11,9 @@
 import ipaddr from 'ipaddr.js';
 import type { DnsIndex } from './build';
 import { BodyWriter, type Rr } from './encoder';
-import { isRejection, parseQuery, type ParsedQuery } from './query';
-import { serialNewer, zoneVersion, type ZoneVersion } from './zone-content';
-import { RCODE } from './wire';
+import { isRejection, parseQuery } from './query';
+import { serialNewer, zoneVersionSteps, type ZoneVersion } from './zone-content';
+import { RCODE, TYPE } from './wire';
 
 const AXFR = 252;
 const NOTAUTH = 9;
@@ -24,7 +24,7 @@ export const HISTORY_VERSIONS = 8;
 export const HISTORY_RECORDS = 500_000;
 
 /** Why a transfer ended as it did (metrics label). */
-export type TransferResult = 'axfr' | 'ixfr' | 'ixfr_full' | 'ixfr_current' | 'refused' | 'notauth' | 'servfail' | 'formerr';
+export type TransferResult = 'axfr' | 'ixfr' | 'ixfr_full' | 'ixfr_current' | 'refused' | 'busy' | 'notauth' | 'servfail';
 
 export interface TransferReply {
   result: TransferResult;
@@ -106,27 +106,49 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Zone reads at once (each holds a copy of its zone's records); more transfers are refused until one ends. */
+export const MAX_CONCURRENT_TRANSFERS = 4;
+/** Longest stretch a zone read holds the event loop; queries wait at most about this long. */
+const SLICE_MS = 5;
+
+let reading = 0;
+
 /**
- * The answer to an AXFR or IXFR query from `address` (its view `env`). Over UDP only IXFR comes
- * here, and gets the current SOA alone: the client is current, or must ask again over TCP (RFC 1995 §2).
+ * The answer to an AXFR or IXFR query from a client whose view is `env`. Over UDP only IXFR comes
+ * here, and gets the current SOA alone: the client is current, or must ask again over TCP (RFC 1995
+ * §2). The zone is read in slices of at most SLICE_MS, so queries are answered meanwhile; a patch
+ * that lands in between may show in part, and the result carries the serial the read started
+ * from, so a client holding it asks again for what moved on.
  */
-export function transfer(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, allowed: boolean, history: TransferHistory): TransferReply {
+export async function transfer(msg: Buffer, index: DnsIndex, env: string, tcp: boolean, allowed: boolean, history: TransferHistory): Promise<TransferReply> {
   const q = parseQuery(msg);
   if (isRejection(q)) throw new Error('dns: transfer() needs a query respond() accepted');
-  const qtype = q.qtype;
-  const fail = (rcode: number, result: TransferResult): TransferReply => ({ result, qtype, messages: once(rcodeMessage(msg, q, rcode)) });
+  // `q` is the parser's shared object: what is needed after the zone read is copied out now.
+  const { qtype, end, ixfrSerial: client } = q;
+  const fail = (rcode: number, result: TransferResult): TransferReply => ({ result, qtype, messages: once(rcodeMessage(msg, end, rcode)) });
   if (!allowed) return fail(RCODE.REFUSED, 'refused');
   if (!index.loaded) return fail(RCODE.SERVFAIL, 'servfail');
-  if (!index.zones.has(q.key)) return fail(NOTAUTH, 'notauth');
-  const v = zoneVersion(index, q.key, env)!;
-  const head = Buffer.from(msg.subarray(0, q.end)); // the question as asked (its case), kept past this call
-  const qname = v.zone;
+  const info = index.zones.get(q.key);
+  if (!info) return fail(NOTAUTH, 'notauth');
+  const head = Buffer.from(msg.subarray(0, end)); // the question as asked (its case), kept past this call
+  const qname = info.name;
+  const serial = info.soa.serial;
+  const soa: Rr = { name: qname, ttl: info.soa.minimum, rec: { type: TYPE.SOA, data: info.soa } };
+  if (qtype !== AXFR && (!tcp || client === serial || serialNewer(client, serial))) {
+    return { result: 'ixfr_current', qtype, messages: once(message(head, qname, [soa])) };
+  }
+  if (reading >= MAX_CONCURRENT_TRANSFERS) return fail(RCODE.REFUSED, 'busy');
+  reading++;
+  let v: ZoneVersion | null;
+  try {
+    v = await readZone(index, q.key, env);
+  } finally {
+    reading--;
+  }
+  if (!v) return fail(NOTAUTH, 'notauth'); // the zone went away while it was read (a pool removed)
+  v.serial = serial;
+  v.soa = soa;
   if (qtype !== AXFR) {
-    const client = q.ixfrSerial;
-    if (!tcp || client === v.serial || serialNewer(client, v.serial)) {
-      if (tcp) history.keep(env, v);
-      return { result: 'ixfr_current', qtype, messages: once(message(head, qname, [v.soa])) };
-    }
     const old = history.find(env, v.zone, client);
     history.keep(env, v);
     if (old) return { result: 'ixfr', qtype, messages: messages(head, qname, incremental(old, v)) };
@@ -134,6 +156,19 @@ export function transfer(msg: Buffer, index: DnsIndex, env: string, tcp: boolean
   }
   history.keep(env, v);
   return { result: 'axfr', qtype, messages: messages(head, qname, full(v)) };
+}
+
+/** `zoneVersionSteps` run in slices of SLICE_MS with the event loop let in between. */
+async function readZone(index: DnsIndex, zoneKey: string, env: string): Promise<ZoneVersion | null> {
+  const steps = zoneVersionSteps(index, zoneKey, env);
+  for (let t0 = performance.now(); ;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - t0 >= SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      t0 = performance.now();
+    }
+  }
 }
 
 /** SOA, every record, SOA (RFC 5936 §2.2). */
@@ -191,9 +226,9 @@ function assemble(head: Buffer, w: BodyWriter, answers: number): Buffer {
   return out;
 }
 
-function rcodeMessage(msg: Buffer, q: ParsedQuery, rcode: number): Buffer {
-  const out = Buffer.alloc(q.end);
-  msg.copy(out, 0, 0, q.end);
+function rcodeMessage(msg: Buffer, end: number, rcode: number): Buffer {
+  const out = Buffer.alloc(end);
+  msg.copy(out, 0, 0, end);
   out[2] = 0x80 | (msg[2] & 0x01);
   out[3] = rcode;
   out.writeUInt32BE(0x00010000, 4);

@@ -13,67 +13,88 @@ export interface ZoneVersion {
   zone: string;
   serial: number;
   soa: Rr;
-  /** Every record but the SOA, sorted by key (NS first at the apex, then by name). */
+  /** Every record but the SOA, the apex NS first, each once. */
   records: Rr[];
+  /** `rrKey` of each record, in the same order. */
   keys: string[];
 }
 
-/** The zone `zoneKey` (a name key) as `env` sees it in `index`, or null when berth does not serve it. */
-export function zoneVersion(index: DnsIndex, zoneKey: string, env: string): ZoneVersion | null {
+/** Names read between two points where a sliced read may let queries in. */
+const SLICE_NAMES = 512;
+
+/**
+ * The zone `zoneKey` (a name key) as `env` sees it in `index`, or null when berth does not serve
+ * it, as steps: a zone of 10,000 apps holds over 100,000 records, too many to read between two
+ * queries. A patch applied between two steps may show in part; the caller labels the result with
+ * the serial it started from (a client holding it then asks for the change), see transfer.ts.
+ */
+export function* zoneVersionSteps(index: DnsIndex, zoneKey: string, env: string): Generator<void, ZoneVersion | null> {
   const info = index.zones.get(zoneKey);
   if (!info) return null;
-  const ttl = info.soa.minimum;
-  const byKey = new Map<string, Rr>();
-  const put = (rr: Rr): void => {
-    const k = rrKey(rr);
-    if (!byKey.has(k)) byKey.set(k, rr);
-  };
-  put({ name: info.name, ttl, rec: { type: TYPE.NS, data: info.soa.mname } });
+  const soa = info.soa;
+  const ttl = soa.minimum;
+  const records: Rr[] = [{ name: info.name, ttl, rec: { type: TYPE.NS, data: soa.mname } }];
+  const keys: string[] = [rrKey(records[0])];
   const seen = new Set<string>();
+  let n = 0;
   for (const table of [index.envs.get(env), index.envs.get(index.defaultEnv)]) {
     if (!table) continue;
     for (const [key, node] of table) {
+      if ((++n & (SLICE_NAMES - 1)) === 0) yield;
       if (node.zone !== zoneKey || seen.has(key)) continue;
       seen.add(key);
       const served = lookup(index, env, key);
-      if (served) recordsOf(served, ttl, put);
+      if (served) recordsOf(served, ttl, records, keys);
     }
   }
-  const keys = [...byKey.keys()].sort();
-  return {
-    zone: info.name,
-    serial: info.soa.serial,
-    soa: { name: info.name, ttl, rec: { type: TYPE.SOA, data: info.soa } },
-    records: keys.map((k) => byKey.get(k)!),
-    keys,
-  };
+  return { zone: info.name, serial: soa.serial, soa: { name: info.name, ttl, rec: { type: TYPE.SOA, data: soa } }, records, keys };
 }
 
-/** The records of one served node (SOA and NS of an apex come from the zone, not from here). */
-function recordsOf(node: NameNode, ttl: number, put: (rr: Rr) => void): void {
+/** `zoneVersionSteps` in one go (tests, small zones). */
+export function zoneVersion(index: DnsIndex, zoneKey: string, env: string): ZoneVersion | null {
+  const steps = zoneVersionSteps(index, zoneKey, env);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Appends the records of one served node (SOA and NS of an apex come from the zone, not from here). */
+function recordsOf(node: NameNode, ttl: number, records: Rr[], keys: string[]): void {
   const src = node.src;
   if (!node.defined || !src) return;
   const name = src.name;
   const r = src.recs;
-  for (const data of r.a ?? []) put({ name, ttl, rec: { type: TYPE.A, data } });
-  for (const data of r.aaaa ?? []) put({ name, ttl, rec: { type: TYPE.AAAA, data } });
-  for (const data of r.srv ?? []) put({ name, ttl, rec: { type: TYPE.SRV, data } });
-  // A PTR set holds the domains that fit one answer; the node's own list is what queries get.
-  for (const data of r.ptr ?? []) put({ name, ttl, rec: { type: TYPE.PTR, data } });
+  const add = (rr: Rr): void => {
+    records.push(rr);
+    keys.push(rrKey(rr));
+  };
+  // A, AAAA and PTR lists hold each value once (records.ts); SRV lists may repeat a target.
+  for (const data of r.a ?? []) add({ name, ttl, rec: { type: TYPE.A, data } });
+  for (const data of r.aaaa ?? []) add({ name, ttl, rec: { type: TYPE.AAAA, data } });
+  for (const data of r.ptr ?? []) add({ name, ttl, rec: { type: TYPE.PTR, data } });
+  if (!r.srv?.length) return;
+  const from = keys.length;
+  for (const data of r.srv) {
+    const rr: Rr = { name, ttl, rec: { type: TYPE.SRV, data } };
+    const k = rrKey(rr);
+    if (keys.indexOf(k, from) < 0) {
+      records.push(rr);
+      keys.push(k);
+    }
+  }
 }
 
 /** A record's identity for diffs between versions (owner, type and data; TTLs are all the same). */
 export function rrKey(rr: Rr): string {
   const r = rr.rec;
-  // Apex NS sorts first, so a transfer starts with the zone's own records.
-  const head = r.type === TYPE.NS ? ' ' : '';
   switch (r.type) {
     case TYPE.SRV:
-      return `${head}${rr.name} ${r.type} ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`;
+      return `${rr.name} ${r.type} ${r.data.port} ${r.data.target} ${r.data.priority} ${r.data.weight}`;
     case TYPE.SOA:
       return `${rr.name} ${r.type} ${r.data.serial}`;
     default:
-      return `${head}${rr.name} ${r.type} ${r.data}`;
+      return `${rr.name} ${r.type} ${r.data}`;
   }
 }
 
