@@ -61,9 +61,10 @@ export class EnvironmentMatcher {
     for (const r of this.ranges) {
       if (r === matched || r.net.kind() !== addr.kind()) continue;
       const common = commonBits(addr.toByteArray(), r.net.toByteArray());
-      // Inside r (r is less specific than the match, or too specific for the subnet): r's length;
-      // outside: one bit past the common prefix separates the two.
-      scope = Math.max(scope, common >= r.prefix ? (r.prefix > source ? r.prefix : 0) : common + 1);
+      if (common < Math.min(source, r.prefix))
+        scope = Math.max(scope, common + 1); // apart: the first differing bit separates them
+      else if (r.prefix > source) scope = Math.max(scope, r.prefix); // r lies inside the subnet: its length tells them apart
+      // else r holds the whole subnet and is less specific than the match: nothing to add
     }
     return { env, scope: Math.min(scope, family === 1 ? 32 : 128) };
   }

@@ -4,6 +4,7 @@
  * the answer says with its scope how far the view extends, so the resolver caches per subnet.
  * Malformed options get FORMERR. Reverse names follow the same view and fallback as forward ones.
  */
+import { EnvironmentMatcher } from '../../src/dns/client-env';
 import { describeWithTools } from '../support/tools';
 import { aService, dig, endpoints, header, query, startServer, udp, type Started } from './helpers';
 
@@ -116,5 +117,24 @@ describeWithTools(['dig'], 'EDNS Client Subnet when not enabled', () => {
     expect(r.answers).toEqual(['web.berth.internal. 10 IN A 10.1.1.1']);
     expect(clientSubnet(r.raw)).toBeNull();
     expect(header((await udp(s.port, withEcs(3, 8, 0, [10])))!).rcode).toBe(0);
+  });
+});
+
+describe('the environment of a client subnet', () => {
+  const m = new EnvironmentMatcher(
+    { v6: { clients: ['fd00:20::/32'], proxyAddresses: [] }, lab: { clients: ['fd00:20:5::/48'], proxyAddresses: [] } },
+    'default',
+  );
+  const v6 = (s: string) => Uint8Array.from(Buffer.from(s.replace(/:/g, ''), 'hex'));
+
+  it('works for IPv6 subnets by the same rules', () => {
+    expect(m.envForSubnet(2, v6('fd00:0020:0001:0000'), 56)).toEqual({ env: 'v6', scope: 46 }); // fd00:20:1:: vs fd00:20:5:: share 45 bits
+    expect(m.envForSubnet(2, v6('fd00:0020:0005:0000'), 56)).toEqual({ env: 'lab', scope: 48 });
+    expect(m.envForSubnet(2, v6('2001:0db8'), 32)).toEqual({ env: 'default', scope: 1 }); // 2001:: and fd00:: differ in the first bit
+    expect(m.envForSubnet(1, Uint8Array.from([10, 0, 0]), 24)).toEqual({ env: 'default', scope: 0 }); // no IPv4 environment
+  });
+
+  it('does not place a subnet shorter than an environment it overlaps: the default view, scoped to that environment', () => {
+    expect(m.envForSubnet(2, v6('fd00'), 16)).toEqual({ env: 'default', scope: 48 });
   });
 });

@@ -64,6 +64,11 @@ describeWithTools(['kdig'], 'zone transfers', () => {
     expect(qa.records).not.toContain('web.berth.internal. 10 IN A 10.1.1.1');
     // Names qa does not define come from the default environment, as its queries get them.
     expect(qa.records).toContain('api.shop.berth.internal. 10 IN A 10.1.7.1');
+    // Its reverse zone follows the same view: web's PTR at qa's address, none at the default one's.
+    const rev = await kdig(s.port, ['-b', '127.0.0.2', 'AXFR', '1.10.in-addr.arpa']);
+    expect(rev.records).toContain('1.2.1.10.in-addr.arpa. 10 IN PTR web.berth.internal.');
+    expect(rev.records.some((l) => l.startsWith('1.1.1.10.in-addr.arpa.'))).toBe(false);
+    expect(rev.records).toContain('1.7.1.10.in-addr.arpa. 10 IN PTR api.shop.berth.internal.');
   });
 
   it('answers IXFR incrementally from a version it sent, whole from one it does not know, and with the SOA alone when current', async () => {
