@@ -27,7 +27,7 @@ import { createTcpServer, type TcpServer } from './tcp';
 import { TransferAcl, TransferHistory, transfer, type TransferReply } from './transfer';
 import { truncateReply } from './truncate';
 import { VerifiedClients } from './verified';
-import { RCODE } from './wire';
+import { RCODE, TYPE } from './wire';
 
 export interface DnsServerOptions {
   host: string;
@@ -81,6 +81,7 @@ export class DnsServer {
   private builder: IndexBuilder;
   private readonly log: Logger;
   private lastErrorLog = 0;
+  private lastRefusalLog = 0;
   private boundPort = 0;
   private readonly swapListeners = new Set<(index: DnsIndex) => void>();
   private readonly transferAcl: TransferAcl;
@@ -202,7 +203,7 @@ export class DnsServer {
     const serialMoved = index.loaded && index.serial !== this.index.serial;
     this.index = index;
     if (serialMoved && this.notifier.enabled) {
-      this.notifier.notify([...index.zones.values()].map((z) => ({ name: z.name, soa: { type: 6 as const, data: z.soa } })));
+      this.notifier.notify([...index.zones.values()].map((z) => ({ name: z.name, soa: { type: TYPE.SOA, data: z.soa } })));
     }
     // Domains outside every zone are an operator's mistake worth one line, not one per rebuild.
     if (index.skipped.length !== skippedBefore && index.skipped.length > 0) {
@@ -365,7 +366,12 @@ export class DnsServer {
     try {
       const t = await transfer(msg, this.index, this.matcher.envFor(address), tcp, this.transferAcl.allows(address), this.history);
       this.metrics.transfer(t.result);
-      if (t.result === 'refused') this.log.info({ client: address }, 'dns: zone transfer refused (BERTH_DNS_TRANSFER_ALLOW)');
+      const now = Date.now();
+      // Refusals are counted; the log says so once a minute (anyone can ask, and a TCP flood of asks must not flood the log).
+      if (t.result === 'refused' && now - this.lastRefusalLog > 60_000) {
+        this.lastRefusalLog = now;
+        this.log.info({ client: address }, 'dns: zone transfer refused (BERTH_DNS_TRANSFER_ALLOW); further refusals are only counted for a minute');
+      }
       return t;
     } catch (err) {
       this.metrics.dropped('internal_error');

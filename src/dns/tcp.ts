@@ -139,7 +139,13 @@ export function createTcpServer(opts: TcpFramingOptions): TcpServer {
             sock.once('drain', pump);
             return;
           }
-          const next = messages.next();
+          let next: IteratorResult<Buffer>;
+          try {
+            next = messages.next();
+          } catch {
+            sock.destroy(); // a transfer cut short is retried by the secondary; a throw here would end the process
+            return;
+          }
           if (next.done) break;
           idle.refresh();
           if (!send(next.value)) return;
