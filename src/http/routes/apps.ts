@@ -23,7 +23,7 @@ export function registerAppsRoutes(app: FastifyInstance, deps: { ipam: IpamServi
           'Returns the definition ready to POST to Marathon: 201 when an address was allocated now, 200 when the app already held one or asked for none. ' +
           'Headers x-berth-pool, x-berth-ip and x-berth-allocation-id carry the allocation.',
         body: definition,
-        response: { 200: definition, 201: definition, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: definition, 201: definition, ...errorResponses(400, 401, 403, 404, 409, 503) },
       },
     },
     async (req, reply) => {

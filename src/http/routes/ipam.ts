@@ -37,7 +37,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         tags,
         summary: 'Create a pool (populated at once; a /16 takes about a second)',
         body: poolSpecSchema,
-        response: { 201: poolSchema, ...errorResponses(400, 401, 403, 409) },
+        response: { 201: poolSchema, ...errorResponses(400, 401, 403, 409, 503) },
       },
     },
     async (req, reply) => reply.status(201).send(await ipam.createPool(req.body, actorOf(req))),
@@ -46,7 +46,11 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
   app.get(
     '/v1/pools',
     {
-      schema: { tags, summary: 'List pools with usage', response: { 200: { type: 'object', properties: { pools: { type: 'array', items: poolSchema } } } } },
+      schema: {
+        tags,
+        summary: 'List pools with usage',
+        response: { 200: { type: 'object', properties: { pools: { type: 'array', items: poolSchema } } }, ...errorResponses(503) },
+      },
     },
     async () => ({ pools: await ipam.listPools() }),
   );
@@ -58,7 +62,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         tags,
         summary: 'A pool and its usage (capacity, allocated, quarantined, reserved, available)',
         params: poolParams,
-        response: { 200: poolSchema, ...errorResponses(400, 404) },
+        response: { 200: poolSchema, ...errorResponses(400, 404, 503) },
       },
     },
     async (req) => ipam.getPool(req.params.pool),
@@ -72,7 +76,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         summary: 'Delete a pool; refused (POOL_IN_USE) while addresses are allocated unless force=true',
         params: poolParams,
         querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean', default: false } } },
-        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409, 503) },
       },
     },
     async (req, reply) => {
@@ -81,7 +85,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     },
   );
 
-  const allocateResponses = { 200: allocationSchema, 201: allocationSchema, ...errorResponses(400, 401, 403, 404, 409) };
+  const allocateResponses = { 200: allocationSchema, 201: allocationSchema, ...errorResponses(400, 401, 403, 404, 409, 503) };
 
   app.put<{ Params: AllocP; Body: { ip?: string } | null }>(
     '/v1/pools/:pool/allocations/:appId',
@@ -120,7 +124,12 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
   app.get<{ Params: AllocP }>(
     '/v1/pools/:pool/allocations/:appId',
     {
-      schema: { tags, summary: "The app's current allocation", params: allocationParams, response: { 200: allocationSchema, ...errorResponses(400, 404) } },
+      schema: {
+        tags,
+        summary: "The app's current allocation",
+        params: allocationParams,
+        response: { 200: allocationSchema, ...errorResponses(400, 404, 503) },
+      },
     },
     async (req) => ipam.getAllocation(req.params.pool, req.params.appId),
   );
@@ -137,7 +146,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
           additionalProperties: false,
           properties: { allocationId: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'release only this allocation (fencing)' } },
         },
-        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409, 503) },
       },
     },
     async (req, reply) => {
@@ -161,7 +170,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         summary: "A pool's allocations, ordered by address",
         params: poolParams,
         querystring: { type: 'object', additionalProperties: false, properties: { limit, q, offset } },
-        response: { 200: listSchema, ...errorResponses(400, 404) },
+        response: { 200: listSchema, ...errorResponses(400, 404, 503) },
       },
     },
     async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit, q: req.query.q, offset: req.query.offset }) }),
@@ -174,7 +183,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         tags,
         summary: "An app's allocations in every pool (or all allocations)",
         querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, limit } },
-        response: { 200: listSchema, ...errorResponses(400) },
+        response: { 200: listSchema, ...errorResponses(400, 503) },
       },
     },
     async (req) => ({ allocations: await ipam.findAllocations({ appId: req.query.appId, limit: req.query.limit }) }),
@@ -196,7 +205,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
             appId: appIdQuery,
           },
         },
-        response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404) },
+        response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404, 503) },
       },
     },
     async (req) => ({ events: await ipam.events(req.params.pool, { limit: req.query.limit, beforeId: req.query.before, appId: req.query.appId }) }),
@@ -211,7 +220,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         params: poolParams,
         response: {
           200: { type: 'object', properties: { network: { type: 'string' }, command: { type: 'string' }, argv: { type: 'array', items: { type: 'string' } } } },
-          ...errorResponses(400, 404),
+          ...errorResponses(400, 404, 503),
         },
       },
     },
@@ -237,7 +246,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
           required: ['address'],
           properties: { address: reservation, reason: { type: 'string', maxLength: 200, description: 'why (shown in the audit trail)' } },
         },
-        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404, 409) },
+        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404, 409, 503) },
       },
     },
     async (req) => ipam.reserve(req.params.pool, req.body.address, { reason: req.body.reason, actor: actorOf(req) }),
@@ -251,7 +260,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         summary: 'Free operator reservations (the gateway and Docker aux addresses / ip-range stay reserved)',
         params: poolParams,
         querystring: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: reservation } },
-        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404) },
+        response: { 200: reservationResult, ...errorResponses(400, 401, 403, 404, 503) },
       },
     },
     async (req) => ipam.unreserve(req.params.pool, req.query.address, { actor: actorOf(req) }),

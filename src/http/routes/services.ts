@@ -225,7 +225,7 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
         body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
         response: {
           200: { type: 'object', required: ['released'], properties: { released: { type: 'boolean' }, outcome: { anyOf: [{ type: 'null' }, outcomeSchema] } } },
-          ...errorResponses(401, 403),
+          ...errorResponses(401, 403, 409, 503),
         },
       },
     },
@@ -243,7 +243,7 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
           tags: ['services'],
           summary: 'Take a full Marathon snapshot now; force=true applies it even if the removal guard would hold it',
           body: { type: ['object', 'null'], additionalProperties: false, properties: { force: { type: 'boolean' } } },
-          response: { 200: outcomeSchema, ...errorResponses(400, 401, 403) },
+          response: { 200: outcomeSchema, ...errorResponses(400, 401, 403, 409, 503) },
         },
       },
       async (req) => sync.syncNow({ force: req.body?.force === true }),
