@@ -1,7 +1,9 @@
 /** IPAM routes: pools, allocations, audit, Docker network command (and `/v1/apps/prepare`). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BerthError } from '../../errors';
 import type { IpamService } from '../../ipam/service';
-import type { PoolSpec } from '../../ipam/types';
+import type { AllocationFilter } from '../../ipam/store';
+import type { Allocation, PoolSpec } from '../../ipam/types';
 import {
   allocateBody,
   allocatePostBody,
@@ -13,6 +15,7 @@ import {
   poolSchema,
   poolSpecSchema,
 } from '../../ipam/schemas';
+import { compareKeys, finishPage, linkHeader, nextField, pageOfSorted, pagingQuery, readCursor, type PageKey } from '../paging';
 import { errorResponses, MAX_ID } from '../schemas';
 import { registerAppsRoutes } from './apps';
 
@@ -43,16 +46,37 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     async (req, reply) => reply.status(201).send(await ipam.createPool(req.body, actorOf(req))),
   );
 
-  app.get(
+  app.get<{ Querystring: { limit: number; cursor?: string } }>(
     '/v1/pools',
     {
       schema: {
         tags,
-        summary: 'List pools with usage',
-        response: { 200: { type: 'object', properties: { pools: { type: 'array', items: poolSchema } } }, ...errorResponses(503) },
+        summary: 'List pools with usage, ordered by name; paged',
+        querystring: { type: 'object', additionalProperties: false, properties: pagingQuery(1000, 1000) },
+        response: {
+          200: {
+            type: 'object',
+            required: ['pools', 'next'],
+            properties: { pools: { type: 'array', items: poolSchema }, next: nextField },
+            headers: linkHeader,
+          },
+          ...errorResponses(503),
+        },
       },
     },
-    async () => ({ pools: await ipam.listPools() }),
+    async (req, reply) => {
+      const after = readCursor(req, req.query.cursor, ['string']);
+      // Pools are few: page in memory, in codepoint order (the database's collation may order `-` and `.` otherwise).
+      const pools = (await ipam.listPools()).sort((a, b) => compareKeys([a.name], [b.name]));
+      const page = finishPage(
+        req,
+        reply,
+        pageOfSorted(pools, (p) => [p.name], after, req.query.limit),
+        req.query.limit,
+        (p) => [p.name],
+      );
+      return { pools: page.items, next: page.next };
+    },
   );
 
   app.get<{ Params: PoolP }>(
@@ -155,60 +179,99 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     },
   );
 
-  const listSchema = { type: 'object', properties: { allocations: { type: 'array', items: allocationSchema } } };
-  const limit = { type: 'integer', minimum: 1, maximum: 10000, default: 1000 };
+  const listSchema = {
+    type: 'object',
+    required: ['allocations', 'next'],
+    properties: { allocations: { type: 'array', items: allocationSchema }, next: nextField },
+    headers: linkHeader,
+  };
+  const allocationPaging = pagingQuery(1000, 10000);
+  const allocationKey = (a: Allocation): PageKey => [a.pool, a.ip];
+  const allocationsPage = async (
+    req: FastifyRequest<{ Querystring: { limit: number; cursor?: string } }>,
+    reply: FastifyReply,
+    filter: Omit<AllocationFilter, 'limit' | 'after'>,
+  ) => {
+    const key = readCursor(req, req.query.cursor, ['string', 'string']);
+    if (key && filter.offset) throw new BerthError('BAD_REQUEST', 'use cursor or offset, not both', { param: 'offset' });
+    const after = key && { pool: String(key[0]), ip: String(key[1]) };
+    const fetched = await ipam.findAllocations({ ...filter, after, limit: req.query.limit + 1 });
+    const page = finishPage(req, reply, fetched, req.query.limit, allocationKey);
+    return { allocations: page.items, next: page.next };
+  };
 
-  // Search and paging (the dashboard's allocation list): a literal substring of app id or address, and rows to skip.
+  // Search (the dashboard's allocation list): a literal substring of app id or address.
   const q = { type: 'string', minLength: 1, maxLength: 200, description: 'case-insensitive substring of the app id or address' };
-  const offset = { type: 'integer', minimum: 0, maximum: 1_048_576, default: 0, description: 'allocations to skip (next page: offset + limit)' };
+  const offset = {
+    type: 'integer',
+    minimum: 0,
+    maximum: 1_048_576,
+    default: 0,
+    description: 'allocations to skip (kept for older clients; a cursor does not skip or repeat rows when the list changes between pages)',
+  };
 
-  app.get<{ Params: PoolP; Querystring: { limit: number; q?: string; offset: number } }>(
+  app.get<{ Params: PoolP; Querystring: { limit: number; cursor?: string; q?: string; offset: number } }>(
     '/v1/pools/:pool/allocations',
     {
       schema: {
         tags,
-        summary: "A pool's allocations, ordered by address",
+        summary: 'A pool\'s allocations, ordered by address; paged (Link rel="next" / next)',
         params: poolParams,
-        querystring: { type: 'object', additionalProperties: false, properties: { limit, q, offset } },
+        querystring: { type: 'object', additionalProperties: false, properties: { ...allocationPaging, q, offset } },
         response: { 200: listSchema, ...errorResponses(400, 404, 503) },
       },
     },
-    async (req) => ({ allocations: await ipam.findAllocations({ pool: req.params.pool, limit: req.query.limit, q: req.query.q, offset: req.query.offset }) }),
+    async (req, reply) => allocationsPage(req, reply, { pool: req.params.pool, q: req.query.q, offset: req.query.offset }),
   );
 
-  app.get<{ Querystring: { appId?: string; limit: number } }>(
+  app.get<{ Querystring: { appId?: string; limit: number; cursor?: string } }>(
     '/v1/allocations',
     {
       schema: {
         tags,
-        summary: "An app's allocations in every pool (or all allocations)",
-        querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, limit } },
+        summary: "An app's allocations in every pool (or all allocations), ordered by pool and address; paged",
+        querystring: { type: 'object', additionalProperties: false, properties: { appId: appIdQuery, ...allocationPaging } },
         response: { 200: listSchema, ...errorResponses(400, 503) },
       },
     },
-    async (req) => ({ allocations: await ipam.findAllocations({ appId: req.query.appId, limit: req.query.limit }) }),
+    async (req, reply) => allocationsPage(req, reply, { appId: req.query.appId }),
   );
 
-  app.get<{ Params: PoolP; Querystring: { limit: number; before?: number; appId?: string } }>(
+  app.get<{ Params: PoolP; Querystring: { limit: number; cursor?: string; before?: number; appId?: string } }>(
     '/v1/pools/:pool/events',
     {
       schema: {
         tags,
-        summary: 'Audit trail of a pool, newest first (append-only)',
+        summary: 'Audit trail of a pool, newest first (append-only); paged',
         params: poolParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'events with a smaller id (next page)' },
+            ...pagingQuery(100, 1000),
+            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'events with a smaller id (older paging; the cursor does the same)' },
             appId: appIdQuery,
           },
         },
-        response: { 200: { type: 'object', properties: { events: { type: 'array', items: eventSchema } } }, ...errorResponses(400, 404, 503) },
+        response: {
+          200: {
+            type: 'object',
+            required: ['events', 'next'],
+            properties: { events: { type: 'array', items: eventSchema }, next: nextField },
+            headers: linkHeader,
+          },
+          ...errorResponses(400, 404, 503),
+        },
       },
     },
-    async (req) => ({ events: await ipam.events(req.params.pool, { limit: req.query.limit, beforeId: req.query.before, appId: req.query.appId }) }),
+    async (req, reply) => {
+      const key = readCursor(req, req.query.cursor, ['number']);
+      if (key && req.query.before !== undefined) throw new BerthError('BAD_REQUEST', 'use cursor or before, not both', { param: 'before' });
+      const beforeId = key ? Number(key[0]) : req.query.before;
+      const fetched = await ipam.events(req.params.pool, { limit: req.query.limit + 1, beforeId, appId: req.query.appId });
+      const page = finishPage(req, reply, fetched, req.query.limit, (e) => [e.id]);
+      return { events: page.items, next: page.next };
+    },
   );
 
   app.get<{ Params: PoolP }>(
