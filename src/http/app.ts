@@ -1,11 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log';
-import { BerthError } from '../errors';
 import { makeAccessGuard } from './auth';
 import { makeErrorHandler } from './errors';
 import { registerJsonBodies } from './json-body';
 import { createHttpMetrics } from './metrics';
+import { methodAwareNotFound } from './methods';
 import { registerOpenApi } from './openapi';
 import { errorResponses, errorSchema } from './schemas';
 
@@ -31,6 +31,7 @@ export interface AppDeps {
 }
 
 const MIB = 1024 * 1024;
+const MAX_PARAM_LENGTH = 1024;
 
 /** Builds the API without listening (tests use `app.inject()`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -41,16 +42,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: MIB,
     // Unknown fields are errors, not silently dropped (a typo must not allocate the wrong thing).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   const metrics = createHttpMetrics(deps.metricsRegistry);
   // The API speaks JSON only; other bodies get 415 rather than a confusing schema error.
   app.removeContentTypeParser('text/plain');
   registerJsonBodies(app, MIB);
   app.setErrorHandler(makeErrorHandler(deps.logger, metrics));
-  app.setNotFoundHandler((request) => {
-    throw new BerthError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`);
-  });
+  app.setNotFoundHandler(methodAwareNotFound(app, MAX_PARAM_LENGTH));
   const guard = makeAccessGuard({ tokens: deps.apiTokens, allowedOrigins: deps.allowedOrigins, allowedHosts: deps.allowedHosts });
   app.addHook('onRequest', async (request) => guard(request));
   app.addHook('onResponse', async (request, reply) => {

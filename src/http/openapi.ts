@@ -30,7 +30,7 @@ export function completeRouteSchema(route: RouteOptions): void {
   const add = (status: number) => {
     if (!(status in response)) response[status] = errorResponse(status);
   };
-  if (schema.querystring || schema.params || schema.body) add(400);
+  if (schema.querystring || schema.params || schema.body || schema.headers) add(400);
   if (write) add(401);
   if (!probe) add(403);
   if (route.url.includes(':')) add(404);

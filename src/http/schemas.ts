@@ -49,3 +49,18 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
   for (const s of statuses) out[s] = errorResponse(s);
   return out;
 }
+
+/** Response header entries (documentation: fastify serialises bodies, the handlers set headers). */
+export const etagHeader = { ETag: { type: 'string', description: 'version of this representation, for If-None-Match and If-Match' } } as const;
+export const locationHeader = { Location: { type: 'string', description: 'URL of the created resource' } } as const;
+export const notModifiedResponse = { type: 'null', description: 'Not Modified: If-None-Match names the current ETag' } as const;
+
+/** Request header schemas of conditional requests. */
+export const ifNoneMatchHeader = {
+  type: 'object',
+  properties: { 'if-none-match': { type: 'string', maxLength: 1024, description: 'ETag(s) the client holds: 304 while one is current' } },
+} as const;
+export const ifMatchHeader = {
+  type: 'object',
+  properties: { 'if-match': { type: 'string', maxLength: 1024, description: 'ETag the change is based on (or *): 412 unless it is current' } },
+} as const;

@@ -15,8 +15,9 @@ import {
   poolSchema,
   poolSpecSchema,
 } from '../../ipam/schemas';
+import { allocationEtag, checkIfMatch, ifMatch, notModified, representationEtag } from '../conditional';
 import { compareKeys, finishPage, linkHeader, nextField, pageOfSorted, pagingQuery, readCursor, type PageKey } from '../paging';
-import { errorResponses, MAX_ID } from '../schemas';
+import { errorResponses, etagHeader, ifMatchHeader, ifNoneMatchHeader, locationHeader, MAX_ID, notModifiedResponse } from '../schemas';
 import { registerAppsRoutes } from './apps';
 
 type PoolP = { pool: string };
@@ -29,6 +30,9 @@ export function actorOf(request: FastifyRequest): string {
 
 const tags = ['ipam'];
 
+export const poolUrl = (pool: string) => `/v1/pools/${encodeURIComponent(pool)}`;
+export const allocationUrl = (a: Allocation) => `${poolUrl(a.pool)}/allocations/${encodeURIComponent(a.appId)}`;
+
 /** Registers every IPAM route, including `POST /v1/apps/prepare`. */
 export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamService }): void {
   const { ipam } = deps;
@@ -40,10 +44,13 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         tags,
         summary: 'Create a pool (populated at once; a /16 takes about a second)',
         body: poolSpecSchema,
-        response: { 201: poolSchema, ...errorResponses(400, 401, 403, 409, 503) },
+        response: { 201: { ...poolSchema, headers: { ...locationHeader, ...etagHeader } }, ...errorResponses(400, 401, 403, 409, 503) },
       },
     },
-    async (req, reply) => reply.status(201).send(await ipam.createPool(req.body, actorOf(req))),
+    async (req, reply) => {
+      const pool = await ipam.createPool(req.body, actorOf(req));
+      return reply.status(201).header('location', poolUrl(pool.name)).header('etag', representationEtag(pool)).send(pool);
+    },
   );
 
   app.get<{ Querystring: { limit: number; cursor?: string } }>(
@@ -84,12 +91,16 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     {
       schema: {
         tags,
-        summary: 'A pool and its usage (capacity, allocated, quarantined, reserved, available)',
+        summary: 'A pool and its usage (capacity, allocated, quarantined, reserved, available); ETag, If-None-Match',
         params: poolParams,
-        response: { 200: poolSchema, ...errorResponses(400, 404, 503) },
+        headers: ifNoneMatchHeader,
+        response: { 200: { ...poolSchema, headers: etagHeader }, 304: notModifiedResponse, ...errorResponses(400, 404, 503) },
       },
     },
-    async (req) => ipam.getPool(req.params.pool),
+    async (req, reply) => {
+      const pool = await ipam.getPool(req.params.pool);
+      return notModified(req, reply, representationEtag(pool)) ? reply : pool;
+    },
   );
 
   app.delete<{ Params: PoolP; Querystring: { force?: boolean } }>(
@@ -97,34 +108,56 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     {
       schema: {
         tags,
-        summary: 'Delete a pool; refused (POOL_IN_USE) while addresses are allocated unless force=true',
+        summary: 'Delete a pool; refused (POOL_IN_USE) while addresses are allocated unless force=true; If-Match: only while unchanged',
         params: poolParams,
+        headers: ifMatchHeader,
         querystring: { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean', default: false } } },
-        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        response: { 204: { type: 'null', description: 'deleted' }, ...errorResponses(400, 401, 403, 404, 409, 412, 503) },
       },
     },
     async (req, reply) => {
+      if (ifMatch(req)) checkIfMatch(req, representationEtag(await ipam.getPool(req.params.pool)));
       await ipam.deletePool(req.params.pool, { force: req.query.force, actor: actorOf(req) });
       return reply.status(204).send();
     },
   );
 
-  const allocateResponses = { 200: allocationSchema, 201: allocationSchema, ...errorResponses(400, 401, 403, 404, 409, 503) };
+  const allocateResponses = {
+    200: { ...allocationSchema, headers: etagHeader },
+    201: { ...allocationSchema, headers: { ...locationHeader, ...etagHeader } },
+    ...errorResponses(400, 401, 403, 404, 409, 412, 503),
+  };
+  const sendAllocation = (reply: FastifyReply, r: { allocation: Allocation; created: boolean }) => {
+    void reply.header('etag', allocationEtag(r.allocation.allocationId));
+    if (r.created) void reply.header('location', allocationUrl(r.allocation));
+    return reply.status(r.created ? 201 : 200).send(r.allocation);
+  };
+  /** The app's current allocation, or null (not an error: If-Match then fails with 412). */
+  const currentAllocation = (pool: string, appId: string) =>
+    ipam.getAllocation(pool, appId).catch((err: unknown) => {
+      if (err instanceof BerthError && err.code === 'ALLOCATION_NOT_FOUND') return null;
+      throw err;
+    });
 
   app.put<{ Params: AllocP; Body: { ip?: string } | null }>(
     '/v1/pools/:pool/allocations/:appId',
     {
       schema: {
         tags,
-        summary: 'Allocate (idempotent): 201 with a new address, 200 with the address the app already holds',
+        summary:
+          'Allocate (idempotent): 201 with a new address, 200 with the address the app already holds; If-Match: only while the app holds that allocation',
         params: allocationParams,
+        headers: ifMatchHeader,
         body: allocateBody,
         response: allocateResponses,
       },
     },
     async (req, reply) => {
-      const r = await ipam.allocate(req.params.pool, req.params.appId, { ip: req.body?.ip, actor: actorOf(req) });
-      return reply.status(r.created ? 201 : 200).send(r.allocation);
+      if (ifMatch(req)) {
+        const current = await currentAllocation(req.params.pool, req.params.appId);
+        checkIfMatch(req, current && allocationEtag(current.allocationId));
+      }
+      return sendAllocation(reply, await ipam.allocate(req.params.pool, req.params.appId, { ip: req.body?.ip, actor: actorOf(req) }));
     },
   );
 
@@ -139,10 +172,7 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         response: allocateResponses,
       },
     },
-    async (req, reply) => {
-      const r = await ipam.allocate(req.params.pool, req.body.appId, { ip: req.body.ip, actor: actorOf(req) });
-      return reply.status(r.created ? 201 : 200).send(r.allocation);
-    },
+    async (req, reply) => sendAllocation(reply, await ipam.allocate(req.params.pool, req.body.appId, { ip: req.body.ip, actor: actorOf(req) })),
   );
 
   app.get<{ Params: AllocP }>(
@@ -150,12 +180,16 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     {
       schema: {
         tags,
-        summary: "The app's current allocation",
+        summary: "The app's current allocation; ETag, If-None-Match",
         params: allocationParams,
-        response: { 200: allocationSchema, ...errorResponses(400, 404, 503) },
+        headers: ifNoneMatchHeader,
+        response: { 200: { ...allocationSchema, headers: etagHeader }, 304: notModifiedResponse, ...errorResponses(400, 404, 503) },
       },
     },
-    async (req) => ipam.getAllocation(req.params.pool, req.params.appId),
+    async (req, reply) => {
+      const a = await ipam.getAllocation(req.params.pool, req.params.appId);
+      return notModified(req, reply, allocationEtag(a.allocationId)) ? reply : a;
+    },
   );
 
   app.delete<{ Params: AllocP; Querystring: { allocationId?: number } }>(
@@ -163,18 +197,37 @@ export function registerIpamRoutes(app: FastifyInstance, deps: { ipam: IpamServi
     {
       schema: {
         tags,
-        summary: 'Release into quarantine; 204 also when nothing is held. With allocationId, 409 STALE_ALLOCATION if the app holds a newer allocation',
+        summary:
+          'Release into quarantine; 204 also when nothing is held. With allocationId, 409 STALE_ALLOCATION if the app holds a newer allocation; with If-Match, 412 unless the app holds that allocation',
         params: allocationParams,
+        headers: ifMatchHeader,
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: { allocationId: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'release only this allocation (fencing)' } },
         },
-        response: { 204: { type: 'null' }, ...errorResponses(400, 401, 403, 404, 409, 503) },
+        response: { 204: { type: 'null', description: 'released (or nothing was held)' }, ...errorResponses(400, 401, 403, 404, 409, 412, 503) },
       },
     },
     async (req, reply) => {
-      await ipam.release(req.params.pool, req.params.appId, { allocationId: req.query.allocationId, actor: actorOf(req) });
+      let allocationId = req.query.allocationId;
+      if (ifMatch(req)) {
+        const current = await currentAllocation(req.params.pool, req.params.appId);
+        checkIfMatch(req, current && allocationEtag(current.allocationId));
+        if (allocationId !== undefined && allocationId !== current!.allocationId) {
+          throw new BerthError('PRECONDITION_FAILED', 'If-Match and allocationId name different allocations', { allocationId });
+        }
+        // The release itself is fenced on the matched allocation, so a re-allocation in between is not released.
+        allocationId = current!.allocationId;
+      }
+      try {
+        await ipam.release(req.params.pool, req.params.appId, { allocationId, actor: actorOf(req) });
+      } catch (err) {
+        if (ifMatch(req) && err instanceof BerthError && err.code === 'STALE_ALLOCATION') {
+          throw new BerthError('PRECONDITION_FAILED', 'If-Match: the allocation changed since it was read', err.details);
+        }
+        throw err;
+      }
       return reply.status(204).send();
     },
   );
