@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IpamService } from '../../ipam/service';
 import { errorResponses } from '../schemas';
+import { allocationUrl } from '../urls';
 
 const definition = {
   type: 'object',
@@ -37,8 +38,7 @@ export function registerAppsRoutes(app: FastifyInstance, deps: { ipam: IpamServi
           .header('x-berth-pool', r.allocation.pool)
           .header('x-berth-ip', r.allocation.ip)
           .header('x-berth-allocation-id', String(r.allocation.allocationId));
-        if (r.created)
-          void reply.header('location', `/v1/pools/${encodeURIComponent(r.allocation.pool)}/allocations/${encodeURIComponent(r.allocation.appId)}`);
+        if (r.created) void reply.header('location', allocationUrl(r.allocation));
       }
       return reply.status(r.created ? 201 : 200).send(r.app);
     },
