@@ -10,7 +10,11 @@ import { startBerth, TOKEN } from './full-berth';
 import type { Berth } from '../../src/main';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
-type Operation = { security?: unknown[]; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }> };
+type Operation = {
+  security?: unknown[];
+  parameters?: Array<{ name: string; in: string }>;
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }>;
+};
 
 describe('OpenAPI document', () => {
   let berth: Berth;
@@ -50,6 +54,28 @@ describe('OpenAPI document', () => {
     expect([...errorRefs]).toEqual([JSON.stringify({ $ref: '#/components/schemas/Error' })]);
     const createPool = doc.paths['/v1/pools'].post.responses;
     expect(Object.keys(createPool).sort()).toEqual(['201', '400', '401', '403', '409', '413', '415', '500', '503']);
+  });
+
+  it('documents conditional requests, Location and paging', () => {
+    const alloc = doc.paths['/v1/pools/{pool}/allocations/{appId}'];
+    expect(Object.keys(alloc.get.responses)).toEqual(expect.arrayContaining(['200', '304', '404']));
+    expect(alloc.get.parameters?.map((p) => `${p.in} ${p.name}`)).toContain('header if-none-match');
+    expect(Object.keys(alloc.delete.responses)).toEqual(expect.arrayContaining(['204', '409', '412']));
+    expect(Object.keys(alloc.put.responses['201'].headers ?? {}).sort()).toEqual(['ETag', 'Location']);
+    expect(Object.keys(doc.paths['/v1/pools/{pool}'].delete.responses)).toContain('412');
+    for (const list of [
+      '/v1/pools',
+      '/v1/pools/{pool}/allocations',
+      '/v1/allocations',
+      '/v1/pools/{pool}/events',
+      '/v1/services',
+      '/v1/problems',
+      '/v1/sync/runs',
+    ]) {
+      const op = doc.paths[list].get;
+      expect([list, op.parameters?.filter((p) => p.in === 'query' && ['limit', 'cursor'].includes(p.name)).length]).toEqual([list, 2]);
+      expect([list, Object.keys(op.responses['200'].headers ?? {})]).toEqual([list, ['Link']]);
+    }
   });
 
   it('real answers match the documented response schemas', async () => {
