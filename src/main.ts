@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
+import { Registry as PromRegistry } from 'prom-client';
 import type { Leadership } from './cluster';
 import type { Config } from './config/schema';
 import type { Database } from './db/knex';
@@ -15,6 +15,7 @@ import { dnsPart } from './runtime/dns';
 import { auditRetentionPart } from './runtime/ipam';
 import { marathonPart } from './runtime/marathon';
 import { nginxPart } from './runtime/nginx';
+import { registerProcessMetrics } from './runtime/process-metrics';
 import { Parts } from './runtime/part';
 import { registryPart, servedView } from './runtime/registry';
 
@@ -51,7 +52,7 @@ export interface StartOptions {
 export async function start(config: Config, opts: StartOptions = {}): Promise<Berth> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const metricsRegistry = new PromRegistry();
-  collectDefaultMetrics({ register: metricsRegistry, prefix: 'berth_process_' });
+  registerProcessMetrics(metricsRegistry);
   const deps = { config, logger, metricsRegistry };
   const parts = new Parts(logger);
   try {

@@ -40,6 +40,9 @@ export function makeErrorHandler(logger: Logger, metrics: HttpMetrics) {
     const api = toApiError(err);
     if (api.status >= 500) logger.error({ err, url: request.url, method: request.method }, 'request failed');
     metrics.errors.inc({ code: api.code });
+    // RFC 6750 §3: say which scheme is wanted, and that the token sent (if any) was refused.
+    if (api.status === 401)
+      void reply.header('www-authenticate', request.headers.authorization ? 'Bearer realm="berth", error="invalid_token"' : 'Bearer realm="berth"');
     void reply.status(api.status).send({ code: api.code, message: api.message, details: api.details });
   };
 }

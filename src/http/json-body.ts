@@ -73,8 +73,19 @@ type WithSent = FastifyRequest & { [SENT]?: unknown };
 export function registerJsonBodies(app: FastifyInstance, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // A request without a body has nothing to parse, whatever Content-Type a client library adds
+  // (DELETE with `Content-Type: application/json` and no body answered 400, or 415 for other types).
+  app.addHook('onRequest', async (request) => {
+    // Without Content-Length and Transfer-Encoding an HTTP/1.1 request has no body at all (RFC 9112 §6.3).
+    const length = request.headers['content-length'];
+    if ((length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined) delete request.headers['content-type'];
+  });
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     const text = body as string; // parseAs: 'string'
+    if (text === '') {
+      done(null, undefined); // chunked with no data: no body, as above
+      return;
+    }
     if (nestingDepth(text) > MAX_DEPTH) {
       done(new BerthError('BAD_REQUEST', `request body is nested deeper than ${MAX_DEPTH} levels`, { maxDepth: MAX_DEPTH }), undefined);
       return;

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { BerthError } from '../errors';
 import { isViolation, mapDbError } from './db-errors';
-import type { AllocateRequest, EventQuery, IpamStore, Release } from './store';
+import type { AllocateRequest, AllocationFilter, EventQuery, IpamStore, Release } from './store';
 import type { Allocation, IpamEvent, Pool, PoolPlan, PoolUsage } from './types';
 
 type Row = Record<string, unknown>;
@@ -184,7 +184,7 @@ export class KnexIpamStore implements IpamStore {
     return rows.length ? toAllocation(rows[0]) : null;
   }
 
-  async findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit: number }): Promise<Allocation[]> {
+  async findAllocations(filter: AllocationFilter): Promise<Allocation[]> {
     const where: string[] = [`a.state = 'allocated'`];
     const args: Knex.RawBinding[] = [];
     if (filter.appId !== undefined) {
@@ -199,6 +199,11 @@ export class KnexIpamStore implements IpamStore {
       // strpos, not LIKE: a `%` or `_` in the search text matches itself, not anything.
       where.push(`(strpos(lower(a.owner), ?) > 0 OR strpos(host(a.ip), ?) > 0)`);
       args.push(filter.q.toLowerCase(), filter.q.toLowerCase());
+    }
+    if (filter.after) {
+      // Keyset paging on the ORDER BY below: (pool name, address) is unique.
+      where.push('(p.name, a.ip) > (?, ?::inet)');
+      args.push(filter.after.pool, filter.after.ip);
     }
     const { rows } = await this.knex.raw(`${ALLOCATION_SELECT} WHERE ${where.join(' AND ')} ORDER BY p.name, a.ip LIMIT ? OFFSET ?`, [
       ...args,

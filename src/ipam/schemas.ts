@@ -1,6 +1,8 @@
 /** JSON Schemas of the IPAM API; their descriptions become the OpenAPI document. */
 
-const ip = { type: 'string', maxLength: 45, description: 'IPv4 dotted quad or IPv6 address', examples: ['10.20.0.7'] } as const;
+const ipValue = { type: 'string', maxLength: 45, description: 'IPv4 dotted quad or IPv6 address' } as const;
+// `examples` only on properties: @fastify/swagger turns it into OpenAPI 3.0's `example` there, not inside additionalProperties.
+const ip = { ...ipValue, examples: ['10.20.0.7'] } as const;
 const appId = {
   type: 'string',
   maxLength: 512,
@@ -32,7 +34,7 @@ export const poolSpecSchema = {
       items: { type: 'string', maxLength: 100 },
       description: 'addresses kept out of allocation: an address, a CIDR or a first-last range',
     },
-    auxAddresses: { type: 'object', maxProperties: 256, additionalProperties: ip, description: 'Docker --aux-address host=ip entries; reserved' },
+    auxAddresses: { type: 'object', maxProperties: 256, additionalProperties: ipValue, description: 'Docker --aux-address host=ip entries; reserved' },
     ipRange: { type: 'string', maxLength: 49, description: 'Docker --ip-range (CIDR inside the pool) for containers started without --ip; reserved' },
     dockerNetwork: { type: 'string', maxLength: 128, description: 'Docker network name (the --net value that /v1/apps/prepare sets)' },
     bridgeName: { type: 'string', maxLength: 15, description: 'Linux bridge name (com.docker.network.bridge.name)' },

@@ -6,7 +6,7 @@ import { formatIp } from './address';
 import { dockerNetworkCommand } from './docker';
 import type { IpamMetrics } from './metrics';
 import { applyAllocation, dockerNetworkFor, readIpRequest } from './prepare';
-import type { IpamStore } from './store';
+import type { AllocationFilter, IpamStore } from './store';
 import type { Allocation, ClaimResult, IpamEvent, Pool, PoolSpec, PoolUsage, PoolWithUsage, ReconcileOptions, ReconcileResult } from './types';
 import { checkAppId, checkIp, checkPoolName, planPool, planReservation } from './validate';
 
@@ -108,8 +108,9 @@ export class IpamService {
   }
 
   /** Allocations, by app id (every pool) and/or pool. */
-  async findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit?: number }): Promise<Allocation[]> {
+  async findAllocations(filter: Omit<AllocationFilter, 'limit'> & { limit?: number }): Promise<Allocation[]> {
     if (filter.appId !== undefined) checkAppId(filter.appId);
+    if (filter.after !== undefined) checkIp(filter.after.ip, 'cursor');
     if (filter.pool !== undefined) await this.requirePool(filter.pool);
     return this.store.findAllocations({ ...filter, limit: filter.limit ?? 1000 });
   }

@@ -17,6 +17,15 @@ export interface Release {
   availableAt: string;
 }
 
+export interface AllocationFilter {
+  appId?: string;
+  pool?: string;
+  q?: string;
+  after?: { pool: string; ip: string };
+  offset?: number;
+  limit: number;
+}
+
 export interface EventQuery {
   limit: number;
   /** Only events with a smaller id (paging backwards). */
@@ -35,8 +44,11 @@ export interface IpamStore {
   usage(): Promise<Map<string, PoolUsage>>;
   allocate(req: AllocateRequest): Promise<{ allocation: Allocation; created: boolean }>;
   getAllocation(pool: string, appId: string): Promise<Allocation | null>;
-  /** `q`: case-insensitive substring of the app id or address; `offset`: rows to skip (paging). */
-  findAllocations(filter: { appId?: string; pool?: string; q?: string; offset?: number; limit: number }): Promise<Allocation[]>;
+  /**
+   * Ordered by pool name, then address. `q`: case-insensitive substring of the app id or address;
+   * `after`: only allocations after this (pool, address) (keyset paging); `offset`: rows to skip.
+   */
+  findAllocations(filter: AllocationFilter): Promise<Allocation[]>;
   /** Null when the app holds nothing (idempotent); STALE_ALLOCATION when `allocationId` is old. */
   release(pool: string, appId: string, allocationId: number | null, actor: string): Promise<Release | null>;
   events(pool: string, q: EventQuery): Promise<IpamEvent[]>;

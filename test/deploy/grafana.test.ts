@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '../../src/runtime/process-metrics';
 import { DASHBOARD, dashboardExprs, unknownMetrics } from './dashboard';
 
 /** Metric names defined in src/<concern>/metrics.ts (literal names, and the IPAM pool gauges built from their keys). */
@@ -34,7 +35,7 @@ describe('Grafana dashboard', () => {
     const defined = definedMetrics();
     expect(defined.has('berth_ipam_pool_allocated_addresses')).toBe(true);
     const reg = new Registry();
-    collectDefaultMetrics({ register: reg, prefix: 'berth_process_' }); // what src/main.ts registers
+    registerProcessMetrics(reg); // what src/main.ts registers
     for (const m of (await reg.getMetricsAsJSON()) as Array<{ name: string }>) defined.add(m.name);
     expect(unknownMetrics((n) => defined.has(n))).toEqual([]);
   });

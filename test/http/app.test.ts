@@ -102,7 +102,8 @@ describe('API shell', () => {
     const doc = r.json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/echo', '/v1/boom']));
-    expect(doc.paths['/healthz']).toBeUndefined();
+    // The probes are part of the contract too (monitoring is configured from it).
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics']));
   });
 
   it('exposes Prometheus metrics including errors by code', async () => {

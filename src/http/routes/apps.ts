@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IpamService } from '../../ipam/service';
 import { errorResponses } from '../schemas';
+import { allocationUrl } from '../urls';
 
 const definition = {
   type: 'object',
@@ -21,9 +22,13 @@ export function registerAppsRoutes(app: FastifyInstance, deps: { ipam: IpamServi
         summary: 'Allocate for berth.ip=auto or auto:<pool> and return the definition with the literal IP label and Docker net/ip parameters',
         description:
           'Returns the definition ready to POST to Marathon: 201 when an address was allocated now, 200 when the app already held one or asked for none. ' +
-          'Headers x-berth-pool, x-berth-ip and x-berth-allocation-id carry the allocation.',
+          'Headers x-berth-pool, x-berth-ip and x-berth-allocation-id carry the allocation; on 201 Location names it.',
         body: definition,
-        response: { 200: definition, 201: definition, ...errorResponses(400, 401, 403, 404, 409) },
+        response: {
+          200: definition,
+          201: { ...definition, headers: { Location: { type: 'string', description: 'URL of the allocation made' } } },
+          ...errorResponses(400, 401, 403, 404, 409, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -33,6 +38,7 @@ export function registerAppsRoutes(app: FastifyInstance, deps: { ipam: IpamServi
           .header('x-berth-pool', r.allocation.pool)
           .header('x-berth-ip', r.allocation.ip)
           .header('x-berth-allocation-id', String(r.allocation.allocationId));
+        if (r.created) void reply.header('location', allocationUrl(r.allocation));
       }
       return reply.status(r.created ? 201 : 200).send(r.app);
     },

@@ -5,6 +5,7 @@ import type { Service } from '../../model/types';
 import type { RegistryStatus, SnapshotOutcome } from '../../registry/registry';
 import type { StoredProblem } from '../../registry/store';
 import type { SyncResult } from '../../registry/sync';
+import { finishPage, linkHeader, nextField, pageOfSorted, pagingQuery, readCursor, UNLIMITED, type PageKey } from '../paging';
 import { errorResponses } from '../schemas';
 
 /** What the routes read and call on the registry (`Registry` implements it). */
@@ -138,26 +139,40 @@ const envPattern = ENV_NAME_PATTERN;
 export function registerServicesRoutes(app: FastifyInstance, deps: { registry: RegistryApi; sync?: MarathonSyncApi }): void {
   const { registry, sync } = deps;
 
-  app.get<{ Querystring: { env?: string } }>(
+  app.get<{ Querystring: { env?: string; limit?: number; cursor?: string } }>(
     '/v1/services',
     {
       schema: {
         tags: ['services'],
-        summary: 'Published services, optionally of one environment',
-        querystring: { type: 'object', additionalProperties: false, properties: { env: { type: 'string', pattern: envPattern } } },
+        summary: 'Published services, optionally of one environment, ordered by environment and app id; paged when limit is given',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { env: { type: 'string', pattern: envPattern }, ...pagingQuery(null, 10000) },
+        },
         response: {
           200: {
             type: 'object',
-            required: ['position', 'loaded', 'services'],
-            properties: { position: { type: 'integer' }, loaded: { type: 'boolean' }, services: { type: 'array', items: serviceSchema } },
+            required: ['position', 'loaded', 'services', 'next'],
+            properties: {
+              position: { type: 'integer', description: 'journal position of the view this page was read from' },
+              loaded: { type: 'boolean' },
+              services: { type: 'array', items: serviceSchema },
+              next: nextField,
+            },
+            headers: linkHeader,
           },
           ...errorResponses(400),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { position, loaded } = registry.current();
-      return { position, loaded, services: registry.listServices(req.query.env) };
+      const key = (s: Service): PageKey => [s.env, s.appId];
+      const limit = req.query.limit ?? UNLIMITED;
+      const sorted = registry.listServices(req.query.env); // sorted by (env, app id), codepoint order
+      const page = finishPage(req, reply, pageOfSorted(sorted, key, readCursor(req, req.query.cursor, ['string', 'string']), limit), limit, key);
+      return { position, loaded, services: page.items, next: page.next };
     },
   );
 
@@ -182,31 +197,46 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
     },
   );
 
-  app.get<{ Querystring: { code?: string; appId?: string; env?: string; source?: string } }>(
+  app.get<{ Querystring: { code?: string; appId?: string; env?: string; source?: string; limit?: number; cursor?: string } }>(
     '/v1/problems',
     {
       schema: {
         tags: ['services'],
-        summary: 'Open problems (invalid labels, conflicts, IPAM and Nginx rejections)',
+        summary: 'Open problems (invalid labels, conflicts, IPAM and Nginx rejections), ordered by app id and code; paged when limit is given',
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { code: { type: 'string' }, appId: { type: 'string' }, env: { type: 'string' }, source: { type: 'string' } },
+          properties: {
+            code: { type: 'string' },
+            appId: { type: 'string' },
+            env: { type: 'string' },
+            source: { type: 'string' },
+            ...pagingQuery(null, 10000),
+          },
         },
         response: {
-          200: { type: 'object', required: ['problems'], properties: { problems: { type: 'array', items: problemSchema } } },
+          200: {
+            type: 'object',
+            required: ['problems', 'next'],
+            properties: { problems: { type: 'array', items: problemSchema }, next: nextField },
+            headers: linkHeader,
+          },
           ...errorResponses(400),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
-      const problems = registry
+      // listProblems is sorted by (app id, code), codepoint order; one problem per pair.
+      const matching = registry
         .listProblems()
         .filter(
           (p) => (!q.code || p.code === q.code) && (!q.appId || p.appId === q.appId) && (!q.env || p.env === q.env) && (!q.source || p.source === q.source),
         );
-      return { problems };
+      const key = (p: StoredProblem): PageKey => [p.appId, p.code];
+      const limit = q.limit ?? UNLIMITED;
+      const page = finishPage(req, reply, pageOfSorted(matching, key, readCursor(req, q.cursor, ['string', 'string']), limit), limit, key);
+      return { problems: page.items, next: page.next };
     },
   );
 
@@ -225,7 +255,7 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
         body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
         response: {
           200: { type: 'object', required: ['released'], properties: { released: { type: 'boolean' }, outcome: { anyOf: [{ type: 'null' }, outcomeSchema] } } },
-          ...errorResponses(401, 403),
+          ...errorResponses(401, 403, 409, 503),
         },
       },
     },
@@ -243,7 +273,7 @@ export function registerServicesRoutes(app: FastifyInstance, deps: { registry: R
           tags: ['services'],
           summary: 'Take a full Marathon snapshot now; force=true applies it even if the removal guard would hold it',
           body: { type: ['object', 'null'], additionalProperties: false, properties: { force: { type: 'boolean' } } },
-          response: { 200: outcomeSchema, ...errorResponses(400, 401, 403) },
+          response: { 200: outcomeSchema, ...errorResponses(400, 401, 403, 409, 503) },
         },
       },
       async (req) => sync.syncNow({ force: req.body?.force === true }),

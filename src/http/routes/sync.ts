@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { SyncStatusView } from '../../nginx/sync';
 import type { SyncRun, SyncRunStore } from '../../nginx/store';
+import { BerthError } from '../../errors';
+import { finishPage, linkHeader, nextField, pagingQuery, readCursor } from '../paging';
 import { errorResponses, MAX_ID } from '../schemas';
 
 /** What the routes need from the Nginx sync (NginxSync implements it). */
@@ -58,24 +60,40 @@ const noBodyIsEmpty = async (request: { body: unknown }) => {
  * (`POST /v1/sync`, a fresh Marathon snapshot, belongs to the registry.)
  */
 export function registerSyncRoutes(app: FastifyInstance, deps: { nginxSync: NginxSyncApi; syncRuns: SyncRunStore }): void {
-  app.get<{ Querystring: { limit: number; before?: number } }>(
+  app.get<{ Querystring: { limit: number; cursor?: string; before?: number } }>(
     '/v1/sync/runs',
     {
       schema: {
         tags: ['sync'],
-        summary: 'Nginx sync runs, newest first',
+        summary: 'Nginx sync runs, newest first; paged',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
-            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'runs with a smaller id (paging)' },
+            ...pagingQuery(50, 1000),
+            before: { type: 'integer', minimum: 1, maximum: MAX_ID, description: 'runs with a smaller id (older paging; the cursor does the same)' },
           },
         },
-        response: { 200: { type: 'object', required: ['runs'], properties: { runs: { type: 'array', items: syncRunSchema } } }, ...errorResponses(400, 503) },
+        response: {
+          200: {
+            type: 'object',
+            required: ['runs', 'next'],
+            properties: { runs: { type: 'array', items: syncRunSchema }, next: nextField },
+            headers: linkHeader,
+          },
+          ...errorResponses(400, 503),
+        },
       },
     },
-    async (request) => ({ runs: await deps.syncRuns.list({ limit: request.query.limit, beforeId: request.query.before }) }),
+    async (request, reply) => {
+      const key = readCursor(request, request.query.cursor, ['number']);
+      if (key && request.query.before !== undefined) throw new BerthError('BAD_REQUEST', 'use cursor or before, not both', { param: 'before' });
+      const limit = request.query.limit;
+      const fetched = await deps.syncRuns.list({ limit: limit + 1, beforeId: key ? Number(key[0]) : request.query.before });
+      // Runs without an id (not stored) cannot be paged past; they only occur in memory-only setups.
+      const page = finishPage(request, reply, fetched, limit, (r) => [r.id ?? 0]);
+      return { runs: page.items, next: page.next };
+    },
   );
 
   app.get(
