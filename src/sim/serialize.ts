@@ -230,6 +230,8 @@ function app110(def: AppDefinition): Json {
     role: '*',
   });
   if (def.user !== undefined) out.user = def.user;
+  // Only apps that have readiness checks show them (apps without keep their former JSON).
+  if (Array.isArray(def.readinessChecks) && def.readinessChecks.length > 0) out.readinessChecks = def.readinessChecks;
   if (def.taskKillGracePeriodSeconds !== null) out.taskKillGracePeriodSeconds = def.taskKillGracePeriodSeconds;
   if (Array.isArray(def.acceptedResourceRoles)) out.acceptedResourceRoles = def.acceptedResourceRoles;
   return out;
