@@ -112,7 +112,13 @@ export function checkOnePublisherPerPort(mainIndex: number | null, ports: readon
 }
 
 /** Within one app, a domain (and a tcp listen port) belongs to one of its services. */
-export function checkClaimsWithinApp(main: ServiceSettings | null, ports: readonly PublishedPort[], mainLabel: string, appId: string, problems: Problem[]): void {
+export function checkClaimsWithinApp(
+  main: ServiceSettings | null,
+  ports: readonly PublishedPort[],
+  mainLabel: string,
+  appId: string,
+  problems: Problem[],
+): void {
   const all: Array<{ s: ServiceSettings; label: string }> = [];
   if (main) all.push({ s: main, label: mainLabel });
   for (const p of ports) if (p.settings) all.push({ s: p.settings, label: p.label });

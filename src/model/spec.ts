@@ -69,9 +69,7 @@ export interface SpecOptions {
  * carries what all of them share (env, version, network, health and readiness).
  */
 export type SpecResult =
-  | { kind: 'ignored' }
-  | { kind: 'spec'; spec: ServiceSpec; specs: ServiceSpec[] }
-  | { kind: 'invalid'; env: string | null; problems: Problem[] };
+  { kind: 'ignored' } | { kind: 'spec'; spec: ServiceSpec; specs: ServiceSpec[] } | { kind: 'invalid'; env: string | null; problems: Problem[] };
 
 const namesCache = new Map<string, LabelNames>();
 function namesFor(prefix: string): LabelNames {

@@ -30,7 +30,10 @@ const threePorts = (labels: Record<string, unknown>, extra: Partial<App> = {}): 
 
 const specsOf = (r: SpecResult): ServiceSpec[] => (r.kind === 'spec' ? r.specs : []);
 const problemsOf = (r: SpecResult) => (r.kind === 'invalid' ? r.problems : []);
-const codes = (r: SpecResult): string[] => problemsOf(r).map((p) => p.code).sort();
+const codes = (r: SpecResult): string[] =>
+  problemsOf(r)
+    .map((p) => p.code)
+    .sort();
 
 describe('per-port labels: parsing', () => {
   test('berth.domain plus a per-port domain: the main service and one service for the named port', () => {
@@ -49,7 +52,9 @@ describe('per-port labels: parsing', () => {
       threePorts({ 'berth.port.2.domain': 'metrics.shop.example', 'berth.port.2.proxy': 'tcp', 'berth.port.2.listen': '19100', 'berth.port.2.dns': 'proxy' }),
       opts,
     );
-    expect(specsOf(r)).toEqual([expect.objectContaining({ port: '2', proxy: 'tcp', listen: 19100, dns: 'proxy', servicePort: 9100, portIndex: 2, portName: 'metrics' })]);
+    expect(specsOf(r)).toEqual([
+      expect.objectContaining({ port: '2', proxy: 'tcp', listen: 19100, dns: 'proxy', servicePort: 9100, portIndex: 2, portName: 'metrics' }),
+    ]);
   });
 
   test('berth.env and berth.ip apply to every port; berth.proxy/.listen/.dns only to the main service', () => {
@@ -66,7 +71,13 @@ describe('per-port labels: parsing', () => {
     // berth.port defaults to the first port (web): publishing web again through per-port labels is refused.
     expect(codes(r)).toEqual([C.PORT_PUBLISHED_TWICE]);
     const ok = parseApp(
-      threePorts({ 'berth.domain': 'api.shop.example', 'berth.proxy': 'tcp', 'berth.listen': '15000', 'berth.env': 'qa', 'berth.port.admin.domain': 'a.shop.example' }),
+      threePorts({
+        'berth.domain': 'api.shop.example',
+        'berth.proxy': 'tcp',
+        'berth.listen': '15000',
+        'berth.env': 'qa',
+        'berth.port.admin.domain': 'a.shop.example',
+      }),
       opts,
     );
     expect(specsOf(ok).map((s) => [s.env, s.proxy, s.listen])).toEqual([
@@ -77,7 +88,9 @@ describe('per-port labels: parsing', () => {
 
   test('the main service is unchanged by per-port labels for other ports (same spec as without them)', () => {
     const alone = specsOf(parseApp(threePorts({ 'berth.domain': 'api.shop.example', 'berth.port': 'admin' }), opts));
-    const withPorts = specsOf(parseApp(threePorts({ 'berth.domain': 'api.shop.example', 'berth.port': 'admin', 'berth.port.web.domain': 'w.shop.example' }), opts));
+    const withPorts = specsOf(
+      parseApp(threePorts({ 'berth.domain': 'api.shop.example', 'berth.port': 'admin', 'berth.port.web.domain': 'w.shop.example' }), opts),
+    );
     expect(withPorts[0]).toEqual(alone[0]);
   });
 });
@@ -88,9 +101,19 @@ describe('per-port labels: validation', () => {
     ['an index past the declared ports', { 'berth.port.3.domain': 'x.example' }, C.PORT_NOT_FOUND, 'berth.port.3.domain'],
     ['an index with a leading zero', { 'berth.port.01.domain': 'x.example' }, C.LABEL_PORT_INVALID, 'berth.port.01.domain'],
     ['a port part that is neither name nor index', { 'berth.port.a_b.domain': 'x.example' }, C.LABEL_PORT_INVALID, 'berth.port.a_b.domain'],
-    ['a per-port setting without its domain', { 'berth.port.admin.proxy': 'tcp', 'berth.port.admin.listen': '1' }, C.LABEL_DOMAIN_INVALID, 'berth.port.admin.domain'],
+    [
+      'a per-port setting without its domain',
+      { 'berth.port.admin.proxy': 'tcp', 'berth.port.admin.listen': '1' },
+      C.LABEL_DOMAIN_INVALID,
+      'berth.port.admin.domain',
+    ],
     ['tcp without listen', { 'berth.port.admin.domain': 'x.example', 'berth.port.admin.proxy': 'tcp' }, C.LABEL_LISTEN_REQUIRED, 'berth.port.admin.listen'],
-    ['a bad listen port', { 'berth.port.admin.domain': 'x.example', 'berth.port.admin.proxy': 'tcp', 'berth.port.admin.listen': '70000' }, C.LABEL_LISTEN_INVALID, 'berth.port.admin.listen'],
+    [
+      'a bad listen port',
+      { 'berth.port.admin.domain': 'x.example', 'berth.port.admin.proxy': 'tcp', 'berth.port.admin.listen': '70000' },
+      C.LABEL_LISTEN_INVALID,
+      'berth.port.admin.listen',
+    ],
     ['a bad proxy mode', { 'berth.port.admin.domain': 'x.example', 'berth.port.admin.proxy': 'udp' }, C.LABEL_PROXY_INVALID, 'berth.port.admin.proxy'],
     ['a bad dns mode', { 'berth.port.admin.domain': 'x.example', 'berth.port.admin.dns': 'maybe' }, C.LABEL_DNS_INVALID, 'berth.port.admin.dns'],
     ['a directive in the domain', { 'berth.port.admin.domain': 'a.example; include /etc/passwd' }, C.LABEL_DOMAIN_INVALID, 'berth.port.admin.domain'],
@@ -134,7 +157,11 @@ describe('per-port labels: validation', () => {
   test('a domain in another app: the older app keeps it, the newer one is skipped whole (DOMAIN_CONFLICT)', () => {
     const older = recordFromApp(threePorts({ 'berth.domain': 'a.example' }), undefined, opts, 1);
     const newer = recordFromApp(
-      anApp({ id: '/other', portDefinitions: [{ port: 1 }, { port: 2, name: 'x' }], labels: { 'berth.domain': 'o.example', 'berth.port.x.domain': 'a.example' } }),
+      anApp({
+        id: '/other',
+        portDefinitions: [{ port: 1 }, { port: 2, name: 'x' }],
+        labels: { 'berth.domain': 'o.example', 'berth.port.x.domain': 'a.example' },
+      }),
       undefined,
       opts,
       2,
@@ -186,7 +213,13 @@ describe('per-port services: identity and endpoints', () => {
     ]);
     const own = anApp({
       id: '/own',
-      container: { type: 'DOCKER', portMappings: [{ containerPort: 80, name: 'http' }, { containerPort: 9000, name: 'grpc' }] },
+      container: {
+        type: 'DOCKER',
+        portMappings: [
+          { containerPort: 80, name: 'http' },
+          { containerPort: 9000, name: 'grpc' },
+        ],
+      },
       networks: [{ mode: 'container', name: 'overlay' }],
       labels: { 'berth.port.grpc.domain': 'g.example' },
       tasks: [aTask({ id: '?.t1', host: 'agent-1', ipAddresses: [{ ipAddress: '172.16.0.9', protocol: 'IPv4' }], state: 'TASK_RUNNING' })],
@@ -196,7 +229,9 @@ describe('per-port services: identity and endpoints', () => {
   });
 
   test('service keys, Nginx file names and upstreams are distinct per port and the main ones unchanged', () => {
-    const specs = specsOf(parseApp(threePorts({ 'berth.domain': 'a.example', 'berth.port.admin.domain': 'b.example', 'berth.port.2.domain': 'c.example' }), opts));
+    const specs = specsOf(
+      parseApp(threePorts({ 'berth.domain': 'a.example', 'berth.port.admin.domain': 'b.example', 'berth.port.2.domain': 'c.example' }), opts),
+    );
     expect(specs.map(serviceKey)).toEqual(['/shop/api', '/shop/api#2', '/shop/api#admin']);
     const paths = specs.map((s) => servicePath(s, 'http'));
     expect(paths).toEqual(['default/http/shop_0api.conf', 'default/http/shop_0api_42.conf', 'default/http/shop_0api_4admin.conf']);

@@ -30,7 +30,14 @@ describe('readiness checks through the simulator', () => {
     const registry = await Registry.open({ knex: db.knex, logger: silentLogger, defaultEnv: 'default', maxRemovalRatio: 1 });
     const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
     const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
-    const marathon = new MarathonSync({ registry, apps: appsSourceFrom(client), events: eventSourceFrom(stream), logger: silentLogger, resyncIntervalMs: 600_000, refetchDelayMs: 10 });
+    const marathon = new MarathonSync({
+      registry,
+      apps: appsSourceFrom(client),
+      events: eventSourceFrom(stream),
+      logger: silentLogger,
+      resyncIntervalMs: 600_000,
+      refetchDelayMs: 10,
+    });
     marathon.start();
     stream.start();
     cleanups.push(async () => {
@@ -48,14 +55,30 @@ describe('readiness checks through the simulator', () => {
       labels: { 'berth.domain': 'ready.shop.berth.test' },
     };
     const [first] = await sim.control.deploy(def);
-    const served = () => registry.current().services.find((s) => s.appId === APP)?.endpoints.map((e) => e.taskId) ?? [];
-    await waitFor(() => served().join() === first.id, 20000, () => 'the first task to be served after its deployment');
+    const served = () =>
+      registry
+        .current()
+        .services.find((s) => s.appId === APP)
+        ?.endpoints.map((e) => e.taskId) ?? [];
+    await waitFor(
+      () => served().join() === first.id,
+      20000,
+      () => 'the first task to be served after its deployment',
+    );
 
     // A rolling restart whose new task does not pass its readiness check on its own.
     const deployment = sim.control.update(APP, { ...def, env: { V: '2' } }, { ready: false });
-    const fresh = await waitFor(() => sim.control.tasks(APP).find((t) => t.id !== first.id && t.state === 'TASK_RUNNING' && t.ready === false), 20000, () => 'a running, not ready new task');
+    const fresh = await waitFor(
+      () => sim.control.tasks(APP).find((t) => t.id !== first.id && t.state === 'TASK_RUNNING' && t.ready === false),
+      20000,
+      () => 'a running, not ready new task',
+    );
     // berth has seen it running (its record holds it) and still publishes only the old task.
-    await waitFor(() => registry.appRecords().get(APP)?.tasks.get(fresh.id)?.state === 'TASK_RUNNING', 20000, () => 'berth to see the new task running');
+    await waitFor(
+      () => registry.appRecords().get(APP)?.tasks.get(fresh.id)?.state === 'TASK_RUNNING',
+      20000,
+      () => 'berth to see the new task running',
+    );
     const res = await fetch(`${sim.url}/v2/apps?embed=apps.readiness`);
     const listed = ((await res.json()) as { apps: Array<{ id: string; readinessCheckResults: unknown[] }> }).apps.find((a) => a.id === APP);
     expect(listed?.readinessCheckResults).toEqual([expect.objectContaining({ taskId: fresh.id, ready: false })]);
@@ -66,6 +89,10 @@ describe('readiness checks through the simulator', () => {
     // Marathon reports it ready: the deployment goes on (kills the old task) and ends.
     sim.control.setReady(fresh.id);
     await deployment;
-    await waitFor(() => served().join() === fresh.id, 20000, () => 'only the new task to be served');
+    await waitFor(
+      () => served().join() === fresh.id,
+      20000,
+      () => 'only the new task to be served',
+    );
   }, 120000);
 });
