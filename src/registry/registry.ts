@@ -293,6 +293,27 @@ export class Registry implements RegistryView {
   }
 
   /** Known app ids under a group (`/shop` → `/shop/a`, `/shop/b/c`), for group changes. */
+  /**
+   * Whether a deployment event should refetch the app: it has readiness checks and a deployment was
+   * running when it was last fetched, so Marathon's readiness results (which have no event of their
+   * own) may have changed, or the deployment may be over (docs/marathon.md "Readiness checks").
+   */
+  awaitsReadiness(appId: string): boolean {
+    const spec = this.records.get(appId)?.spec;
+    return spec?.readinessChecked === true && spec.deploying === true;
+  }
+
+  /**
+   * Apps with readiness checks whose deployment was running when last fetched: Marathon's readiness
+   * results have no event, so the sync refetches these on a short timer until the deployment ends
+   * (docs/marathon.md "Readiness checks").
+   */
+  appsAwaitingReadiness(): string[] {
+    const out: string[] = [];
+    for (const [id, r] of this.records) if (r.spec?.readinessChecked === true && r.spec.deploying === true) out.push(id);
+    return out;
+  }
+
   appIdsUnder(groupId: string): string[] {
     const prefix = groupId.endsWith('/') ? groupId : `${groupId}/`;
     return [...this.records.keys()].filter((id) => id.startsWith(prefix));
