@@ -14,7 +14,7 @@ import type { StoredProblem } from './store';
 export class Mirror {
   position = 0;
   loaded = false;
-  /** Published services by app id. */
+  /** Published services by `serviceKey` (app id, plus `#<port>` for a per-port service). */
   services = new Map<string, Service>();
   /** Problems by `problemKey`. */
   problems = new Map<string, StoredProblem>();

@@ -53,7 +53,7 @@ export class InMemoryRegistryView implements RegistryView {
     this.advance(services, [...ids]);
   }
 
-  /** Replace or add some services and remove others (by app id), advancing the journal by one. */
+  /** Replace or add some services and remove others (by `serviceKey`), advancing the journal by one. */
   update(upserts: Service[], removals: string[] = []): void {
     const next = new Map(this.current.services.map((s) => [serviceKey(s), s]));
     for (const id of removals) next.delete(id);
