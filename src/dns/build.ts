@@ -9,6 +9,7 @@
  *   It costs the changed apps only, and is applied app by app: a query sees each app either wholly
  *   before or wholly after its change, never half of it.
  */
+import { serviceKey } from '../model/service-key';
 import type { EnvironmentConfig, Service } from '../model/types';
 import { buildFragment, sameService, type Fragment, type FragmentContext } from './fragment';
 import type { NameNode } from './node';
@@ -112,7 +113,7 @@ export class IndexBuilder {
     let count = 0;
     for (const svc of meta.loaded ? services : []) {
       if ((++count & 127) === 0) yield;
-      const old = prev?.fragment(svc.env, svc.appId);
+      const old = prev?.fragment(svc.env, serviceKey(svc));
       const reuse = old !== undefined && sameService(old.svc, svc);
       changed ||= !reuse;
       fragments.push(reuse ? old : buildFragment(svc, this.ctx));
@@ -137,7 +138,7 @@ export class IndexBuilder {
   }
 
   /**
-   * Applies changed apps (by app id; null = removed) to the tables of the last index, in place.
+   * Applies changed services (by `serviceKey`; null = removed) to the tables of the last index, in place.
    * Yields between slices of whole apps. The SOA serial goes up at most once per SERIAL_EVERY_MS;
    * one held back shows as `serialDue` and a later patch (possibly with no changes) raises it.
    */
@@ -146,11 +147,11 @@ export class IndexBuilder {
     if (!t || !this.last) throw new Error('dns: an index patch needs a full build first');
     let visible = 0;
     let n = 0;
-    for (const [appId, svc] of changed) {
-      const old = svc && t.fragment(svc.env, appId);
+    for (const [key, svc] of changed) {
+      const old = svc && t.fragment(svc.env, key);
       if (old && sameService(old.svc, svc)) continue;
       // Gone, or moved to another environment: its names elsewhere go.
-      for (const env of t.envsOf(appId)) if (env !== svc?.env) t.remove(env, appId);
+      for (const env of t.envsOf(key)) if (env !== svc?.env) t.remove(env, key);
       if (svc) t.put(buildFragment(svc, this.ctx));
       if (++n % PATCH_SLICE === 0) {
         visible += t.flushNow();

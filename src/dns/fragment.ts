@@ -70,7 +70,8 @@ function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
 /** Equal as far as DNS is concerned (cheaper than serialising 10,000 services per build). */
 export function sameService(a: Service, b: Service): boolean {
   if (a === b) return true;
-  if (a.env !== b.env || a.appId !== b.appId || a.dns !== b.dns || a.portName !== b.portName || a.servicePort !== b.servicePort) return false;
+  if (a.env !== b.env || a.appId !== b.appId || a.port !== b.port || a.dns !== b.dns || a.portName !== b.portName || a.servicePort !== b.servicePort)
+    return false;
   if (!sameList(a.domains, b.domains) || a.endpoints.length !== b.endpoints.length) return false;
   for (let i = 0; i < a.endpoints.length; i++) {
     const x = a.endpoints[i],

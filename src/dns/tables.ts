@@ -9,6 +9,7 @@
  * the zone's SOA and NS added at an apex. `put`/`remove` only record claims and mark names dirty;
  * `flush` resolves the dirty names, so callers decide which changes a query may see together.
  */
+import { serviceKey } from '../model/service-key';
 import { Arena, encodeSoaTail, type SoaData } from './encoder';
 import type { Fragment, FragmentNode } from './fragment';
 import { encodeNode, ent, type GlueSource, type NameNode } from './node';
@@ -101,13 +102,13 @@ export class NameTables {
     return this.fragments.size;
   }
 
-  fragment(env: string, appId: string): Fragment | undefined {
-    return this.fragments.get(fragmentId(env, appId));
+  fragment(env: string, key: string): Fragment | undefined {
+    return this.fragments.get(fragmentId(env, key));
   }
 
-  /** Environments the app has names in (one, except in hand-made catalogs). */
-  envsOf(appId: string): readonly string[] {
-    return this.appEnvs.get(appId) ?? [];
+  /** Environments the service (by `serviceKey`) has names in (one, except in hand-made catalogs). */
+  envsOf(key: string): readonly string[] {
+    return this.appEnvs.get(key) ?? [];
   }
 
   /** Names across environments. */
@@ -125,9 +126,9 @@ export class NameTables {
 
   /** Replaces the app's names in the fragment's environment. */
   put(f: Fragment): void {
-    const id = fragmentId(f.env, f.svc.appId);
+    const id = fragmentId(f.env, serviceKey(f.svc));
     const old = this.fragments.get(id);
-    if (!old) this.appEnvs.set(f.svc.appId, [...this.envsOf(f.svc.appId), f.env]);
+    if (!old) this.appEnvs.set(serviceKey(f.svc), [...this.envsOf(serviceKey(f.svc)), f.env]);
     this.fragments.set(id, f);
     // New claims before dropping the old ones: a PTR or parent name the app keeps never looks
     // unclaimed for a moment (an address shared by thousands of apps is not re-encoded).
@@ -136,14 +137,14 @@ export class NameTables {
   }
 
   /** Removes the app's names in `env`. */
-  remove(env: string, appId: string): void {
-    const id = fragmentId(env, appId);
+  remove(env: string, key: string): void {
+    const id = fragmentId(env, key);
     const old = this.fragments.get(id);
     if (!old) return;
     this.fragments.delete(id);
-    const envs = this.envsOf(appId).filter((e) => e !== env);
-    if (envs.length > 0) this.appEnvs.set(appId, envs);
-    else this.appEnvs.delete(appId);
+    const envs = this.envsOf(key).filter((e) => e !== env);
+    if (envs.length > 0) this.appEnvs.set(key, envs);
+    else this.appEnvs.delete(key);
     this.unclaim(old);
   }
 
@@ -216,7 +217,7 @@ export class NameTables {
       if (first && zone === rev) this.ownZone(key, zone, 1);
     }
     if (f.skipped.length > 0) {
-      this.skippedBy.set(fragmentId(f.env, f.svc.appId), f.skipped);
+      this.skippedBy.set(fragmentId(f.env, serviceKey(f.svc)), f.skipped);
       this.skippedList = null;
     }
   }
@@ -244,7 +245,7 @@ export class NameTables {
       if (zone === rev) this.ownZone(key, zone, -1);
     }
     // Only its own entry: `put` claims the replacement before unclaiming this one.
-    const id = fragmentId(f.env, f.svc.appId);
+    const id = fragmentId(f.env, serviceKey(f.svc));
     if (this.skippedBy.get(id) === f.skipped && this.skippedBy.delete(id)) this.skippedList = null;
   }
 
@@ -415,8 +416,8 @@ function withApex(zone: string, from: NameNode | undefined, soa: SoaData, nsName
   return node;
 }
 
-function fragmentId(env: string, appId: string): string {
-  return `${env} ${appId}`;
+function fragmentId(env: string, key: string): string {
+  return `${env} ${key}`;
 }
 
 function claimAt(claims: Map<string, Claim>, key: string, zone: string): Claim {

@@ -34,7 +34,7 @@ export interface MarathonClientOptions extends MarathonAuth {
   metrics?: MarathonMetrics;
 }
 
-/** What `getApps()` embeds: tasks (with health results) and deployments. */
+/** What `getApps()` embeds: tasks (with health results), deployments and readiness results. */
 const APP_EMBED = ['apps.tasks', 'apps.deployments', 'apps.readiness'];
 /** A whole answer must have arrived (and been parsed) within this: 5 minutes. */
 export const BODY_DEADLINE_MS = 300_000;
@@ -95,7 +95,8 @@ export class MarathonClient {
     const path = id.startsWith('/') ? id : `/${id}`;
     // One app is held whole while parsed: the per-app bound of the streamed list applies.
     const limit = Math.min(this.maxBytes, MAX_APP_BYTES);
-    return this.call('app', `/v2/apps${path.split('/').map(encodeURIComponent).join('/')}`, async (body, url) =>
+    // Tasks, counts and deployments come by default; readiness results only when asked for.
+    return this.call('app', `/v2/apps${path.split('/').map(encodeURIComponent).join('/')}?embed=app.readiness`, async (body, url) =>
       projectApp(checkAppResponse(parseJson(await readText(body, limit, url), url), url), this.keepLabel),
     );
   }

@@ -1,8 +1,8 @@
 /**
  * What berth keeps of a Marathon app: only the fields src/model and src/registry read (labels,
- * ports, networking, health-check presence, version, tasks with their addresses and health).
- * Everything else (env, cmd, fetch URIs, constraints, deployments, readiness results, agent
- * attributes…) is dropped as soon as one app is parsed, so memory follows what is kept and not
+ * ports, networking, health- and readiness-check presence, running deployments, readiness results,
+ * version, tasks with their addresses and health). Everything else (env, cmd, fetch URIs,
+ * constraints, agent attributes…) is dropped as soon as one app is parsed, so memory follows what is kept and not
  * the size of Marathon's answer. A reader of a new App field adds it here, once.
  */
 import type { App, Container, DockerContainer, HealthCheck, HealthCheckResult, Network, PortDefinition, PortMapping, Task } from './types';
@@ -79,5 +79,10 @@ export function projectApp(a: App, keepLabel?: LabelFilter): App {
   if (src.healthChecks !== undefined) out.healthChecks = arr(src.healthChecks, healthCheck);
   if (isObj(src.versionInfo)) out.versionInfo = pick(src.versionInfo, ['lastConfigChangeAt']);
   if (Array.isArray(src.tasks)) out.tasks = src.tasks.map((t) => projectTask(t as Json));
+  // Readiness (docs/marathon.md "Readiness checks"): whether there are checks, whether a deployment
+  // runs, and the running deployment's per-task results.
+  if (Array.isArray(src.readinessChecks)) out.readinessChecks = arr(src.readinessChecks, () => ({}));
+  if (Array.isArray(src.deployments)) out.deployments = arr(src.deployments, (d) => pick(d, ['id']));
+  if (Array.isArray(src.readinessCheckResults)) out.readinessCheckResults = arr(src.readinessCheckResults, (r) => pick(r, ['taskId', 'ready']));
   return out;
 }

@@ -164,6 +164,19 @@ export interface App {
   tasksHealthy?: number;
   tasksUnhealthy?: number;
   deployments?: Array<{ id: string }>;
+  /** Readiness checks (berth reads only whether there are any). */
+  readinessChecks?: Array<{ name?: string }>;
+  /**
+   * `embed=apps.readiness`: results of the running deployment's readiness checks, one per task and
+   * check. Marathon drops them when the deployment ends.
+   */
+  readinessCheckResults?: ReadinessCheckResult[];
+}
+
+export interface ReadinessCheckResult {
+  name?: string;
+  taskId: string;
+  ready: boolean;
 }
 
 // ---------------------------------------------------------------- events

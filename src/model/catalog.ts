@@ -5,14 +5,22 @@
  */
 import type { App, StatusUpdateEvent } from '../marathon/types';
 import { parseApp, type ServiceSpec, type SpecOptions } from './spec';
-import { taskFromMarathon, taskFromStatus, taskWithHealth, type TaskRecord } from './tasks';
+import { readinessResults, taskFromMarathon, taskFromStatus, taskWithHealth, type Readiness, type TaskRecord } from './tasks';
 import type { Problem } from './types';
 
 /** Everything berth knows about one Marathon app. */
 export interface AppRecord {
   appId: string;
-  /** Null when the app is not berth's business (`ignored`) or its labels are invalid (`problems`). */
+  /**
+   * Null when the app is not berth's business (`ignored`) or its labels are invalid (`problems`);
+   * else the first of `specs`, which carries what the app's services share (version, health…).
+   */
   spec: ServiceSpec | null;
+  /**
+   * Every service the app publishes: the main one (`berth.domain`) and one per published port
+   * (docs/labels.md "Several ports"). Absent on records built before ports existed: `[spec]`.
+   */
+  specs?: readonly ServiceSpec[];
   /** Label problems (empty for valid and ignored apps). */
   problems: Problem[];
   /** Tasks by id; kept only for apps with a spec. */
@@ -29,24 +37,41 @@ export function recordFromApp(app: App, prev: AppRecord | undefined, opts: SpecO
   const parsed = parseApp(app, opts);
   if (parsed.kind === 'ignored') return { appId: app.id, spec: null, problems: [], tasks: NO_TASKS, firstSeen };
   if (parsed.kind === 'invalid') return { appId: app.id, spec: null, problems: parsed.problems, tasks: NO_TASKS, firstSeen };
-  const spec = parsed.spec;
+  const { spec, specs } = parsed;
   const prevTasks = prev?.tasks ?? NO_TASKS;
   // An app without a `tasks` field (e.g. an `api_post_event` definition) says nothing about tasks.
-  if (!Array.isArray(app.tasks)) return { appId: app.id, spec, problems: [], tasks: prevTasks, firstSeen };
+  if (!Array.isArray(app.tasks)) return { appId: app.id, spec, specs, problems: [], tasks: prevTasks, firstSeen };
+  const readiness: Readiness | undefined = spec.readinessChecked
+    ? { deploying: spec.deploying === true, results: readinessResults(app.readinessCheckResults) }
+    : undefined;
   const tasks = new Map<string, TaskRecord>();
   for (const t of app.tasks) {
     if (!t || typeof t.id !== 'string') continue;
-    const r = taskFromMarathon(t, prevTasks.get(t.id), spec.healthChecked);
+    const r = taskFromMarathon(t, prevTasks.get(t.id), spec.healthChecked, readiness);
     if (r) tasks.set(r.taskId, r);
   }
-  return { appId: app.id, spec, problems: [], tasks, firstSeen };
+  return { appId: app.id, spec, specs, problems: [], tasks, firstSeen };
+}
+
+/** The services an app record publishes (see `AppRecord.specs`). */
+export function specsOf(r: AppRecord): readonly ServiceSpec[] {
+  return r.specs ?? (r.spec ? [r.spec] : []);
+}
+
+/**
+ * Readiness is pending for the app: it has readiness checks and a deployment ran when it was last
+ * fetched, or a task event carries a newer version than we hold (a deployment we have not fetched).
+ */
+export function readinessPending(spec: ServiceSpec, eventVersion?: unknown): boolean {
+  if (spec.readinessChecked !== true) return false;
+  return spec.deploying === true || (typeof eventVersion === 'string' && eventVersion > spec.version);
 }
 
 /** Apply a `status_update_event`; returns `prev` itself when nothing changed. */
 export function recordWithStatus(prev: AppRecord, ev: StatusUpdateEvent): AppRecord {
   if (!prev.spec) return prev;
   const old = prev.tasks.get(ev.taskId);
-  const next = taskFromStatus(ev, old, prev.spec.healthChecked);
+  const next = taskFromStatus(ev, old, prev.spec.healthChecked, readinessPending(prev.spec, ev.version));
   if (next === null && old === undefined) return prev;
   if (next !== null && old !== undefined && sameTask(old, next)) return prev;
   const tasks = new Map(prev.tasks);
@@ -62,7 +87,7 @@ export function recordWithHealth(prev: AppRecord, instanceId: string, alive: boo
   for (const t of prev.tasks.values()) {
     // Pre-1.4 health events carry the task id itself.
     if (t.instanceId !== instanceId && t.taskId !== instanceId) continue;
-    const next = taskWithHealth(t, alive, prev.spec.healthChecked);
+    const next = taskWithHealth(t, alive, prev.spec.healthChecked, readinessPending(prev.spec));
     if (sameTask(t, next)) continue;
     tasks ??= new Map(prev.tasks);
     tasks.set(t.taskId, next);

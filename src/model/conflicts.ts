@@ -10,7 +10,7 @@
  * the configuration's default) that space spans every environment (rules/names.ts `nginxSpaceOf`).
  */
 import { nginxSpaceOf, type NginxScope } from '../rules';
-import type { AppRecord } from './catalog';
+import { specsOf, type AppRecord } from './catalog';
 import { PROBLEM_CODES as C, problem } from './problems';
 import type { Problem } from './types';
 
@@ -37,50 +37,56 @@ interface Owner {
 export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOptions = {}): ConflictResult {
   const scope = opts.nginxScope ?? 'per-env';
   const candidates: AppRecord[] = [];
-  for (const r of records) if (r.spec) candidates.push(r);
+  for (const r of records) if (r.spec && specsOf(r).length > 0) candidates.push(r);
   candidates.sort(olderFirst);
   const owners = new Map<string, Owner>();
   const winners = new Set<string>();
   const problems: Problem[] = [];
   for (const r of candidates) {
-    const spec = r.spec!;
-    const space = nginxSpaceOf(spec.env, scope);
-    const keys = (d: string): string[] => {
-      const k = [`d\u0000${spec.env}\u0000${d}`];
-      if (spec.proxy === 'http') k.push(`s\u0000${space}\u0000${d}`);
-      return k;
-    };
-    const domainLosses: Array<{ domain: string; owner: string; env: string }> = [];
-    for (const d of spec.domains) {
-      const owner = keys(d)
-        .map((k) => owners.get(k))
-        .find((o) => o !== undefined);
-      if (owner !== undefined) domainLosses.push({ domain: d, owner: owner.appId, env: owner.env });
+    // Every service of the app claims (its main service and each published port): the app wins
+    // or loses as a whole, like an app with an invalid label.
+    const claims: Array<{ keys: string[]; domain: string | null; listen: number | null }> = [];
+    const specs = specsOf(r);
+    const env = specs[0].env;
+    for (const spec of specs) {
+      const space = nginxSpaceOf(spec.env, scope);
+      for (const d of spec.domains) {
+        const k = [`d\u0000${spec.env}\u0000${d}`];
+        if (spec.proxy === 'http') k.push(`s\u0000${space}\u0000${d}`);
+        claims.push({ keys: k, domain: d, listen: null });
+      }
+      if (spec.proxy === 'tcp' && spec.listen !== null) claims.push({ keys: [`l\u0000${space}\u0000${spec.listen}`], domain: null, listen: spec.listen });
     }
-    const listenKey = spec.proxy === 'tcp' && spec.listen !== null ? `l\u0000${space}\u0000${spec.listen}` : null;
-    const listenOwner = listenKey ? owners.get(listenKey) : undefined;
+    const domainLosses: Array<{ domain: string; owner: string; env: string }> = [];
+    let listenLoss: { listen: number; owner: Owner } | null = null;
+    for (const c of claims) {
+      const owner = c.keys.map((k) => owners.get(k)).find((o) => o !== undefined);
+      if (owner === undefined) continue;
+      if (c.domain !== null) domainLosses.push({ domain: c.domain, owner: owner.appId, env: owner.env });
+      else if (c.listen !== null && listenLoss === null) listenLoss = { listen: c.listen, owner };
+    }
     if (domainLosses.length > 0) {
       const first = domainLosses[0];
-      const where = first.env === spec.env ? `in environment ${spec.env}` : `in environment ${first.env}, which shares Nginx with ${spec.env}`;
+      const where = first.env === env ? `in environment ${env}` : `in environment ${first.env}, which shares Nginx with ${env}`;
       problems.push(
-        problem(C.DOMAIN_CONFLICT, r.appId, spec.env, `domain ${first.domain} belongs to the older app ${first.owner} ${where}`, { conflicts: domainLosses }),
+        problem(C.DOMAIN_CONFLICT, r.appId, env, `domain ${first.domain} belongs to the older app ${first.owner} ${where}`, { conflicts: domainLosses }),
       );
     }
-    if (listenOwner !== undefined) {
-      const where = listenOwner.env === spec.env ? `in environment ${spec.env}` : `in environment ${listenOwner.env}, which shares Nginx with ${spec.env}`;
+    if (listenLoss !== null) {
+      const o = listenLoss.owner;
+      const where = o.env === env ? `in environment ${env}` : `in environment ${o.env}, which shares Nginx with ${env}`;
       problems.push(
-        problem(C.LISTEN_CONFLICT, r.appId, spec.env, `tcp listen port ${spec.listen} belongs to the older app ${listenOwner.appId} ${where}`, {
-          listen: spec.listen,
-          owner: listenOwner.appId,
-          ownerEnv: listenOwner.env,
+        problem(C.LISTEN_CONFLICT, r.appId, env, `tcp listen port ${listenLoss.listen} belongs to the older app ${o.appId} ${where}`, {
+          listen: listenLoss.listen,
+          owner: o.appId,
+          ownerEnv: o.env,
         }),
       );
     }
-    if (domainLosses.length > 0 || listenOwner !== undefined) continue;
+    if (domainLosses.length > 0 || listenLoss !== null) continue;
     winners.add(r.appId);
-    const me = { appId: r.appId, env: spec.env };
-    for (const d of spec.domains) for (const k of keys(d)) owners.set(k, me);
-    if (listenKey) owners.set(listenKey, me);
+    const me = { appId: r.appId, env };
+    for (const c of claims) for (const k of c.keys) owners.set(k, me);
   }
   return { winners, problems };
 }

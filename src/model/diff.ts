@@ -5,13 +5,13 @@
 import { problemKey } from './problems';
 import type { Endpoint, Problem, Service } from './types';
 
-/** Services to write and app ids to remove, keyed by app id (an app publishes at most one service). */
+/** Services to write and to remove, keyed by `serviceKey` (an app publishes a main service and one per published port). */
 export interface CatalogDiff {
   upserts: Service[];
   removals: Service[];
 }
 
-/** Compare two catalogs keyed by app id. Only the keys in `touched` are compared when given. */
+/** Compare two catalogs keyed by service key. Only the keys in `touched` are compared when given. */
 export function diffCatalog(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>, touched?: Iterable<string>): CatalogDiff {
   const upserts: Service[] = [];
   const removals: Service[] = [];
@@ -35,6 +35,7 @@ export function sameService(a: Service, b: Service): boolean {
   return (
     a.env === b.env &&
     a.appId === b.appId &&
+    a.port === b.port &&
     a.proxy === b.proxy &&
     a.listen === b.listen &&
     a.dns === b.dns &&

@@ -71,6 +71,8 @@ export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
   return {
     env: spec.env,
     appId: spec.appId,
+    // Only per-port services carry the key, so main services look as they always did.
+    ...(spec.port !== undefined ? { port: spec.port } : {}),
     domains: spec.domains,
     proxy: spec.proxy,
     listen: spec.listen,

@@ -49,8 +49,13 @@ interface DirtyLabel {
   message: string;
 }
 
-/** berth's labels (keys with the prefix) whose key or value is not a clean string. */
-export function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, prefix: string): DirtyLabel[] {
+/** berth's labels (keys with the prefix) whose key or value is not a clean string; `known` adds keys whose value is read (per-port labels). */
+export function dirtyLabels(
+  labels: Record<string, unknown>,
+  names: LabelNames,
+  prefix: string,
+  alsoRead: (key: string) => boolean = () => false,
+): DirtyLabel[] {
   const out: DirtyLabel[] = [];
   const known = new Set<string>(Object.values(names));
   for (const [key, value] of Object.entries(labels)) {
@@ -60,7 +65,7 @@ export function dirtyLabels(labels: Record<string, unknown>, names: LabelNames, 
       out.push({ key, value, reason: k.reason, message: `label key: ${k.message}` });
       continue;
     }
-    if (!known.has(key) || value === undefined) continue;
+    if ((!known.has(key) && !alsoRead(key)) || value === undefined) continue;
     const v = checkUntrusted(value, 'labelValue');
     if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
   }

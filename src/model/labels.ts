@@ -25,3 +25,24 @@ export const IP_AUTO = 'auto';
 
 /** The Docker parameter key Marathon passes through as `--ip` (docs/marathon.md "App and task JSON"). */
 export const DOCKER_IP_PARAMETER = 'ip';
+
+/** Settings a per-port label may carry: `berth.port.<port>.<setting>` (docs/labels.md "Several ports"). */
+export const PORT_LABEL_SETTINGS = ['domain', 'proxy', 'listen', 'dns'] as const;
+
+export type PortLabelSetting = (typeof PORT_LABEL_SETTINGS)[number];
+
+/**
+ * `<prefix>port.<port>.<setting>` split into its raw port part and setting; null for any other key
+ * (including `<prefix>port` itself and unknown settings, which berth ignores like other unknown labels).
+ * The port part is untrusted: the parser checks it with rules `checkPortRef`.
+ */
+export function splitPortLabel(key: string, prefix: string = DEFAULT_LABEL_PREFIX): { port: string; setting: PortLabelSetting } | null {
+  const head = `${prefix}port.`;
+  if (!key.startsWith(head)) return null;
+  const rest = key.slice(head.length);
+  const dot = rest.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const setting = rest.slice(dot + 1);
+  if (!(PORT_LABEL_SETTINGS as readonly string[]).includes(setting)) return null;
+  return { port: rest.slice(0, dot), setting: setting as PortLabelSetting };
+}

@@ -7,10 +7,16 @@ import type { Problem } from './types';
 export const PROBLEM_CODES = {
   /** `berth.domain` is empty, too long, has an empty/oversized label or characters outside LDH. */
   LABEL_DOMAIN_INVALID: 'LABEL_DOMAIN_INVALID',
-  /** `berth.port` is neither a port number 1..65535 nor a valid port name. */
+  /** `berth.port` is neither a port number 1..65535 nor a valid port name; or the `<port>` of `berth.port.<port>.*` is neither a name nor an index. */
   LABEL_PORT_INVALID: 'LABEL_PORT_INVALID',
-  /** `berth.port` names a port the app does not declare (or the app declares no port at all). */
+  /** `berth.port` (or `berth.port.<port>.*`) names a port the app does not declare (or the app declares no port at all). */
   PORT_NOT_FOUND: 'PORT_NOT_FOUND',
+  /** Per-port labels name more ports than one app may publish (rules MAX_PUBLISHED_PORTS). */
+  PORT_LABELS_TOO_MANY: 'PORT_LABELS_TOO_MANY',
+  /** One declared port is published by two sets of labels (`berth.domain` and `berth.port.<port>.*`, or a name and an index). */
+  PORT_PUBLISHED_TWICE: 'PORT_PUBLISHED_TWICE',
+  /** Two services of one app (two ports, or a port and the main service) claim the same domain or tcp listen port. */
+  PORT_CLAIM_DUPLICATE: 'PORT_CLAIM_DUPLICATE',
   /** `berth.ip` (or the Docker `ip` parameter) is not an IP literal. */
   LABEL_IP_INVALID: 'LABEL_IP_INVALID',
   /** `berth.ip=auto` reached Marathon without `/v1/apps/prepare` filling in an address. */

@@ -3,13 +3,16 @@
  * Pure: takes a Marathon app and options, returns plain data.
  */
 import type { App } from '../marathon/types';
-import { display, isClean, reservedReason, type AddressPolicy, type NginxScope, type ReservedNames } from '../rules';
-import { IP_AUTO, labelNames, type LabelNames } from './labels';
+import { display, isClean, type AddressPolicy, type NginxScope, type ReservedNames } from '../rules';
+import { IP_AUTO, labelNames, splitPortLabel, type LabelNames } from './labels';
+import { choosePort, type Fail } from './port-choice';
+import { checkClaimsWithinApp, checkOnePublisherPerPort, perPortLabels, publishedPorts } from './port-labels';
 import { declaredPorts, dockerIpParameters, isContainerNetworked, type NetworkMode } from './ports';
 import { PROBLEM_CODES as C, problem } from './problems';
+import { comparePorts } from './service-key';
+import { serviceSettings } from './service-settings';
 import type { DnsMode, Problem, ProxyMode } from './types';
-import { checkDomainList, checkEnv, checkIp, checkOneOf, checkPort, checkPortName } from './validate';
-import { looksNumeric } from '../rules';
+import { checkEnv, checkIp } from './validate';
 import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
 
 export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-checks';
@@ -18,6 +21,8 @@ export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-check
 export interface ServiceSpec {
   env: string;
   appId: string;
+  /** The port reference of a per-port service (`berth.port.<port>.*`); absent for the main service. */
+  port?: string;
   domains: string[];
   proxy: ProxyMode;
   listen: number | null;
@@ -34,6 +39,10 @@ export interface ServiceSpec {
   instances: number;
   /** For "older app wins": Marathon's last config change, else the version. */
   configChangedAt: string;
+  /** Marathon readiness checks exist (set only then): new tasks join after Marathon reports them ready. */
+  readinessChecked?: boolean;
+  /** A deployment of the app was in progress when it was last fetched (set with `readinessChecked`). */
+  deploying?: boolean;
 }
 
 /** Options the parser needs from configuration. */
@@ -54,11 +63,13 @@ export interface SpecOptions {
   nginxScope?: NginxScope;
 }
 
-/** `ignored`: no `berth.domain`, not berth's business. */
-export type SpecResult = { kind: 'ignored' } | { kind: 'spec'; spec: ServiceSpec } | { kind: 'invalid'; env: string | null; problems: Problem[] };
-
-const PROXY_MODES: readonly ProxyMode[] = ['http', 'tcp', 'none'];
-const DNS_MODES: readonly DnsMode[] = ['direct', 'proxy', 'none'];
+/**
+ * `ignored`: neither `berth.domain` nor a per-port domain label, not berth's business. `specs`: every
+ * service the app publishes (main first, then per-port ones by port); `spec` is the first, and
+ * carries what all of them share (env, version, network, health and readiness).
+ */
+export type SpecResult =
+  { kind: 'ignored' } | { kind: 'spec'; spec: ServiceSpec; specs: ServiceSpec[] } | { kind: 'invalid'; env: string | null; problems: Problem[] };
 
 const namesCache = new Map<string, LabelNames>();
 function namesFor(prefix: string): LabelNames {
@@ -76,17 +87,19 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     const v = labels[k];
     return v === '' || isClean(v, 'labelValue') ? (v as string) : undefined;
   };
-  if (labels[names.domain] === undefined) return { kind: 'ignored' };
-  const domainRaw = get(names.domain) ?? '';
+  const prefix = opts.labelPrefix ?? 'berth.';
+  const hasMain = labels[names.domain] !== undefined;
+  const portLabels = perPortLabels(labels, prefix);
+  if (!hasMain && portLabels.length === 0) return { kind: 'ignored' };
 
   const id = checkAppIdString(app.id);
   if (!id.ok) return { kind: 'invalid', env: null, problems: [id.problem] };
   const appId = id.value;
   const problems: Problem[] = [];
-  const fail = (code: (typeof C)[keyof typeof C], label: string, value: string | undefined, reason: string): void => {
+  const fail: Fail = (code, label, value, reason) => {
     problems.push(problem(code, appId, null, `${label}: ${display(reason, 300, false)}`, { label, value: value === undefined ? undefined : display(value) }));
   };
-  const dirty = dirtyLabels(labels, names, opts.labelPrefix ?? 'berth.');
+  const dirty = dirtyLabels(labels, names, prefix, (k) => splitPortLabel(k, prefix) !== null);
   for (const d of dirty) {
     problems.push(
       problem(C.LABEL_INVALID_STRING, appId, null, `${display(d.key, 80)}: ${d.message}, value "${display(d.value)}"`, {
@@ -97,14 +110,11 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     );
   }
 
-  const domains = dirty.some((d) => d.key === names.domain) ? null : checkDomainList(domainRaw);
-  if (domains && !domains.ok) fail(C.LABEL_DOMAIN_INVALID, names.domain, domainRaw, domains.reason);
-  if (domains?.ok) {
-    for (const d of domains.value) {
-      const why = reservedReason(d, opts.reserved);
-      if (why !== null) problems.push(problem(C.DOMAIN_RESERVED, appId, null, `${names.domain}: ${why}`, { label: names.domain, domain: d }));
-    }
-  }
+  // The main service's settings; an app published only through per-port labels has none.
+  const dirtyKeys = new Set(dirty.map((d) => d.key));
+  const main = hasMain
+    ? serviceSettings({ domain: names.domain, proxy: names.proxy, listen: names.listen, dns: names.dns }, get, dirtyKeys, opts, appId, fail, problems)
+    : null;
 
   let env = opts.defaultEnv;
   const envRaw = get(names.env);
@@ -113,34 +123,6 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     if (e.ok) env = e.value;
     else fail(C.LABEL_ENV_INVALID, names.env, envRaw, e.reason);
   }
-
-  let proxy: ProxyMode = 'http';
-  const proxyRaw = get(names.proxy);
-  if (proxyRaw !== undefined) {
-    const p = checkOneOf(proxyRaw, PROXY_MODES);
-    if (p.ok) proxy = p.value;
-    else fail(C.LABEL_PROXY_INVALID, names.proxy, proxyRaw, p.reason);
-  }
-
-  let dns: DnsMode = 'direct';
-  const dnsRaw = get(names.dns);
-  if (dnsRaw !== undefined) {
-    const d = checkOneOf(dnsRaw, DNS_MODES);
-    if (d.ok) dns = d.value;
-    else fail(C.LABEL_DNS_INVALID, names.dns, dnsRaw, d.reason);
-  }
-
-  let listen: number | null = null;
-  const listenRaw = get(names.listen);
-  if (listenRaw !== undefined) {
-    const l = checkPort(listenRaw);
-    if (l.ok) listen = l.value;
-    else fail(C.LABEL_LISTEN_INVALID, names.listen, listenRaw, l.reason);
-  } else if (proxy === 'tcp') {
-    fail(C.LABEL_LISTEN_REQUIRED, names.listen, undefined, `required with ${names.proxy}=tcp`);
-  }
-  // `listen` only means something for tcp; an http app keeps the shared HTTP listener.
-  if (proxy !== 'tcp') listen = null;
 
   const fixedIp = parseFixedIp(app, names, fail, get(names.ip));
   if (fixedIp !== null) checkFixedIp(fixedIp, appId, names.ip, opts.addresses, opts.poolHolder, problems);
@@ -155,10 +137,16 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   }
 
   const network: NetworkMode = fixedIp !== null ? 'fixed' : isContainerNetworked(app) ? 'container' : 'host';
-  const port = choosePort(app, get(names.port), network, names.port, fail);
+  const declared = declaredPorts(app);
+  // Without `berth.domain` the single-port labels (berth.port, .proxy, .listen, .dns) mean nothing.
+  const port = main ? choosePort(declared, get(names.port), network, names.port, fail) : null;
   if (port !== null && opts.addresses) selfEndpoints(app, fixedIp, network, port, appId, opts.addresses, problems);
+  const ports = publishedPorts(portLabels, declared, network, get, dirtyKeys, opts, appId, fail, problems);
+  if (opts.addresses) for (const pp of ports) selfEndpoints(app, fixedIp, network, pp.port, appId, opts.addresses, problems);
+  checkOnePublisherPerPort(main && port ? port.index : null, ports, names, fail);
+  checkClaimsWithinApp(main?.settings ?? null, ports, names.domain, appId, problems);
 
-  if (problems.length > 0 || !domains?.ok || port === null) {
+  if (problems.length > 0 || (main !== null && (main.settings === null || port === null)) || ports.some((p) => p.settings === null)) {
     const envOrNull = envRaw === undefined || checkEnv(envRaw).ok ? env : null;
     for (const p of problems) p.env = envOrNull;
     return { kind: 'invalid', env: envOrNull, problems };
@@ -167,29 +155,29 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   // Marathon's versions are ISO timestamps; anything else is not stored (it only orders apps).
   const version = isClean(app.version, 'version') ? app.version : '';
   const changedAt = app.versionInfo?.lastConfigChangeAt;
-  return {
-    kind: 'spec',
-    spec: {
-      env,
-      appId,
-      domains: domains.value,
-      proxy,
-      listen,
-      dns,
-      portName: port.name,
-      servicePort: port.number,
-      portIndex: port.index,
-      fixedIp,
-      network,
-      version,
-      healthChecked: Array.isArray(app.healthChecks) && app.healthChecks.length > 0,
-      instances,
-      configChangedAt: isClean(changedAt, 'version') ? changedAt : version,
-    },
+  const readinessChecked = Array.isArray(app.readinessChecks) && app.readinessChecks.length > 0;
+  const common = {
+    env,
+    appId,
+    fixedIp,
+    network,
+    version,
+    healthChecked: Array.isArray(app.healthChecks) && app.healthChecks.length > 0,
+    instances,
+    configChangedAt: isClean(changedAt, 'version') ? changedAt : version,
+    // Only set when true, so specs of apps without readiness checks look as they always did.
+    ...(readinessChecked ? { readinessChecked: true, deploying: Array.isArray(app.deployments) && app.deployments.length > 0 } : {}),
   };
+  const specs: ServiceSpec[] = [];
+  if (main && main.settings && port) {
+    specs.push({ ...common, ...main.settings, portName: port.name, servicePort: port.number, portIndex: port.index });
+  }
+  for (const pp of ports) {
+    specs.push({ ...common, port: pp.ref, ...pp.settings!, portName: pp.port.name, servicePort: pp.port.number, portIndex: pp.port.index });
+  }
+  specs.sort(comparePorts);
+  return { kind: 'spec', spec: specs[0], specs };
 }
-
-type Fail = (code: (typeof C)[keyof typeof C], label: string, value: string | undefined, reason: string) => void;
 
 /** The fixed IP from `berth.ip` and/or the Docker `ip` parameter; null when none (or refused via `fail`). */
 function parseFixedIp(app: App, names: LabelNames, fail: Fail, labelRaw: string | undefined): string | null {
@@ -223,55 +211,6 @@ function parseFixedIp(app: App, names: LabelNames, fail: Fail, labelRaw: string 
     return null;
   }
   return c.value;
-}
-
-interface ChosenPort {
-  number: number;
-  name: string | null;
-  index: number | null;
-}
-
-/** `berth.port` → the declared port it names; undeclared numbers are fine when the task's own address is used. */
-function choosePort(app: App, raw: string | undefined, network: NetworkMode, label: string, fail: Fail): ChosenPort | null {
-  const ports = declaredPorts(app);
-  const ownAddress = network !== 'host';
-  const pick = (i: number): ChosenPort | null => {
-    const p = ports[i];
-    const n = ownAddress ? p.number : p.number || p.servicePort || 0;
-    if (ownAddress && n === 0) {
-      fail(C.PORT_NOT_FOUND, label, raw, `declared port ${i} has no container port; set ${label} to a number`);
-      return null;
-    }
-    const name = p.name !== null && checkPortName(p.name).ok ? p.name : null;
-    return { number: n, name, index: i };
-  };
-  if (raw === undefined) {
-    if (ports.length > 0) return pick(0);
-    fail(C.PORT_NOT_FOUND, label, raw, `the app declares no port; set ${label}`);
-    return null;
-  }
-  if (looksNumeric(raw)) {
-    const c = checkPort(raw);
-    if (!c.ok) {
-      fail(C.LABEL_PORT_INVALID, label, raw, c.reason);
-      return null;
-    }
-    const i = ports.findIndex((p) => p.number === c.value);
-    if (i >= 0) return pick(i);
-    // A fixed-IP or IP-per-task container is reached on its own address: no mapping needed.
-    if (ownAddress) return { number: c.value, name: null, index: null };
-    fail(C.PORT_NOT_FOUND, label, raw, `port ${c.value} is not declared by the app (host networking needs its host port)`);
-    return null;
-  }
-  const n = checkPortName(raw);
-  if (!n.ok) {
-    fail(C.LABEL_PORT_INVALID, label, raw, n.reason);
-    return null;
-  }
-  const i = ports.findIndex((p) => p.name === n.value);
-  if (i >= 0) return pick(i);
-  fail(C.PORT_NOT_FOUND, label, raw, `no port named "${n.value}"`);
-  return null;
 }
 
 /** The fixed IP an app uses, if any, whether or not it carries `berth.domain` (for IPAM reconciliation). */

@@ -3,7 +3,7 @@
  * Marathon health checks it joins after its first healthy result, and leaves on an explicit unhealthy
  * result or a state change, never because results vanished (a leader change wipes them).
  */
-import type { HealthCheckResult, StatusUpdateEvent, Task, TaskState } from '../marathon/types';
+import type { HealthCheckResult, ReadinessCheckResult, StatusUpdateEvent, Task, TaskState } from '../marathon/types';
 import { isClean, isTaskId } from '../rules';
 
 /** The last explicit health signal seen for a task. */
@@ -76,8 +76,42 @@ const cleanPorts = (p: unknown): number[] | undefined =>
 // Unknown states are kept only when they are short clean words (they are stored and shown).
 const cleanState = (s: unknown): TaskState | undefined => (typeof s === 'string' && /^[A-Z_]{1,64}$/.test(s) ? (s as TaskState) : undefined);
 
+/**
+ * Readiness (docs/marathon.md "Readiness checks"), for apps with Marathon readiness checks.
+ * `results`: the running deployment's verdict per task id (every check ready), from
+ * `readinessCheckResults`; `deploying`: a deployment is in progress. Marathon keeps results only
+ * while its deployment runs, so without a deployment a task counts as ready.
+ */
+export interface Readiness {
+  deploying: boolean;
+  results: ReadonlyMap<string, boolean>;
+}
+
+/** Per-task verdicts from `readinessCheckResults`: ready only when every result for the task is. */
+export function readinessResults(results: ReadinessCheckResult[] | undefined): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  if (!Array.isArray(results)) return out;
+  for (const r of results) {
+    if (!r || typeof r.taskId !== 'string') continue;
+    out.set(r.taskId, (out.get(r.taskId) ?? true) && r.ready === true);
+  }
+  return out;
+}
+
+/**
+ * Whether readiness lets a task serve. A `ready: false` result holds it back; a task with no result
+ * joins when no deployment runs (results are gone once it ends) and, during one, only if it already
+ * served (the old tasks of a rolling deployment have no results and must keep serving).
+ */
+export function readinessAllows(r: Readiness | undefined, taskId: string, wasServing: boolean): boolean {
+  if (r === undefined) return true;
+  const verdict = r.results.get(taskId);
+  if (verdict !== undefined) return verdict;
+  return !r.deploying || wasServing;
+}
+
 /** A task as it appears in `GET /v2/apps?embed=apps.tasks`, merged with what we knew; null if terminal. */
-export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
+export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healthChecked: boolean, readiness?: Readiness): TaskRecord | null {
   if (TERMINAL_STATES.has(task.state)) return null;
   // A task whose id cannot be published or stored is not tracked at all.
   if (!isTaskId(task.id)) return null;
@@ -94,12 +128,16 @@ export function taskFromMarathon(task: Task, prev: TaskRecord | undefined, healt
     ports: cleanPorts(task.ports) ?? prev?.ports ?? [],
     ipAddresses: Array.isArray(task.ipAddresses) ? ipList(task.ipAddresses) : (prev?.ipAddresses ?? []),
     health: signal === 'none' ? (prev?.health ?? 'unknown') : signal,
-    serving: nextServing(prevServing, state, healthChecked, signal),
+    serving: nextServing(prevServing, state, healthChecked, signal) && readinessAllows(readiness, task.id, prevServing),
   };
 }
 
-/** A `status_update_event` applied to what we knew about that task; null when the task is gone. */
-export function taskFromStatus(ev: StatusUpdateEvent, prev: TaskRecord | undefined, healthChecked: boolean): TaskRecord | null {
+/**
+ * A `status_update_event` applied to what we knew about that task; null when the task is gone.
+ * `holdNew`: readiness is pending for the app (a deployment runs): a task not serving yet does not
+ * join on a status event; the refetch that shows it ready (or the deployment over) lets it in.
+ */
+export function taskFromStatus(ev: StatusUpdateEvent, prev: TaskRecord | undefined, healthChecked: boolean, holdNew = false): TaskRecord | null {
   if (TERMINAL_STATES.has(ev.taskStatus)) return null;
   if (!isTaskId(ev.taskId)) return null;
   const state = cleanState(ev.taskStatus);
@@ -115,16 +153,17 @@ export function taskFromStatus(ev: StatusUpdateEvent, prev: TaskRecord | undefin
     ports: ports !== undefined && ports.length > 0 ? ports : (prev?.ports ?? []),
     ipAddresses: Array.isArray(ev.ipAddresses) && ev.ipAddresses.length > 0 ? ipList(ev.ipAddresses) : (prev?.ipAddresses ?? []),
     health: prev?.health ?? 'unknown',
-    serving: nextServing(prevServing, state, healthChecked, 'none'),
+    serving: nextServing(prevServing, state, healthChecked, 'none') && (prevServing || !holdNew),
   };
 }
 
-/** An explicit health signal (`alive`/`healthy` from an event); `null` = unknown, keeps the decision. */
-export function taskWithHealth(prev: TaskRecord, alive: boolean | null, healthChecked: boolean): TaskRecord {
+/** An explicit health signal (`alive`/`healthy` from an event); `null` = unknown, keeps the decision. `holdNew` as for `taskFromStatus`. */
+export function taskWithHealth(prev: TaskRecord, alive: boolean | null, healthChecked: boolean, holdNew = false): TaskRecord {
   const signal: Health | 'none' = alive === null ? 'none' : alive ? 'healthy' : 'unhealthy';
+  const wasServing = prev.state === 'TASK_RUNNING' && prev.serving;
   return {
     ...prev,
     health: signal === 'none' ? prev.health : signal,
-    serving: nextServing(prev.state === 'TASK_RUNNING' && prev.serving, prev.state, healthChecked, signal),
+    serving: nextServing(wasServing, prev.state, healthChecked, signal) && (wasServing || !holdNew),
   };
 }

@@ -24,6 +24,12 @@ export interface Service {
   env: string;
   /** Marathon app id, e.g. `/team/web`. */
   appId: string;
+  /**
+   * Which of the app's ports this service publishes, as its per-port labels name it
+   * (`berth.port.<port>.domain`: a port name or a 0-based index). Absent for the app's main service
+   * (`berth.domain`). (appId, port) is unique; `serviceKey` joins them.
+   */
+  port?: string;
   /** One or more validated DNS names; the first is the primary name. */
   domains: string[];
   proxy: ProxyMode;

@@ -24,23 +24,49 @@ function encode(s: string): string {
   return out;
 }
 
-function appPart(appId: string): string {
-  const plain = encode(appId.replace(/^\//, ''));
-  if (plain.length <= ENCODED_MAX) return plain;
-  return `${plain.slice(0, HASHED_PREFIX)}_3${createHash('sha256').update(appId).digest('hex').slice(0, 32)}`;
+// A per-port service (model/service-key) appends `_4` and its port reference: a port name keeps
+// lowercase letters and digits, `-` → `_1` and an uppercase letter → `_5` + the letter in lowercase
+// (port names may have capitals; names here are lowercase). `_4` never occurs in an app id's
+// encoding, so `/a` port `b` and an app `/a…` cannot meet; a main service keeps its old name.
+function encodePort(port: string): string {
+  let out = '';
+  for (const ch of port) {
+    if (/[a-z0-9]/.test(ch)) out += ch;
+    else if (/[A-Z]/.test(ch)) out += `_5${ch.toLowerCase()}`;
+    else if (ch === '-') out += '_1';
+    else throw new Error(`cannot encode ${JSON.stringify(ch)} in a port name; validate first`);
+  }
+  return out;
 }
 
-/** Nginx upstream name for a service: `berth__<env>__<app>`, unique per (env, app id). */
+function appPart(appId: string, port?: string | null): string {
+  const plain = encode(appId.replace(/^\//, '')) + (port === undefined || port === null ? '' : `_4${encodePort(port)}`);
+  if (plain.length <= ENCODED_MAX) return plain;
+  const hashed = port === undefined || port === null ? appId : `${appId}#${port}`;
+  return `${plain.slice(0, HASHED_PREFIX)}_3${createHash('sha256').update(hashed).digest('hex').slice(0, 32)}`;
+}
+
+/** Nginx upstream name for an app's main service: `berth__<env>__<app>`, unique per (env, app id). */
 export function upstreamName(env: string, appId: string): string {
   return `berth__${encode(env)}__${appPart(appId)}`;
 }
 
-/** File name (without folder) of a service's rendered config, e.g. `/team/web` → `team_0web.conf`. */
+/** File name (without folder) of an app's main service config, e.g. `/team/web` → `team_0web.conf`. */
 export function fileName(appId: string): string {
   return `${appPart(appId)}.conf`;
 }
 
-/** Path of a service's file relative to the Nginx dir: `<env>/http/<file>` or `<env>/stream/<file>`. */
+/** Path of a main service's file relative to the Nginx dir: `<env>/http/<file>` or `<env>/stream/<file>`. */
 export function relativePath(env: string, proxy: 'http' | 'tcp', appId: string): string {
   return `${env}/${proxy === 'tcp' ? 'stream' : 'http'}/${fileName(appId)}`;
+}
+
+/** Upstream name of any service (main or per-port): `berth__<env>__<app>[_4<port>]`, unique per (env, app id, port). */
+export function serviceUpstreamName(s: { env: string; appId: string; port?: string | null }): string {
+  return `berth__${encode(s.env)}__${appPart(s.appId, s.port)}`;
+}
+
+/** Path of any service's file: port `admin` of `/team/web` → `<env>/http/team_0web_4admin.conf`. */
+export function servicePath(s: { env: string; appId: string; port?: string | null }, proxy: 'http' | 'tcp'): string {
+  return `${s.env}/${proxy === 'tcp' ? 'stream' : 'http'}/${appPart(s.appId, s.port)}.conf`;
 }

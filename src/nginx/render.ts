@@ -1,7 +1,9 @@
 import Handlebars from 'handlebars';
 import type { Service } from '../model/types';
 import { PROBLEM_CODES } from '../model/problems';
-import { relativePath, upstreamName } from './names';
+import { servicePath, serviceUpstreamName } from './names';
+import { serviceKey } from '../model/service-key';
+import { isPortRef } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 
 /** Compiled templates, one per proxy kind. */
@@ -88,7 +90,7 @@ function contextFor(s: Service, listen: { http: string; host: string | null }): 
   return {
     env: s.env,
     appId: s.appId,
-    upstream: upstreamName(s.env, s.appId),
+    upstream: serviceUpstreamName(s),
     domains: [...s.domains],
     serverNames: s.domains.join(' '),
     primaryDomain: s.domains[0],
@@ -184,13 +186,13 @@ export function renderServices(services: readonly Service[], templates: Template
     const entry = memo ? memo.forService(s, render) : render();
     const errs = entry.errs;
     if (errs.length > 0) {
-      const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.proxy === 'http' || s.proxy === 'tcp');
-      const path = named ? relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId) : null;
+      const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.port === undefined || isPortRef(s.port)) && (s.proxy === 'http' || s.proxy === 'tcp');
+      const path = named ? servicePath(s, s.proxy === 'tcp' ? 'tcp' : 'http') : null;
       rejected.push({ env: String(s.env), appId: String(s.appId), code: PROBLEM_CODES.NGINX_INVALID_SERVICE, message: errs.join('; '), path });
       continue;
     }
-    const path = relativePath(s.env, s.proxy === 'tcp' ? 'tcp' : 'http', s.appId);
-    if (paths.has(path)) continue; // the registry keeps one service per (env, app id); a duplicate is ignored
+    const path = servicePath(s, s.proxy === 'tcp' ? 'tcp' : 'http');
+    if (paths.has(path)) continue; // the registry keeps one service per (env, app id, port); a duplicate is ignored
     if (s.proxy === 'tcp') {
       // One environment's `stream {}` cannot listen twice on a port (`nginx -t` would fail). Across
       // environments it depends on whether they share an Nginx; there `nginx -t` and the bisection decide.
@@ -206,7 +208,7 @@ export function renderServices(services: readonly Service[], templates: Template
         });
         continue;
       }
-      tcpPorts.set(portKey, s.appId);
+      tcpPorts.set(portKey, serviceKey(s));
     }
     if (entry.body === undefined) {
       rejected.push({ env: s.env, appId: s.appId, code: PROBLEM_CODES.NGINX_RENDER_FAILED, message: `template failed: ${entry.error}`, path });
@@ -214,7 +216,8 @@ export function renderServices(services: readonly Service[], templates: Template
     }
     paths.add(path);
     const servers = s.endpoints.length;
-    entry.content ??= `# berth: ${s.appId} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
+    // `serviceKey`: the app id, plus `#<port>` for a per-port service (a comment: `#` is inert there).
+    entry.content ??= `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
     entry.definitionKey ??= definitionKey(s);
     files.push({ path, env: s.env, appId: s.appId, content: entry.content, servers, definitionKey: entry.definitionKey });
   }

@@ -1,5 +1,5 @@
 import type { Endpoint, Service } from '../model/types';
-import { isAppId, isDomain, isEnv, isIpLiteral, isPort, isPortName, isTaskId } from '../rules';
+import { isAppId, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId } from '../rules';
 
 // Defence in depth: model/ validated every value already, but a value reaching an Nginx file is
 // checked again right before rendering, so a bug upstream cannot turn a label into a directive.
@@ -30,6 +30,7 @@ export function serviceErrors(s: Service): string[] {
   const errs: string[] = [];
   if (!isValidEnv(s.env)) errs.push(`invalid env ${JSON.stringify(s.env)}`);
   if (!isValidAppId(s.appId)) errs.push(`invalid app id ${JSON.stringify(s.appId)}`);
+  if (s.port !== undefined && !isPortRef(s.port)) errs.push(`invalid port reference ${JSON.stringify(s.port)}`);
   if (s.proxy !== 'http' && s.proxy !== 'tcp') errs.push(`proxy ${JSON.stringify(s.proxy)} is not rendered`);
   if (!Array.isArray(s.domains) || s.domains.length === 0) errs.push('no domains');
   else s.domains.forEach((d) => isValidDomain(d) || errs.push(`invalid domain ${JSON.stringify(d)}`));

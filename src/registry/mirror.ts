@@ -5,6 +5,7 @@
  */
 import type { Problem, Service } from '../model/types';
 import { problemKey } from '../model/problems';
+import { appIdOfKey, comparePorts, serviceKey } from '../model/service-key';
 import type { RegistrySnapshot } from './view';
 import type { RegistryGaugeData } from './metrics';
 import type { StoredProblem } from './store';
@@ -13,7 +14,7 @@ import type { StoredProblem } from './store';
 export class Mirror {
   position = 0;
   loaded = false;
-  /** Published services by app id. */
+  /** Published services by `serviceKey` (app id, plus `#<port>` for a per-port service). */
   services = new Map<string, Service>();
   /** Problems by `problemKey`. */
   problems = new Map<string, StoredProblem>();
@@ -29,10 +30,17 @@ export class Mirror {
 
   /** Replace and remove some services in place (after a committed partial write). */
   updateServices(upserts: readonly Service[], removals: readonly Service[]): void {
-    for (const s of removals) this.services.delete(s.appId);
-    for (const s of upserts) this.services.set(s.appId, s);
+    for (const s of removals) this.services.delete(serviceKey(s));
+    for (const s of upserts) this.services.set(serviceKey(s), s);
     this.snapshotCache = null;
     this.domainIndex = null;
+  }
+
+  /** Whether the app publishes any service (its main one or a port). */
+  publishes(appId: string): boolean {
+    if (this.services.has(appId)) return true;
+    for (const key of this.services.keys()) if (appIdOfKey(key) === appId) return true;
+    return false;
   }
 
   setProblems(next: Map<string, StoredProblem>): void {
@@ -109,5 +117,5 @@ function cmp(a: string, b: string): number {
 }
 
 function sortServices(list: Service[]): Service[] {
-  return list.sort((a, b) => (a.env === b.env ? cmp(a.appId, b.appId) : cmp(a.env, b.env)));
+  return list.sort((a, b) => (a.env !== b.env ? cmp(a.env, b.env) : a.appId !== b.appId ? cmp(a.appId, b.appId) : comparePorts(a, b)));
 }

@@ -6,12 +6,13 @@
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { App } from '../marathon/types';
-import { recordFromApp, recordWithHealth, recordWithStatus, type AppRecord } from '../model/catalog';
+import { readinessPending, recordFromApp, recordWithHealth, recordWithStatus, specsOf, type AppRecord } from '../model/catalog';
 import { resolveConflicts } from '../model/conflicts';
 import { diffCatalog, diffProblems, sameService, type CatalogDiff } from '../model/diff';
 import { hostsToResolve, serviceOf } from '../model/endpoints';
 import type { EndpointChange } from '../model/events';
 import type { SpecOptions } from '../model/spec';
+import { appIdOfKey, serviceKey } from '../model/service-key';
 import type { Problem, Service } from '../model/types';
 import type { Mirror } from './mirror';
 import type { HostResolver } from './resolver';
@@ -19,7 +20,10 @@ import type { StoredProblem, StoredService, WriteSet } from './store';
 
 /** Everything one write needs, and what the mirror becomes after it commits. */
 export interface Plan {
-  /** Every app record and published service after the write; with `partial`, only those that change. */
+  /**
+   * Every app record (by app id) and published service (by `serviceKey`) after the write; with
+   * `partial`, only those that change.
+   */
   records: Map<string, AppRecord>;
   services: Map<string, Service>;
   /**
@@ -31,6 +35,7 @@ export interface Plan {
   problems: Map<string, StoredProblem> | null;
   diff: CatalogDiff;
   write: WriteSet;
+  /** App ids the plan looked at (refetched again when the write fails). */
   touched: string[];
   raised: StoredProblem[];
   cleared: Problem[];
@@ -93,6 +98,9 @@ export class Planner {
       if (c.kind === 'task') {
         if (typeof c.event.version === 'string' && c.event.version > rec.spec.version) refetch.add(c.appId);
         next = recordWithStatus(rec, c.event);
+        // While a deployment of a readiness-checked app runs, its readiness results change without
+        // an event of their own: each task event of it refetches the app to read them.
+        if (readinessPending(rec.spec, c.event.version)) refetch.add(c.appId);
       } else {
         next = recordWithHealth(rec, c.instanceId, c.alive);
       }
@@ -115,14 +123,14 @@ export class Planner {
     const log = this.o.logger;
     const { upserts, removals } = plan.diff;
     if (upserts.length + removals.length > LOG_EACH_MAX) {
-      const added = upserts.filter((s) => !before.has(s.appId)).length;
+      const added = upserts.filter((s) => !before.has(serviceKey(s))).length;
       log.info({ added, changed: upserts.length - added, removed: removals.length }, 'services updated');
     } else {
       for (const s of upserts) {
-        const verb = before.has(s.appId) ? 'service changed' : 'service added';
-        log.info({ appId: s.appId, env: s.env, domains: s.domains, endpoints: s.endpoints.length }, verb);
+        const verb = before.has(serviceKey(s)) ? 'service changed' : 'service added';
+        log.info({ appId: s.appId, port: s.port, env: s.env, domains: s.domains, endpoints: s.endpoints.length }, verb);
       }
-      for (const s of removals) log.info({ appId: s.appId, env: s.env, domains: s.domains }, 'service removed');
+      for (const s of removals) log.info({ appId: s.appId, port: s.port, env: s.env, domains: s.domains }, 'service removed');
     }
     if (plan.raised.length + plan.cleared.length > LOG_EACH_MAX) {
       log.warn({ raised: plan.raised.length, cleared: plan.cleared.length }, 'problems updated');
@@ -144,32 +152,48 @@ export class Planner {
    */
   private build(records: Map<string, AppRecord>, mirror: Mirror, scope: Set<string> | null): Plan {
     const lookup = (h: string): string | undefined => this.o.resolver.lookup(h);
+    let plan0Touched: string[] | null = null;
     const { winners, problems: conflictProblems } = resolveConflicts(records.values(), this.o.specOpts);
+    const publish = (r: AppRecord, into: Map<string, Service>): void => {
+      for (const spec of specsOf(r)) into.set(serviceKey(spec), serviceOf(spec, r.tasks.values(), lookup, this.o.specOpts));
+    };
     let services: Map<string, Service>;
     let ids: Set<string> | undefined;
     if (scope === null) {
       services = new Map();
-      for (const id of winners) {
-        const r = records.get(id)!;
-        services.set(id, serviceOf(r.spec!, r.tasks.values(), lookup, this.o.specOpts));
-      }
+      for (const id of winners) publish(records.get(id)!, services);
     } else {
-      ids = new Set(scope);
-      for (const id of winners) if (!mirror.services.has(id)) ids.add(id);
-      for (const id of mirror.services.keys()) if (!winners.has(id)) ids.add(id);
+      // `scope` and ownership flips are app ids; every service of those apps is recomputed.
+      const apps = new Set(scope);
+      const published = new Set<string>();
+      for (const key of mirror.services.keys()) published.add(appIdOfKey(key));
+      for (const id of winners) if (!published.has(id)) apps.add(id);
+      for (const id of published) if (!winners.has(id)) apps.add(id);
       services = new Map(mirror.services);
-      for (const id of ids) {
-        const r = records.get(id);
-        if (r?.spec && winners.has(id)) services.set(id, serviceOf(r.spec, r.tasks.values(), lookup, this.o.specOpts));
-        else services.delete(id);
+      ids = new Set();
+      for (const key of mirror.services.keys()) {
+        if (!apps.has(appIdOfKey(key))) continue;
+        ids.add(key);
+        services.delete(key);
       }
+      for (const id of apps) {
+        const r = records.get(id);
+        if (!r?.spec || !winners.has(id)) continue;
+        const mine = new Map<string, Service>();
+        publish(r, mine);
+        for (const [key, svc] of mine) {
+          ids.add(key);
+          services.set(key, svc);
+        }
+      }
+      plan0Touched = [...apps];
     }
     const plan = this.emptyPlan(records, mirror);
     plan.services = services;
     plan.diff = diffCatalog(mirror.services, services, ids);
-    plan.touched = ids ? [...ids] : [...records.keys()];
+    plan.touched = plan0Touched ?? [...records.keys()];
     plan.write.upserts = plan.diff.upserts.map((s) => this.stored(s, records.get(s.appId)!));
-    plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env }));
+    plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env, key: serviceKey(s) }));
     const all: Problem[] = [];
     for (const r of records.values()) all.push(...r.problems);
     all.push(...conflictProblems);
@@ -186,14 +210,19 @@ export class Planner {
     const plan = this.emptyPlan(updates, mirror);
     plan.partial = true;
     plan.services = new Map();
-    for (const [id, r] of updates) {
-      const prev = mirror.services.get(id);
-      if (!prev) continue;
-      const next = r.spec ? serviceOf(r.spec, r.tasks.values(), lookup, this.o.specOpts) : null;
-      if (!next) plan.diff.removals.push(prev);
-      else if (!sameService(prev, next)) {
-        plan.diff.upserts.push(next);
-        plan.services.set(id, next);
+    for (const r of updates.values()) {
+      // Only services already published are recomputed: events never change which app owns what.
+      for (const spec of specsOf(records.get(r.appId) ?? r)) {
+        const key = serviceKey(spec);
+        const prev = mirror.services.get(key);
+        if (!prev) continue;
+        const nextSpec = specsOf(r).find((sp) => serviceKey(sp) === key);
+        const next = r.spec && nextSpec ? serviceOf(nextSpec, r.tasks.values(), lookup, this.o.specOpts) : null;
+        if (!next) plan.diff.removals.push(prev);
+        else if (!sameService(prev, next)) {
+          plan.diff.upserts.push(next);
+          plan.services.set(key, next);
+        }
       }
     }
     plan.touched = [...updates.keys()];
@@ -201,13 +230,15 @@ export class Planner {
       const r = updates.get(s.appId)!;
       return { ...this.stored(s, r), specChanged: r.spec !== records.get(s.appId)?.spec };
     });
-    plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env }));
+    plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env, key: serviceKey(s) }));
     return plan;
   }
 
   private stored(s: Service, r: AppRecord): StoredService {
     const tasks = s.endpoints.map((e) => r.tasks.get(e.taskId)!).filter(Boolean);
-    return { spec: r.spec!, service: s, tasks, firstSeen: r.firstSeen };
+    const key = serviceKey(s);
+    const spec = specsOf(r).find((sp) => serviceKey(sp) === key) ?? r.spec!;
+    return { spec, service: s, tasks, firstSeen: r.firstSeen };
   }
 
   private emptyPlan(records: Map<string, AppRecord>, mirror: Mirror): Plan {

@@ -8,6 +8,8 @@ import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { App } from '../marathon/types';
 import type { AppRecord } from '../model/catalog';
+import { appIdOfKey, comparePorts, serviceKey } from '../model/service-key';
+import type { TaskRecord } from '../model/tasks';
 import { problemKey } from '../model/problems';
 import type { ChangeKind, EndpointChange } from '../model/events';
 import { fixedIpOf, type PoolHolderLookup, type SpecOptions } from '../model/spec';
@@ -88,20 +90,21 @@ export class Registry implements RegistryView {
         this.notify();
         return true;
       }
-      const stored = new Map(delta.services.map((s) => [s.service.appId, s]));
+      const stored = new Map(delta.services.map((s) => [serviceKey(s.service), s]));
       const upserts: Service[] = [];
       const removals: Service[] = [];
-      for (const id of delta.apps) {
-        const s = stored.get(id);
-        if (s) {
-          upserts.push(s.service);
-          this.records.set(id, recordOf(s));
-        } else {
-          const prev = this.mirror.services.get(id);
+      for (const key of delta.apps) {
+        const s = stored.get(key);
+        if (s) upserts.push(s.service);
+        else {
+          const prev = this.mirror.services.get(key);
           if (prev) removals.push(prev);
-          this.records.delete(id);
         }
       }
+      // A record is rebuilt from all of its app's stored services (the store returns siblings too).
+      const apps = new Set(delta.apps.map(appIdOfKey));
+      for (const id of apps) this.records.delete(id);
+      for (const r of recordsOf(delta.services)) if (apps.has(r.appId)) this.records.set(r.appId, r);
       this.mirror.updateServices(upserts, removals);
       this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
       this.mirror.position = delta.position;
@@ -116,10 +119,8 @@ export class Registry implements RegistryView {
     const state = await this.store.load();
     const services = new Map<string, Service>();
     const records = new Map<string, AppRecord>();
-    for (const s of state.services) {
-      services.set(s.service.appId, s.service);
-      records.set(s.service.appId, recordOf(s));
-    }
+    for (const s of state.services) services.set(serviceKey(s.service), s.service);
+    for (const r of recordsOf(state.services)) records.set(r.appId, r);
     this.records = records;
     this.mirror.setServices(services);
     this.mirror.setProblems(new Map(state.problems.map((p) => [problemKey(p), p])));
@@ -270,7 +271,7 @@ export class Registry implements RegistryView {
    */
   applyApp(appId: string, app: App | null, opts: { terminated?: boolean } = {}): Promise<'applied' | 'deferred'> {
     return this.serial(async () => {
-      if (app === null && !opts.terminated && this.mirror.services.has(appId)) {
+      if (app === null && !opts.terminated && this.mirror.publishes(appId)) {
         this.log.info({ appId }, 'marathon does not know a published app; its removal waits for a full snapshot');
         return 'deferred';
       }
@@ -292,6 +293,27 @@ export class Registry implements RegistryView {
   }
 
   /** Known app ids under a group (`/shop` → `/shop/a`, `/shop/b/c`), for group changes. */
+  /**
+   * Whether a deployment event should refetch the app: it has readiness checks and a deployment was
+   * running when it was last fetched, so Marathon's readiness results (which have no event of their
+   * own) may have changed, or the deployment may be over (docs/marathon.md "Readiness checks").
+   */
+  awaitsReadiness(appId: string): boolean {
+    const spec = this.records.get(appId)?.spec;
+    return spec?.readinessChecked === true && spec.deploying === true;
+  }
+
+  /**
+   * Apps with readiness checks whose deployment was running when last fetched: Marathon's readiness
+   * results have no event, so the sync refetches these on a short timer until the deployment ends
+   * (docs/marathon.md "Readiness checks").
+   */
+  appsAwaitingReadiness(): string[] {
+    const out: string[] = [];
+    for (const [id, r] of this.records) if (r.spec?.readinessChecked === true && r.spec.deploying === true) out.push(id);
+    return out;
+  }
+
   appIdsUnder(groupId: string): string[] {
     const prefix = groupId.endsWith('/') ? groupId : `${groupId}/`;
     return [...this.records.keys()].filter((id) => id.startsWith(prefix));
@@ -366,7 +388,7 @@ export class Registry implements RegistryView {
       this.records = plan.records;
       this.mirror.setServices(plan.services);
     }
-    this.changes.record(from, this.mirror.position, [...plan.diff.upserts.map((u) => u.appId), ...plan.diff.removals.map((r) => r.appId)]);
+    this.changes.record(from, this.mirror.position, [...plan.diff.upserts.map(serviceKey), ...plan.diff.removals.map(serviceKey)]);
     if (plan.problems) this.mirror.setProblems(plan.problems);
     await this.settleWriteFailures(plan, failed);
     if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
@@ -383,12 +405,10 @@ export class Registry implements RegistryView {
     plan.raised = plan.raised.filter((p) => ok(p.appId));
     plan.cleared = plan.cleared.filter((p) => ok(p.appId));
     if (!plan.partial) {
+      // Every service of a refused app keeps its published state (keys are `serviceKey`s).
       plan.services = new Map(plan.services);
-      for (const id of failed.keys()) {
-        const prev = this.mirror.services.get(id);
-        if (prev) plan.services.set(id, prev);
-        else plan.services.delete(id);
-      }
+      for (const key of [...plan.services.keys()]) if (failed.has(appIdOfKey(key)) && !this.mirror.services.has(key)) plan.services.delete(key);
+      for (const [key, prev] of this.mirror.services) if (failed.has(appIdOfKey(key))) plan.services.set(key, prev);
     }
     if (plan.problems) {
       const next = new Map(plan.problems);
@@ -466,7 +486,24 @@ export class Registry implements RegistryView {
   }
 }
 
-/** The app record a stored service restores (labels problems are not stored with it; a snapshot recomputes them). */
-function recordOf(s: StoredService): AppRecord {
-  return { appId: s.service.appId, spec: s.spec, problems: [], tasks: new Map(s.tasks.map((t) => [t.taskId, t])), firstSeen: s.firstSeen };
+/**
+ * The app records stored services restore, one per app from all of its services (main and per-port;
+ * label problems are not stored with them; a snapshot recomputes them).
+ */
+function recordsOf(stored: readonly StoredService[]): AppRecord[] {
+  const byApp = new Map<string, StoredService[]>();
+  for (const s of stored) {
+    const list = byApp.get(s.service.appId);
+    if (list) list.push(s);
+    else byApp.set(s.service.appId, [s]);
+  }
+  const out: AppRecord[] = [];
+  for (const [appId, list] of byApp) {
+    list.sort((a, b) => comparePorts(a.spec, b.spec));
+    const tasks = new Map<string, TaskRecord>();
+    for (const s of list) for (const t of s.tasks) if (!tasks.has(t.taskId)) tasks.set(t.taskId, t);
+    const specs = list.map((s) => s.spec);
+    out.push({ appId, spec: specs[0], specs, problems: [], tasks, firstSeen: Math.min(...list.map((s) => s.firstSeen)) });
+  }
+  return out;
 }

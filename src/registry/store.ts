@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { BerthError } from '../errors';
 import { serviceWith } from '../model/endpoints';
+import { appIdOfKey, serviceKey } from '../model/service-key';
 import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
@@ -35,13 +36,14 @@ export interface StoredState {
   problems: StoredProblem[];
 }
 
-/** What `loadSince` read: the journal's position, the apps named after the given one, every problem. */
+/** What `loadSince` read: the journal's position, the services named after the given one, every problem. */
 export interface StoredDelta {
   position: number;
   /** A `loaded` row was among them (the registry's first snapshot). */
   loaded: boolean;
-  /** App ids the rows name; those not in `services` publish nothing now. */
+  /** Service keys the rows name; those not in `services` publish nothing now. */
   apps: string[];
+  /** Every stored service of the apps those keys belong to (a record is rebuilt from all of them). */
   services: StoredService[];
   problems: StoredProblem[];
 }
@@ -49,7 +51,8 @@ export interface StoredDelta {
 /** One transaction's worth of changes. */
 export interface WriteSet {
   upserts: StoredService[];
-  removals: Array<{ appId: string; env: string }>;
+  /** `key`: the service's `serviceKey` (absent: the app's main service, keyed by its app id). */
+  removals: Array<{ appId: string; env: string; key?: string }>;
   raise: StoredProblem[];
   /** (appId, code) keys to delete. */
   clear: Array<{ appId: string; code: string }>;
@@ -112,7 +115,7 @@ export class RegistryStore {
         position: rows.reduce((m, r) => Math.max(m, Number(r.position)), position),
         loaded: rows.some((r) => r.op === 'loaded'),
         apps,
-        services: apps.length > 0 ? await servicesOf(trx, apps) : [],
+        services: apps.length > 0 ? await servicesOf(trx, apps, true) : [],
         problems: await problemsOf(trx),
       };
     });
@@ -122,18 +125,19 @@ export class RegistryStore {
   async write(w: WriteSet): Promise<number | null> {
     const last = await this.knex.transaction(async (trx) => {
       const stamp = this.fence ? await this.fence(trx) : undefined;
-      const ids = [...w.upserts.map((u) => u.service.appId), ...w.removals.map((r) => r.appId)];
+      // Rows are keyed by `serviceKey` (the app id for an app's main service; see model/service-key).
+      const ids = [...w.upserts.map((u) => serviceKey(u.service)), ...w.removals.map((r) => r.key ?? r.appId)];
       if (ids.length > 0) {
         // Endpoints of changed services are replaced wholesale; cheaper than a per-row diff.
         await trx.raw('delete from registry_endpoints where app_id = any(?::text[])', [ids]);
       }
       if (w.removals.length > 0) {
-        await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.appId)]);
+        await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.key ?? r.appId)]);
       }
       if (w.upserts.length > 0) {
         const rows = w.upserts
           .filter((u) => u.specChanged !== false)
-          .map((u) => ({ app_id: u.service.appId, env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
+          .map((u) => ({ app_id: serviceKey(u.service), env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
         for (const part of chunks(rows)) {
           await trx.raw(
             `insert into registry_services (app_id, env, spec, first_seen)
@@ -147,7 +151,7 @@ export class RegistryStore {
         for (const u of w.upserts) {
           const byTask = new Map(u.tasks.map((t) => [t.taskId, t]));
           for (const e of u.service.endpoints) {
-            eps.push({ app_id: u.service.appId, task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null });
+            eps.push({ app_id: serviceKey(u.service), task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null });
           }
         }
         for (const part of chunks(eps)) {
@@ -162,11 +166,11 @@ export class RegistryStore {
       const journal: Array<{ op: string; app_id: string | null; env: string | null; detail: unknown }> = [
         ...w.upserts.map((u) => ({
           op: 'upsert',
-          app_id: u.service.appId,
+          app_id: serviceKey(u.service),
           env: u.service.env,
           detail: { endpoints: u.service.endpoints.length, version: u.service.version },
         })),
-        ...w.removals.map((r) => ({ op: 'remove', app_id: r.appId, env: r.env, detail: null })),
+        ...w.removals.map((r) => ({ op: 'remove', app_id: r.key ?? r.appId, env: r.env, detail: null })),
         ...(w.markLoaded ? [{ op: 'loaded', app_id: null, env: null, detail: null }] : []),
       ];
       // Problem-only writes still move the journal, so standby replicas re-read them.
@@ -246,9 +250,18 @@ async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: Jour
   return positions;
 }
 
-/** Stored services (all, or those of `ids`) with their endpoints and task records. */
-async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null): Promise<StoredService[]> {
-  const only = <T extends Knex.QueryBuilder>(b: T): T => (ids ? (b.whereRaw('app_id = any(?::text[])', [ids]) as T) : b);
+/**
+ * Stored services (all, or those of the service keys `ids`) with their endpoints and task records.
+ * `siblings`: also every other service of the same apps (keys `<appId>#<port>`).
+ */
+async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null, siblings = false): Promise<StoredService[]> {
+  const apps = ids && siblings ? [...new Set(ids.map(appIdOfKey))] : null;
+  const only = <T extends Knex.QueryBuilder>(b: T): T =>
+    !ids
+      ? b
+      : apps
+        ? (b.whereRaw(`app_id = any(?::text[]) or split_part(app_id, '#', 1) = any(?::text[])`, [ids, apps]) as T)
+        : (b.whereRaw('app_id = any(?::text[])', [ids]) as T);
   const services = await only(q('registry_services').select('app_id', 'spec', 'first_seen'));
   const endpoints = await only(q('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task'));
   const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();

@@ -41,6 +41,12 @@ export interface MarathonSyncOptions {
   maxRefetchBatch?: number;
   /** With an event source: snapshot anyway if no connect happened within this time (default 2000 ms). */
   initialSnapshotDelayMs?: number;
+  /**
+   * Refetch apps waiting for Marathon's readiness results this often (default 2000 ms; 0: never).
+   * The results have no event of their own; only apps with readiness checks and a running
+   * deployment are polled, at most `maxRefetchBatch` per round.
+   */
+  readinessPollMs?: number;
 }
 
 export type SyncResult = SnapshotOutcome | { result: 'failed'; error: string };
@@ -63,6 +69,7 @@ export class MarathonSync {
   private pendingRefetch = new Map<string, RefetchCause>();
   private readonly refetcher: Coalescer;
   private resyncTimer: unknown = null;
+  private readinessTimer: unknown = null;
   private unsubscribe: (() => void) | null = null;
   private stopped = true;
   private failures = 0;
@@ -94,6 +101,19 @@ export class MarathonSync {
     } else {
       void this.syncNow();
     }
+    this.pollReadiness();
+  }
+
+  private pollReadiness(): void {
+    const every = this.o.readinessPollMs ?? 2000;
+    if (every <= 0 || this.stopped) return;
+    this.readinessTimer = this.schedule(every, () => {
+      this.readinessTimer = null;
+      if (this.stopped) return;
+      const due = this.o.registry.appsAwaitingReadiness().slice(0, this.o.maxRefetchBatch ?? 50);
+      for (const id of due) this.requestRefetch(id, 'deployment');
+      this.pollReadiness();
+    });
   }
 
   /** Stop timers and the subscription; waits for work in flight. */
@@ -103,6 +123,8 @@ export class MarathonSync {
     this.unsubscribe = null;
     if (this.resyncTimer) this.clock.clearTimeout(this.resyncTimer);
     this.resyncTimer = null;
+    if (this.readinessTimer) this.clock.clearTimeout(this.readinessTimer);
+    this.readinessTimer = null;
     await this.refetcher.stop();
     await Promise.allSettled([this.inflight, this.queued?.promise, ...this.background]);
   }

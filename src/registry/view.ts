@@ -1,4 +1,5 @@
 import type { Service } from '../model/types';
+import { serviceKey } from '../model/service-key';
 import { ChangeLog } from './changes';
 
 /** A consistent read of the registry: every service at one journal position. */
@@ -14,7 +15,7 @@ export interface RegistrySnapshot {
 export interface RegistryChanges {
   position: number;
   loaded: boolean;
-  /** By app id: the service as it is now, or null when the app publishes none any more. */
+  /** By `serviceKey` (model/service-key): the service as it is now, or null when it is no longer published. */
   changed: ReadonlyMap<string, Service | null>;
 }
 
@@ -44,20 +45,20 @@ export class InMemoryRegistryView implements RegistryView {
 
   /** Replace the whole catalog and advance the journal by one. */
   set(services: Service[]): void {
-    const before = new Map(this.current.services.map((s) => [s.appId, s]));
+    const before = new Map(this.current.services.map((s) => [serviceKey(s), s]));
     const ids = new Set<string>();
-    for (const s of services) if (before.get(s.appId) !== s) ids.add(s.appId);
-    const now = new Set(services.map((s) => s.appId));
+    for (const s of services) if (before.get(serviceKey(s)) !== s) ids.add(serviceKey(s));
+    const now = new Set(services.map(serviceKey));
     for (const id of before.keys()) if (!now.has(id)) ids.add(id);
     this.advance(services, [...ids]);
   }
 
-  /** Replace or add some services and remove others (by app id), advancing the journal by one. */
+  /** Replace or add some services and remove others (by `serviceKey`), advancing the journal by one. */
   update(upserts: Service[], removals: string[] = []): void {
-    const next = new Map(this.current.services.map((s) => [s.appId, s]));
+    const next = new Map(this.current.services.map((s) => [serviceKey(s), s]));
     for (const id of removals) next.delete(id);
-    for (const s of upserts) next.set(s.appId, s);
-    this.advance([...next.values()], [...upserts.map((s) => s.appId), ...removals]);
+    for (const s of upserts) next.set(serviceKey(s), s);
+    this.advance([...next.values()], [...upserts.map(serviceKey), ...removals]);
   }
 
   async snapshot(): Promise<RegistrySnapshot> {
@@ -76,7 +77,7 @@ export class InMemoryRegistryView implements RegistryView {
   async changesSince(position: number): Promise<RegistryChanges | null> {
     const ids = this.log.since(position);
     if (!ids) return null;
-    const byId = new Map(this.current.services.map((s) => [s.appId, s]));
+    const byId = new Map(this.current.services.map((s) => [serviceKey(s), s]));
     return { position: this.current.position, loaded: this.current.loaded, changed: new Map([...ids].map((id) => [id, byId.get(id) ?? null])) };
   }
 

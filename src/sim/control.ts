@@ -9,7 +9,7 @@ import { type SimApp, type SimTask, type TaskState, canonicalAppId, newUuid } fr
 import type { SimAuth, SimNode } from './node';
 import { type PumpOptions, type SeedOptions, pump, seed } from './seed';
 import type { SimCluster } from './state';
-import { newTask, setHealth, setTaskState, wipeHealth } from './tasks';
+import { newTask, setHealth, setReady, setTaskState, wipeHealth } from './tasks';
 import { validateApp } from './validate';
 
 type Json = Record<string, unknown>;
@@ -80,6 +80,12 @@ export class SimControl {
   setHealth(taskId: string, alive: boolean): void {
     const { app, task } = this.task(taskId);
     setHealth(this.cluster, app, task, alive);
+  }
+
+  /** The running deployment's readiness verdict for a task (apps with readiness checks); Marathon emits no event for it. */
+  setReady(taskId: string, ready = true): void {
+    const { task } = this.task(taskId);
+    setReady(this.cluster, task, ready);
   }
 
   setTaskState(taskId: string, state: TaskState, message = ''): void {

@@ -8,7 +8,8 @@ import * as ev from './events';
 import { type AppDefinition, type SimApp, type SimTask, canonicalAppId, isoNow, newUuid } from './model';
 import { normalizeApp } from './normalize';
 import type { PlaceTask, RunningDeployment, SimCluster } from './state';
-import { hasHealthChecks, newTask, setHealth, setTaskState } from './tasks';
+import { once } from 'node:events';
+import { hasHealthChecks, hasReadinessChecks, newTask, setHealth, setReady, setTaskState } from './tasks';
 
 type Json = Record<string, unknown>;
 
@@ -20,6 +21,11 @@ export interface DeployOptions {
   placeTask?: PlaceTask;
   /** Whether new tasks of health-checked apps pass their first check (default: cluster's autoHealthy). */
   healthy?: boolean;
+  /**
+   * Whether new tasks of apps with readiness checks pass them by themselves (default true). False:
+   * they stay `ready: false` and the deployment waits (as Marathon does) until `control.setReady`.
+   */
+  ready?: boolean;
 }
 
 interface Ctx {
@@ -51,7 +57,18 @@ async function launch(x: Ctx, app: SimApp, indexes: number[]): Promise<SimTask[]
     if (!(await tick(x))) return tasks;
     for (const t of tasks) if (app.tasks.has(t.id)) setHealth(x.c, app, t, true);
   }
+  if (hasReadinessChecks(app.def)) await awaitReadiness(x, app, tasks);
   return tasks;
+}
+
+/** Marathon runs readiness checks on the tasks a deployment launched and goes on once all are ready. */
+async function awaitReadiness(x: Ctx, app: SimApp, tasks: SimTask[]): Promise<void> {
+  for (const t of tasks) if (app.tasks.has(t.id)) t.ready = false;
+  if (x.opts.ready ?? true) {
+    if (!(await tick(x))) return;
+    for (const t of tasks) if (app.tasks.has(t.id)) setReady(x.c, t, true);
+  }
+  while (!x.d.cancelled && tasks.some((t) => app.tasks.has(t.id) && t.ready !== true)) await once(x.c, 'readiness');
 }
 
 async function kill(x: Ctx, app: SimApp, tasks: SimTask[]): Promise<void> {
@@ -89,6 +106,8 @@ function startDeployment(
       if (d.cancelled) c.publish(ev.deploymentFailed(plan, c.flavour, 'The deployment has been cancelled'));
       for (const a of apps) a.deployments.delete(d.id);
       c.deployments.delete(d.id);
+      // Readiness results live only as long as the deployment that ran the checks.
+      for (const a of apps) if (a.deployments.size === 0) for (const t of a.tasks.values()) t.ready = null;
     }
   })();
   return d;
@@ -99,6 +118,8 @@ const step = (action: ev.ActionName, app: string): ev.Step => ({ actions: [{ act
 /** Cancels deployments touching `appId` (Marathon's `force=true`). */
 export function cancelDeployments(c: SimCluster, appId: string): void {
   for (const d of c.deployments.values()) if (d.appIds.includes(appId)) d.cancelled = true;
+  // A deployment waiting for readiness wakes up to see it was cancelled.
+  c.emit('readiness');
 }
 
 /** Creates an app (input validated by the caller) and deploys its instances. */

@@ -88,6 +88,11 @@ export interface SimTask extends TaskPlacement {
   version: string;
   incarnation: number;
   health: HealthResult | null;
+  /**
+   * The running deployment's readiness verdict for this task (apps with `readinessChecks`); null:
+   * no result (no checks, or the deployment that ran them is over: Marathon drops them then).
+   */
+  ready: boolean | null;
 }
 
 /** Canonical (1.5+ shaped) app definition, defaults filled in. */

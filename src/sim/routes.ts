@@ -69,7 +69,7 @@ function listApps(c: SimCluster, r: RouteRequest): Reply {
   return { status: 200, body: null, raw: `{"apps":[${apps.join(',')}]}` };
 }
 
-function getApp(c: SimCluster, rest: string): Reply {
+function getApp(c: SimCluster, rest: string, embed: string[] = []): Reply {
   if (rest.endsWith('/*')) {
     const prefix = canonicalAppId(rest.slice(0, -2));
     const all = { ...parseEmbed(['tasks', 'counts', 'deployments', 'lastTaskFailure']) };
@@ -84,7 +84,7 @@ function getApp(c: SimCluster, rest: string): Reply {
   const id = canonicalAppId(rest);
   const app = c.apps.get(id);
   if (!app) return notFound(id);
-  return { status: 200, body: { app: appJson(app, c.flavour, parseEmbed(['tasks', 'counts', 'deployments', 'lastTaskFailure'])) } };
+  return { status: 200, body: { app: appJson(app, c.flavour, parseEmbed(['tasks', 'counts', 'deployments', 'lastTaskFailure', ...embed])) } };
 }
 
 function postApp(c: SimCluster, r: RouteRequest): Reply {
@@ -138,7 +138,7 @@ function appsRoute(c: SimCluster, r: RouteRequest): Reply {
     if (r.method === 'PUT') return putApps(c, r);
     return { status: 405, body: { message: 'Method not allowed' } };
   }
-  if (r.method === 'GET') return getApp(c, rest);
+  if (r.method === 'GET') return getApp(c, rest, r.query.getAll('embed'));
   if (r.method === 'POST' && rest.endsWith('/restart')) {
     const id = canonicalAppId(rest.slice(0, -8));
     if (!c.apps.has(id)) return notFound(id);

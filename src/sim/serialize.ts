@@ -230,6 +230,8 @@ function app110(def: AppDefinition): Json {
     role: '*',
   });
   if (def.user !== undefined) out.user = def.user;
+  // Only apps that have readiness checks show them (apps without keep their former JSON).
+  if (Array.isArray(def.readinessChecks) && def.readinessChecks.length > 0) out.readinessChecks = def.readinessChecks;
   if (def.taskKillGracePeriodSeconds !== null) out.taskKillGracePeriodSeconds = def.taskKillGracePeriodSeconds;
   if (Array.isArray(def.acceptedResourceRoles)) out.acceptedResourceRoles = def.acceptedResourceRoles;
   return out;
@@ -240,13 +242,24 @@ export function appDefinitionJson(def: AppDefinition, flavour: Flavour): Json {
   return flavour === '1.4' ? app14(def) : app110(def);
 }
 
+/** `readinessCheckResults`: one per task that has a verdict in the running deployment (and check). */
+function readinessResults(app: SimApp): Json[] {
+  const checks = Array.isArray(app.def.readinessChecks) ? (app.def.readinessChecks as Json[]) : [];
+  const out: Json[] = [];
+  for (const t of app.tasks.values()) {
+    if (t.ready === null) continue;
+    for (const c of checks) out.push({ name: c.name ?? 'readinessCheck', taskId: t.id, ready: t.ready, lastResponse: null });
+  }
+  return out;
+}
+
 /** One app as `/v2/apps` shows it, with what `embed` asks for. */
 export function appJson(app: SimApp, flavour: Flavour, embed: Embed): Json {
   const out = appDefinitionJson(app.def, flavour);
   out.versionInfo = app.versionInfo;
   if (embed.counts) Object.assign(out, counts(app));
   if (embed.deployments) out.deployments = [...app.deployments].map((id) => ({ id }));
-  if (embed.readiness) out.readinessCheckResults = [];
+  if (embed.readiness) out.readinessCheckResults = readinessResults(app);
   if (embed.tasks) out.tasks = [...app.tasks.values()].map((t) => taskJson(t, app.def, flavour));
   if (embed.lastTaskFailure) {
     /* no failures recorded: Marathon omits the field */
@@ -267,7 +280,7 @@ export function appJsonText(app: SimApp, flavour: Flavour, embed: Embed): string
   const extra: Json = { versionInfo: app.versionInfo };
   if (embed.counts) Object.assign(extra, counts(app));
   if (embed.deployments) extra.deployments = [...app.deployments].map((id) => ({ id }));
-  if (embed.readiness) extra.readinessCheckResults = [];
+  if (embed.readiness) extra.readinessCheckResults = readinessResults(app);
   if (embed.tasks) extra.tasks = [...app.tasks.values()].map((t) => taskJson(t, app.def, flavour));
   return `${cached.text},${JSON.stringify(extra).slice(1)}`;
 }

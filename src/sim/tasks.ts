@@ -50,6 +50,7 @@ export function newTask(c: SimCluster, app: SimApp, index: number, place?: Place
     version: def.version,
     incarnation,
     health: null,
+    ready: null,
     host: override.host ?? agent.host,
     slaveId: override.slaveId ?? agent.slaveId,
     ports: override.ports ?? defaultPorts(c, def),
@@ -108,4 +109,14 @@ export function wipeHealth(c: SimCluster): void {
 
 export function hasHealthChecks(def: AppDefinition): boolean {
   return ((def.healthChecks as unknown[] | undefined) ?? []).length > 0;
+}
+
+export function hasReadinessChecks(def: AppDefinition): boolean {
+  return Array.isArray(def.readinessChecks) && def.readinessChecks.length > 0;
+}
+
+/** Sets a task's readiness verdict (no event: Marathon has none for readiness) and wakes deployments waiting on it. */
+export function setReady(c: SimCluster, task: SimTask, ready: boolean): void {
+  task.ready = ready;
+  c.emit('readiness');
 }

@@ -6,6 +6,8 @@ export interface Endpoint {
   host: string;
 }
 export interface Service {
+  /** Per-port services only: the port name or index (docs/labels.md "Several ports"). */
+  port?: string;
   env: string;
   appId: string;
   domains: string[];

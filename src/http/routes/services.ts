@@ -38,6 +38,8 @@ const serviceSchema = {
   properties: {
     env: { type: 'string' },
     appId: { type: 'string' },
+    // Present only on a per-port service: the port name or index its labels use.
+    port: { type: 'string' },
     domains: { type: 'array', items: { type: 'string' } },
     proxy: { type: 'string', enum: ['http', 'tcp', 'none'] },
     listen: nullable('integer'),

@@ -46,7 +46,7 @@ function dnsState(s: Service): HTMLElement {
 }
 
 function row(s: Service, excluded: Set<string>): HTMLElement {
-  const key = `${s.env} ${s.appId}`;
+  const key = `${s.env} ${s.appId} ${s.port ?? ''}`;
   const toggle = (e: Event) => {
     if ((e.target as HTMLDetailsElement).open) open.add(key);
     else open.delete(key);
@@ -65,7 +65,7 @@ function row(s: Service, excluded: Set<string>): HTMLElement {
         ' ',
         badge(s.env, 'info'),
         ' ',
-        h('span', { class: 'muted' }, s.appId),
+        h('span', { class: 'muted' }, s.port === undefined ? s.appId : `${s.appId} port ${s.port}`),
         h(
           'span',
           { class: 'svc-state' },
