@@ -46,7 +46,7 @@ export const PROBLEM_CODES = {
   NGINX_RENDER_FAILED: 'NGINX_RENDER_FAILED',
   /** Another tcp service in the same environment already listens on this port in Nginx. */
   NGINX_LISTEN_CONFLICT: 'NGINX_LISTEN_CONFLICT',
-  /** The Nginx test command rejected this service's file; it is kept out until the app definition changes. */
+  /** The Nginx test command rejected this service's file (confirmed by a second run); kept out, retried with backoff and when the app definition changes. */
   NGINX_CONFIG_REJECTED: 'NGINX_CONFIG_REJECTED',
 
   // Untrusted input, addresses and reserved names (src/rules decides; the model raises these).

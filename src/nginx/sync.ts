@@ -2,21 +2,26 @@ import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { RegistryView } from '../registry/view';
-import { applyChanges } from './apply';
-import { commandControl, type NginxControl } from './command';
+import { applyChanges, inPlaceWorkspace, stagedWorkspace, type Workspace } from './apply';
+import { writeCandidateConf } from './candidate-conf';
+import { commandControl, testsCandidate, type NginxControl } from './command';
 import { DiskState } from './disk-state';
 import { removeStaleTemps } from './files';
-import { Exclusions } from './exclusions';
+import { Exclusions, type ExcludedService } from './exclusions';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
-import { guardReason, planSync } from './plan';
+import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type Templates } from './render';
+import { RenderMemo, renderServices, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
+import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
+import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
+/** Default cap of the gap between retries of a quarantined service (BERTH_NGINX_QUARANTINE_MAX_MS). */
+export const DEFAULT_QUARANTINE_MAX_MS = 600_000;
 
 /** Plain options; `main.ts` maps config onto them. */
 export interface NginxSyncOptions {
@@ -25,6 +30,13 @@ export interface NginxSyncOptions {
   httpListen: string;
   testCmd: string;
   reloadCmd: string;
+  /**
+   * The operator's main nginx.conf (BERTH_NGINX_MAIN_CONF): when set, each test gets a candidate
+   * copy whose includes of `dir` point at the staging tree (BERTH_NGINX_CANDIDATE_CONF).
+   */
+  mainConf?: string | null;
+  /** Cap of the doubling gap between retries of a quarantined service. */
+  quarantineMaxMs?: number;
   intervalMs: number;
   commandTimeoutMs: number;
   maxRemovalRatio: number;
@@ -44,7 +56,7 @@ export interface SyncStatusView {
   lastRun: SyncRun | null;
   lastReloadAt: string | null;
   appliedPosition: number | null;
-  excluded: Array<{ env: string; appId: string; path: string }>;
+  excluded: ExcludedService[];
 }
 
 /**
@@ -78,7 +90,10 @@ export class NginxSync {
   private lastRun: SyncRun | null = null;
   private lastReloadAt: string | null = null;
   private appliedPosition: number | null = null;
-  private readonly excluded = new Exclusions();
+  private readonly excluded: Exclusions;
+  private warnedNoInclude = false;
+  /** Null when the test command does not look at the candidate: changes are then tested in the live folder. */
+  private readonly staging: Staging | null;
 
   constructor(private readonly opts: NginxSyncOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -86,6 +101,8 @@ export class NginxSync {
     this.metrics = createNginxMetrics(opts.metricsRegistry, () => this.clock.now());
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
+    this.excluded = new Exclusions(opts.intervalMs, opts.quarantineMaxMs ?? DEFAULT_QUARANTINE_MAX_MS);
+    this.staging = testsCandidate(opts.testCmd) ? new Staging(opts.dir) : null;
     this.recorder = new RunRecorder(opts.store, this.metrics, opts.logger);
     this.loop = coalesce({
       clock: this.clock,
@@ -100,6 +117,25 @@ export class NginxSync {
     this.stopped = false;
     const stale = await removeStaleTemps(this.opts.dir);
     if (stale > 0) this.opts.logger.info({ stale }, 'removed temp files left by an interrupted sync');
+    if (this.staging && this.opts.testCmd.includes('BERTH_NGINX_CANDIDATE_CONF') && !this.opts.mainConf)
+      this.opts.logger.error(
+        { testCmd: this.opts.testCmd },
+        'the nginx test command uses $BERTH_NGINX_CANDIDATE_CONF but BERTH_NGINX_MAIN_CONF is not set: every test will fail',
+      );
+    if (this.staging) {
+      // Whatever a killed predecessor staged was never tested or never made live: start from live.
+      const started = this.clock.now();
+      const files = await this.staging.reset().catch((err: Error) => {
+        this.opts.logger.warn({ err: err.message }, 'nginx staging could not be rebuilt; the first run tries again');
+        return -1;
+      });
+      this.opts.logger.info({ files, ms: this.clock.now() - started }, 'nginx staging rebuilt from the live folder');
+    } else if (this.opts.testCmd.trim() !== '') {
+      this.opts.logger.warn(
+        { testCmd: this.opts.testCmd },
+        'nginx test command does not use $BERTH_NGINX_CANDIDATE_CONF/_DIR: changes are tested in the live folder, which a crash during the test can leave untested (set BERTH_NGINX_MAIN_CONF)',
+      );
+    }
     this.unsubscribe = this.opts.view.onChange(() => this.onChange());
     this.loop.request({ delayMs: 0 });
   }
@@ -144,7 +180,11 @@ export class NginxSync {
     if (this.stopped) return;
     const moved = position !== this.lastSeenPosition;
     const retryDue = this.retryAt !== null && this.clock.now() >= this.retryAt;
-    if (moved || retryDue) await this.enqueue(moved ? 'interval' : 'retry', false);
+    // A quarantined service due for its retry starts a run of its own, unless failed runs are
+    // already being retried with their own backoff.
+    const quarantineAt = this.excluded.nextRetryAt();
+    const quarantineDue = this.retryAt === null && quarantineAt !== null && this.clock.now() >= quarantineAt;
+    if (moved || retryDue || quarantineDue) await this.enqueue(moved ? 'interval' : 'retry', false);
   }
 
   private enqueue(trigger: SyncTrigger, bypassGuard: boolean): Promise<SyncRun> {
@@ -173,9 +213,15 @@ export class NginxSync {
       this.templates ??= await loadTemplates(this.opts.templatesDir);
       const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
       this.memo.rotate();
+      const reads = this.disk.reads;
       const disk = await this.disk.current();
-      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected);
+      if (this.staging) {
+        if (this.disk.reads !== reads) this.staging.invalidate(); // live was read again: it may have been edited by hand
+        await this.staging.mirror();
+      }
+      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
       const plan = planSync(rendered.files, disk, keep, this.disk);
+      this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
@@ -199,10 +245,19 @@ export class NginxSync {
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }
       this.held = null;
-      const outcome = await applyChanges(plan.changes, this.opts.dir, this.control, this.opts.logger);
-      if (outcome.status === 'applied' || outcome.stage === 'reload') this.disk.written(plan.changes);
+      const outcome = await applyChanges(
+        plan.changes,
+        await this.workspace(rendered.files, disk, plan.changes),
+        this.control,
+        this.opts.logger,
+        this.pendingReload,
+      );
+      if (outcome.flaky) this.opts.logger.warn({ position }, 'nginx test failed once and passed when run again; applied');
+      const live = outcome.status === 'applied' || outcome.stage === 'reload';
+      if (live && !outcome.rebuilt) this.disk.written(plan.changes.filter((c) => !outcome.offenders.includes(c)));
       else this.disk.forget();
-      this.excluded.add(outcome.offenders);
+      if (live) this.excluded.passed(plan.changes.filter((c) => !outcome.offenders.includes(c)));
+      this.excluded.add(outcome.offenders, this.clock.now());
       if (outcome.offenders.length > 0) await this.problems.update(rendered.rejected, this.excluded.list());
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });
       if (outcome.stage === 'reload') this.pendingReload = true;
@@ -241,6 +296,24 @@ export class NginxSync {
     }
   }
 
+  /** Where this run's changes are tested: the staging tree (with a fresh candidate conf), or the live folder. */
+  private async workspace(files: readonly RenderedFile[], disk: ReadonlyMap<string, FileBytes>, changes: readonly FileChange[]): Promise<Workspace> {
+    if (!this.staging) return inPlaceWorkspace(this.opts.dir);
+    let conf: string | null = null;
+    if (this.opts.mainConf) {
+      conf = path.join(this.opts.dir, CANDIDATE_CONF_NAME);
+      const { staged } = await writeCandidateConf(this.opts.mainConf, this.opts.dir, this.staging.root, conf);
+      if (staged === 0 && !this.warnedNoInclude) {
+        this.warnedNoInclude = true;
+        this.opts.logger.warn(
+          { mainConf: this.opts.mainConf, dir: this.opts.dir },
+          'BERTH_NGINX_MAIN_CONF has no include of BERTH_NGINX_DIR: the test cannot see berth files',
+        );
+      }
+    }
+    return stagedWorkspace(this.staging, conf, () => desiredSet(files, disk, changes));
+  }
+
   /**
    * A failed run is retried on the next tick, then with doubling pauses up to a minute while it
    * keeps failing (a broken nginx.conf must not turn into a failed run and an error line every tick).
@@ -258,4 +331,37 @@ export class NginxSync {
     this.lastRun = await this.recorder.record({ ...partial, finishedAt: new Date(finished).toISOString() }, finished - started);
     return this.lastRun;
   }
+}
+
+/**
+ * The complete set of managed files after `changes` (content from the rendering, or the live bytes
+ * for a file the plan leaves as it is), for rebuilding when the live files fail on their own.
+ */
+function desiredSet(
+  files: readonly RenderedFile[],
+  disk: ReadonlyMap<string, FileBytes>,
+  changes: readonly FileChange[],
+): { desired: FileChange[]; live: string[] } {
+  const after = new Map<string, FileChange>();
+  const rendered = new Map(files.map((f) => [f.path, f]));
+  for (const [p, bytes] of disk) {
+    const f = rendered.get(p);
+    const content = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    const who = f ?? { env: p.split('/')[0], appId: p, definitionKey: null };
+    after.set(p, {
+      path: p,
+      env: who.env,
+      appId: who.appId,
+      content,
+      before: null,
+      serversBefore: 0,
+      serversAfter: 0,
+      definitionKey: f ? f.definitionKey : null,
+    });
+  }
+  for (const c of changes) {
+    if (c.content === null) after.delete(c.path);
+    else after.set(c.path, { ...c, before: null });
+  }
+  return { desired: [...after.values()], live: [...disk.keys()] };
 }

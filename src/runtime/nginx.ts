@@ -46,6 +46,8 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
     httpListen: config.nginx.httpListen,
     testCmd: config.nginx.testCmd,
     reloadCmd: config.nginx.reloadCmd,
+    mainConf: config.nginx.mainConf,
+    quarantineMaxMs: config.nginx.quarantineMaxMs,
     intervalMs: config.syncIntervalMs,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     maxRemovalRatio: config.maxRemovalRatio,

@@ -42,7 +42,19 @@ const statusSchema = {
     lastRun: { anyOf: [{ type: 'null' }, syncRunSchema] },
     lastReloadAt: nullable('string'),
     appliedPosition: nullable('integer'),
-    excluded: { type: 'array', items: { type: 'object', properties: { env: { type: 'string' }, appId: { type: 'string' }, path: { type: 'string' } } } },
+    excluded: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          env: { type: 'string' },
+          appId: { type: 'string' },
+          path: { type: 'string' },
+          failures: { type: 'integer' },
+          retryAt: { type: 'string' },
+        },
+      },
+    },
   },
 } as const;
 
