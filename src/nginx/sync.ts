@@ -258,7 +258,7 @@ export class NginxSync {
       else this.disk.forget();
       if (live) this.excluded.passed(plan.changes.filter((c) => !outcome.offenders.includes(c)));
       this.excluded.add(outcome.offenders, this.clock.now());
-      if (outcome.offenders.length > 0) await this.problems.update(rendered.rejected, this.excluded.list());
+      await this.problems.update(rendered.rejected, this.excluded.list()); // offenders raised, retried ones that passed cleared
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });
       if (outcome.stage === 'reload') this.pendingReload = true;
       if (outcome.status === 'applied') {
