@@ -110,5 +110,10 @@ export function candidateEnv(target: TestTarget): Record<string, string> {
   return target.conf ? { BERTH_NGINX_CANDIDATE_DIR: target.dir, BERTH_NGINX_CANDIDATE_CONF: target.conf } : { BERTH_NGINX_CANDIDATE_DIR: target.dir };
 }
 
-/** Whether a test command checks the candidate (staging) rather than whatever the live nginx.conf includes. */
-export const testsCandidate = (testCmd: string): boolean => testCmd.trim() === '' || testCmd.includes('BERTH_NGINX_CANDIDATE_');
+/**
+ * Whether the test command checks the candidate (staging) rather than whatever the live nginx.conf
+ * includes: a main conf is configured (a candidate exists to be tested), or the command names one
+ * of the candidate variables, or there is no test at all.
+ */
+export const testsCandidate = (testCmd: string, mainConf: string | null | undefined): boolean =>
+  testCmd.trim() === '' || Boolean(mainConf) || testCmd.includes('BERTH_NGINX_CANDIDATE_');

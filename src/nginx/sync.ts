@@ -102,7 +102,7 @@ export class NginxSync {
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
     this.excluded = new Exclusions(opts.intervalMs, opts.quarantineMaxMs ?? DEFAULT_QUARANTINE_MAX_MS);
-    this.staging = testsCandidate(opts.testCmd) ? new Staging(opts.dir) : null;
+    this.staging = testsCandidate(opts.testCmd, opts.mainConf) ? new Staging(opts.dir) : null;
     this.recorder = new RunRecorder(opts.store, this.metrics, opts.logger);
     this.loop = coalesce({
       clock: this.clock,

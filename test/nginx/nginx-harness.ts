@@ -32,6 +32,8 @@ export interface RealNginx {
   dir: string;
   httpPort: number;
   testCmd: string;
+  /** The test of the candidate conf berth writes (with BERTH_NGINX_MAIN_CONF = `conf`): what the staged sync runs. */
+  candidateTestCmd: string;
   reloadCmd: string;
   /** Worker generations nginx started after its first (one per reload it performed), from its log. */
   reconfigurations(): number;
@@ -79,6 +81,7 @@ export async function startNginx(): Promise<RealNginx> {
     dir,
     httpPort,
     testCmd: `${base} -t -q`,
+    candidateTestCmd: `nginx -p ${prefix}/ -c "$BERTH_NGINX_CANDIDATE_CONF" -t -q`,
     reloadCmd: `${base} -s reload`,
     reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
     stop: async () => {
