@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       httpListen: '80',
       testCmd: 'nginx -t',
       reloadCmd: 'nginx -s reload',
+      mainConf: null,
+      quarantineMaxMs: 600000,
     });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
@@ -64,6 +66,13 @@ describe('loadConfig', () => {
     expect(c.dns.forwarders).toEqual(['10.0.0.2:53', '10.0.0.3:5300']);
     expect(c.environments['func-a']).toEqual({ clients: ['127.0.0.2/32'], proxyAddresses: ['10.0.0.5'] });
     expect(c.nginx.reloadCmd).toBe('');
+  });
+
+  it('with BERTH_NGINX_MAIN_CONF the default test checks the candidate conf; a test command of the operator is kept as given', () => {
+    const staged = loadConfig({ BERTH_NGINX_MAIN_CONF: '/etc/nginx/nginx.conf' });
+    expect(staged.nginx).toMatchObject({ mainConf: '/etc/nginx/nginx.conf', testCmd: 'nginx -t -c "$BERTH_NGINX_CANDIDATE_CONF"' });
+    const own = loadConfig({ BERTH_NGINX_MAIN_CONF: '/etc/nginx/nginx.conf', BERTH_NGINX_TEST_CMD: '/usr/local/bin/check-nginx' });
+    expect(own.nginx.testCmd).toBe('/usr/local/bin/check-nginx');
   });
 
   it('names every bad key and why, in one error', () => {
