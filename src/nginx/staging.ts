@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { removeFile, writeFileAtomic } from './files';
+import { removeFile, removeStaleTemps, writeFileAtomic } from './files';
 
 // Both live inside BERTH_NGINX_DIR (same file system, so a rename is atomic) under names that start
 // with a dot: glob(3), which Nginx's `include` uses, never lets `*` match a leading dot, so an
@@ -46,12 +46,21 @@ async function listTree(root: string): Promise<Map<string, { ino: number; link: 
   return out;
 }
 
-/** Makes `to/rel` the same file as `from/rel` (a hard link; a copy where links are not possible), atomically. */
-async function linkInto(from: string, to: string, rel: string): Promise<void> {
+/**
+ * Makes `to/rel` the same file as `from/rel` (a hard link; a copy where links are not possible),
+ * atomically through a temp name, or directly when `to/rel` does not exist yet (`fresh`: staging
+ * only, which Nginx never reads; a third of the system calls when building 10,000 links).
+ */
+async function linkInto(from: string, to: string, rel: string, fresh = false): Promise<void> {
   const target = path.join(to, rel);
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = fresh ? target : path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const source = path.join(from, rel);
   const place = async () => {
+    if (fresh)
+      return fs.link(source, temp).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPERM' && err.code !== 'EXDEV' && err.code !== 'ENOTSUP') throw err;
+        await fs.copyFile(source, temp);
+      });
     const st = await fs.lstat(source);
     if (st.isSymbolicLink()) await fs.symlink(await fs.readlink(source), temp);
     else
@@ -66,7 +75,7 @@ async function linkInto(from: string, to: string, rel: string): Promise<void> {
       await fs.mkdir(path.dirname(target), { recursive: true });
       await place();
     });
-    await fs.rename(temp, target);
+    if (temp !== target) await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw err;
@@ -94,11 +103,16 @@ export class Staging {
     this.root = path.join(liveDir, STAGING_NAME);
   }
 
-  /** Discards staging entirely (leftovers of a killed predecessor) and builds it again from live. */
+  /**
+   * Discards whatever a killed predecessor left in staging: every entry that is not the very live
+   * file (same inode) is replaced by a link to it or removed, and temp files are deleted. An
+   * untouched staging tree costs only lstat calls, where deleting and relinking 10,000 files took
+   * seconds.
+   */
   async reset(): Promise<number> {
-    await fs.rm(this.root, { recursive: true, force: true });
+    const temps = await removeStaleTemps(this.root);
     this.dirty = true;
-    return this.mirror();
+    return temps + (await this.mirror());
   }
 
   /** Marks staging as possibly different from live (an operator may have edited live): re-mirrored before the next use. */
@@ -117,7 +131,7 @@ export class Staging {
     const [live, staged] = await Promise.all([listTree(this.liveDir), listTree(this.root)]);
     const relink = [...live].filter(([rel, e]) => e.link || staged.get(rel)?.ino !== e.ino).map(([rel]) => rel);
     const remove = [...staged.keys()].filter((rel) => !live.has(rel));
-    await eachLimited(relink, (rel) => linkInto(this.liveDir, this.root, rel));
+    await eachLimited(relink, (rel) => linkInto(this.liveDir, this.root, rel, !staged.has(rel) && !live.get(rel)!.link));
     await eachLimited(remove, (rel) => removeFile(this.root, rel));
     this.dirty = false;
     return relink.length + remove.length;

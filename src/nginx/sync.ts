@@ -216,7 +216,9 @@ export class NginxSync {
       const reads = this.disk.reads;
       const disk = await this.disk.current();
       if (this.staging) {
-        if (this.disk.reads !== reads) this.staging.invalidate(); // live was read again: it may have been edited by hand
+        // Live was read again (after the first read, which follows the mirror made at start): it may
+        // have been edited by hand, so staging looks at it again.
+        if (reads > 0 && this.disk.reads !== reads) this.staging.invalidate();
         await this.staging.mirror();
       }
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
