@@ -22,7 +22,17 @@ export interface Config {
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
   /** DNS abuse limits (README "DNS abuse limits"). */
   dnsLimits: DnsLimits;
-  nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
+  nginx: {
+    dir: string;
+    templates: string;
+    httpListen: string;
+    testCmd: string;
+    reloadCmd: string;
+    /** Loopback `ip:port` of the admin server in http.conf; '' = none (no confirmation). */
+    adminListen: string;
+    confirmTimeoutMs: number;
+    errorLog?: string;
+  };
   syncIntervalMs: number;
   resyncIntervalMs: number;
   marathonFailureGraceMs: number;
@@ -94,6 +104,13 @@ export const KEYS = {
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
   BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
+  BERTH_NGINX_ADMIN_LISTEN: key(
+    p.loopbackListen,
+    'loopback ip:port of the admin server berth renders into http.conf (answers the generation id); empty = none, reloads are not confirmed',
+    '127.0.0.1:8099',
+  ),
+  BERTH_NGINX_CONFIRM_TIMEOUT_MS: key(p.integer(100, 600000), 'how long after a reload Nginx has to answer the new generation before the run fails', 5000),
+  BERTH_NGINX_ERROR_LOG: key(p.text, "Nginx's error log; its last lines explain a reload that was not confirmed (optional)"),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
@@ -155,6 +172,9 @@ export function toConfig(v: Values): Config {
       httpListen: v.BERTH_NGINX_HTTP_LISTEN!,
       testCmd: v.BERTH_NGINX_TEST_CMD ?? '',
       reloadCmd: v.BERTH_NGINX_RELOAD_CMD ?? '',
+      adminListen: v.BERTH_NGINX_ADMIN_LISTEN ?? '',
+      confirmTimeoutMs: v.BERTH_NGINX_CONFIRM_TIMEOUT_MS!,
+      errorLog: v.BERTH_NGINX_ERROR_LOG || undefined,
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

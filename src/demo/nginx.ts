@@ -80,6 +80,8 @@ export interface DemoNginx {
   /** For BERTH_NGINX_TEST_CMD / BERTH_NGINX_RELOAD_CMD. */
   testCmd: string;
   reloadCmd: string;
+  /** For BERTH_NGINX_ERROR_LOG. */
+  errorLog: string;
   pid(): number | undefined;
   stop(): Promise<void>;
 }
@@ -146,6 +148,7 @@ export async function startDemoNginx(o: DemoNginxOptions, waitListening: () => P
     pidFile,
     testCmd: `${base} -t -q`,
     reloadCmd: `${base} -s reload`,
+    errorLog: path.join(o.prefix, 'error.log'),
     pid: () => (child.exitCode === null ? child.pid : undefined),
     stop: () => (stopping ??= stop()),
   };

@@ -4,9 +4,13 @@ import type { Logger } from '../log';
 import type { RegistryView } from '../registry/view';
 import { applyChanges } from './apply';
 import { commandControl, type NginxControl } from './command';
+import { GenerationConfirmer } from './confirm';
 import { DiskState } from './disk-state';
 import { removeStaleTemps } from './files';
 import { Exclusions } from './exclusions';
+import { finalFiles, HttpContext } from './http-context';
+import type { HttpConfExtras } from './http-conf';
+import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync } from './plan';
 import { ProblemTracker } from './problem-tracker';
@@ -14,6 +18,7 @@ import { RenderMemo, renderServices, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { loadTemplates } from './templates';
+import { parseListen } from './validate';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
@@ -36,6 +41,16 @@ export interface NginxSyncOptions {
   clock?: Clock;
   /** Replaces the test/reload commands (tests); defaults to running `testCmd`/`reloadCmd`. */
   control?: NginxControl;
+  /** Loopback `ip:port` of the admin server in http.conf; empty or absent: none, reloads are not confirmed. */
+  adminListen?: string;
+  /** How long Nginx has to answer the new generation after a reload (default 5 s). */
+  confirmTimeoutMs?: number;
+  /** Nginx's error log, quoted when a reload is not confirmed. */
+  errorLog?: string;
+  /** Added to http.conf by other parts of berth. */
+  httpExtras?: HttpConfExtras;
+  /** Replaces the "is this TCP port taken" check (tests). */
+  portInUse?: (host: string | null, port: number) => Promise<boolean>;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -45,6 +60,10 @@ export interface SyncStatusView {
   lastReloadAt: string | null;
   appliedPosition: number | null;
   excluded: Array<{ env: string; appId: string; path: string }>;
+  /** Generation id of the configuration berth last applied (and confirmed, when an admin server is configured). */
+  generation: string | null;
+  /** Set while Nginx does not answer the generation berth reloaded it with. */
+  unconfirmed: { generation: string; reason: string; since: string } | null;
 }
 
 /**
@@ -79,10 +98,32 @@ export class NginxSync {
   private lastReloadAt: string | null = null;
   private appliedPosition: number | null = null;
   private readonly excluded = new Exclusions();
+  private readonly httpContext: HttpContext;
+  private readonly confirmer: GenerationConfirmer | null;
+  private readonly ports: TcpPortCheck;
+  private generation: string | null = null;
+  private unconfirmed: SyncStatusView['unconfirmed'] = null;
 
   constructor(private readonly opts: NginxSyncOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const adminListen = opts.adminListen?.trim() ?? '';
+    this.httpContext = new HttpContext(opts.dir, adminListen, opts.httpExtras);
+    // No confirmation without an admin server, nor when nothing reloads Nginx (render only).
+    this.confirmer =
+      adminListen !== '' && opts.reloadCmd.trim() !== ''
+        ? new GenerationConfirmer({ adminListen, timeoutMs: opts.confirmTimeoutMs ?? 5000, errorLog: opts.errorLog })
+        : null;
+    this.ports = new TcpPortCheck(parseListen(opts.httpListen).host?.replace(/^\[|\]$/g, '') ?? null, opts.portInUse);
+    // The confirmation holds a connection to the running generation across the reload (confirm.ts).
+    this.control = {
+      test: () => control.test(),
+      reload: async () => {
+        await this.confirmer?.arm();
+        this.confirmer?.reloading();
+        return control.reload();
+      },
+    };
     this.metrics = createNginxMetrics(opts.metricsRegistry, () => this.clock.now());
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
@@ -129,6 +170,8 @@ export class NginxSync {
       lastReloadAt: this.lastReloadAt,
       appliedPosition: this.appliedPosition,
       excluded: this.excluded.list(),
+      generation: this.generation,
+      unconfirmed: this.unconfirmed,
     };
   }
 
@@ -171,11 +214,17 @@ export class NginxSync {
       const snapshot = await this.opts.view.snapshot();
       position = snapshot.position;
       this.templates ??= await loadTemplates(this.opts.templatesDir);
-      const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
+      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
       this.memo.rotate();
       const disk = await this.disk.current();
+      const checked = await this.ports.check(all.files, snapshot.services, disk);
+      const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected);
       const plan = planSync(rendered.files, disk, keep, this.disk);
+      const final = finalFiles(rendered.files, keep, disk);
+      const httpConf = this.httpContext.desired(snapshot.services, final);
+      const httpConfBefore = await this.httpContext.current();
+      const httpConfChanged = httpConfBefore !== httpConf.content;
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
@@ -186,9 +235,14 @@ export class NginxSync {
         if (disk.size > 0) this.pendingReload = true;
       }
 
-      if (plan.changes.length === 0 && !this.pendingReload) {
+      // A taken TCP port is looked at again later even when nothing else moves.
+      if (checked.rejected.length > 0) this.retryAt = this.clock.now() + Math.min(30_000, 5 * this.opts.intervalMs);
+
+      if (plan.changes.length === 0 && !httpConfChanged && !this.pendingReload) {
         this.held = null;
         if (snapshot.loaded) this.appliedPosition = position; // an empty disk matching a never-loaded registry is not "synced"
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
         return await this.finish({ ...base, position, status: 'unchanged' }, started);
       }
       const reason = bypassGuard ? null : guardReason(plan, snapshot.loaded, this.opts.maxRemovalRatio);
@@ -199,9 +253,27 @@ export class NginxSync {
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }
       this.held = null;
+      // http.conf goes first and is part of the base every bisection subset is tested on: the
+      // service files need its hash sizes and map, and it is never blamed as a service.
+      if (httpConfChanged) await this.httpContext.write(httpConf.content);
       const outcome = await applyChanges(plan.changes, this.opts.dir, this.control, this.opts.logger);
       if (outcome.status === 'applied' || outcome.stage === 'reload') this.disk.written(plan.changes);
       else this.disk.forget();
+      if (httpConfChanged && outcome.status === 'failed' && outcome.stage !== 'reload') await this.httpContext.write(httpConfBefore);
+      const confirmation = outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(httpConf.generation) : null;
+      if (confirmation && !confirmation.ok) {
+        // Nginx did not load what passed the test: the files stay, the reload is retried.
+        outcome.status = 'failed';
+        outcome.error = confirmation.error;
+        outcome.output = confirmation.logTail;
+        this.unconfirmed = { generation: httpConf.generation, reason: confirmation.error, since: this.unconfirmed?.since ?? new Date(started).toISOString() };
+        this.metrics.failures.inc({ stage: 'confirm' });
+        this.pendingReload = true;
+      } else if (outcome.status === 'applied') {
+        this.unconfirmed = null;
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
+      }
       this.excluded.add(outcome.offenders);
       if (outcome.offenders.length > 0) await this.problems.update(rendered.rejected, this.excluded.list());
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });

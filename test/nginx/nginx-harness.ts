@@ -33,6 +33,10 @@ export interface RealNginx {
   httpPort: number;
   testCmd: string;
   reloadCmd: string;
+  /** A free loopback `ip:port` for the admin server berth renders into http.conf (BERTH_NGINX_ADMIN_LISTEN). */
+  adminListen: string;
+  /** Nginx's error log (BERTH_NGINX_ERROR_LOG). */
+  errorLog: string;
   /** Worker generations nginx started after its first (one per reload it performed), from its log. */
   reconfigurations(): number;
   stop(): Promise<void>;
@@ -51,6 +55,7 @@ export async function startNginx(): Promise<RealNginx> {
   fs.mkdirSync(dir);
   fs.mkdirSync(path.join(prefix, 'tmp'));
   const httpPort = await freePort();
+  const adminPort = await freePort();
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
   const conf = fs
     .readFileSync(EXAMPLE, 'utf8')
@@ -80,6 +85,8 @@ export async function startNginx(): Promise<RealNginx> {
     httpPort,
     testCmd: `${base} -t -q`,
     reloadCmd: `${base} -s reload`,
+    adminListen: `127.0.0.1:${adminPort}`,
+    errorLog: path.join(prefix, 'error.log'),
     reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

@@ -64,7 +64,9 @@ describe('nginx readiness', () => {
     offenders: [],
   });
   const check = (s: Partial<SyncStatusView>) =>
-    nginxReadiness({ status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], ...s }) }).check();
+    nginxReadiness({
+      status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], generation: null, unconfirmed: null, ...s }),
+    }).check();
 
   it('fails until a run applied a loaded registry', async () => {
     expect(await check({})).toMatchObject({ ok: false, detail: { reason: 'no Nginx sync run has finished yet' } });

@@ -1,0 +1,78 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Service } from '../model/types';
+import { isDomain } from '../rules';
+import { writeFileAtomic } from './files';
+import { GenerationHasher } from './generation';
+import { HTTP_CONF_PATH, renderHttpConf, type HttpConfExtras } from './http-conf';
+import type { FileBytes } from './plan';
+import type { RenderedFile } from './render';
+
+/** One file as Nginx will see it after a sync. */
+export interface FinalFile {
+  path: string;
+  bytes: FileBytes;
+}
+
+const SERVER_NAME = /^\s*server_name\s+([^;]*);/gm;
+
+/** The managed files after applying a plan: the rendered ones, except kept paths, which keep their disk bytes. */
+export function finalFiles(files: readonly RenderedFile[], keep: ReadonlySet<string>, disk: ReadonlyMap<string, FileBytes>): FinalFile[] {
+  const out: FinalFile[] = [];
+  for (const f of files) if (!keep.has(f.path)) out.push({ path: f.path, bytes: f.content });
+  for (const p of keep) {
+    const bytes = disk.get(p);
+    if (bytes !== undefined) out.push({ path: p, bytes });
+  }
+  return out;
+}
+
+/**
+ * berth's http.conf (see http-conf.ts) as one more file of the sync: what it should hold for the
+ * files about to be applied, what is on disk, and writing or restoring it. It is not a service
+ * file: it never goes through the removal guard or the bisection (it is written before the
+ * service files and is part of the base every subset is tested on).
+ */
+export class HttpContext {
+  private onDisk: { text: string | null } | null = null;
+  private readonly hasher = new GenerationHasher();
+
+  constructor(
+    private readonly dir: string,
+    private readonly adminListen: string,
+    private readonly extras?: HttpConfExtras,
+  ) {}
+
+  /** http.conf for these final files, and its generation id. */
+  desired(services: readonly Service[], final: readonly FinalFile[]): { content: string; generation: string } {
+    const names = new Set<string>();
+    for (const s of services) if (s.proxy === 'http' && Array.isArray(s.domains)) for (const d of s.domains) if (isDomain(d)) names.add(d);
+    // Kept files (rejected services) may still carry names from an older definition.
+    for (const f of final)
+      if (typeof f.bytes !== 'string' && f.path.includes('/http/'))
+        for (const m of f.bytes.toString('utf8').matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.add(n);
+    const serverNames = [...names].sort();
+    const base = { serverNames, adminListen: this.adminListen, extras: this.extras };
+    const generation = this.hasher.compute(final, renderHttpConf({ ...base, generation: '' }));
+    return { content: renderHttpConf({ ...base, generation }), generation };
+  }
+
+  /** http.conf on disk (null: absent); read once, then what berth wrote. */
+  async current(): Promise<string | null> {
+    if (!this.onDisk) {
+      const text = await fs.readFile(path.join(this.dir, HTTP_CONF_PATH), 'utf8').catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      this.onDisk = { text };
+    }
+    return this.onDisk.text;
+  }
+
+  async write(content: string | null): Promise<void> {
+    this.onDisk = null;
+    if (content === null) await fs.rm(path.join(this.dir, HTTP_CONF_PATH), { force: true });
+    else await writeFileAtomic(this.dir, HTTP_CONF_PATH, content);
+    this.onDisk = { text: content };
+  }
+}
