@@ -61,6 +61,8 @@ interface Held {
   /** Set when the reload command starts: a close before it proves nothing. */
   reloadStarted: boolean;
   closedAfterReload: boolean;
+  /** What the running generation answered on it. */
+  answered: string;
 }
 
 /**
@@ -73,7 +75,8 @@ interface Held {
  * reload berth opens one keep-alive connection (served by an old worker) and leaves it idle; a sync
  * is confirmed when that connection was closed by Nginx and then several fresh connections in a
  * row answered the new generation. When no such connection could be held (the previous
- * configuration had no admin server), the new generation must keep answering for `SETTLE_MS`.
+ * configuration had no admin server), or the running workers already answered this generation
+ * before the reload, the new generation must keep answering for `SETTLE_MS`.
  */
 export class GenerationConfirmer {
   private held: Held | null = null;
@@ -89,7 +92,7 @@ export class GenerationConfirmer {
     this.disarm();
     this.held = await new Promise<Held | null>((resolve) => {
       const socket = net.connect(this.port, this.host);
-      const held: Held = { socket, closed: false, reloadStarted: false, closedAfterReload: false };
+      const held: Held = { socket, closed: false, reloadStarted: false, closedAfterReload: false, answered: '' };
       let buf = '';
       let done = false;
       const finish = (ok: boolean) => {
@@ -109,8 +112,10 @@ export class GenerationConfirmer {
         if (end < 0) return;
         const length = /\r\ncontent-length:\s*(\d+)/i.exec(buf.slice(0, end));
         const keptAlive = !/\r\nconnection:\s*close/i.test(buf.slice(0, end));
-        if (length && buf.length >= end + 4 + Number(length[1])) finish(keptAlive);
-        else if (!length) finish(false);
+        if (length && buf.length >= end + 4 + Number(length[1])) {
+          held.answered = buf.slice(end + 4, end + 4 + Number(length[1])).trim();
+          finish(keptAlive);
+        } else if (!length) finish(false);
       });
       socket.on('error', () => finish(false));
       socket.on('close', () => {
@@ -151,7 +156,10 @@ export class GenerationConfirmer {
           streak = 0;
           newSince = null;
         }
-        const oldGone = held ? held.closedAfterReload : newSince !== null && now - newSince >= SETTLE_MS;
+        // A held connection that already answered this generation (Nginx loaded it before, e.g.
+        // by an earlier reload berth did not see confirmed) proves nothing by staying open.
+        const settled = newSince !== null && now - newSince >= SETTLE_MS && (!held || held.answered === generation);
+        const oldGone = (held?.closedAfterReload ?? false) || settled;
         if (streak >= STREAK && oldGone) return { ok: true, ms: now - started };
         if (now - started >= this.opts.timeoutMs) break;
         await new Promise((r) => setTimeout(r, POLL_MS));
@@ -192,7 +200,10 @@ export class GenerationConfirmer {
       const length = Math.min(size, LOG_TAIL_BYTES);
       const buf = Buffer.alloc(length);
       await fh.read(buf, 0, length, size - length);
-      const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+      const lines = buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
       if (size > length) lines.shift(); // the first line is probably cut
       return lines.slice(-LOG_TAIL_LINES).join('\n');
     } catch {

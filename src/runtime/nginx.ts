@@ -94,7 +94,12 @@ export function nginxReadiness(sync: Pick<NginxSync, 'status'>): ReadinessCheck 
         error: s.lastRun.error,
         heldReason: s.lastRun.heldReason,
       };
-      const problem = s.unconfirmed && { code: 'NGINX_RELOAD_UNCONFIRMED', generation: s.unconfirmed.generation, since: s.unconfirmed.since, message: s.unconfirmed.reason };
+      const problem = s.unconfirmed && {
+        code: 'NGINX_RELOAD_UNCONFIRMED',
+        generation: s.unconfirmed.generation,
+        since: s.unconfirmed.since,
+        message: s.unconfirmed.reason,
+      };
       const detail = { appliedPosition: s.appliedPosition, generation: s.generation, lastRun: run, held: s.held, ...(problem ? { problem } : {}) };
       if (!run) return { ok: false, detail: { ...detail, reason: 'no Nginx sync run has finished yet' } };
       if (run.status === 'failed' || run.status === 'held') return { ok: false, detail: { ...detail, reason: `the latest Nginx sync run ${run.status}` } };
