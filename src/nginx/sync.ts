@@ -114,7 +114,7 @@ export class NginxSync {
       adminListen !== '' && opts.reloadCmd.trim() !== ''
         ? new GenerationConfirmer({ adminListen, timeoutMs: opts.confirmTimeoutMs ?? 5000, errorLog: opts.errorLog })
         : null;
-    this.ports = new TcpPortCheck(parseListen(opts.httpListen).host?.replace(/^\[|\]$/g, '') ?? null, opts.portInUse);
+    this.ports = new TcpPortCheck(listenHost(opts.httpListen), opts.portInUse);
     // The confirmation holds a connection to the running generation across the reload (confirm.ts).
     this.control = {
       test: () => control.test(),
@@ -151,6 +151,7 @@ export class NginxSync {
     this.unsubscribe?.();
     await this.loop.stop();
     await this.chain.catch(() => undefined);
+    this.confirmer?.disarm();
   }
 
   /** Renders and applies now (guard applies), queued behind a run in progress. */
@@ -261,6 +262,7 @@ export class NginxSync {
       else this.disk.forget();
       if (httpConfChanged && outcome.status === 'failed' && outcome.stage !== 'reload') await this.httpContext.write(httpConfBefore);
       const confirmation = outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(httpConf.generation) : null;
+      if (!confirmation) this.confirmer?.disarm(); // a failed reload leaves the held connection unused
       if (confirmation && !confirmation.ok) {
         // Nginx did not load what passed the test: the files stay, the reload is retried.
         outcome.status = 'failed';
@@ -329,5 +331,14 @@ export class NginxSync {
     this.metrics.excluded.set(this.excluded.size);
     this.lastRun = await this.recorder.record({ ...partial, finishedAt: new Date(finished).toISOString() }, finished - started);
     return this.lastRun;
+  }
+}
+
+/** The address TCP services listen on (that of `httpListen`), null for all; an invalid value fails each run's render instead. */
+function listenHost(httpListen: string): string | null {
+  try {
+    return parseListen(httpListen).host?.replace(/^\[|\]$/g, '') ?? null;
+  } catch {
+    return null;
   }
 }
