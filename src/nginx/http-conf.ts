@@ -31,7 +31,7 @@ export function renderHttpConf(input: { serverNames: readonly string[]; generati
     '# berth: http context; generated, do not edit. Include it in http {} before the service files.',
     `# generation ${input.generation}`,
     '',
-    `# Sized for the ${new Set(input.serverNames).size} server names berth renders (docs/nginx.md "http.conf").`,
+    '# Sized for the server names berth renders (docs/nginx.md "http.conf").',
     `server_names_hash_bucket_size ${bucketSize};`,
     `server_names_hash_max_size ${maxSize};`,
     '',

@@ -12,6 +12,10 @@ import type { RenderedFile } from './render';
 export interface FinalFile {
   path: string;
   bytes: FileBytes;
+  /** The previous file kept for a rejected service (not rendered from the current definition). */
+  kept?: boolean;
+  /** For a rendered file: its service. */
+  service?: { env: string; appId: string };
 }
 
 const SERVER_NAME = /^\s*server_name\s+([^;]*);/gm;
@@ -19,10 +23,10 @@ const SERVER_NAME = /^\s*server_name\s+([^;]*);/gm;
 /** The managed files after applying a plan: the rendered ones, except kept paths, which keep their disk bytes. */
 export function finalFiles(files: readonly RenderedFile[], keep: ReadonlySet<string>, disk: ReadonlyMap<string, FileBytes>): FinalFile[] {
   const out: FinalFile[] = [];
-  for (const f of files) if (!keep.has(f.path)) out.push({ path: f.path, bytes: f.content });
+  for (const f of files) if (!keep.has(f.path)) out.push({ path: f.path, bytes: f.content, service: { env: f.env, appId: f.appId } });
   for (const p of keep) {
     const bytes = disk.get(p);
-    if (bytes !== undefined) out.push({ path: p, bytes });
+    if (bytes !== undefined) out.push({ path: p, bytes, kept: true });
   }
   return out;
 }
@@ -45,12 +49,20 @@ export class HttpContext {
 
   /** http.conf for these final files, and its generation id. */
   desired(services: readonly Service[], final: readonly FinalFile[]): { content: string; generation: string } {
+    // Only the names of files Nginx will load: a service without a file (rejected, or held back
+    // by a taken port) must not change http.conf and cause a reload that changes nothing else.
+    const rendered = new Set<string>();
     const names = new Set<string>();
-    for (const s of services) if (s.proxy === 'http' && Array.isArray(s.domains)) for (const d of s.domains) if (isDomain(d)) names.add(d);
-    // Kept files (rejected services) may still carry names from an older definition.
-    for (const f of final)
-      if (typeof f.bytes !== 'string' && f.path.includes('/http/'))
-        for (const m of f.bytes.toString('utf8').matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.add(n);
+    for (const f of final) {
+      if (!f.path.includes('/http/')) continue;
+      if (f.service) rendered.add(`${f.service.env}\u0000${f.service.appId}`);
+      // A kept file may still carry the names of an older definition.
+      else for (const m of f.bytes.toString().matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.add(n);
+    }
+    for (const s of services) {
+      if (s.proxy !== 'http' || !Array.isArray(s.domains) || !rendered.has(`${s.env}\u0000${s.appId}`)) continue;
+      for (const d of s.domains) if (isDomain(d)) names.add(d);
+    }
     const serverNames = [...names].sort();
     const base = { serverNames, adminListen: this.adminListen, extras: this.extras };
     const generation = this.hasher.compute(final, renderHttpConf({ ...base, generation: '' }));

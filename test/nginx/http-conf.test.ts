@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { GenerationHasher } from '../../src/nginx/generation';
 import { renderHttpConf } from '../../src/nginx/http-conf';
+import { finalFiles, HttpContext } from '../../src/nginx/http-context';
 import { hashElementSize, serverNamesHashSizes } from '../../src/nginx/names-hash';
 import { listenPorts, portInUse, TcpPortCheck } from '../../src/nginx/port-check';
 import { compileTemplates, renderServices } from '../../src/nginx/render';
@@ -77,6 +78,28 @@ describe('generation id', () => {
     expect(same.compute(files('web'), 'ctx2')).not.toBe(a);
     expect(same.compute([{ path: 'qa/http/web.conf', bytes: 'web' }, files('web')[1]], 'ctx')).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('http.conf in the sync', () => {
+  const templates = compileTemplates({
+    http: fs.readFileSync(path.join(TEMPLATES_DIR, 'http.conf.hbs'), 'utf8'),
+    stream: fs.readFileSync(path.join(TEMPLATES_DIR, 'stream.conf.hbs'), 'utf8'),
+  });
+
+  it('changes only with the files Nginx loads: a service without a file (rejected) leaves it as it is', () => {
+    const ctx = new HttpContext('/nonexistent', '127.0.0.1:8099');
+    const a = aService({ appId: '/a', domains: ['a.berth.test'] });
+    const b = aService({ appId: '/b', domains: [`${'b'.repeat(60)}.berth.test`] });
+    const withA = renderServices([a], templates, '80');
+    const both = renderServices([a, b], templates, '80');
+    const only = ctx.desired([a], finalFiles(withA.files, new Set(), new Map()));
+    // /b is rendered but held back (kept path without a file on disk): not part of the configuration.
+    const bPath = both.files.find((f) => f.appId === '/b')!.path;
+    expect(ctx.desired([a, b], finalFiles(both.files, new Set([bPath]), new Map())).content).toBe(only.content);
+    const shipped = ctx.desired([a, b], finalFiles(both.files, new Set(), new Map()));
+    expect(shipped.generation).not.toBe(only.generation);
+    expect(shipped.content).toContain('server_names_hash_bucket_size 512;');
   });
 });
 
