@@ -55,7 +55,8 @@ async function live(services: Service[], opts: { intervalMs?: number; confirmTim
     commandTimeoutMs: 10000,
     maxRemovalRatio: 0.9,
     adminListen: nginx.adminListen,
-    confirmTimeoutMs: opts.confirmTimeoutMs ?? 3000,
+    // Generous: the machine running the tests may be busy; a failure here fails the test.
+    confirmTimeoutMs: opts.confirmTimeoutMs ?? 15_000,
     errorLog: nginx.errorLog,
     logger: silentLogger,
     metricsRegistry: new Registry(),
@@ -113,7 +114,7 @@ describeWithTools(['nginx'], 'live nginx: http.conf, confirmed reloads, port che
   it('a reload command that does nothing: the run fails at confirmation, /readyz is 503 naming the problem, and recovers after a real reload', async () => {
     const b = await backend('x');
     const services = [web('/a', 'a.berth.test', b.port)];
-    const h = await live(services);
+    const h = await live(services, { confirmTimeoutMs: 3000 });
     const app = await buildApp({
       logger: silentLogger,
       metricsRegistry: new Registry(),
