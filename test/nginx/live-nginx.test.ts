@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { buildApp } from '../../src/http/app';
+import { registerSyncRoutes } from '../../src/http/routes/sync';
 import { silentLogger } from '../../src/log';
 import type { Service } from '../../src/model/types';
 import { commandControl, runCommand, type NginxControl } from '../../src/nginx/command';
@@ -120,7 +121,7 @@ describeWithTools(['nginx'], 'live nginx: http.conf, confirmed reloads, port che
       metricsRegistry: new Registry(),
       apiTokens: [],
       readiness: [nginxReadiness(h.sync)],
-      register: () => undefined,
+      register: (x) => registerSyncRoutes(x, { nginxSync: h.sync, syncRuns: h.store }),
     });
     cleanups.push(() => app.close());
     const first = h.store.next();
@@ -139,7 +140,7 @@ describeWithTools(['nginx'], 'live nginx: http.conf, confirmed reloads, port che
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     expect(JSON.stringify(ready.json())).toContain('NGINX_RELOAD_UNCONFIRMED');
-    expect(h.sync.status().unconfirmed).toMatchObject({ reason: run.error });
+    expect((await app.inject({ method: 'GET', url: '/v1/sync/status' })).json().unconfirmed).toMatchObject({ reason: run.error });
     // berth keeps retrying the reload; once Nginx really reloads, the retry confirms.
     expect(spawnSync('sh', ['-c', h.nginx.reloadCmd]).status).toBe(0);
     await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200, '/readyz to recover', 20_000);

@@ -43,6 +43,11 @@ const statusSchema = {
     lastReloadAt: nullable('string'),
     appliedPosition: nullable('integer'),
     excluded: { type: 'array', items: { type: 'object', properties: { env: { type: 'string' }, appId: { type: 'string' }, path: { type: 'string' } } } },
+    generation: { ...nullable('string'), description: 'generation id of the configuration last applied (docs/nginx.md "Confirmed reloads")' },
+    unconfirmed: {
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { generation: { type: 'string' }, reason: { type: 'string' }, since: { type: 'string' } } }],
+      description: 'set while Nginx does not answer the generation berth reloaded it with',
+    },
   },
 } as const;
 
