@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Service } from '../model/types';
-import { isDomain } from '../rules';
 import { writeFileAtomic } from './files';
 import { GenerationHasher } from './generation';
 import { HTTP_CONF_PATH, renderHttpConf, type HttpConfExtras } from './http-conf';
@@ -14,17 +13,19 @@ export interface FinalFile {
   bytes: FileBytes;
   /** The previous file kept for a rejected service (not rendered from the current definition). */
   kept?: boolean;
-  /** For a rendered file: its service. */
-  service?: { env: string; appId: string };
 }
 
+const MAX_NAME = 253;
 const SERVER_NAME = /^\s*server_name\s+([^;]*);/gm;
 
-/** The managed files after applying a plan: the rendered ones, except kept paths, which keep their disk bytes. */
+/**
+ * The managed files after applying a plan: the rendered ones (in render order, which is
+ * deterministic), except kept paths, which keep their disk bytes (sorted by path).
+ */
 export function finalFiles(files: readonly RenderedFile[], keep: ReadonlySet<string>, disk: ReadonlyMap<string, FileBytes>): FinalFile[] {
   const out: FinalFile[] = [];
-  for (const f of files) if (!keep.has(f.path)) out.push({ path: f.path, bytes: f.content, service: { env: f.env, appId: f.appId } });
-  for (const p of keep) {
+  for (const f of files) if (!keep.has(f.path)) out.push({ path: f.path, bytes: f.content });
+  for (const p of [...keep].sort()) {
     const bytes = disk.get(p);
     if (bytes !== undefined) out.push({ path: p, bytes, kept: true });
   }
@@ -49,21 +50,19 @@ export class HttpContext {
 
   /** http.conf for these final files, and its generation id. */
   desired(services: readonly Service[], final: readonly FinalFile[]): { content: string; generation: string } {
-    // Only the names of files Nginx will load: a service without a file (rejected, or held back
-    // by a taken port) must not change http.conf and cause a reload that changes nothing else.
-    const rendered = new Set<string>();
-    const names = new Set<string>();
-    for (const f of final) {
-      if (!f.path.includes('/http/')) continue;
-      if (f.service) rendered.add(`${f.service.env}\u0000${f.service.appId}`);
-      // A kept file may still carry the names of an older definition.
-      else for (const m of f.bytes.toString().matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.add(n);
-    }
-    for (const s of services) {
-      if (s.proxy !== 'http' || !Array.isArray(s.domains) || !rendered.has(`${s.env}\u0000${s.appId}`)) continue;
-      for (const d of s.domains) if (isDomain(d)) names.add(d);
-    }
-    const serverNames = [...names].sort();
+    // The names of every http service, whether or not its file ships this run: cheaper than
+    // matching services to files, and only the longest name and the count matter, in powers of
+    // two, so a service held back rarely changes http.conf.
+    const names: string[] = [];
+    // Only lengths and the count matter, so a length check stands in for full validation (which
+    // costs more than the rest of this together); renderServices validates what reaches Nginx.
+    for (const s of services)
+      if (s.proxy === 'http' && Array.isArray(s.domains)) for (const d of s.domains) if (typeof d === 'string' && d.length <= MAX_NAME) names.push(d);
+    // A kept file may still carry the names of an older definition.
+    for (const f of final)
+      if (f.kept && f.path.includes('/http/'))
+        for (const m of f.bytes.toString().matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.push(n);
+    const serverNames = names;
     const base = { serverNames, adminListen: this.adminListen, extras: this.extras };
     const generation = this.hasher.compute(final, renderHttpConf({ ...base, generation: '' }));
     return { content: renderHttpConf({ ...base, generation }), generation };

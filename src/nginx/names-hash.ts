@@ -25,22 +25,32 @@ const MIN_MAX_SIZE = 1024;
 const align = (n: number, to: number) => Math.ceil(n / to) * to;
 const pow2AtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
-/** Bytes one exact name takes in a hash bucket. */
+/** Bytes one exact name takes in a hash bucket (names are ASCII: a character is a byte). */
 export function hashElementSize(name: string): number {
-  return POINTER + align(Buffer.byteLength(name) + 2, POINTER);
+  return elementSize(name.length);
 }
 
-/** `server_names_hash_bucket_size` and `server_names_hash_max_size` that fit `names` (lowercase, deduplicated by the caller or not). */
+const elementSize = (length: number) => POINTER + align(length + 2, POINTER);
+
+// The sync renders http.conf twice per run from the same list (without and with the generation id).
+const lastSizes = new WeakMap<object, { bucketSize: number; maxSize: number }>();
+
+/** `server_names_hash_bucket_size` and `server_names_hash_max_size` that fit `names` (duplicates and case do not count). */
 export function serverNamesHashSizes(names: Iterable<string>): { bucketSize: number; maxSize: number } {
+  const known = lastSizes.get(names);
+  if (known) return known;
   let longest = 0;
   const unique = new Set<string>();
+  // Names are lowercase already (validated domains); a name repeated in another case would only
+  // be counted twice, which errs on the large side.
   for (const n of names) {
-    const lower = n.toLowerCase();
-    unique.add(lower);
-    longest = Math.max(longest, hashElementSize(lower));
+    unique.add(n);
+    if (n.length > longest) longest = n.length;
   }
-  const bucketSize = Math.min(MAX_BUCKET, pow2AtLeast(Math.max(MIN_BUCKET, NAMES_PER_BUCKET * longest + POINTER)));
+  const bucketSize = Math.min(MAX_BUCKET, pow2AtLeast(Math.max(MIN_BUCKET, NAMES_PER_BUCKET * elementSize(longest) + POINTER)));
   // +1: the catch-all `server_name _` of the example configuration shares the listen address.
   const maxSize = pow2AtLeast(Math.max(MIN_MAX_SIZE, SLOTS_PER_NAME * (unique.size + 1)));
-  return { bucketSize, maxSize };
+  const sizes = { bucketSize, maxSize };
+  lastSizes.set(names, sizes);
+  return sizes;
 }
