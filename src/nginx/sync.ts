@@ -22,6 +22,8 @@ import { parseListen } from './validate';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
+/** `nginx -t` on service files when nginx.conf does not include berth's http.conf (which defines the variable). */
+const MISSING_HTTP_CONF = /unknown "connection_upgrade" variable/;
 
 /** Plain options; `main.ts` maps config onto them. */
 export interface NginxSyncOptions {
@@ -275,6 +277,11 @@ export class NginxSync {
         this.unconfirmed = null;
         this.generation = httpConf.generation;
         this.ports.applied(final);
+      }
+      if (outcome.offenders.length > 0 && MISSING_HTTP_CONF.test(outcome.output ?? '')) {
+        // Every new service file fails then, and none is to blame: excluding them all would stop the fleet.
+        outcome.offenders = [];
+        outcome.error = `${outcome.error}; Nginx does not know $connection_upgrade: include BERTH_NGINX_DIR/http.conf in http {} before the service files (docs/nginx.md "http.conf")`;
       }
       this.excluded.add(outcome.offenders);
       if (outcome.offenders.length > 0) await this.problems.update(rendered.rejected, this.excluded.list());

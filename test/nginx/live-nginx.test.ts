@@ -181,6 +181,21 @@ describeWithTools(['nginx'], 'live nginx: http.conf, confirmed reloads, port che
     expect(h.problems.problems.size).toBe(0);
   }, 60_000);
 
+  it('an nginx.conf without the http.conf include: the run fails naming the missing include, and no service is blamed', async () => {
+    const b = await backend('x');
+    const h = await live([web('/a', 'a.berth.test', b.port), web('/b', 'b.berth.test', b.port)]);
+    const conf = fs.readFileSync(h.nginx.conf, 'utf8');
+    fs.writeFileSync(h.nginx.conf, conf.replace(/^\s*include \S+http\[\.\]conf;$/m, ''));
+    expect(fs.readFileSync(h.nginx.conf, 'utf8')).not.toContain('http[.]conf');
+    const first = h.store.next();
+    await h.sync.start();
+    const run = await first;
+    expect(run).toMatchObject({ status: 'failed', offenders: [] });
+    expect(run.error).toContain('include BERTH_NGINX_DIR/http.conf in http {}');
+    expect(h.sync.status().excluded).toEqual([]);
+    expect([...h.problems.problems.keys()]).toEqual([]);
+  }, 60_000);
+
   it('passes a WebSocket handshake (101) through, and plain requests keep reusing upstream connections', async () => {
     const sockets = new Set<net.Socket>();
     let plain = 0;
