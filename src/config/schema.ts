@@ -22,7 +22,19 @@ export interface Config {
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
   /** DNS abuse limits (README "DNS abuse limits"). */
   dnsLimits: DnsLimits;
-  nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string; mainConf: string | null; quarantineMaxMs: number };
+  nginx: {
+    dir: string;
+    templates: string;
+    httpListen: string;
+    testCmd: string;
+    reloadCmd: string;
+    /** Loopback `ip:port` of the admin server in http.conf; '' = none (no confirmation). */
+    adminListen: string;
+    confirmTimeoutMs: number;
+    errorLog?: string;
+    mainConf: string | null;
+    quarantineMaxMs: number;
+  };
   syncIntervalMs: number;
   resyncIntervalMs: number;
   marathonFailureGraceMs: number;
@@ -100,6 +112,13 @@ export const KEYS = {
     '',
   ),
   BERTH_NGINX_QUARANTINE_MAX_MS: key(p.integer(1000, 86400000), 'longest gap between retries of a service nginx -t rejected', 600000),
+  BERTH_NGINX_ADMIN_LISTEN: key(
+    p.loopbackListen,
+    'loopback ip:port of the admin server berth renders into http.conf (answers the generation id); empty = none, reloads are not confirmed',
+    '127.0.0.1:8099',
+  ),
+  BERTH_NGINX_CONFIRM_TIMEOUT_MS: key(p.integer(100, 600000), 'how long after a reload Nginx has to answer the new generation before the run fails', 5000),
+  BERTH_NGINX_ERROR_LOG: key(p.text, "Nginx's error log; its last lines explain a reload that was not confirmed (optional)"),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
@@ -171,6 +190,9 @@ export function toConfig(v: Values): Config {
       reloadCmd: v.BERTH_NGINX_RELOAD_CMD ?? '',
       mainConf: v.BERTH_NGINX_MAIN_CONF || null,
       quarantineMaxMs: v.BERTH_NGINX_QUARANTINE_MAX_MS!,
+      adminListen: v.BERTH_NGINX_ADMIN_LISTEN ?? '',
+      confirmTimeoutMs: v.BERTH_NGINX_CONFIRM_TIMEOUT_MS!,
+      errorLog: v.BERTH_NGINX_ERROR_LOG || undefined,
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

@@ -20,6 +20,8 @@ export interface ApplyOutcome {
   rebuilt: boolean;
   /** The first test failed and its confirmation passed: shipped anyway, worth a log line. */
   flaky: boolean;
+  /** The base files (see `BaseFile`) were made live. */
+  baseLive: boolean;
 }
 
 /**
@@ -49,8 +51,19 @@ async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void
   await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
 }
 
-const forward = (changes: readonly FileChange[]): StagedChange[] => changes.map((c) => ({ path: c.path, content: c.content }));
-const backward = (changes: readonly FileChange[]): StagedChange[] => changes.map((c) => ({ path: c.path, content: c.before }));
+/**
+ * A file of berth's own that goes with the service files (http.conf): written first, part of the
+ * base every subset is tested on, made live with whatever ships, put back when nothing does. It is
+ * never a service, so never an offender.
+ */
+export interface BaseFile {
+  path: string;
+  content: string | null;
+  before: string | null;
+}
+
+const forward = (changes: readonly (FileChange | BaseFile)[]): StagedChange[] => changes.map((c) => ({ path: c.path, content: c.content }));
+const backward = (changes: readonly (FileChange | BaseFile)[]): StagedChange[] => changes.map((c) => ({ path: c.path, content: c.before }));
 
 export function inPlaceWorkspace(dir: string): Workspace {
   const put = (changes: readonly StagedChange[]) =>
@@ -90,7 +103,8 @@ async function confirmedFailure(control: NginxControl, target: TestTarget | unde
  * Puts the changes into the workspace, runs the test command (a failure is confirmed by a second
  * run), makes them live and runs the reload command. When the test fails every file is put back,
  * no reload happens, and the offending changes are searched by testing subsets on top of the
- * previous files in the same workspace (put back again afterwards).
+ * previous files in the same workspace (put back again afterwards). `base` files are written before
+ * the changes and stay in place during the search (see `BaseFile`).
  */
 export async function applyChanges(
   changes: readonly FileChange[],
@@ -98,6 +112,7 @@ export async function applyChanges(
   control: NginxControl,
   logger: Logger,
   forceReload = false,
+  base: readonly BaseFile[] = [],
 ): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {
     status: 'failed',
@@ -110,11 +125,12 @@ export async function applyChanges(
     offenders: [],
     rebuilt: false,
     flaky: false,
+    baseLive: false,
   };
   try {
-    await ws.put(forward(changes));
+    await ws.put(forward([...base, ...changes]));
   } catch (err) {
-    await ws.put(backward(changes));
+    await ws.put(backward([...changes, ...base]));
     ws.restored();
     return { ...outcome, stage: 'write', error: `writing files failed: ${(err as Error).message}` };
   }
@@ -122,18 +138,19 @@ export async function applyChanges(
   const { failed, flaky } = await confirmedFailure(control, ws.target);
   outcome.flaky = flaky;
   if (failed) {
-    await ws.put(backward(changes));
-    ws.restored();
     outcome.stage = 'test';
     outcome.output = failed.output;
     outcome.error = `test command failed twice (${describe(failed)})`;
     if (failed.timedOut) {
+      await putBack(ws, [...changes, ...base]);
       outcome.error = `test command failed (${describe(failed)})`;
       return outcome; // a hung test says nothing about which file is bad
     }
+    await ws.put(backward(changes)); // the base stays: every subset is tested on it
     if ((await confirmedFailure(control, ws.target)).failed) {
-      if (ws.recover) return recover(ws, ws.recover(), control, logger, outcome);
-      outcome.error += "; it fails without berth's changes too, so the culprit is outside the generated files";
+      if (ws.recover) return recover(ws, ws.recover(), base, control, logger, outcome);
+      await putBack(ws, base);
+      outcome.error += "; it fails without berth's service changes too, so the culprit is outside the service files";
       return outcome;
     }
     outcome.offenders = await findOffenders(changes, async (subset) => {
@@ -144,18 +161,24 @@ export async function applyChanges(
         await ws.put(backward(subset));
       }
     });
-    ws.restored();
     logger.warn({ offenders: outcome.offenders.map((o) => `${o.env} ${o.appId}`) }, 'nginx test rejected services; their previous files are kept');
-    return shipRest(changes, ws, control, outcome, forceReload);
+    return shipRest(changes, base, ws, control, outcome, forceReload);
   }
   try {
-    await ws.commit(forward(changes));
+    await ws.commit(forward([...base, ...changes]));
   } catch (err) {
     return { ...outcome, stage: 'write', error: `moving tested files into place failed: ${(err as Error).message}` };
   }
+  outcome.baseLive = true;
   outcome.filesWritten = changes.filter((c) => c.content !== null).length;
   outcome.filesRemoved = changes.length - outcome.filesWritten;
   return reload(control, outcome);
+}
+
+/** Nothing of this run ships: the workspace is put back to live. */
+async function putBack(ws: Workspace, files: readonly (FileChange | BaseFile)[]): Promise<void> {
+  await ws.put(backward(files));
+  ws.restored();
 }
 
 /**
@@ -166,29 +189,36 @@ export async function applyChanges(
  */
 async function shipRest(
   changes: readonly FileChange[],
+  base: readonly BaseFile[],
   ws: Workspace,
   control: NginxControl,
   outcome: ApplyOutcome,
   forceReload: boolean,
 ): Promise<ApplyOutcome> {
   const rest = changes.filter((c) => !outcome.offenders.includes(c));
-  if (outcome.offenders.length === 0) return outcome;
+  if (outcome.offenders.length === 0) {
+    await putBack(ws, base);
+    return outcome;
+  }
   const shipped = { ...outcome, stage: null, output: outcome.output, error: null };
-  if (rest.length === 0) return forceReload ? reload(control, shipped) : { ...shipped, status: 'applied' };
+  if (rest.length === 0 && base.length === 0) {
+    ws.restored();
+    return forceReload ? reload(control, shipped) : { ...shipped, status: 'applied' };
+  }
   try {
+    // The base is still in the workspace (and passed with each subset that passed).
     await ws.put(forward(rest));
     const check = await confirmedFailure(control, ws.target);
     if (check.failed) {
-      await ws.put(backward(rest));
-      ws.restored();
+      await putBack(ws, [...rest, ...base]);
       return { ...outcome, error: `${outcome.error}; the other changes failed without the offenders too (retried next run)` };
     }
-    await ws.commit(forward(rest));
+    await ws.commit(forward([...base, ...rest]));
   } catch (err) {
     return { ...outcome, stage: 'write', error: `writing files failed: ${(err as Error).message}` };
   }
   const written = rest.filter((c) => c.content !== null).length;
-  return reload(control, { ...shipped, filesWritten: written, filesRemoved: rest.length - written });
+  return reload(control, { ...shipped, baseLive: true, filesWritten: written, filesRemoved: rest.length - written });
 }
 
 async function reload(control: NginxControl, outcome: ApplyOutcome): Promise<ApplyOutcome> {
@@ -210,6 +240,7 @@ async function reload(control: NginxControl, outcome: ApplyOutcome): Promise<App
 async function recover(
   ws: Workspace,
   set: { desired: FileChange[]; live: string[] },
+  base: readonly BaseFile[],
   control: NginxControl,
   logger: Logger,
   outcome: ApplyOutcome,
@@ -217,7 +248,8 @@ async function recover(
   const empty = set.live.map((p) => ({ path: p, content: null }));
   await ws.put(empty);
   if ((await confirmedFailure(control, ws.target)).failed) {
-    outcome.error += "; it fails without any of berth's files too, so the culprit is outside the generated files";
+    outcome.error += "; it fails without any of berth's service files too, so the culprit is outside them";
+    await ws.put(backward(base));
     return outcome; // staging stays marked as differing from live: it is mirrored again before the next run
   }
   logger.warn({ files: set.live.length }, "nginx test fails on the live files alone but passes without berth's files: searching the complete set");
@@ -236,15 +268,23 @@ async function recover(
   if (check.failed) {
     outcome.error = `test command failed (${describe(check.failed)}) on the rebuilt set without the offenders`;
     outcome.output = check.failed.output;
-    return outcome;
+    await ws.put(backward(base));
+    return outcome; // staging stays marked as differing from live (see above)
   }
   const shipped = new Set(ship.map((c) => c.path));
-  const changes: StagedChange[] = [...forward(ship), ...set.live.filter((p) => !shipped.has(p)).map((p) => ({ path: p, content: null }))];
+  const changes: StagedChange[] = [...forward(base), ...forward(ship), ...set.live.filter((p) => !shipped.has(p)).map((p) => ({ path: p, content: null }))];
   try {
     await ws.commit(changes);
   } catch (err) {
     return { ...outcome, stage: 'write', rebuilt: true, error: `moving tested files into place failed: ${(err as Error).message}` };
   }
   logger.warn({ offenders: offenders.map((o) => `${o.env} ${o.appId}`) }, 'nginx files rebuilt from the desired set; rejected services left out');
-  return reload(control, { ...outcome, rebuilt: true, filesWritten: ship.length, filesRemoved: changes.length - ship.length, output: null });
+  return reload(control, {
+    ...outcome,
+    rebuilt: true,
+    baseLive: true,
+    filesWritten: ship.length,
+    filesRemoved: changes.length - base.length - ship.length,
+    output: null,
+  });
 }

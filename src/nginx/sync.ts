@@ -2,12 +2,16 @@ import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { RegistryView } from '../registry/view';
-import { applyChanges, inPlaceWorkspace, stagedWorkspace, type Workspace } from './apply';
+import { applyChanges, inPlaceWorkspace, stagedWorkspace, type BaseFile, type Workspace } from './apply';
 import { writeCandidateConf } from './candidate-conf';
 import { commandControl, testsCandidate, type NginxControl } from './command';
+import { GenerationConfirmer } from './confirm';
 import { DiskState } from './disk-state';
 import { removeStaleTemps } from './files';
 import { Exclusions, type ExcludedService } from './exclusions';
+import { finalFiles, HttpContext } from './http-context';
+import { HTTP_CONF_PATH, type HttpConfExtras } from './http-conf';
+import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
@@ -16,12 +20,15 @@ import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
+import { parseListen } from './validate';
 import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
 /** Default cap of the gap between retries of a quarantined service (BERTH_NGINX_QUARANTINE_MAX_MS). */
 export const DEFAULT_QUARANTINE_MAX_MS = 600_000;
+/** `nginx -t` on service files when nginx.conf does not include berth's http.conf (which defines the variable). */
+const MISSING_HTTP_CONF = /unknown "connection_upgrade" variable/;
 
 /** Plain options; `main.ts` maps config onto them. */
 export interface NginxSyncOptions {
@@ -48,6 +55,16 @@ export interface NginxSyncOptions {
   clock?: Clock;
   /** Replaces the test/reload commands (tests); defaults to running `testCmd`/`reloadCmd`. */
   control?: NginxControl;
+  /** Loopback `ip:port` of the admin server in http.conf; empty or absent: none, reloads are not confirmed. */
+  adminListen?: string;
+  /** How long Nginx has to answer the new generation after a reload (default 5 s). */
+  confirmTimeoutMs?: number;
+  /** Nginx's error log, quoted when a reload is not confirmed. */
+  errorLog?: string;
+  /** Added to http.conf by other parts of berth. */
+  httpExtras?: HttpConfExtras;
+  /** Replaces the "is this TCP port taken" check (tests). */
+  portInUse?: (host: string | null, port: number) => Promise<boolean>;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -57,6 +74,10 @@ export interface SyncStatusView {
   lastReloadAt: string | null;
   appliedPosition: number | null;
   excluded: ExcludedService[];
+  /** Generation id of the configuration berth last applied (and confirmed, when an admin server is configured). */
+  generation: string | null;
+  /** Set while Nginx does not answer the generation berth reloaded it with. */
+  unconfirmed: { generation: string; reason: string; since: string } | null;
 }
 
 /**
@@ -94,10 +115,32 @@ export class NginxSync {
   private warnedNoInclude = false;
   /** Null when the test command does not look at the candidate: changes are then tested in the live folder. */
   private readonly staging: Staging | null;
+  private readonly httpContext: HttpContext;
+  private readonly confirmer: GenerationConfirmer | null;
+  private readonly ports: TcpPortCheck;
+  private generation: string | null = null;
+  private unconfirmed: SyncStatusView['unconfirmed'] = null;
 
   constructor(private readonly opts: NginxSyncOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const adminListen = opts.adminListen?.trim() ?? '';
+    this.httpContext = new HttpContext(opts.dir, adminListen, opts.httpExtras);
+    // No confirmation without an admin server, nor when nothing reloads Nginx (render only).
+    this.confirmer =
+      adminListen !== '' && opts.reloadCmd.trim() !== ''
+        ? new GenerationConfirmer({ adminListen, timeoutMs: opts.confirmTimeoutMs ?? 5000, errorLog: opts.errorLog })
+        : null;
+    this.ports = new TcpPortCheck(listenHost(opts.httpListen), opts.portInUse);
+    // The confirmation holds a connection to the running generation across the reload (confirm.ts).
+    this.control = {
+      test: (target) => control.test(target),
+      reload: async () => {
+        await this.confirmer?.arm();
+        this.confirmer?.reloading();
+        return control.reload();
+      },
+    };
     this.metrics = createNginxMetrics(opts.metricsRegistry, () => this.clock.now());
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
@@ -146,6 +189,7 @@ export class NginxSync {
     this.unsubscribe?.();
     await this.loop.stop();
     await this.chain.catch(() => undefined);
+    this.confirmer?.disarm();
   }
 
   /** Renders and applies now (guard applies), queued behind a run in progress. */
@@ -165,6 +209,8 @@ export class NginxSync {
       lastReloadAt: this.lastReloadAt,
       appliedPosition: this.appliedPosition,
       excluded: this.excluded.list(),
+      generation: this.generation,
+      unconfirmed: this.unconfirmed,
     };
   }
 
@@ -211,19 +257,28 @@ export class NginxSync {
       const snapshot = await this.opts.view.snapshot();
       position = snapshot.position;
       this.templates ??= await loadTemplates(this.opts.templatesDir);
-      const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
+      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
       this.memo.rotate();
       const reads = this.disk.reads;
       const disk = await this.disk.current();
       if (this.staging) {
         // Live was read again (after the first read, which follows the mirror made at start): it may
         // have been edited by hand, so staging looks at it again.
-        if (reads > 0 && this.disk.reads !== reads) this.staging.invalidate();
+        if (reads > 0 && this.disk.reads !== reads) {
+          this.staging.invalidate();
+          this.httpContext.forget();
+        }
         await this.staging.mirror();
       }
+      const checked = await this.ports.check(all.files, snapshot.services, disk);
+      const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
       const plan = planSync(rendered.files, disk, keep, this.disk);
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
+      const final = finalFiles(rendered.files, keep, disk);
+      const httpConf = this.httpContext.desired(snapshot.services, final);
+      const httpConfBefore = await this.httpContext.current();
+      const httpConfChanged = httpConfBefore !== httpConf.content;
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
@@ -234,9 +289,14 @@ export class NginxSync {
         if (disk.size > 0) this.pendingReload = true;
       }
 
-      if (plan.changes.length === 0 && !this.pendingReload) {
+      // A taken TCP port is looked at again later even when nothing else moves.
+      if (checked.rejected.length > 0) this.retryAt = this.clock.now() + Math.min(30_000, 5 * this.opts.intervalMs);
+
+      if (plan.changes.length === 0 && !httpConfChanged && !this.pendingReload) {
         this.held = null;
         if (snapshot.loaded) this.appliedPosition = position; // an empty disk matching a never-loaded registry is not "synced"
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
         return await this.finish({ ...base, position, status: 'unchanged' }, started);
       }
       const reason = bypassGuard ? null : guardReason(plan, snapshot.loaded, this.opts.maxRemovalRatio);
@@ -247,18 +307,47 @@ export class NginxSync {
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }
       this.held = null;
+      // http.conf travels with the service files (staged, tested, promoted): the service files need
+      // its hash sizes and map, and it is never blamed as a service (see BaseFile).
+      const httpBase: BaseFile[] = httpConfChanged ? [{ path: HTTP_CONF_PATH, content: httpConf.content, before: httpConfBefore }] : [];
       const outcome = await applyChanges(
         plan.changes,
         await this.workspace(rendered.files, disk, plan.changes),
         this.control,
         this.opts.logger,
         this.pendingReload,
+        httpBase,
       );
       if (outcome.flaky) this.opts.logger.warn({ position }, 'nginx test failed once and passed when run again; applied');
       const live = outcome.status === 'applied' || outcome.stage === 'reload';
-      if (live && !outcome.rebuilt) this.disk.written(plan.changes.filter((c) => !outcome.offenders.includes(c)));
+      const shipped = plan.changes.filter((c) => !outcome.offenders.includes(c));
+      if (live && !outcome.rebuilt) this.disk.written(shipped);
       else this.disk.forget();
-      if (live) this.excluded.passed(plan.changes.filter((c) => !outcome.offenders.includes(c)));
+      if (outcome.baseLive) this.httpContext.written(httpConf.content);
+      else if (!live) this.httpContext.forget();
+      if (live) this.excluded.passed(shipped);
+      const confirmation = outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(httpConf.generation) : null;
+      if (!confirmation) this.confirmer?.disarm(); // a failed reload leaves the held connection unused
+      if (confirmation && !confirmation.ok) {
+        // Nginx did not load what passed the test: the files stay, the reload is retried.
+        outcome.status = 'failed';
+        outcome.error = confirmation.error;
+        outcome.output = confirmation.logTail;
+        this.unconfirmed = { generation: httpConf.generation, reason: confirmation.error, since: this.unconfirmed?.since ?? new Date(started).toISOString() };
+        this.metrics.failures.inc({ stage: 'confirm' });
+        this.pendingReload = true;
+      } else if (outcome.status === 'applied') {
+        this.unconfirmed = null;
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
+      }
+      if (outcome.offenders.length > 0 && MISSING_HTTP_CONF.test(outcome.output ?? '')) {
+        // Every new service file fails then, and none is to blame: excluding them all would stop the fleet.
+        outcome.offenders = [];
+        outcome.status = 'failed';
+        outcome.stage = 'test';
+        outcome.error = `test command failed; Nginx does not know $connection_upgrade: include BERTH_NGINX_DIR/http.conf in http {} before the service files (docs/nginx.md "http.conf")`;
+      }
       this.excluded.add(outcome.offenders, this.clock.now());
       await this.problems.update(rendered.rejected, this.excluded.list()); // offenders raised, retried ones that passed cleared
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });
@@ -366,4 +455,13 @@ function desiredSet(
     else after.set(c.path, { ...c, before: null });
   }
   return { desired: [...after.values()], live: [...disk.keys()] };
+}
+
+/** The address TCP services listen on (that of `httpListen`), null for all; an invalid value fails each run's render instead. */
+function listenHost(httpListen: string): string | null {
+  try {
+    return parseListen(httpListen).host?.replace(/^\[|\]$/g, '') ?? null;
+  } catch {
+    return null;
+  }
 }

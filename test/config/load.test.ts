@@ -31,6 +31,8 @@ describe('loadConfig', () => {
       reloadCmd: 'nginx -s reload',
       mainConf: null,
       quarantineMaxMs: 600000,
+      adminListen: '127.0.0.1:8099',
+      confirmTimeoutMs: 5000,
     });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
@@ -99,6 +101,15 @@ describe('loadConfig', () => {
       ]),
     );
     expect(problems).toHaveLength(8);
+  });
+
+  it('accepts only a loopback admin listen address for Nginx (or none), with a clear reason', () => {
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '127.0.0.2:9000' }).nginx.adminListen).toBe('127.0.0.2:9000');
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '[::1]:9000' }).nginx.adminListen).toBe('[::1]:9000');
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '' }).nginx.adminListen).toBe('');
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: '0.0.0.0:8099' })).toEqual([expect.stringMatching(/^BERTH_NGINX_ADMIN_LISTEN: must be a loopback address/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: '10.0.0.1:8099' })).toEqual([expect.stringMatching(/must not be reachable from other hosts/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: 'localhost:8099' })).toEqual([expect.stringMatching(/^BERTH_NGINX_ADMIN_LISTEN: must be a loopback ip:port/)]);
   });
 
   it('reads BERTH_CONFIG and lets variables win', () => {

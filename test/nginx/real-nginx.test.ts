@@ -52,6 +52,8 @@ async function harness(opts: { intervalMs?: number; templatesDir?: string; servi
     intervalMs: opts.intervalMs ?? 200,
     commandTimeoutMs: 10000,
     maxRemovalRatio: 0.5,
+    adminListen: nginx.adminListen,
+    errorLog: nginx.errorLog,
     logger: silentLogger,
     metricsRegistry: new Registry(),
     view,
@@ -207,6 +209,7 @@ describeWithTools(['nginx'], 'real nginx', () => {
     const h = await harness({ templatesDir, services: [svc('default', '/ok', 'ok.berth.test', [a])] });
     await h.sync.start();
     await until(h.nginx.httpPort, 'ok.berth.test', (r) => r.body === 'a', 'ok routed');
+    await waitFor(() => h.store.all.length > 0, 'the first run to be recorded (after its confirmation)');
     /** The live folder as Nginx sees it (dot entries are berth's staging, which no include glob reads). */
     const snapshot = () => {
       const out: Record<string, string> = {};
@@ -254,6 +257,7 @@ describeWithTools(['nginx'], 'real nginx', () => {
     await h.sync.start();
     const port = h.nginx.httpPort;
     await until(port, 'two.berth.test', (r) => r.body === 'c', 'routed');
+    await waitFor(() => h.store.all.length > 0, 'the first run to be recorded (after its confirmation)');
     // A transient empty Marathon answer.
     h.view.set([]);
     expect(await h.store.next()).toMatchObject({ status: 'held', heldReason: expect.stringContaining('would remove all') });

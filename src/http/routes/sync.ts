@@ -55,6 +55,11 @@ const statusSchema = {
         },
       },
     },
+    generation: { ...nullable('string'), description: 'generation id of the configuration last applied (docs/nginx.md "Confirmed reloads")' },
+    unconfirmed: {
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { generation: { type: 'string' }, reason: { type: 'string' }, since: { type: 'string' } } }],
+      description: 'set while Nginx does not answer the generation berth reloaded it with',
+    },
   },
 } as const;
 
