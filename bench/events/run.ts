@@ -68,6 +68,8 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
       BERTH_NGINX_DIR: nginxDir,
       BERTH_NGINX_TEST_CMD: '',
       BERTH_NGINX_RELOAD_CMD: reload.cmd,
+      // The reload only counts; no real Nginx answers a generation.
+      BERTH_NGINX_ADMIN_LISTEN: '',
       BERTH_NGINX_HTTP_LISTEN: '127.0.0.1:18080',
       BERTH_SYNC_INTERVAL_MS: String(SYNC_INTERVAL_MS),
       BERTH_RESYNC_INTERVAL_MS: String(RESYNC_INTERVAL_MS),

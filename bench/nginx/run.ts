@@ -63,12 +63,13 @@ async function main(): Promise<void> {
   const nginx = real ? await startNginx() : null;
   const dir = nginx?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-nginx-'));
   const counts = { tests: 0, testMs: 0, reloads: 0, reloadMs: 0, firstTestAt: 0 };
-  const inner = commandControl({ testCmd: nginx?.testCmd ?? '', reloadCmd: nginx?.reloadCmd ?? '', timeoutMs: 60000 });
+  // Staged, as with BERTH_NGINX_MAIN_CONF: each test checks the candidate conf that includes the staging tree.
+  const inner = commandControl({ testCmd: nginx?.candidateTestCmd ?? '', reloadCmd: nginx?.reloadCmd ?? '', timeoutMs: 60000 });
   const control: NginxControl = {
-    test: async () => {
+    test: async (target) => {
       counts.tests++;
       counts.firstTestAt ||= Date.now();
-      const r = await inner.test();
+      const r = await inner.test(target);
       counts.testMs += r.durationMs;
       return r;
     },
@@ -85,8 +86,9 @@ async function main(): Promise<void> {
     dir,
     templatesDir: path.join(repo, 'nginx-templates'),
     httpListen: `127.0.0.1:${nginx?.httpPort ?? 8080}`,
-    testCmd: '',
+    testCmd: nginx?.candidateTestCmd ?? '',
     reloadCmd: '',
+    mainConf: nginx?.conf ?? null,
     intervalMs: INTERVAL_MS,
     commandTimeoutMs: 60000,
     maxRemovalRatio: 0.5,

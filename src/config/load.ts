@@ -39,7 +39,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     const fromEnv = env[name];
     const raw = fromEnv !== undefined ? fromEnv : file[name];
     // An empty variable means "use the default", except where empty is itself meaningful.
-    const emptyMeansEmpty = name === 'BERTH_NGINX_TEST_CMD' || name === 'BERTH_NGINX_RELOAD_CMD';
+    const emptyMeansEmpty = name === 'BERTH_NGINX_TEST_CMD' || name === 'BERTH_NGINX_RELOAD_CMD' || name === 'BERTH_NGINX_ADMIN_LISTEN';
     if (raw === undefined || raw === null || (raw === '' && !emptyMeansEmpty)) {
       values[name] = spec.default;
       continue;

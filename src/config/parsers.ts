@@ -192,3 +192,20 @@ export const nginxScope: Parser<NginxScope> = (raw) => {
   if (s !== 'shared' && s !== 'per-env') throw new Invalid(`must be shared or per-env, got ${JSON.stringify(s)}`);
   return s;
 };
+
+/**
+ * `BERTH_NGINX_ADMIN_LISTEN`: a loopback `ip:port` or `[v6]:port` (the admin server answers the
+ * configuration generation and must not be reachable from other hosts), or empty for none.
+ */
+export const loopbackListen: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (s === '') return '';
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  const host = m ? (m[1] ?? m[2]) : '';
+  if (!m || !net.isIP(host) || port < 1 || port > 65535)
+    throw new Invalid(`must be a loopback ip:port or [v6]:port (or empty for none), got ${JSON.stringify(s)}`);
+  if (ipaddr.process(host).range() !== 'loopback')
+    throw new Invalid(`must be a loopback address (127.0.0.0/8 or ::1): the admin server must not be reachable from other hosts, got ${JSON.stringify(s)}`);
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+};

@@ -34,7 +34,19 @@ export interface Config {
   };
   /** DNS abuse limits (README "DNS abuse limits"). */
   dnsLimits: DnsLimits;
-  nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
+  nginx: {
+    dir: string;
+    templates: string;
+    httpListen: string;
+    testCmd: string;
+    reloadCmd: string;
+    /** Loopback `ip:port` of the admin server in http.conf; '' = none (no confirmation). */
+    adminListen: string;
+    confirmTimeoutMs: number;
+    errorLog?: string;
+    mainConf: string | null;
+    quarantineMaxMs: number;
+  };
   syncIntervalMs: number;
   resyncIntervalMs: number;
   marathonFailureGraceMs: number;
@@ -109,6 +121,19 @@ export const KEYS = {
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
   BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
+  BERTH_NGINX_MAIN_CONF: key(
+    p.text,
+    'main nginx.conf; set: each test runs on a candidate copy that includes the staging tree (crash-safe), and the default test command becomes nginx -t -c "$BERTH_NGINX_CANDIDATE_CONF"',
+    '',
+  ),
+  BERTH_NGINX_QUARANTINE_MAX_MS: key(p.integer(1000, 86400000), 'longest gap between retries of a service nginx -t rejected', 600000),
+  BERTH_NGINX_ADMIN_LISTEN: key(
+    p.loopbackListen,
+    'loopback ip:port of the admin server berth renders into http.conf (answers the generation id); empty = none, reloads are not confirmed',
+    '127.0.0.1:8099',
+  ),
+  BERTH_NGINX_CONFIRM_TIMEOUT_MS: key(p.integer(100, 600000), 'how long after a reload Nginx has to answer the new generation before the run fails', 5000),
+  BERTH_NGINX_ERROR_LOG: key(p.text, "Nginx's error log; its last lines explain a reload that was not confirmed (optional)"),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
@@ -132,6 +157,14 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 type Values = { [K in KeyName]: (typeof KEYS)[K] extends Key<infer T> ? T | undefined : never };
+
+/**
+ * With a main conf the plain `nginx -t` would test the live folder, not the change: it becomes a
+ * test of the candidate. Any other command is the operator's, used as given.
+ */
+function testCommand(testCmd: string, mainConf: string): string {
+  return mainConf && testCmd.trim() === 'nginx -t' ? 'nginx -t -c "$BERTH_NGINX_CANDIDATE_CONF"' : testCmd;
+}
 
 /** Maps parsed key values to the structured Config. */
 export function toConfig(v: Values): Config {
@@ -177,8 +210,13 @@ export function toConfig(v: Values): Config {
       dir: v.BERTH_NGINX_DIR!,
       templates: v.BERTH_NGINX_TEMPLATES!,
       httpListen: v.BERTH_NGINX_HTTP_LISTEN!,
-      testCmd: v.BERTH_NGINX_TEST_CMD ?? '',
+      testCmd: testCommand(v.BERTH_NGINX_TEST_CMD ?? '', v.BERTH_NGINX_MAIN_CONF ?? ''),
       reloadCmd: v.BERTH_NGINX_RELOAD_CMD ?? '',
+      mainConf: v.BERTH_NGINX_MAIN_CONF || null,
+      quarantineMaxMs: v.BERTH_NGINX_QUARANTINE_MAX_MS!,
+      adminListen: v.BERTH_NGINX_ADMIN_LISTEN ?? '',
+      confirmTimeoutMs: v.BERTH_NGINX_CONFIRM_TIMEOUT_MS!,
+      errorLog: v.BERTH_NGINX_ERROR_LOG || undefined,
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

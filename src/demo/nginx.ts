@@ -77,9 +77,11 @@ export interface DemoNginx {
   prefix: string;
   conf: string;
   pidFile: string;
-  /** For BERTH_NGINX_TEST_CMD / BERTH_NGINX_RELOAD_CMD. */
+  /** For BERTH_NGINX_TEST_CMD / BERTH_NGINX_RELOAD_CMD. testCmd checks the candidate conf berth writes (BERTH_NGINX_MAIN_CONF = conf). */
   testCmd: string;
   reloadCmd: string;
+  /** For BERTH_NGINX_ERROR_LOG. */
+  errorLog: string;
   pid(): number | undefined;
   stop(): Promise<void>;
 }
@@ -113,6 +115,8 @@ export async function startDemoNginx(o: DemoNginxOptions, waitListening: () => P
   // non-root nginx complains that it cannot open /var/log/nginx/error.log.
   const args = ['-p', `${o.prefix}/`, '-c', conf, ...(supportsErrorLogFlag(o.version) ? ['-e', path.join(o.prefix, 'error.log')] : [])];
   const base = [bin, ...args].map(quote).join(' ');
+  // berth tests each change through its candidate copy of this conf (staging; see docs/nginx.md).
+  const candidate = [bin, ...args].map((a) => (a === conf ? '"$BERTH_NGINX_CANDIDATE_CONF"' : quote(a))).join(' ');
   const test = spawnSync(bin, [...args, '-t', '-q'], { encoding: 'utf8' });
   if (test.status !== 0) throw new Error(`nginx -t failed for ${conf}:\n${test.stderr}`);
   const child: ChildProcess = spawn(bin, [...args, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -144,8 +148,9 @@ export async function startDemoNginx(o: DemoNginxOptions, waitListening: () => P
     prefix: o.prefix,
     conf,
     pidFile,
-    testCmd: `${base} -t -q`,
+    testCmd: `${candidate} -t -q`,
     reloadCmd: `${base} -s reload`,
+    errorLog: path.join(o.prefix, 'error.log'),
     pid: () => (child.exitCode === null ? child.pid : undefined),
     stop: () => (stopping ??= stop()),
   };

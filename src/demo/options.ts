@@ -73,8 +73,19 @@ export function demoSettings(flags: DemoFlags, env: Env, cwd: string): DemoSetti
   };
 }
 
+/** How berth drives the demo Nginx: commands (empty = render only), its admin server and error log. */
+export interface DemoNginxCmds {
+  test: string;
+  reload: string;
+  /** Loopback ip:port for the admin server in http.conf (empty: none). */
+  adminListen?: string;
+  errorLog?: string;
+  /** The demo's nginx.conf (BERTH_NGINX_MAIN_CONF): changes are staged and tested through its candidate copy. */
+  mainConf?: string;
+}
+
 /** The environment handed to `loadConfig`. `nginxCmds` empty = render only. */
-export function demoEnv(flags: DemoFlags, env: Env, s: DemoSettings, marathonUrl: string, nginxCmds: { test: string; reload: string }): Env {
+export function demoEnv(flags: DemoFlags, env: Env, s: DemoSettings, marathonUrl: string, nginxCmds: DemoNginxCmds): Env {
   const out: Env = {};
   // Keep the user's BERTH_* settings (log level, zones, TTL, sync interval…), nothing else.
   for (const [k, v] of Object.entries(env)) if (k.startsWith('BERTH_')) out[k] = v;
@@ -95,6 +106,9 @@ export function demoEnv(flags: DemoFlags, env: Env, s: DemoSettings, marathonUrl
     BERTH_NGINX_HTTP_LISTEN: `${s.nginxHost}:${s.nginxPort}`,
     BERTH_NGINX_TEST_CMD: nginxCmds.test,
     BERTH_NGINX_RELOAD_CMD: nginxCmds.reload,
+    BERTH_NGINX_ADMIN_LISTEN: out.BERTH_NGINX_ADMIN_LISTEN || nginxCmds.adminListen || '',
+    ...(nginxCmds.errorLog ? { BERTH_NGINX_ERROR_LOG: nginxCmds.errorLog } : {}),
+    ...(nginxCmds.mainConf ? { BERTH_NGINX_MAIN_CONF: nginxCmds.mainConf } : {}),
     // Half a second: changes show up in Nginx while you watch (production default: 2 s).
     BERTH_SYNC_INTERVAL_MS: out.BERTH_SYNC_INTERVAL_MS || '500',
     BERTH_LABEL_PREFIX: 'berth.',

@@ -60,6 +60,18 @@ export function tcpPortFree(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A loopback TCP port free right now, picked by the OS. */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** Whether a UDP port can be bound on `host` right now. */
 export function udpPortFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {

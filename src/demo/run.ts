@@ -17,7 +17,7 @@ import { startChurn } from './churn';
 import { probeNginx, startDemoNginx, type DemoNginx } from './nginx';
 import { type DemoFlags, demoEnv, demoSettings } from './options';
 import { panelLines } from './panel';
-import { httpStatus, tcpAnswers, tcpPortFree, udpPortFree, waitUntil } from './procs';
+import { freeLoopbackPort, httpStatus, tcpAnswers, tcpPortFree, udpPortFree, waitUntil } from './procs';
 import { api, seedPlatform } from './seed';
 
 /** A demo start-up that cannot go on (port taken, …); the CLI exits 1 with the message. */
@@ -99,7 +99,11 @@ export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
     }
     if (renderOnly) say(`RENDER ONLY: ${renderOnly}`);
 
-    const config = loadConfig(demoEnv(o.flags, o.env, s, sim.url, nginx ? { test: nginx.testCmd, reload: nginx.reloadCmd } : { test: '', reload: '' }));
+    // The admin server berth renders into http.conf gets a port the OS picks (8099 may be taken).
+    const cmds = nginx
+      ? { test: nginx.testCmd, reload: nginx.reloadCmd, mainConf: nginx.conf, adminListen: `127.0.0.1:${await freeLoopbackPort()}`, errorLog: nginx.errorLog }
+      : { test: '', reload: '' };
+    const config = loadConfig(demoEnv(o.flags, o.env, s, sim.url, cmds));
     const berth = await start(config, { logger });
     stops.push({ what: 'berth', stop: () => berth.stop() });
     say(`berth API on ${berth.url}, DNS on ${berth.dnsAddress.host}:${berth.dnsAddress.port}`);

@@ -52,8 +52,10 @@ export const PROBLEM_CODES = {
   NGINX_RENDER_FAILED: 'NGINX_RENDER_FAILED',
   /** Another tcp service in the same environment already listens on this port in Nginx. */
   NGINX_LISTEN_CONFLICT: 'NGINX_LISTEN_CONFLICT',
-  /** The Nginx test command rejected this service's file; it is kept out until the app definition changes. */
+  /** The Nginx test command rejected this service's file (confirmed by a second run); kept out, retried with backoff and when the app definition changes. */
   NGINX_CONFIG_REJECTED: 'NGINX_CONFIG_REJECTED',
+  /** The tcp service's `berth.listen` port is held by another process on the Nginx host; left out until the port is free. */
+  NGINX_PORT_IN_USE: 'NGINX_PORT_IN_USE',
 
   // Untrusted input, addresses and reserved names (src/rules decides; the model raises these).
   /** The Marathon app id is unusable (NUL, control characters, lone surrogates, too long, not a PathId); keyed by a safe form of the id. */

@@ -1,5 +1,5 @@
 /**
- * Finds the changes that make the test fail, given that the whole set fails. `passes(subset)`
+ * Finds the changes that make the test fail, given that the whole set failed. `passes(subset)`
  * applies exactly `subset` on top of the previous (known good) files and runs the test. Halves
  * that fail alone are searched recursively (about 2·k·log2(n) tests for k offenders among n). When
  * both halves pass alone but fail together (two services that clash), or what is left after
@@ -8,6 +8,9 @@
  */
 export async function findOffenders<T>(failing: readonly T[], passes: (subset: readonly T[]) => Promise<boolean>): Promise<T[]> {
   if (failing.length === 0) return [];
+  // A lone suspect is tested alone too: the whole set failing is not proof enough to blame it
+  // (the caller's failure may have come from elsewhere and gone away since).
+  if (failing.length === 1) return (await passes(failing)) ? [] : [...failing];
   const offenders = await search(failing, passes);
   const remaining = failing.filter((c) => !offenders.includes(c));
   if (remaining.length > 0 && !(await passes(remaining))) offenders.push(...(await oneByOne(remaining, passes)));

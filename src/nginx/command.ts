@@ -13,9 +13,20 @@ export interface CommandResult {
   durationMs: number;
 }
 
+/**
+ * What a test run should check: the staging tree and, when the operator named the main nginx.conf,
+ * the candidate copy of it that includes staging instead of the live folder. Passed to the test
+ * command as BERTH_NGINX_CANDIDATE_DIR and BERTH_NGINX_CANDIDATE_CONF.
+ */
+export interface TestTarget {
+  dir: string;
+  conf: string | null;
+}
+
 /** What the sync needs from Nginx. The real one runs commands; tests may fake it. */
 export interface NginxControl {
-  test(): Promise<CommandResult>;
+  /** `target` is absent when the files under test are in the live folder (a test command that does not use the candidate). */
+  test(target?: TestTarget): Promise<CommandResult>;
   reload(): Promise<CommandResult>;
 }
 
@@ -31,7 +42,7 @@ const PIPE_GRACE_MS = 200;
  * Runs `sh -c cmd` in its own process group with a timeout; on timeout the whole group is
  * killed (TERM, then KILL), so a hung `nginx -s reload` never blocks later syncs.
  */
-export function runCommand(cmd: string, timeoutMs: number): Promise<CommandResult> {
+export function runCommand(cmd: string, timeoutMs: number, env?: Record<string, string>): Promise<CommandResult> {
   const started = Date.now();
   if (cmd.trim() === '') {
     return Promise.resolve({ ok: true, skipped: true, code: 0, signal: null, timedOut: false, output: '', durationMs: 0 });
@@ -40,7 +51,7 @@ export function runCommand(cmd: string, timeoutMs: number): Promise<CommandResul
     let output = '';
     let timedOut = false;
     let settled = false;
-    const child = spawn('/bin/sh', ['-c', cmd], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', cmd], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
     const append = (chunk: Buffer) => {
       if (output.length < OUTPUT_CAP) output += chunk.toString('utf8').slice(0, OUTPUT_CAP - output.length);
     };
@@ -86,10 +97,23 @@ export function runCommand(cmd: string, timeoutMs: number): Promise<CommandResul
 /** NginxControl over configured shell commands; calls are serialised (never two at once). */
 export function commandControl(opts: { testCmd: string; reloadCmd: string; timeoutMs: number }): NginxControl {
   let queue: Promise<unknown> = Promise.resolve();
-  const serial = (cmd: string): Promise<CommandResult> => {
-    const run = queue.then(() => runCommand(cmd, opts.timeoutMs));
+  const serial = (cmd: string, env?: Record<string, string>): Promise<CommandResult> => {
+    const run = queue.then(() => runCommand(cmd, opts.timeoutMs, env));
     queue = run.catch(() => undefined);
     return run;
   };
-  return { test: () => serial(opts.testCmd), reload: () => serial(opts.reloadCmd) };
+  return { test: (target) => serial(opts.testCmd, target && candidateEnv(target)), reload: () => serial(opts.reloadCmd) };
 }
+
+/** The environment a test command gets for `target` (an unset conf is left out, not empty). */
+export function candidateEnv(target: TestTarget): Record<string, string> {
+  return target.conf ? { BERTH_NGINX_CANDIDATE_DIR: target.dir, BERTH_NGINX_CANDIDATE_CONF: target.conf } : { BERTH_NGINX_CANDIDATE_DIR: target.dir };
+}
+
+/**
+ * Whether the test command checks the candidate (staging) rather than whatever the live nginx.conf
+ * includes: a main conf is configured (a candidate exists to be tested), or the command names one
+ * of the candidate variables, or there is no test at all.
+ */
+export const testsCandidate = (testCmd: string, mainConf: string | null | undefined): boolean =>
+  testCmd.trim() === '' || Boolean(mainConf) || testCmd.includes('BERTH_NGINX_CANDIDATE_');

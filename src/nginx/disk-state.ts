@@ -16,6 +16,8 @@ export class DiskState implements DiskKnowledge {
   // files allocates next to nothing for the ones that did not change.
   private readonly texts = new Map<string, string>();
   private readonly counts = new Map<string, number>();
+  /** How many times the folder was read (a change tells the staging mirror to look at live again). */
+  reads = 0;
 
   constructor(
     private readonly dir: string,
@@ -25,6 +27,7 @@ export class DiskState implements DiskKnowledge {
   async current(): Promise<ReadonlyMap<string, FileBytes>> {
     if (this.cached && this.clock.now() - this.cached.readAt < REREAD_MS) return this.cached.files;
     const files: Map<string, FileBytes> = await readManagedFiles(this.dir);
+    this.reads++;
     this.cached = { files, readAt: this.clock.now() };
     this.texts.clear();
     this.counts.clear();

@@ -27,7 +27,7 @@ export function createNginxMetrics(registry: Registry, now: () => number = Date.
     reloads: new Counter({ name: 'berth_nginx_reloads_total', help: 'Nginx reload commands by result (ok, failed)', labelNames: ['result'], registers }),
     failures: new Counter({
       name: 'berth_nginx_sync_failures_total',
-      help: 'Failed sync steps by stage (render, write, test, reload)',
+      help: 'Failed sync steps by stage (render, write, test, reload, confirm)',
       labelNames: ['stage'],
       registers,
     }),

@@ -4,14 +4,21 @@ import type { Problem } from '../model/types';
 import type { RenderRejection } from './render';
 import type { ProblemSink } from './store';
 
-const REJECTED_MESSAGE = 'Nginx rejected the generated config (test command failed); the previous config is kept until the app definition changes';
+/** What an operator reads for a quarantined service: that the failure was confirmed, and when it is tried again. */
+const rejectedMessage = (e: { failures?: number; retryAt?: string }): string =>
+  `Nginx rejected the generated config (the test command failed, and again when run a second time); the previous config is kept. ` +
+  (e.retryAt
+    ? `Rejected ${e.failures ?? 1} time(s) in a row; next retry at ${e.retryAt}, or at once when the app definition changes`
+    : 'Tried again when the app definition changes');
+
+type Excluded = { env: string; appId: string; failures?: number; retryAt?: string };
 
 /** The Nginx problems of one run: services not rendered, and services the test command rejected. */
-function nginxProblems(rejected: readonly RenderRejection[], excluded: ReadonlyArray<{ env: string; appId: string }>): Map<string, Problem> {
+function nginxProblems(rejected: readonly RenderRejection[], excluded: readonly Excluded[]): Map<string, Problem> {
   const current = new Map<string, Problem>();
   for (const r of rejected) current.set(problemKey(r), problem(r.code, r.appId, r.env, r.message));
   for (const e of excluded) {
-    const p = problem(PROBLEM_CODES.NGINX_CONFIG_REJECTED, e.appId, e.env, REJECTED_MESSAGE);
+    const p = problem(PROBLEM_CODES.NGINX_CONFIG_REJECTED, e.appId, e.env, rejectedMessage(e));
     current.set(problemKey(p), p);
   }
   return current;
@@ -31,7 +38,7 @@ export class ProblemTracker {
     private readonly logger: Logger,
   ) {}
 
-  async update(rejected: readonly RenderRejection[], excluded: ReadonlyArray<{ env: string; appId: string }>): Promise<void> {
+  async update(rejected: readonly RenderRejection[], excluded: readonly Excluded[]): Promise<void> {
     const current = nginxProblems(rejected, excluded);
     const same =
       current.size === this.raised.size && [...current].every(([k, p]) => this.raised.get(k)?.message === p.message && this.raised.get(k)?.env === p.env);

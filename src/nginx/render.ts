@@ -54,7 +54,11 @@ export interface RenderedFile {
 export interface RenderRejection {
   env: string;
   appId: string;
-  code: typeof PROBLEM_CODES.NGINX_INVALID_SERVICE | typeof PROBLEM_CODES.NGINX_RENDER_FAILED | typeof PROBLEM_CODES.NGINX_LISTEN_CONFLICT;
+  code:
+    | typeof PROBLEM_CODES.NGINX_INVALID_SERVICE
+    | typeof PROBLEM_CODES.NGINX_RENDER_FAILED
+    | typeof PROBLEM_CODES.NGINX_LISTEN_CONFLICT
+    | typeof PROBLEM_CODES.NGINX_PORT_IN_USE;
   message: string;
   /** The service's file, when its names are valid: its previous file is kept as it is. */
   path: string | null;

@@ -2,21 +2,33 @@ import type { Registry } from 'prom-client';
 import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { RegistryView } from '../registry/view';
-import { applyChanges } from './apply';
-import { commandControl, type NginxControl } from './command';
+import { applyChanges, inPlaceWorkspace, stagedWorkspace, type BaseFile, type Workspace } from './apply';
+import { writeCandidateConf } from './candidate-conf';
+import { commandControl, testsCandidate, type NginxControl } from './command';
+import { GenerationConfirmer } from './confirm';
 import { DiskState } from './disk-state';
 import { removeStaleTemps } from './files';
-import { Exclusions } from './exclusions';
+import { Exclusions, type ExcludedService } from './exclusions';
+import { finalFiles, HttpContext } from './http-context';
+import { HTTP_CONF_PATH, type HttpConfExtras } from './http-conf';
+import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
-import { guardReason, planSync } from './plan';
+import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type Templates } from './render';
+import { RenderMemo, renderServices, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
+import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
+import { parseListen } from './validate';
+import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
 const MAX_RETRY_MS = 60_000;
+/** Default cap of the gap between retries of a quarantined service (BERTH_NGINX_QUARANTINE_MAX_MS). */
+export const DEFAULT_QUARANTINE_MAX_MS = 600_000;
+/** `nginx -t` on service files when nginx.conf does not include berth's http.conf (which defines the variable). */
+const MISSING_HTTP_CONF = /unknown "connection_upgrade" variable/;
 
 /** Plain options; `main.ts` maps config onto them. */
 export interface NginxSyncOptions {
@@ -25,6 +37,13 @@ export interface NginxSyncOptions {
   httpListen: string;
   testCmd: string;
   reloadCmd: string;
+  /**
+   * The operator's main nginx.conf (BERTH_NGINX_MAIN_CONF): when set, each test gets a candidate
+   * copy whose includes of `dir` point at the staging tree (BERTH_NGINX_CANDIDATE_CONF).
+   */
+  mainConf?: string | null;
+  /** Cap of the doubling gap between retries of a quarantined service. */
+  quarantineMaxMs?: number;
   intervalMs: number;
   commandTimeoutMs: number;
   maxRemovalRatio: number;
@@ -36,6 +55,16 @@ export interface NginxSyncOptions {
   clock?: Clock;
   /** Replaces the test/reload commands (tests); defaults to running `testCmd`/`reloadCmd`. */
   control?: NginxControl;
+  /** Loopback `ip:port` of the admin server in http.conf; empty or absent: none, reloads are not confirmed. */
+  adminListen?: string;
+  /** How long Nginx has to answer the new generation after a reload (default 5 s). */
+  confirmTimeoutMs?: number;
+  /** Nginx's error log, quoted when a reload is not confirmed. */
+  errorLog?: string;
+  /** Added to http.conf by other parts of berth. */
+  httpExtras?: HttpConfExtras;
+  /** Replaces the "is this TCP port taken" check (tests). */
+  portInUse?: (host: string | null, port: number) => Promise<boolean>;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -44,7 +73,11 @@ export interface SyncStatusView {
   lastRun: SyncRun | null;
   lastReloadAt: string | null;
   appliedPosition: number | null;
-  excluded: Array<{ env: string; appId: string; path: string }>;
+  excluded: ExcludedService[];
+  /** Generation id of the configuration berth last applied (and confirmed, when an admin server is configured). */
+  generation: string | null;
+  /** Set while Nginx does not answer the generation berth reloaded it with. */
+  unconfirmed: { generation: string; reason: string; since: string } | null;
 }
 
 /**
@@ -78,14 +111,41 @@ export class NginxSync {
   private lastRun: SyncRun | null = null;
   private lastReloadAt: string | null = null;
   private appliedPosition: number | null = null;
-  private readonly excluded = new Exclusions();
+  private readonly excluded: Exclusions;
+  private warnedNoInclude = false;
+  /** Null when the test command does not look at the candidate: changes are then tested in the live folder. */
+  private readonly staging: Staging | null;
+  private readonly httpContext: HttpContext;
+  private readonly confirmer: GenerationConfirmer | null;
+  private readonly ports: TcpPortCheck;
+  private generation: string | null = null;
+  private unconfirmed: SyncStatusView['unconfirmed'] = null;
 
   constructor(private readonly opts: NginxSyncOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
+    const adminListen = opts.adminListen?.trim() ?? '';
+    this.httpContext = new HttpContext(opts.dir, adminListen, opts.httpExtras);
+    // No confirmation without an admin server, nor when nothing reloads Nginx (render only).
+    this.confirmer =
+      adminListen !== '' && opts.reloadCmd.trim() !== ''
+        ? new GenerationConfirmer({ adminListen, timeoutMs: opts.confirmTimeoutMs ?? 5000, errorLog: opts.errorLog })
+        : null;
+    this.ports = new TcpPortCheck(listenHost(opts.httpListen), opts.portInUse);
+    // The confirmation holds a connection to the running generation across the reload (confirm.ts).
+    this.control = {
+      test: (target) => control.test(target),
+      reload: async () => {
+        await this.confirmer?.arm();
+        this.confirmer?.reloading();
+        return control.reload();
+      },
+    };
     this.metrics = createNginxMetrics(opts.metricsRegistry, () => this.clock.now());
     this.problems = new ProblemTracker(opts.problems, opts.logger);
     this.disk = new DiskState(opts.dir, this.clock);
+    this.excluded = new Exclusions(opts.intervalMs, opts.quarantineMaxMs ?? DEFAULT_QUARANTINE_MAX_MS);
+    this.staging = testsCandidate(opts.testCmd, opts.mainConf) ? new Staging(opts.dir) : null;
     this.recorder = new RunRecorder(opts.store, this.metrics, opts.logger);
     this.loop = coalesce({
       clock: this.clock,
@@ -100,6 +160,25 @@ export class NginxSync {
     this.stopped = false;
     const stale = await removeStaleTemps(this.opts.dir);
     if (stale > 0) this.opts.logger.info({ stale }, 'removed temp files left by an interrupted sync');
+    if (this.staging && this.opts.testCmd.includes('BERTH_NGINX_CANDIDATE_CONF') && !this.opts.mainConf)
+      this.opts.logger.error(
+        { testCmd: this.opts.testCmd },
+        'the nginx test command uses $BERTH_NGINX_CANDIDATE_CONF but BERTH_NGINX_MAIN_CONF is not set: every test will fail',
+      );
+    if (this.staging) {
+      // Whatever a killed predecessor staged was never tested or never made live: start from live.
+      const started = this.clock.now();
+      const files = await this.staging.reset().catch((err: Error) => {
+        this.opts.logger.warn({ err: err.message }, 'nginx staging could not be rebuilt; the first run tries again');
+        return -1;
+      });
+      this.opts.logger.info({ files, ms: this.clock.now() - started }, 'nginx staging rebuilt from the live folder');
+    } else if (this.opts.testCmd.trim() !== '') {
+      this.opts.logger.warn(
+        { testCmd: this.opts.testCmd },
+        'nginx test command does not use $BERTH_NGINX_CANDIDATE_CONF/_DIR: changes are tested in the live folder, which a crash during the test can leave untested (set BERTH_NGINX_MAIN_CONF)',
+      );
+    }
     this.unsubscribe = this.opts.view.onChange(() => this.onChange());
     this.loop.request({ delayMs: 0 });
   }
@@ -110,6 +189,7 @@ export class NginxSync {
     this.unsubscribe?.();
     await this.loop.stop();
     await this.chain.catch(() => undefined);
+    this.confirmer?.disarm();
   }
 
   /** Renders and applies now (guard applies), queued behind a run in progress. */
@@ -129,6 +209,8 @@ export class NginxSync {
       lastReloadAt: this.lastReloadAt,
       appliedPosition: this.appliedPosition,
       excluded: this.excluded.list(),
+      generation: this.generation,
+      unconfirmed: this.unconfirmed,
     };
   }
 
@@ -144,7 +226,11 @@ export class NginxSync {
     if (this.stopped) return;
     const moved = position !== this.lastSeenPosition;
     const retryDue = this.retryAt !== null && this.clock.now() >= this.retryAt;
-    if (moved || retryDue) await this.enqueue(moved ? 'interval' : 'retry', false);
+    // A quarantined service due for its retry starts a run of its own, unless failed runs are
+    // already being retried with their own backoff.
+    const quarantineAt = this.excluded.nextRetryAt();
+    const quarantineDue = this.retryAt === null && quarantineAt !== null && this.clock.now() >= quarantineAt;
+    if (moved || retryDue || quarantineDue) await this.enqueue(moved ? 'interval' : 'retry', false);
   }
 
   private enqueue(trigger: SyncTrigger, bypassGuard: boolean): Promise<SyncRun> {
@@ -171,11 +257,28 @@ export class NginxSync {
       const snapshot = await this.opts.view.snapshot();
       position = snapshot.position;
       this.templates ??= await loadTemplates(this.opts.templatesDir);
-      const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
+      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
       this.memo.rotate();
+      const reads = this.disk.reads;
       const disk = await this.disk.current();
-      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected);
+      if (this.staging) {
+        // Live was read again (after the first read, which follows the mirror made at start): it may
+        // have been edited by hand, so staging looks at it again.
+        if (reads > 0 && this.disk.reads !== reads) {
+          this.staging.invalidate();
+          this.httpContext.forget();
+        }
+        await this.staging.mirror();
+      }
+      const checked = await this.ports.check(all.files, snapshot.services, disk);
+      const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
+      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
       const plan = planSync(rendered.files, disk, keep, this.disk);
+      this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
+      const final = finalFiles(rendered.files, keep, disk);
+      const httpConf = this.httpContext.desired(snapshot.services, final);
+      const httpConfBefore = await this.httpContext.current();
+      const httpConfChanged = httpConfBefore !== httpConf.content;
       await this.problems.update(rendered.rejected, this.excluded.list());
       this.lastSeenPosition = position;
       this.retryAt = null;
@@ -186,9 +289,14 @@ export class NginxSync {
         if (disk.size > 0) this.pendingReload = true;
       }
 
-      if (plan.changes.length === 0 && !this.pendingReload) {
+      // A taken TCP port is looked at again later even when nothing else moves.
+      if (checked.rejected.length > 0) this.retryAt = this.clock.now() + Math.min(30_000, 5 * this.opts.intervalMs);
+
+      if (plan.changes.length === 0 && !httpConfChanged && !this.pendingReload) {
         this.held = null;
         if (snapshot.loaded) this.appliedPosition = position; // an empty disk matching a never-loaded registry is not "synced"
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
         return await this.finish({ ...base, position, status: 'unchanged' }, started);
       }
       const reason = bypassGuard ? null : guardReason(plan, snapshot.loaded, this.opts.maxRemovalRatio);
@@ -199,11 +307,49 @@ export class NginxSync {
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }
       this.held = null;
-      const outcome = await applyChanges(plan.changes, this.opts.dir, this.control, this.opts.logger);
-      if (outcome.status === 'applied' || outcome.stage === 'reload') this.disk.written(plan.changes);
+      // http.conf travels with the service files (staged, tested, promoted): the service files need
+      // its hash sizes and map, and it is never blamed as a service (see BaseFile).
+      const httpBase: BaseFile[] = httpConfChanged ? [{ path: HTTP_CONF_PATH, content: httpConf.content, before: httpConfBefore }] : [];
+      const outcome = await applyChanges(
+        plan.changes,
+        await this.workspace(rendered.files, disk, plan.changes),
+        this.control,
+        this.opts.logger,
+        this.pendingReload,
+        httpBase,
+      );
+      if (outcome.flaky) this.opts.logger.warn({ position }, 'nginx test failed once and passed when run again; applied');
+      const live = outcome.status === 'applied' || outcome.stage === 'reload';
+      const shipped = plan.changes.filter((c) => !outcome.offenders.includes(c));
+      if (live && !outcome.rebuilt) this.disk.written(shipped);
       else this.disk.forget();
-      this.excluded.add(outcome.offenders);
-      if (outcome.offenders.length > 0) await this.problems.update(rendered.rejected, this.excluded.list());
+      if (outcome.baseLive) this.httpContext.written(httpConf.content);
+      else if (!live) this.httpContext.forget();
+      if (live) this.excluded.passed(shipped);
+      const confirmation = outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(httpConf.generation) : null;
+      if (!confirmation) this.confirmer?.disarm(); // a failed reload leaves the held connection unused
+      if (confirmation && !confirmation.ok) {
+        // Nginx did not load what passed the test: the files stay, the reload is retried.
+        outcome.status = 'failed';
+        outcome.error = confirmation.error;
+        outcome.output = confirmation.logTail;
+        this.unconfirmed = { generation: httpConf.generation, reason: confirmation.error, since: this.unconfirmed?.since ?? new Date(started).toISOString() };
+        this.metrics.failures.inc({ stage: 'confirm' });
+        this.pendingReload = true;
+      } else if (outcome.status === 'applied') {
+        this.unconfirmed = null;
+        this.generation = httpConf.generation;
+        this.ports.applied(final);
+      }
+      if (outcome.offenders.length > 0 && MISSING_HTTP_CONF.test(outcome.output ?? '')) {
+        // Every new service file fails then, and none is to blame: excluding them all would stop the fleet.
+        outcome.offenders = [];
+        outcome.status = 'failed';
+        outcome.stage = 'test';
+        outcome.error = `test command failed; Nginx does not know $connection_upgrade: include BERTH_NGINX_DIR/http.conf in http {} before the service files (docs/nginx.md "http.conf")`;
+      }
+      this.excluded.add(outcome.offenders, this.clock.now());
+      await this.problems.update(rendered.rejected, this.excluded.list()); // offenders raised, retried ones that passed cleared
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });
       if (outcome.stage === 'reload') this.pendingReload = true;
       if (outcome.status === 'applied') {
@@ -241,6 +387,24 @@ export class NginxSync {
     }
   }
 
+  /** Where this run's changes are tested: the staging tree (with a fresh candidate conf), or the live folder. */
+  private async workspace(files: readonly RenderedFile[], disk: ReadonlyMap<string, FileBytes>, changes: readonly FileChange[]): Promise<Workspace> {
+    if (!this.staging) return inPlaceWorkspace(this.opts.dir);
+    let conf: string | null = null;
+    if (this.opts.mainConf) {
+      conf = path.join(this.opts.dir, CANDIDATE_CONF_NAME);
+      const { staged } = await writeCandidateConf(this.opts.mainConf, this.opts.dir, this.staging.root, conf);
+      if (staged === 0 && !this.warnedNoInclude) {
+        this.warnedNoInclude = true;
+        this.opts.logger.warn(
+          { mainConf: this.opts.mainConf, dir: this.opts.dir },
+          'BERTH_NGINX_MAIN_CONF has no include of BERTH_NGINX_DIR: the test cannot see berth files',
+        );
+      }
+    }
+    return stagedWorkspace(this.staging, conf, () => desiredSet(files, disk, changes));
+  }
+
   /**
    * A failed run is retried on the next tick, then with doubling pauses up to a minute while it
    * keeps failing (a broken nginx.conf must not turn into a failed run and an error line every tick).
@@ -257,5 +421,47 @@ export class NginxSync {
     this.metrics.excluded.set(this.excluded.size);
     this.lastRun = await this.recorder.record({ ...partial, finishedAt: new Date(finished).toISOString() }, finished - started);
     return this.lastRun;
+  }
+}
+
+/**
+ * The complete set of managed files after `changes` (content from the rendering, or the live bytes
+ * for a file the plan leaves as it is), for rebuilding when the live files fail on their own.
+ */
+function desiredSet(
+  files: readonly RenderedFile[],
+  disk: ReadonlyMap<string, FileBytes>,
+  changes: readonly FileChange[],
+): { desired: FileChange[]; live: string[] } {
+  const after = new Map<string, FileChange>();
+  const rendered = new Map(files.map((f) => [f.path, f]));
+  for (const [p, bytes] of disk) {
+    const f = rendered.get(p);
+    const content = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    const who = f ?? { env: p.split('/')[0], appId: p, definitionKey: null };
+    after.set(p, {
+      path: p,
+      env: who.env,
+      appId: who.appId,
+      content,
+      before: null,
+      serversBefore: 0,
+      serversAfter: 0,
+      definitionKey: f ? f.definitionKey : null,
+    });
+  }
+  for (const c of changes) {
+    if (c.content === null) after.delete(c.path);
+    else after.set(c.path, { ...c, before: null });
+  }
+  return { desired: [...after.values()], live: [...disk.keys()] };
+}
+
+/** The address TCP services listen on (that of `httpListen`), null for all; an invalid value fails each run's render instead. */
+function listenHost(httpListen: string): string | null {
+  try {
+    return parseListen(httpListen).host?.replace(/^\[|\]$/g, '') ?? null;
+  } catch {
+    return null;
   }
 }

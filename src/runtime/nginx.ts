@@ -46,9 +46,14 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
     httpListen: config.nginx.httpListen,
     testCmd: config.nginx.testCmd,
     reloadCmd: config.nginx.reloadCmd,
+    mainConf: config.nginx.mainConf,
+    quarantineMaxMs: config.nginx.quarantineMaxMs,
     intervalMs: config.syncIntervalMs,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     maxRemovalRatio: config.maxRemovalRatio,
+    adminListen: config.nginx.adminListen,
+    confirmTimeoutMs: config.nginx.confirmTimeoutMs,
+    errorLog: config.nginx.errorLog,
     logger,
     metricsRegistry: d.metricsRegistry,
     view: d.view,
@@ -73,10 +78,10 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
 }
 
 /**
- * Ready when the latest sync run ended applied (files tested and reloaded) or unchanged (disk
- * already matched), and some run has applied a loaded registry. A failed or held run makes it not
- * ready until a later run applies. "Confirmed" means the test and reload commands succeeded; what
- * Nginx actually loaded is not read back.
+ * Ready when the latest sync run ended applied (files tested, reloaded and, with an admin server,
+ * the new generation read back from Nginx) or unchanged (disk already matched), and some run has
+ * applied a loaded registry. A failed or held run makes it not ready until a later run applies; a
+ * reload Nginx did not confirm is named as the problem NGINX_RELOAD_UNCONFIRMED with its likely cause.
  */
 export function nginxReadiness(sync: Pick<NginxSync, 'status'>): ReadinessCheck {
   return {
@@ -91,7 +96,13 @@ export function nginxReadiness(sync: Pick<NginxSync, 'status'>): ReadinessCheck 
         error: s.lastRun.error,
         heldReason: s.lastRun.heldReason,
       };
-      const detail = { appliedPosition: s.appliedPosition, lastRun: run, held: s.held };
+      const problem = s.unconfirmed && {
+        code: 'NGINX_RELOAD_UNCONFIRMED',
+        generation: s.unconfirmed.generation,
+        since: s.unconfirmed.since,
+        message: s.unconfirmed.reason,
+      };
+      const detail = { appliedPosition: s.appliedPosition, generation: s.generation, lastRun: run, held: s.held, ...(problem ? { problem } : {}) };
       if (!run) return { ok: false, detail: { ...detail, reason: 'no Nginx sync run has finished yet' } };
       if (run.status === 'failed' || run.status === 'held') return { ok: false, detail: { ...detail, reason: `the latest Nginx sync run ${run.status}` } };
       if (s.appliedPosition === null) return { ok: false, detail: { ...detail, reason: 'the registry is not loaded yet: nothing was applied to Nginx' } };

@@ -38,6 +38,10 @@ describe('loadConfig', () => {
       httpListen: '80',
       testCmd: 'nginx -t',
       reloadCmd: 'nginx -s reload',
+      mainConf: null,
+      quarantineMaxMs: 600000,
+      adminListen: '127.0.0.1:8099',
+      confirmTimeoutMs: 5000,
     });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
@@ -75,6 +79,13 @@ describe('loadConfig', () => {
     expect(c.nginx.reloadCmd).toBe('');
   });
 
+  it('with BERTH_NGINX_MAIN_CONF the default test checks the candidate conf; a test command of the operator is kept as given', () => {
+    const staged = loadConfig({ BERTH_NGINX_MAIN_CONF: '/etc/nginx/nginx.conf' });
+    expect(staged.nginx).toMatchObject({ mainConf: '/etc/nginx/nginx.conf', testCmd: 'nginx -t -c "$BERTH_NGINX_CANDIDATE_CONF"' });
+    const own = loadConfig({ BERTH_NGINX_MAIN_CONF: '/etc/nginx/nginx.conf', BERTH_NGINX_TEST_CMD: '/usr/local/bin/check-nginx' });
+    expect(own.nginx.testCmd).toBe('/usr/local/bin/check-nginx');
+  });
+
   it('names every bad key and why, in one error', () => {
     const problems = errorsOf({
       BERTH_DNS_TTL: 'abc',
@@ -99,6 +110,15 @@ describe('loadConfig', () => {
       ]),
     );
     expect(problems).toHaveLength(8);
+  });
+
+  it('accepts only a loopback admin listen address for Nginx (or none), with a clear reason', () => {
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '127.0.0.2:9000' }).nginx.adminListen).toBe('127.0.0.2:9000');
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '[::1]:9000' }).nginx.adminListen).toBe('[::1]:9000');
+    expect(loadConfig({ BERTH_NGINX_ADMIN_LISTEN: '' }).nginx.adminListen).toBe('');
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: '0.0.0.0:8099' })).toEqual([expect.stringMatching(/^BERTH_NGINX_ADMIN_LISTEN: must be a loopback address/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: '10.0.0.1:8099' })).toEqual([expect.stringMatching(/must not be reachable from other hosts/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: 'localhost:8099' })).toEqual([expect.stringMatching(/^BERTH_NGINX_ADMIN_LISTEN: must be a loopback ip:port/)]);
   });
 
   it('reads BERTH_CONFIG and lets variables win', () => {

@@ -50,7 +50,8 @@ describeWithTools(['nginx'], 'demo nginx lifecycle', () => {
     const n = await start(port);
     expect(await httpStatus('127.0.0.1', port, 'unknown.invalid')).toBe(404);
     expect(fs.existsSync(path.join(prefix, 'nginx-demo/nginx.pid'))).toBe(true);
-    expect(spawnSync('sh', ['-c', n.testCmd]).status).toBe(0);
+    // The test command checks the conf berth names in BERTH_NGINX_CANDIDATE_CONF (here the demo conf itself).
+    expect(spawnSync('sh', ['-c', n.testCmd], { env: { ...process.env, BERTH_NGINX_CANDIDATE_CONF: n.conf } }).status).toBe(0);
     expect(spawnSync('sh', ['-c', n.reloadCmd]).status).toBe(0);
     const master = n.pid() as number;
     const workers = childrenOf(master);

@@ -37,6 +37,8 @@ const env = () => ({
   BERTH_NGINX_DIR: nginxDir,
   BERTH_NGINX_TEST_CMD: `sh '${dir}/test.sh'`,
   BERTH_NGINX_RELOAD_CMD: `sh '${dir}/reload.sh'`,
+  // The reload is a stand-in script, not a real Nginx: no generation to read back.
+  BERTH_NGINX_ADMIN_LISTEN: '',
 });
 const lines = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0);
 const confs = () => (fs.existsSync(httpDir) ? fs.readdirSync(httpDir).sort() : []);

@@ -61,6 +61,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     BERTH_NGINX_DIR: nginxDir,
     BERTH_NGINX_TEST_CMD: '',
     BERTH_NGINX_RELOAD_CMD: '',
+    // No real Nginx here (a test may set a stand-in reload command): no generation to read back.
+    BERTH_NGINX_ADMIN_LISTEN: '',
     BERTH_NGINX_HTTP_LISTEN: '127.0.0.1:18081',
     BERTH_SYNC_INTERVAL_MS: '200',
     BERTH_LOG_LEVEL: 'silent',

@@ -60,6 +60,8 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
         BERTH_NGINX_DIR: nginx.dir,
         BERTH_NGINX_TEST_CMD: nginx.testCmd,
         BERTH_NGINX_RELOAD_CMD: nginx.reloadCmd,
+        BERTH_NGINX_ADMIN_LISTEN: nginx.adminListen,
+        BERTH_NGINX_ERROR_LOG: nginx.errorLog,
         BERTH_NGINX_HTTP_LISTEN: `127.0.0.1:${nginx.httpPort}`,
         BERTH_FIXED_IP_ALLOW_CIDRS: '127.0.0.0/8',
         ...(databaseUrl ? { BERTH_DATABASE_URL: databaseUrl } : {}),

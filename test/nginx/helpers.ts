@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../src/clock';
 import type { Endpoint, Service } from '../../src/model/types';
-import type { CommandResult, NginxControl } from '../../src/nginx/command';
+import type { CommandResult, NginxControl, TestTarget } from '../../src/nginx/command';
 import { InMemorySyncRunStore, type SyncRun } from '../../src/nginx/store';
 
 export const TEMPLATES_DIR = path.resolve(__dirname, '../../nginx-templates');
@@ -91,11 +91,12 @@ const ok = (): CommandResult => ({ ok: true, skipped: false, code: 0, signal: nu
 export class FakeControl implements NginxControl {
   tests = 0;
   reloads = 0;
-  testImpl: () => Promise<boolean> | boolean = () => true;
+  /** Decides a test; `target` is the staging tree when the sync stages (absent: the live folder is under test). */
+  testImpl: (target?: TestTarget) => Promise<boolean> | boolean = () => true;
   reloadImpl: () => Promise<boolean> | boolean = () => true;
-  async test(): Promise<CommandResult> {
+  async test(target?: TestTarget): Promise<CommandResult> {
     this.tests++;
-    const pass = await this.testImpl();
+    const pass = await this.testImpl(target);
     return pass ? ok() : { ...ok(), ok: false, code: 1, output: 'nginx: [emerg] fake failure' };
   }
   async reload(): Promise<CommandResult> {

@@ -32,7 +32,13 @@ export interface RealNginx {
   dir: string;
   httpPort: number;
   testCmd: string;
+  /** The test of the candidate conf berth writes (with BERTH_NGINX_MAIN_CONF = `conf`): what the staged sync runs. */
+  candidateTestCmd: string;
   reloadCmd: string;
+  /** A free loopback `ip:port` for the admin server berth renders into http.conf (BERTH_NGINX_ADMIN_LISTEN). */
+  adminListen: string;
+  /** Nginx's error log (BERTH_NGINX_ERROR_LOG). */
+  errorLog: string;
   /** Worker generations nginx started after its first (one per reload it performed), from its log. */
   reconfigurations(): number;
   stop(): Promise<void>;
@@ -51,6 +57,7 @@ export async function startNginx(): Promise<RealNginx> {
   fs.mkdirSync(dir);
   fs.mkdirSync(path.join(prefix, 'tmp'));
   const httpPort = await freePort();
+  const adminPort = await freePort();
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
   const conf = fs
     .readFileSync(EXAMPLE, 'utf8')
@@ -79,7 +86,10 @@ export async function startNginx(): Promise<RealNginx> {
     dir,
     httpPort,
     testCmd: `${base} -t -q`,
+    candidateTestCmd: `nginx -p ${prefix}/ -c "$BERTH_NGINX_CANDIDATE_CONF" -t -q`,
     reloadCmd: `${base} -s reload`,
+    adminListen: `127.0.0.1:${adminPort}`,
+    errorLog: path.join(prefix, 'error.log'),
     reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

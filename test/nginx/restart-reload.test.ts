@@ -67,7 +67,7 @@ describe('NginxSync after a restart', () => {
     await next.sync.stop();
   });
 
-  it('waits for the registry to load; an empty folder needs no reload', async () => {
+  it('waits for the registry to load; an empty catalog writes only http.conf, once', async () => {
     const dir = tmpDir();
     const first = berthOn(dir, [web(1)]);
     await first.sync.start();
@@ -84,8 +84,11 @@ describe('NginxSync after a restart', () => {
 
     const empty = berthOn(tmpDir(), []);
     await empty.sync.start();
-    expect(await empty.step(0)).toMatchObject({ status: 'unchanged' });
-    expect(empty.control.reloads).toBe(0);
+    // No service file, but berth's http.conf (server name hash, map, admin server) is new: one reload.
+    expect(await empty.step(0)).toMatchObject({ status: 'applied', filesWritten: 0, reloaded: true });
+    empty.view.set([]);
+    expect(await empty.step(INTERVAL)).toMatchObject({ status: 'unchanged' });
+    expect(empty.control.reloads).toBe(1);
     await empty.sync.stop();
   });
 });

@@ -5,12 +5,16 @@ import { silentLogger } from '../../src/log';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { InMemoryProblemSink, leaderProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
+import type { TestTarget } from '../../src/nginx/command';
 import type { Problem, Service } from '../../src/model/types';
 import { aService, anEndpoint, FakeClock, FakeControl, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
 
 const INTERVAL = 2000;
 
-function setup(initial: Service[] | null) {
+// A test command that looks at the staging tree: the sync stages, tests there, then moves files into place.
+const STAGED_TEST_CMD = 'check "$BERTH_NGINX_CANDIDATE_DIR"';
+
+function setup(initial: Service[] | null, opts: { quarantineMaxMs?: number } = {}) {
   const dir = tmpDir();
   const clock = new FakeClock();
   const control = new FakeControl();
@@ -23,9 +27,10 @@ function setup(initial: Service[] | null) {
     dir,
     templatesDir: TEMPLATES_DIR,
     httpListen: '127.0.0.1:8080',
-    testCmd: 'unused',
+    testCmd: STAGED_TEST_CMD,
     reloadCmd: 'unused',
     intervalMs: INTERVAL,
+    quarantineMaxMs: opts.quarantineMaxMs,
     commandTimeoutMs: 1000,
     maxRemovalRatio: 0.5,
     logger: silentLogger,
@@ -38,6 +43,8 @@ function setup(initial: Service[] | null) {
   });
   const read = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   const exists = (rel: string) => fs.existsSync(path.join(dir, rel));
+  /** Whether the tree under test (staging) holds `rel`. */
+  const staged = (target: TestTarget | undefined, rel: string) => fs.existsSync(path.join(target!.dir, rel));
   /** Fires timers due within `ms` and waits for the run they start (once the previous tick armed its timer). */
   const step = async (ms: number) => {
     await waitFor(() => clock.pending().length > 0, 'a sync timer to be armed');
@@ -45,7 +52,7 @@ function setup(initial: Service[] | null) {
     clock.advance(ms);
     return next;
   };
-  return { dir, clock, control, store, problems, view, sync, read, exists, step, metricsRegistry };
+  return { dir, clock, control, store, problems, view, sync, read, exists, staged, step, metricsRegistry };
 }
 
 const web = (n: number, port0 = 31000) => aService({ appId: '/web' }, withEndpoints(...Array.from({ length: n }, (_, i) => anEndpoint('10.0.0.1', port0 + i))));
@@ -92,26 +99,28 @@ describe('NginxSync', () => {
     await t.sync.stop();
   });
 
-  it('a failed test restores the previous files byte for byte, does not reload, and finds the offender', async () => {
+  it('a failed test never reaches the live folder, finds the offender and ships the rest in the same run', async () => {
     const t = setup([web(1), aService({ appId: '/api' })]);
     await t.sync.start();
     await t.step(0);
     const before = { web: t.read('default/http/web.conf'), api: t.read('default/http/api.conf') };
-    // "nginx -t" fails whenever the file for /bad is on disk.
-    t.control.testImpl = () => !t.exists('default/http/bad.conf');
+    // "nginx -t" fails whenever the file for /bad is in the tree under test; while any test runs the
+    // live folder still holds exactly the previous files.
+    const liveDuringTests = new Set<string>();
+    t.control.testImpl = (target) => {
+      liveDuringTests.add(`${t.exists('default/http/bad.conf')} ${t.read('default/http/web.conf') === before.web}`);
+      return !t.staged(target, 'default/http/bad.conf');
+    };
     t.view.set([web(2), aService({ appId: '/api' }), aService({ appId: '/bad' })]);
-    const failed = await t.step(INTERVAL);
-    expect(failed).toMatchObject({ status: 'failed', reloaded: false, offenders: [{ env: 'default', appId: '/bad' }] });
-    expect(failed.testOutput).toContain('fake failure');
-    expect(t.control.reloads).toBe(1);
-    expect(t.read('default/http/web.conf')).toBe(before.web);
+    const run = await t.step(INTERVAL);
+    expect(run).toMatchObject({ status: 'applied', reloaded: true, filesWritten: 1, offenders: [{ env: 'default', appId: '/bad' }] });
+    expect(run.testOutput).toContain('fake failure');
+    expect([...liveDuringTests]).toEqual(['false true']);
+    expect(t.control.reloads).toBe(2);
+    expect(t.read('default/http/web.conf')).toContain('10.0.0.1:31001');
     expect(t.read('default/http/api.conf')).toBe(before.api);
     expect(t.exists('default/http/bad.conf')).toBe(false);
     expect([...t.problems.problems.values()]).toEqual([expect.objectContaining({ code: 'NGINX_CONFIG_REJECTED', appId: '/bad' })]);
-    // The next sync ships the rest without the offender.
-    const next = await t.step(INTERVAL);
-    expect(next).toMatchObject({ status: 'applied', trigger: 'retry', filesWritten: 1, reloaded: true });
-    expect(t.read('default/http/web.conf')).toContain('10.0.0.1:31001');
     expect(t.sync.status().excluded).toEqual([expect.objectContaining({ appId: '/bad' })]);
     // A later change of another service goes out although /bad is still broken.
     t.view.set([web(3), aService({ appId: '/api' }), aService({ appId: '/bad' })]);
@@ -333,7 +342,7 @@ describe('leaderProblemSink', () => {
     await sync.start();
     await t.step(0);
     expect(calls).toEqual([{ source: 'nginx', codes: [] }]);
-    t.control.testImpl = () => !t.exists('default/http/bad.conf');
+    t.control.testImpl = (target) => !t.staged(target, 'default/http/bad.conf');
     t.view.set([web(1), aService({ appId: '/bad' })]);
     await t.step(INTERVAL);
     expect(calls[calls.length - 1]).toEqual({ source: 'nginx', codes: ['NGINX_CONFIG_REJECTED /bad'] });

@@ -64,7 +64,9 @@ describe('nginx readiness', () => {
     offenders: [],
   });
   const check = (s: Partial<SyncStatusView>) =>
-    nginxReadiness({ status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], ...s }) }).check();
+    nginxReadiness({
+      status: () => ({ held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], generation: null, unconfirmed: null, ...s }),
+    }).check();
 
   it('fails until a run applied a loaded registry', async () => {
     expect(await check({})).toMatchObject({ ok: false, detail: { reason: 'no Nginx sync run has finished yet' } });
@@ -79,5 +81,14 @@ describe('nginx readiness', () => {
       detail: { reason: 'the latest Nginx sync run failed', lastRun: { id: 7, error: 'nginx -t failed' } },
     });
     expect(await check({ lastRun: run('held'), appliedPosition: 2 })).toMatchObject({ ok: false, detail: { reason: 'the latest Nginx sync run held' } });
+  });
+
+  it('names a reload Nginx did not confirm as the problem NGINX_RELOAD_UNCONFIRMED, with the likely cause', async () => {
+    const unconfirmed = { generation: 'abc', reason: 'Nginx still serves generation def', since: '2026-01-01T00:00:00.000Z' };
+    expect(await check({ lastRun: run('failed'), appliedPosition: 2, unconfirmed })).toMatchObject({
+      ok: false,
+      detail: { problem: { code: 'NGINX_RELOAD_UNCONFIRMED', generation: 'abc', message: 'Nginx still serves generation def' } },
+    });
+    expect((await check({ lastRun: run('applied'), appliedPosition: 2 })).detail).not.toHaveProperty('problem');
   });
 });

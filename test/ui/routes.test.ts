@@ -39,7 +39,7 @@ function fakeRegistry() {
   };
 }
 
-const nginxStatus: SyncStatusView = { held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [] };
+const nginxStatus: SyncStatusView = { held: null, lastRun: null, lastReloadAt: null, appliedPosition: null, excluded: [], generation: null, unconfirmed: null };
 
 /** A minimal SSE reader: collects `event:`/`data:` pairs. */
 function openStream(url: string): Promise<{ events: Array<{ event: string; data: string }>; status: number; close(): void; ended: Promise<void> }> {

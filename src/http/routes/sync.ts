@@ -44,7 +44,24 @@ const statusSchema = {
     lastRun: { anyOf: [{ type: 'null' }, syncRunSchema] },
     lastReloadAt: nullable('string'),
     appliedPosition: nullable('integer'),
-    excluded: { type: 'array', items: { type: 'object', properties: { env: { type: 'string' }, appId: { type: 'string' }, path: { type: 'string' } } } },
+    excluded: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          env: { type: 'string' },
+          appId: { type: 'string' },
+          path: { type: 'string' },
+          failures: { type: 'integer' },
+          retryAt: { type: 'string' },
+        },
+      },
+    },
+    generation: { ...nullable('string'), description: 'generation id of the configuration last applied (docs/nginx.md "Confirmed reloads")' },
+    unconfirmed: {
+      anyOf: [{ type: 'null' }, { type: 'object', properties: { generation: { type: 'string' }, reason: { type: 'string' }, since: { type: 'string' } } }],
+      description: 'set while Nginx does not answer the generation berth reloaded it with',
+    },
   },
 } as const;
 
