@@ -113,6 +113,7 @@ export async function applyChanges(
   logger: Logger,
   forceReload = false,
   base: readonly BaseFile[] = [],
+  rebase: (offenders: readonly FileChange[]) => readonly BaseFile[] = () => base,
 ): Promise<ApplyOutcome> {
   const outcome: ApplyOutcome = {
     status: 'failed',
@@ -150,7 +151,7 @@ export async function applyChanges(
     if ((await confirmedFailure(control, ws.target)).failed) {
       if (ws.recover) return recover(ws, ws.recover(), base, control, logger, outcome);
       await putBack(ws, base);
-      outcome.error += "; it fails without berth's service changes too, so the culprit is outside the service files";
+      outcome.error += "; it fails without berth's changes too, so the culprit is outside the generated files";
       return outcome;
     }
     outcome.offenders = await findOffenders(changes, async (subset) => {
@@ -162,7 +163,7 @@ export async function applyChanges(
       }
     });
     logger.warn({ offenders: outcome.offenders.map((o) => `${o.env} ${o.appId}`) }, 'nginx test rejected services; their previous files are kept');
-    return shipRest(changes, base, ws, control, outcome, forceReload);
+    return shipRest(changes, base, rebase(outcome.offenders), ws, control, outcome, forceReload);
   }
   try {
     await ws.commit(forward([...base, ...changes]));
@@ -190,6 +191,7 @@ async function putBack(ws: Workspace, files: readonly (FileChange | BaseFile)[])
 async function shipRest(
   changes: readonly FileChange[],
   base: readonly BaseFile[],
+  rebased: readonly BaseFile[],
   ws: Workspace,
   control: NginxControl,
   outcome: ApplyOutcome,
@@ -201,19 +203,21 @@ async function shipRest(
     return outcome;
   }
   const shipped = { ...outcome, stage: null, output: outcome.output, error: null };
-  if (rest.length === 0 && base.length === 0) {
+  // The base as it is without the offenders (http.conf's generation covers what ships, not them).
+  const kept = new Set(rebased.map((b) => b.path));
+  await ws.put(backward(base.filter((b) => !kept.has(b.path))));
+  if (rest.length === 0 && rebased.length === 0) {
     ws.restored();
     return forceReload ? reload(control, shipped) : { ...shipped, status: 'applied' };
   }
   try {
-    // The base is still in the workspace (and passed with each subset that passed).
-    await ws.put(forward(rest));
+    await ws.put(forward([...rebased, ...rest]));
     const check = await confirmedFailure(control, ws.target);
     if (check.failed) {
-      await putBack(ws, [...rest, ...base]);
+      await putBack(ws, [...rest, ...rebased]);
       return { ...outcome, error: `${outcome.error}; the other changes failed without the offenders too (retried next run)` };
     }
-    await ws.commit(forward([...base, ...rest]));
+    await ws.commit(forward([...rebased, ...rest]));
   } catch (err) {
     return { ...outcome, stage: 'write', error: `writing files failed: ${(err as Error).message}` };
   }
@@ -248,7 +252,7 @@ async function recover(
   const empty = set.live.map((p) => ({ path: p, content: null }));
   await ws.put(empty);
   if ((await confirmedFailure(control, ws.target)).failed) {
-    outcome.error += "; it fails without any of berth's service files too, so the culprit is outside them";
+    outcome.error += "; it fails without any of berth's files too, so the culprit is outside the generated files";
     await ws.put(backward(base));
     return outcome; // staging stays marked as differing from live: it is mirrored again before the next run
   }

@@ -309,39 +309,53 @@ export class NginxSync {
       this.held = null;
       // http.conf travels with the service files (staged, tested, promoted): the service files need
       // its hash sizes and map, and it is never blamed as a service (see BaseFile).
-      const httpBase: BaseFile[] = httpConfChanged ? [{ path: HTTP_CONF_PATH, content: httpConf.content, before: httpConfBefore }] : [];
+      const asBase = (content: string): BaseFile[] => (content !== httpConfBefore ? [{ path: HTTP_CONF_PATH, content, before: httpConfBefore }] : []);
+      // What ships when offenders stay out: their previous files (or none) count, not the new ones.
+      let shipping = { final, httpConf };
+      const rebase = (offenders: readonly FileChange[]) => {
+        const without = finalFiles(rendered.files, new Set([...keep, ...offenders.map((o) => o.path)]), disk);
+        shipping = { final: without, httpConf: this.httpContext.desired(snapshot.services, without) };
+        return asBase(shipping.httpConf.content);
+      };
       const outcome = await applyChanges(
         plan.changes,
         await this.workspace(rendered.files, disk, plan.changes),
         this.control,
         this.opts.logger,
         this.pendingReload,
-        httpBase,
+        asBase(httpConf.content),
+        rebase,
       );
+      const testOutput = outcome.output;
       if (outcome.flaky) this.opts.logger.warn({ position }, 'nginx test failed once and passed when run again; applied');
       const live = outcome.status === 'applied' || outcome.stage === 'reload';
       const shipped = plan.changes.filter((c) => !outcome.offenders.includes(c));
       if (live && !outcome.rebuilt) this.disk.written(shipped);
       else this.disk.forget();
-      if (outcome.baseLive) this.httpContext.written(httpConf.content);
+      if (outcome.baseLive) this.httpContext.written(shipping.httpConf.content);
       else if (!live) this.httpContext.forget();
       if (live) this.excluded.passed(shipped);
-      const confirmation = outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(httpConf.generation) : null;
+      const confirmation =
+        outcome.status === 'applied' && outcome.reloaded && this.confirmer ? await this.confirmer.confirm(shipping.httpConf.generation) : null;
       if (!confirmation) this.confirmer?.disarm(); // a failed reload leaves the held connection unused
       if (confirmation && !confirmation.ok) {
         // Nginx did not load what passed the test: the files stay, the reload is retried.
         outcome.status = 'failed';
         outcome.error = confirmation.error;
         outcome.output = confirmation.logTail;
-        this.unconfirmed = { generation: httpConf.generation, reason: confirmation.error, since: this.unconfirmed?.since ?? new Date(started).toISOString() };
+        this.unconfirmed = {
+          generation: shipping.httpConf.generation,
+          reason: confirmation.error,
+          since: this.unconfirmed?.since ?? new Date(started).toISOString(),
+        };
         this.metrics.failures.inc({ stage: 'confirm' });
         this.pendingReload = true;
       } else if (outcome.status === 'applied') {
         this.unconfirmed = null;
-        this.generation = httpConf.generation;
-        this.ports.applied(final);
+        this.generation = shipping.httpConf.generation;
+        this.ports.applied(shipping.final);
       }
-      if (outcome.offenders.length > 0 && MISSING_HTTP_CONF.test(outcome.output ?? '')) {
+      if (outcome.offenders.length > 0 && MISSING_HTTP_CONF.test(testOutput ?? '')) {
         // Every new service file fails then, and none is to blame: excluding them all would stop the fleet.
         outcome.offenders = [];
         outcome.status = 'failed';

@@ -40,8 +40,9 @@ async function live(services: Service[], opts: { intervalMs?: number; confirmTim
   const nginx = await startNginx();
   cleanups.push(() => nginx.stop());
   const reload = { cmd: nginx.reloadCmd };
-  const real = commandControl({ testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd, timeoutMs: 10000 });
-  const control: NginxControl = { test: () => real.test(), reload: () => runCommand(reload.cmd, 10000) };
+  // Staged, as recommended: http.conf and the service files are tested through the candidate conf.
+  const real = commandControl({ testCmd: nginx.candidateTestCmd, reloadCmd: nginx.reloadCmd, timeoutMs: 10000 });
+  const control: NginxControl = { test: (target) => real.test(target), reload: () => runCommand(reload.cmd, 10000) };
   const view = new InMemoryRegistryView();
   view.set(services);
   const store = new RecordingStore();
@@ -50,8 +51,9 @@ async function live(services: Service[], opts: { intervalMs?: number; confirmTim
     dir: nginx.dir,
     templatesDir: TEMPLATES_DIR,
     httpListen: `127.0.0.1:${nginx.httpPort}`,
-    testCmd: nginx.testCmd,
+    testCmd: nginx.candidateTestCmd,
     reloadCmd: nginx.reloadCmd,
+    mainConf: nginx.conf,
     intervalMs: opts.intervalMs ?? 100,
     commandTimeoutMs: 10000,
     maxRemovalRatio: 0.9,

@@ -151,3 +151,31 @@ describe('NginxSync start with staging', () => {
     await after.sync.stop();
   });
 });
+
+describe('http.conf with staging', () => {
+  it('is staged and tested with the service files before it reaches the live folder, and a rejected service leaves it as it was', async () => {
+    const dir = tmpDir();
+    const control = new FakeControl();
+    const seen: Array<{ staged: boolean; live: boolean }> = [];
+    control.testImpl = (target) => {
+      seen.push({ staged: fs.existsSync(path.join(target!.dir, 'http.conf')), live: fs.existsSync(path.join(dir, 'http.conf')) });
+      // The test rejects the second endpoint of /web.
+      return !fs.readFileSync(path.join(target!.dir, 'default/http/web.conf'), 'utf8').includes('10.0.0.1:31001');
+    };
+    const t = newSync(dir, [web(1)], control);
+    expect(await t.first()).toMatchObject({ status: 'applied', reloaded: true, filesWritten: 1 });
+    // Tested in staging while the live folder had no http.conf yet; moved in only afterwards.
+    expect(seen).toEqual([{ staged: true, live: false }]);
+    const httpConf = fs.readFileSync(path.join(dir, 'http.conf'), 'utf8');
+    expect(httpConf).toContain(`# generation ${t.sync.status().generation}`);
+    expect(fs.statSync(path.join(dir, 'http.conf')).ino).toBe(fs.statSync(path.join(dir, '.staging/http.conf')).ino);
+    // A change the test rejects: /web is the offender (http.conf never is), and nothing live changes.
+    t.view.set([web(2)]);
+    const run = await t.sync.syncNow();
+    expect(run).toMatchObject({ status: 'applied', reloaded: false, filesWritten: 0, offenders: [{ appId: '/web' }] });
+    expect(fs.readFileSync(path.join(dir, 'http.conf'), 'utf8')).toBe(httpConf);
+    expect(fs.readFileSync(path.join(dir, '.staging/http.conf'), 'utf8')).toBe(httpConf);
+    expect(control.reloads).toBe(1);
+    await t.sync.stop();
+  });
+});
