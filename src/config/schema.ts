@@ -22,7 +22,17 @@ export interface Config {
   dns: { host: string; port: number; zones: string[]; ttl: number; forwarders: string[] };
   /** DNS abuse limits (README "DNS abuse limits"). */
   dnsLimits: DnsLimits;
-  nginx: { dir: string; templates: string; httpListen: string; testCmd: string; reloadCmd: string };
+  nginx: {
+    dir: string;
+    templates: string;
+    httpListen: string;
+    testCmd: string;
+    reloadCmd: string;
+    /** Where HTTP endpoints live: `off` in the files (reload per change), `lua` in Nginx's Lua dict. */
+    dynamic: 'off' | 'lua';
+    /** Nginx's loopback admin server, `host:port` (lua mode pushes endpoints there). */
+    adminListen: string;
+  };
   syncIntervalMs: number;
   resyncIntervalMs: number;
   marathonFailureGraceMs: number;
@@ -94,6 +104,15 @@ export const KEYS = {
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
   BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
+  BERTH_NGINX_DYNAMIC: key(
+    p.oneOf('off', 'lua'),
+    'off: endpoints in the files, a reload per change; lua: HTTP endpoints pushed into Nginx (libnginx-mod-http-lua) without reloads',
+    'off' as 'off' | 'lua',
+  ),
+  BERTH_NGINX_ADMIN_LISTEN: key(p.hostPort('127.0.0.1'), "Nginx's loopback admin server (host:port), where lua mode pushes endpoints", {
+    host: '127.0.0.1',
+    port: 8099,
+  }),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
@@ -117,6 +136,8 @@ export const KEYS = {
 
 export type KeyName = keyof typeof KEYS;
 type Values = { [K in KeyName]: (typeof KEYS)[K] extends Key<infer T> ? T | undefined : never };
+
+const formatHostPort = (a: { host: string; port: number }) => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 
 /** Maps parsed key values to the structured Config. */
 export function toConfig(v: Values): Config {
@@ -155,6 +176,8 @@ export function toConfig(v: Values): Config {
       httpListen: v.BERTH_NGINX_HTTP_LISTEN!,
       testCmd: v.BERTH_NGINX_TEST_CMD ?? '',
       reloadCmd: v.BERTH_NGINX_RELOAD_CMD ?? '',
+      dynamic: v.BERTH_NGINX_DYNAMIC ?? 'off',
+      adminListen: formatHostPort(v.BERTH_NGINX_ADMIN_LISTEN!),
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

@@ -10,7 +10,7 @@ import { Exclusions } from './exclusions';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type Templates } from './render';
+import { RenderMemo, renderServices, type DynamicMode, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { loadTemplates } from './templates';
@@ -36,6 +36,13 @@ export interface NginxSyncOptions {
   clock?: Clock;
   /** Replaces the test/reload commands (tests); defaults to running `testCmd`/`reloadCmd`. */
   control?: NginxControl;
+  /** `lua`: HTTP files carry no endpoints (BERTH_NGINX_DYNAMIC); default `off`. */
+  dynamic?: DynamicMode;
+  /**
+   * Awaited before changed files are written and reloaded (lua mode: push the endpoints first, so
+   * an upstream a reload introduces serves at once). A rejection is logged and the run goes on.
+   */
+  beforeApply?: () => Promise<void>;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -170,8 +177,9 @@ export class NginxSync {
     try {
       const snapshot = await this.opts.view.snapshot();
       position = snapshot.position;
-      this.templates ??= await loadTemplates(this.opts.templatesDir);
-      const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
+      const dynamic = this.opts.dynamic ?? 'off';
+      this.templates ??= await loadTemplates(this.opts.templatesDir, { lua: dynamic === 'lua' });
+      const rendered = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic);
       this.memo.rotate();
       const disk = await this.disk.current();
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected);
@@ -199,6 +207,7 @@ export class NginxSync {
         return await this.finish({ ...base, position, status: 'held', heldReason: reason }, started);
       }
       this.held = null;
+      await this.opts.beforeApply?.().catch((err: Error) => this.opts.logger.warn({ err: err.message }, 'nginx sync: step before applying failed'));
       const outcome = await applyChanges(plan.changes, this.opts.dir, this.control, this.opts.logger);
       if (outcome.status === 'applied' || outcome.stage === 'reload') this.disk.written(plan.changes);
       else this.disk.forget();

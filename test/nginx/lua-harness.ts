@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { luaHttpExtras } from '../../src/nginx/lua/extras';
+import { NGINX_MODULES } from '../support/tools';
+import { tmpDir, waitFor } from './helpers';
+import { freePort, httpGet } from './nginx-harness';
+
+export interface LuaNginx {
+  prefix: string;
+  conf: string;
+  /** Folder berth renders into (BERTH_NGINX_DIR). */
+  dir: string;
+  httpPort: number;
+  /** The loopback admin server holding the Lua admin locations. */
+  adminPort: number;
+  testCmd: string;
+  reloadCmd: string;
+  /** Worker generations started by reloads since the last (re)start, from the error log. */
+  reconfigurations(): number;
+  /** The error log so far. */
+  log(): string;
+  /** Stops the master and its workers (the shared dict is gone with them). */
+  stop(): Promise<void>;
+  /** Starts a stopped Nginx again with the same configuration and files. */
+  start(): Promise<void>;
+}
+
+/**
+ * A real Nginx with the HTTP Lua module, two workers (so a dict write must reach both), and the
+ * http context berth's `http.conf` will hold in lua mode, assembled here from `luaHttpExtras()`:
+ * the shared dicts and Lua code, and an admin server on a loopback port with the admin locations.
+ */
+export async function startLuaNginx(): Promise<LuaNginx> {
+  const prefix = tmpDir('berth-lua-nginx-');
+  fs.chmodSync(prefix, 0o755); // workers (nobody) need to reach the temp folders
+  const dir = path.join(prefix, 'generated');
+  fs.mkdirSync(dir);
+  fs.mkdirSync(path.join(prefix, 'tmp'));
+  const [httpPort, adminPort] = [await freePort(), await freePort()];
+  const extras = luaHttpExtras();
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
+  const conf = `load_module ${NGINX_MODULES}/ndk_http_module.so;
+load_module ${NGINX_MODULES}/ngx_http_lua_module.so;
+worker_processes 2;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log notice;
+events { worker_connections 1024; }
+http {
+    access_log off;
+${temps}
+    server_names_hash_bucket_size 512;
+    server_names_hash_max_size 65536;
+${extras.httpContext}
+    server {
+        listen 127.0.0.1:${adminPort};
+${extras.adminLocations}
+    }
+    server {
+        listen 127.0.0.1:${httpPort} default_server;
+        server_name _;
+        return 404;
+    }
+    include ${dir}/*/http/*.conf;
+}
+`;
+  const confPath = path.join(prefix, 'nginx.conf');
+  fs.writeFileSync(confPath, conf);
+  const base = `nginx -p ${prefix}/ -c ${confPath}`;
+  const logFile = path.join(prefix, 'error.log');
+  const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+  const starts = () => (log().match(/: start worker processes$/gm) ?? []).length;
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  let startsAtLaunch = 0;
+  const start = async () => {
+    startsAtLaunch = starts() + 1;
+    const proc = spawn('nginx', ['-p', `${prefix}/`, '-c', confPath, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    await waitFor(async () => {
+      if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      return (await httpGet(httpPort, 'nothing.invalid').catch(() => null))?.status === 404;
+    }, 'nginx to answer');
+  };
+  await start();
+  return {
+    prefix,
+    conf: confPath,
+    dir,
+    httpPort,
+    adminPort,
+    testCmd: `${base} -t -q`,
+    reloadCmd: `${base} -s reload`,
+    reconfigurations: () => Math.max(0, starts() - startsAtLaunch),
+    log,
+    start,
+    stop: async () => {
+      const proc = child;
+      if (!proc) return;
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+      child = null;
+    },
+  };
+}
