@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       httpListen: '80',
       testCmd: 'nginx -t',
       reloadCmd: 'nginx -s reload',
+      dynamic: 'off',
+      adminListen: '127.0.0.1:8099',
     });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
@@ -40,6 +42,13 @@ describe('loadConfig', () => {
     expect(c.apiAllowedOrigins).toEqual([]);
     expect(c.apiAllowedHosts).toEqual([]);
     expect(c.auditRetention).toEqual({ days: 90, maxRows: 1_000_000, intervalMs: 60_000 });
+  });
+
+  it('reads the dynamic endpoint mode and the Nginx admin address, refusing other modes', () => {
+    const c = loadConfig({ BERTH_NGINX_DYNAMIC: 'lua', BERTH_NGINX_ADMIN_LISTEN: '[::1]:9001' });
+    expect(c.nginx).toMatchObject({ dynamic: 'lua', adminListen: '[::1]:9001' });
+    expect(errorsOf({ BERTH_NGINX_DYNAMIC: 'njs' })).toEqual([expect.stringMatching(/BERTH_NGINX_DYNAMIC.*one of off, lua/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: 'nginx admin' })).toEqual([expect.stringMatching(/BERTH_NGINX_ADMIN_LISTEN/)]);
   });
 
   it('returns a deeply frozen object', () => {
