@@ -31,7 +31,7 @@ interface Harness {
 }
 
 /** berth in lua mode against a real Nginx: the file sync (slow interval, as in production) and the pusher. */
-async function harness(services: Service[], opts: { staleAfterMs?: number } = {}): Promise<Harness> {
+async function harness(services: Service[], opts: { staleAfterMs?: number; pushDelayMs?: number; pushPollMs?: number } = {}): Promise<Harness> {
   const nginx = await startLuaNginx();
   cleanups.push(() => nginx.stop());
   const real = commandControl({ testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd, timeoutMs: 10000 });
@@ -46,6 +46,8 @@ async function harness(services: Service[], opts: { staleAfterMs?: number } = {}
     logger: silentLogger,
     metricsRegistry: metrics,
     staleAfterMs: opts.staleAfterMs,
+    delayMs: opts.pushDelayMs,
+    pollMs: opts.pushPollMs,
   });
   const store = new RecordingStore();
   const sync = new NginxSync({
@@ -127,7 +129,9 @@ describeWithTools(['nginx-lua'], 'BERTH_NGINX_DYNAMIC=lua with a real Nginx', ()
 
   it('a new domain reloads once and serves as soon as Nginx has loaded it (never a 503 on the way)', async () => {
     const [a, b] = await backends(2, 'n');
-    const h = await harness([svc('/old', 'old.lua.test', [a])]);
+    // The pusher's own window and poll (8 s) end long after the sync's interval (2 s): only the push
+    // the sync asks for before it writes and reloads can bring the new upstream's endpoints in time.
+    const h = await harness([svc('/old', 'old.lua.test', [a])], { pushDelayMs: 8000, pushPollMs: 8000 });
     const port = h.nginx.httpPort;
     await waitFor(async () => (await httpGet(port, 'old.lua.test')).body === 'n0', 'old serving');
     await waitFor(() => h.nginx.reconfigurations() === h.counts.reloads, 'nginx to log the initial reload');
