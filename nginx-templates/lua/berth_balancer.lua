@@ -110,6 +110,9 @@ local function pick()
   if not tried then
     tried = {}
     ctx.berth_tried = tried
+    -- Round robin moves once per request; retries walk on from the same place.
+    ctx.berth_start = rr[name] or 0
+    rr[name] = (ctx.berth_start + 1) % n
     local more = math.min(n, MAX_TRIES) - 1
     if more > 0 then
       balancer.set_more_tries(more)
@@ -122,19 +125,16 @@ local function pick()
       failed:set(name .. " " .. ctx.berth_last, true, FAIL_TIMEOUT)
     end
   end
-  local start = rr[name] or 0
-  local chosen, fallback, at
+  local start = ctx.berth_start
+  local chosen, fallback
   for i = 1, n do
-    local idx = (start + i - 1) % n + 1
-    local p = peers[idx]
+    local p = peers[(start + i - 1) % n + 1]
     if not tried[p.key] then
       if not failed:get(name .. " " .. p.key) then
-        chosen, at = p, idx
+        chosen = p
         break
       end
-      if not fallback then
-        fallback, at = p, idx
-      end
+      fallback = fallback or p
     end
   end
   -- Every untried peer is marked failed: try one anyway (nginx does the same when all are down).
@@ -142,7 +142,6 @@ local function pick()
   if not chosen then
     return nil, "every endpoint was tried"
   end
-  rr[name] = at % n
   tried[chosen.key] = true
   ctx.berth_last = chosen.key
   return chosen

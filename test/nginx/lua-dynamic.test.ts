@@ -205,6 +205,20 @@ describeWithTools(['nginx-lua'], 'BERTH_NGINX_DYNAMIC=lua with a real Nginx', ()
     expect(refused).toBeLessThanOrEqual(2);
   }, 60_000);
 
+  it('spreads requests round robin over every endpoint', async () => {
+    const bs = await backends(3, 'rr');
+    const h = await harness([svc('/rr', 'rr.lua.test', bs)]);
+    await waitFor(async () => (await httpGet(h.nginx.httpPort, 'rr.lua.test')).status === 200, 'serving');
+    const hits = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const { body } = await httpGet(h.nginx.httpPort, 'rr.lua.test');
+      hits.set(body, (hits.get(body) ?? 0) + 1);
+    }
+    // Each of the two workers cycles through the three endpoints.
+    expect([...hits.keys()].sort()).toEqual(['rr0', 'rr1', 'rr2']);
+    for (const n of hits.values()) expect(n).toBeGreaterThanOrEqual(5);
+  }, 60_000);
+
   it('malformed dict data or an admin body does not break requests or Nginx; no endpoints answers 503', async () => {
     const [a] = await backends(1, 'm');
     const h = await harness([svc('/good', 'good.lua.test', [a]), svc('/bad', 'bad.lua.test', [a]), svc('/empty', 'empty.lua.test', [])]);
