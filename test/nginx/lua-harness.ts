@@ -27,11 +27,11 @@ export interface LuaNginx {
 }
 
 /**
- * A real Nginx with the HTTP Lua module, two workers (so a dict write must reach both), and the
+ * A real Nginx with the HTTP Lua module, two workers by default (so a dict write must reach both), and the
  * http context berth's `http.conf` will hold in lua mode, assembled here from `luaHttpExtras()`:
  * the shared dicts and Lua code, and an admin server on a loopback port with the admin locations.
  */
-export async function startLuaNginx(): Promise<LuaNginx> {
+export async function startLuaNginx(opts: { workers?: number } = {}): Promise<LuaNginx> {
   const prefix = tmpDir('berth-lua-nginx-');
   fs.chmodSync(prefix, 0o755); // workers (nobody) need to reach the temp folders
   const dir = path.join(prefix, 'generated');
@@ -42,7 +42,7 @@ export async function startLuaNginx(): Promise<LuaNginx> {
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${prefix}/tmp/${t};`).join('\n');
   const conf = `load_module ${NGINX_MODULES}/ndk_http_module.so;
 load_module ${NGINX_MODULES}/ngx_http_lua_module.so;
-worker_processes 2;
+worker_processes ${opts.workers ?? 2};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log notice;
 events { worker_connections 1024; }
