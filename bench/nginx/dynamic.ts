@@ -31,8 +31,9 @@ type Backend = Awaited<ReturnType<typeof startBackend>>;
 const SAMPLE = 10;
 const INTERVAL_MS = 1000;
 
-function catalog(apps: number, moved: ReadonlySet<number>, oldSet: Backend[], fresh: Backend): Service[] {
-  return Array.from({ length: apps }, (_, k) => ({
+/** App `k`, on the old backends or (moved) on the new one. */
+function app(k: number, moved: boolean, oldSet: Backend[], fresh: Backend): Service {
+  return {
     env: 'default',
     appId: `/team-${k % 50}/app-${k}`,
     domains: [`app-${k}.team-${k % 50}.berth.internal`],
@@ -42,9 +43,9 @@ function catalog(apps: number, moved: ReadonlySet<number>, oldSet: Backend[], fr
     portName: 'http',
     servicePort: 8080,
     fixedIp: null,
-    endpoints: (moved.has(k) ? [fresh] : oldSet).map((b, t) => ({ taskId: `app-${k}.${t}`, address: '127.0.0.1', port: b.port, host: 'agent' })),
+    endpoints: (moved ? [fresh] : oldSet).map((b, t) => ({ taskId: `app-${k}.${t}`, address: '127.0.0.1', port: b.port, host: 'agent' })),
     version: 'v1',
-  }));
+  };
 }
 
 /** Resident memory of the master's children (the workers), from /proc. */
@@ -63,10 +64,10 @@ function workerRssMb(prefix: string): number {
   return kb / 1024;
 }
 
-async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string, detail: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${detail()}`.trim());
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -105,12 +106,23 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
     beforeApply: pusher ? () => pusher.flush() : undefined,
   });
   const moved = new Set<number>();
+  // As in the registry, an unchanged app stays the same object from one change to the next.
+  let services = Array.from({ length: apps }, (_, k) => app(k, false, oldSet, fresh));
   const domain = (k: number) => `app-${k}.team-${k % 50}.berth.internal`;
   try {
-    view.set(catalog(apps, moved, oldSet, fresh));
+    view.set(services);
     pusher?.start();
     await sync.start();
-    await until(async () => (await httpGet(nginx.httpPort, domain(apps - 1))).body.startsWith('old-'), 180000, `${mode}: the catalog to serve`);
+    await until(
+      async () => (await httpGet(nginx.httpPort, domain(apps - 1))).body.startsWith('old-'),
+      300000,
+      `${mode}: the catalog to serve`,
+      () => {
+        const run = sync.status().lastRun;
+        return `last sync run ${run?.status ?? 'none'} ${run?.error ?? ''} ${run?.testOutput?.slice(0, 200) ?? ''}`;
+      },
+    );
+    log(`${mode}: ${apps} apps serving`);
     await new Promise((r) => setTimeout(r, INTERVAL_MS * 1.5)); // let the first reload settle
     const reloadsBefore = counts.reloads;
     const gensBefore = nginx.reconfigurations();
@@ -121,7 +133,9 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
       for (const k of changed) moved.add(k);
       const sample = changed.filter((_, i) => i % Math.max(1, Math.floor(changed.length / SAMPLE)) === 0).slice(0, SAMPLE);
       const t0 = Date.now();
-      view.set(catalog(apps, moved, oldSet, fresh));
+      services = services.slice();
+      for (const k of changed) services[k] = app(k, true, oldSet, fresh);
+      view.set(services);
       const pending = new Set(sample);
       await until(
         async () => {
