@@ -48,20 +48,40 @@ function app(k: number, moved: boolean, oldSet: Backend[], fresh: Backend): Serv
   };
 }
 
-/** Resident memory of the master's children (the workers), from /proc. */
-function workerRssMb(prefix: string): number {
+/** The master's children (the workers) with their resident memory, from /proc. */
+function workers(prefix: string): Array<{ pid: number; rssKb: number }> {
   const master = Number(fs.readFileSync(path.join(prefix, 'nginx.pid'), 'utf8').trim());
-  let kb = 0;
+  const out: Array<{ pid: number; rssKb: number }> = [];
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== master) continue;
-      kb += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      out.push({ pid: Number(pid), rssKb: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) });
     } catch {
       // the process ended meanwhile
     }
   }
-  return kb / 1024;
+  return out;
+}
+
+const workerRssMb = (prefix: string) => workers(prefix).reduce((kb, w) => kb + w.rssKb, 0) / 1024;
+
+/** Stops Nginx; workers a master killed under load left behind are ended by their pids. */
+async function stopNginx(nginx: { prefix: string; stop(): Promise<void> }): Promise<void> {
+  let pids: number[] = [];
+  try {
+    pids = workers(nginx.prefix).map((w) => w.pid);
+  } catch {
+    // no pid file: nothing is running
+  }
+  await nginx.stop();
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 async function until(cond: () => Promise<boolean>, timeoutMs: number, what: string, detail: () => string = () => ''): Promise<void> {
@@ -119,7 +139,8 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
       `${mode}: the catalog to serve`,
       () => {
         const run = sync.status().lastRun;
-        return `last sync run ${run?.status ?? 'none'} ${run?.error ?? ''} ${run?.testOutput?.slice(0, 200) ?? ''}`;
+        const log = fs.readFileSync(path.join(nginx.prefix, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+        return `last sync run ${run?.status ?? 'none'} ${run?.error ?? ''} ${run?.testOutput?.slice(0, 200) ?? ''}; nginx log: ${log.slice(-400)}`;
       },
     );
     log(`${mode}: ${apps} apps serving`);
@@ -142,7 +163,7 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
           for (const k of [...pending]) if ((await httpGet(nginx.httpPort, domain(k))).body === 'new') pending.delete(k);
           return pending.size === 0;
         },
-        120000,
+        300000, // off: a test and a reload of the whole catalog
         `${mode}: round ${r} to serve`,
       );
       times.push(Date.now() - t0);
@@ -161,20 +182,25 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
   } finally {
     await sync.stop();
     await pusher?.stop();
-    await nginx.stop();
+    await stopNginx(nginx);
     await Promise.all([...oldSet, fresh].map((b) => b.close()));
     fs.rmSync(nginx.prefix, { recursive: true, force: true });
   }
 }
 
 /** Both modes, `off` first; a mode that fails reports why instead of its figures. */
-export async function compareDynamic(opts: { apps: number; rounds: { off: number; lua: number }; log: (s: string) => void }): Promise<DynamicRow[]> {
+export async function compareDynamic(opts: {
+  apps: number;
+  rounds: { off: number; lua: number };
+  log: (s: string) => void;
+  modes?: ReadonlyArray<'off' | 'lua'>;
+}): Promise<DynamicRow[]> {
   const rows: DynamicRow[] = [];
-  for (const mode of ['off', 'lua'] as const) {
+  for (const mode of opts.modes ?? (['off', 'lua'] as const)) {
     try {
       rows.push(...(await runMode(mode, opts.apps, opts.rounds[mode], opts.log)));
     } catch (err) {
-      rows.push({ what: `${mode}: dynamic endpoint comparison`, value: `failed: ${(err as Error).message.slice(0, 120)}`, target: '' });
+      rows.push({ what: `${mode}: dynamic endpoint comparison`, value: `failed: ${(err as Error).message.slice(0, 600)}`, target: '' });
     }
   }
   return rows;
