@@ -6,6 +6,19 @@ import { NGINX_MODULES } from '../support/tools';
 import { tmpDir, waitFor } from './helpers';
 import { freePort, httpGet } from './nginx-harness';
 
+/** Pids of `parent`'s children, from /proc. */
+function childrenOf(parent: number): number[] {
+  const out: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) === parent) out.push(Number(pid));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+}
+
 export interface LuaNginx {
   prefix: string;
   conf: string;
@@ -100,11 +113,20 @@ ${extras.adminLocations}
     stop: async () => {
       const proc = child;
       if (!proc) return;
+      const workers = proc.pid ? childrenOf(proc.pid) : [];
       if (proc.exitCode === null) proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
       child = null;
+      // A master killed on a busy machine leaves its workers behind (holding the ports): end them by pid.
+      for (const pid of workers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
     },
   };
 }
