@@ -135,7 +135,7 @@ async function runMode(mode: 'off' | 'lua', apps: number, rounds: number, log: (
     await sync.start();
     await until(
       async () => (await httpGet(nginx.httpPort, domain(apps - 1))).body.startsWith('old-'),
-      300000,
+      600000, // a test and two parses of the whole catalog on a busy machine
       `${mode}: the catalog to serve`,
       () => {
         const run = sync.status().lastRun;
