@@ -30,13 +30,16 @@ interface Harness {
   counts: { reloads: number };
 }
 
-/** berth in lua mode against a real Nginx: the file sync (slow interval, as in production) and the pusher. */
+/**
+ * berth in lua mode against a real Nginx: the file sync (slow interval, as in production, staged) and
+ * the pusher. Nginx includes berth's http.conf, which brings the dicts and admin locations with the first run.
+ */
 async function harness(services: Service[], opts: { staleAfterMs?: number; pushDelayMs?: number; pushPollMs?: number } = {}): Promise<Harness> {
-  const nginx = await startLuaNginx();
+  const nginx = await startLuaNginx({ berthHttpConf: true });
   cleanups.push(() => nginx.stop());
   const real = commandControl({ testCmd: nginx.testCmd, reloadCmd: nginx.reloadCmd, timeoutMs: 10000 });
   const counts = { reloads: 0 };
-  const control: NginxControl = { test: () => real.test(), reload: () => (counts.reloads++, real.reload()) };
+  const control: NginxControl = { test: (target) => real.test(target), reload: () => (counts.reloads++, real.reload()) };
   const view = new InMemoryRegistryView();
   view.set(services);
   const metrics = new Registry();
@@ -56,6 +59,10 @@ async function harness(services: Service[], opts: { staleAfterMs?: number; pushD
     httpListen: `127.0.0.1:${nginx.httpPort}`,
     testCmd: nginx.testCmd,
     reloadCmd: nginx.reloadCmd,
+    mainConf: nginx.conf,
+    adminListen: `127.0.0.1:${nginx.adminPort}`,
+    confirmTimeoutMs: 15_000, // the test machine is shared and may be busy
+    errorLog: `${nginx.prefix}/error.log`,
     intervalMs: 2000,
     commandTimeoutMs: 10000,
     maxRemovalRatio: 0.5,

@@ -44,7 +44,7 @@ export interface LuaNginx {
  * `berthHttpConf`: the main conf includes berth's own `http.conf` as an operator's would (the Lua
  * dicts, init and admin server come from berth's file, nothing here), and `testCmd` tests the
  * candidate conf (staged, BERTH_NGINX_MAIN_CONF = `conf`). Otherwise the http context lua mode
- * needs is assembled here from `luaHttpExtras()`, so a bare NginxSync/LuaPusher pair can be tested.
+ * needs is assembled here from `luaHttpExtras()` (the bench, which runs without an admin listen).
  */
 export async function startLuaNginx(opts: { workers?: number; berthHttpConf?: boolean } = {}): Promise<LuaNginx> {
   const prefix = tmpDir('berth-lua-nginx-');
