@@ -126,6 +126,7 @@ describeWithTools(['nginx-lua'], 'berth in lua mode with a real Nginx (whole dae
       5_000,
     );
     const servedAfterMs = Date.now() - scaled;
+    console.log(`lua mode, whole berth: a scaled-up task served ${servedAfterMs} ms after the scale request`);
     expect(servedAfterMs).toBeLessThan(1000);
     // The file sync looks at the scale change too, and finds nothing to write or reload.
     await waitFor(() => {
