@@ -1,7 +1,8 @@
 /**
  * Nginx sync benchmark (docs/architecture.md "Performance targets"): a full catalog of 10,000 apps / 30,000 tasks rendered and
  * synced (≤ 5 s), syncs with nothing or 1 % changed, and reloads during a burst of 1,000 changes
- * (1 per sync interval). Uses a real nginx for `nginx -t` and reloads when installed.
+ * (1 per sync interval). Uses a real nginx for `nginx -t` and reloads when installed. Then
+ * BERTH_NGINX_DYNAMIC off and lua side by side (bench/nginx/dynamic.ts).
  *
  *   node --import tsx bench/nginx/run.ts [--quick]
  *
@@ -20,6 +21,7 @@ import { InMemoryProblemSink, InMemorySyncRunStore, type SyncRun } from '../../s
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { nginxAvailable, startNginx } from '../../test/nginx/nginx-harness';
+import { compareDynamic } from './dynamic';
 
 const repo = path.resolve(__dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -151,6 +153,12 @@ async function main(): Promise<void> {
     await nginx.stop();
   }
   fs.rmSync(nginx?.prefix ?? dir, { recursive: true, force: true });
+
+  // BERTH_NGINX_DYNAMIC off and lua side by side (quick: a small catalog and few rounds).
+  if (real) {
+    const rounds = quick ? { off: 1, lua: 3 } : { off: 3, lua: 10 };
+    rows.push(...(await compareDynamic({ apps: quick ? 500 : APPS, rounds, log: (s) => console.error(s) })));
+  }
 
   const width = Math.max(...rows.map((r) => r.what.length));
   // Other work on the machine skews every number here; the load average says how much.

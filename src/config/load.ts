@@ -55,6 +55,9 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const pass = values.BERTH_MARATHON_PASSWORD;
   if ((user === undefined) !== (pass === undefined)) problems.push('BERTH_MARATHON_USERNAME/BERTH_MARATHON_PASSWORD: set both or neither');
   if (user !== undefined && values.BERTH_MARATHON_TOKEN !== undefined) problems.push('BERTH_MARATHON_TOKEN: cannot be combined with BERTH_MARATHON_USERNAME');
+  // lua mode pushes every HTTP endpoint through the admin server: without one nothing would serve.
+  if (values.BERTH_NGINX_DYNAMIC === 'lua' && values.BERTH_NGINX_ADMIN_LISTEN === '')
+    problems.push('BERTH_NGINX_ADMIN_LISTEN: BERTH_NGINX_DYNAMIC=lua needs the admin server (it receives the endpoints); it cannot be empty');
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(toConfig(values as Parameters<typeof toConfig>[0]));
 }

@@ -46,6 +46,8 @@ export interface Config {
     errorLog?: string;
     mainConf: string | null;
     quarantineMaxMs: number;
+    /** Where HTTP endpoints live: `off` in the files (reload per change), `lua` in Nginx's Lua dict (pushed to the admin server). */
+    dynamic: 'off' | 'lua';
   };
   syncIntervalMs: number;
   resyncIntervalMs: number;
@@ -134,6 +136,11 @@ export const KEYS = {
   ),
   BERTH_NGINX_CONFIRM_TIMEOUT_MS: key(p.integer(100, 600000), 'how long after a reload Nginx has to answer the new generation before the run fails', 5000),
   BERTH_NGINX_ERROR_LOG: key(p.text, "Nginx's error log; its last lines explain a reload that was not confirmed (optional)"),
+  BERTH_NGINX_DYNAMIC: key(
+    p.oneOf('off', 'lua'),
+    'off: endpoints in the files, a reload per change; lua: HTTP endpoints pushed into Nginx (libnginx-mod-http-lua) through the admin server, without reloads',
+    'off' as 'off' | 'lua',
+  ),
   BERTH_SYNC_INTERVAL_MS: key(p.integer(100, 3600000), 'Nginx batch interval', 2000),
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
@@ -217,6 +224,7 @@ export function toConfig(v: Values): Config {
       adminListen: v.BERTH_NGINX_ADMIN_LISTEN ?? '',
       confirmTimeoutMs: v.BERTH_NGINX_CONFIRM_TIMEOUT_MS!,
       errorLog: v.BERTH_NGINX_ERROR_LOG || undefined,
+      dynamic: v.BERTH_NGINX_DYNAMIC ?? 'off',
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

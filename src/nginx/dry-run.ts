@@ -1,7 +1,7 @@
 import type { RegistryView } from '../registry/view';
 import { readManagedFiles } from './files';
 import { planSync } from './plan';
-import { renderServices, type RenderRejection } from './render';
+import { renderServices, type DynamicMode, type RenderRejection } from './render';
 import { loadTemplates } from './templates';
 import { unifiedDiff } from './diff';
 
@@ -24,10 +24,16 @@ export interface DryRunResult {
 }
 
 /** Renders the registry and compares it with `dir` (for `berth render --dry-run`). */
-export async function renderDryRun(opts: { view: RegistryView; dir: string; templatesDir: string; httpListen: string }): Promise<DryRunResult> {
+export async function renderDryRun(opts: {
+  view: RegistryView;
+  dir: string;
+  templatesDir: string;
+  httpListen: string;
+  dynamic?: DynamicMode;
+}): Promise<DryRunResult> {
   const snapshot = await opts.view.snapshot();
-  const templates = await loadTemplates(opts.templatesDir);
-  const rendered = renderServices(snapshot.services, templates, opts.httpListen);
+  const templates = await loadTemplates(opts.templatesDir, { lua: opts.dynamic === 'lua' });
+  const rendered = renderServices(snapshot.services, templates, opts.httpListen, undefined, opts.dynamic);
   const disk = await readManagedFiles(opts.dir);
   const keep = new Set(rendered.rejected.map((r) => r.path).filter((p): p is string => p !== null));
   const plan = planSync(rendered.files, disk, keep);

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { PROBLEM_CODES } from '../model/problems';
 import type { Service } from '../model/types';
-import { relativePath } from './names';
+import { servicePath } from './names';
 import type { FileBytes } from './plan';
 import type { RenderedFile, RenderRejection } from './render';
 
@@ -84,7 +84,7 @@ export class TcpPortCheck {
 
 function safePath(s: Service): string {
   try {
-    return relativePath(s.env, 'tcp', s.appId);
+    return servicePath(s, 'tcp');
   } catch {
     return ''; // not encodable: renderServices rejected it already
   }

@@ -10,7 +10,15 @@ import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate
 export interface Templates {
   http: (ctx: TemplateContext) => string;
   stream: (ctx: TemplateContext) => string;
+  /** `http-lua.conf.hbs`, loaded for `BERTH_NGINX_DYNAMIC=lua` only. */
+  httpLua?: (ctx: TemplateContext) => string;
 }
+
+/**
+ * Where HTTP endpoints live: `off` in the files (a change is a reload), `lua` in Nginx's shared
+ * memory, written by the pusher (src/nginx/lua/pusher.ts): HTTP files then hold no endpoint at all.
+ */
+export type DynamicMode = 'off' | 'lua';
 
 /** One upstream server as templates see it. */
 export interface TemplateServer {
@@ -70,10 +78,12 @@ export interface RenderResult {
 }
 
 /** Compiles template sources. `noEscape`: the output is Nginx syntax, not HTML; values are validated instead. */
-export function compileTemplates(sources: { http: string; stream: string }): Templates {
+export function compileTemplates(sources: { http: string; stream: string; httpLua?: string }): Templates {
   const hb = Handlebars.create();
   const opts = { noEscape: true, strict: false };
-  return { http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
+  const compiled: Templates = { http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
+  if (sources.httpLua !== undefined) compiled.httpLua = hb.compile(sources.httpLua, opts);
+  return compiled;
 }
 
 const HEADER = /^# berth: .*\bservers=(\d+)/m;
@@ -84,13 +94,15 @@ export function serversInFile(content: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-function target(address: string, port: number): string {
+/** `address:port`, IPv6 in brackets (also the endpoint syntax of the Lua dict). */
+export function target(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function contextFor(s: Service, listen: { http: string; host: string | null }): TemplateContext {
+function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean): TemplateContext {
   const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
-  const servers = s.endpoints.map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
+  // Dynamic HTTP files must not depend on endpoints: the template sees none.
+  const servers = (dynamic ? [] : s.endpoints).map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
   return {
     env: s.env,
     appId: s.appId,
@@ -142,14 +154,17 @@ export class RenderMemo {
     return entry;
   }
 
-  /** `lookup` by the service value, skipping the key for a service object seen before. */
-  forService(s: Service, compute: () => MemoEntry): MemoEntry {
+  /**
+   * `lookup` by the service value, skipping the key for a service object seen before. `keyOf`:
+   * what identifies the output (the whole service by default; its definition when endpoints are not rendered).
+   */
+  forService(s: Service, compute: () => MemoEntry, keyOf: (s: Service) => string = JSON.stringify): MemoEntry {
     const known = this.byObject.get(s);
     if (known && (this.next.get(known.key) ?? this.prev.get(known.key)) === known.entry) {
       this.next.set(known.key, known.entry);
       return known.entry;
     }
-    const key = JSON.stringify(s);
+    const key = keyOf(s);
     const entry = this.lookup(key, compute);
     this.byObject.set(s, { key, entry });
     return entry;
@@ -166,9 +181,19 @@ export class RenderMemo {
  * Renders one file per service with proxy `http` or `tcp`. Pure: services whose values fail
  * validation, whose template throws, or whose TCP listen port is already taken are rejected
  * individually, every other service is still rendered. A `memo` (for one set of templates and
- * one `httpListen`) skips work for services unchanged since the last call.
+ * one `httpListen` and mode) skips work for services unchanged since the last call. With `dynamic`
+ * `lua`, HTTP files come from `http-lua.conf.hbs` without endpoints (their header says servers=0),
+ * so a scale change leaves them byte-identical; TCP files keep their endpoints.
  */
-export function renderServices(services: readonly Service[], templates: Templates, httpListen: string, memo?: RenderMemo): RenderResult {
+export function renderServices(
+  services: readonly Service[],
+  templates: Templates,
+  httpListen: string,
+  memo?: RenderMemo,
+  dynamic: DynamicMode = 'off',
+): RenderResult {
+  const lua = dynamic === 'lua';
+  if (lua && !templates.httpLua) throw new Error('BERTH_NGINX_DYNAMIC=lua needs the http-lua.conf.hbs template');
   const { host } = parseListen(httpListen);
   const listen = { http: httpListen.trim(), host };
   const files: RenderedFile[] = [];
@@ -178,16 +203,19 @@ export function renderServices(services: readonly Service[], templates: Template
   const sorted = [...services].sort(byEnvThenId);
   for (const s of sorted) {
     if (s.proxy === 'none') continue;
+    const dyn = lua && s.proxy === 'http';
     const render = (): MemoEntry => {
       const errs = serviceErrors(s);
       if (errs.length > 0) return { errs };
       try {
-        return { errs, body: (s.proxy === 'tcp' ? templates.stream : templates.http)(contextFor(s, listen)) };
+        const template = s.proxy === 'tcp' ? templates.stream : dyn ? templates.httpLua! : templates.http;
+        return { errs, body: template(contextFor(s, listen, dyn)) };
       } catch (err) {
         return { errs, error: (err as Error).message };
       }
     };
-    const entry = memo ? memo.forService(s, render) : render();
+    // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
+    const entry = memo ? memo.forService(s, render, dyn ? definitionKey : JSON.stringify) : render();
     const errs = entry.errs;
     if (errs.length > 0) {
       const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.port === undefined || isPortRef(s.port)) && (s.proxy === 'http' || s.proxy === 'tcp');
@@ -219,7 +247,7 @@ export function renderServices(services: readonly Service[], templates: Template
       continue;
     }
     paths.add(path);
-    const servers = s.endpoints.length;
+    const servers = dyn ? 0 : s.endpoints.length;
     // `serviceKey`: the app id, plus `#<port>` for a per-port service (a comment: `#` is inert there).
     entry.content ??= `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
     entry.definitionKey ??= definitionKey(s);

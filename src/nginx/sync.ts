@@ -10,12 +10,13 @@ import { DiskState } from './disk-state';
 import { removeStaleTemps } from './files';
 import { Exclusions, type ExcludedService } from './exclusions';
 import { finalFiles, HttpContext } from './http-context';
-import { HTTP_CONF_PATH, type HttpConfExtras } from './http-conf';
+import { HTTP_CONF_PATH } from './http-conf';
+import { luaHttpExtras } from './lua/extras';
 import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type RenderedFile, type Templates } from './render';
+import { RenderMemo, renderServices, type DynamicMode, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
@@ -61,10 +62,15 @@ export interface NginxSyncOptions {
   confirmTimeoutMs?: number;
   /** Nginx's error log, quoted when a reload is not confirmed. */
   errorLog?: string;
-  /** Added to http.conf by other parts of berth. */
-  httpExtras?: HttpConfExtras;
   /** Replaces the "is this TCP port taken" check (tests). */
   portInUse?: (host: string | null, port: number) => Promise<boolean>;
+  /** `lua`: HTTP files carry no endpoints and http.conf carries the Lua balancer (BERTH_NGINX_DYNAMIC); default `off`. */
+  dynamic?: DynamicMode;
+  /**
+   * Awaited before changed files are staged, tested and reloaded (lua mode: push the endpoints
+   * first, so an upstream a reload introduces serves at once). A rejection is logged and the run goes on.
+   */
+  beforeApply?: () => Promise<void>;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -125,7 +131,9 @@ export class NginxSync {
     this.clock = opts.clock ?? systemClock;
     const control = opts.control ?? commandControl({ testCmd: opts.testCmd, reloadCmd: opts.reloadCmd, timeoutMs: opts.commandTimeoutMs });
     const adminListen = opts.adminListen?.trim() ?? '';
-    this.httpContext = new HttpContext(opts.dir, adminListen, opts.httpExtras);
+    // lua mode: the balancer's shared dicts, init and admin locations travel in http.conf, next to
+    // /berth/generation, so an operator includes one file whatever the mode.
+    this.httpContext = new HttpContext(opts.dir, adminListen, opts.dynamic === 'lua' ? luaHttpExtras() : undefined);
     // No confirmation without an admin server, nor when nothing reloads Nginx (render only).
     this.confirmer =
       adminListen !== '' && opts.reloadCmd.trim() !== ''
@@ -256,8 +264,9 @@ export class NginxSync {
     try {
       const snapshot = await this.opts.view.snapshot();
       position = snapshot.position;
-      this.templates ??= await loadTemplates(this.opts.templatesDir);
-      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo);
+      const dynamic = this.opts.dynamic ?? 'off';
+      this.templates ??= await loadTemplates(this.opts.templatesDir, { lua: dynamic === 'lua' });
+      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic);
       this.memo.rotate();
       const reads = this.disk.reads;
       const disk = await this.disk.current();
@@ -317,6 +326,7 @@ export class NginxSync {
         shipping = { final: without, httpConf: this.httpContext.desired(snapshot.services, without) };
         return asBase(shipping.httpConf.content);
       };
+      await this.opts.beforeApply?.().catch((err: Error) => this.opts.logger.warn({ err: err.message }, 'nginx sync: step before applying failed'));
       const outcome = await applyChanges(
         plan.changes,
         await this.workspace(rendered.files, disk, plan.changes),

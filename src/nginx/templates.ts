@@ -3,10 +3,13 @@ import path from 'node:path';
 import { compileTemplates, type Templates } from './render';
 
 /** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
-export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs' } as const;
+export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs', httpLua: 'http-lua.conf.hbs' } as const;
 
-/** Reads and compiles `http.conf.hbs` and `stream.conf.hbs` from `templatesDir`; throws naming the file on error. */
-export async function loadTemplates(templatesDir: string): Promise<Templates> {
+/**
+ * Reads and compiles `http.conf.hbs` and `stream.conf.hbs` (and `http-lua.conf.hbs` with `lua`)
+ * from `templatesDir`; throws naming the file on error.
+ */
+export async function loadTemplates(templatesDir: string, opts: { lua?: boolean } = {}): Promise<Templates> {
   const read = async (name: string) => {
     const file = path.join(templatesDir, name);
     try {
@@ -15,12 +18,16 @@ export async function loadTemplates(templatesDir: string): Promise<Templates> {
       throw new Error(`cannot read Nginx template ${file}: ${(err as Error).message}`);
     }
   };
-  const sources = { http: await read(TEMPLATE_FILES.http), stream: await read(TEMPLATE_FILES.stream) };
+  const sources = {
+    http: await read(TEMPLATE_FILES.http),
+    stream: await read(TEMPLATE_FILES.stream),
+    httpLua: opts.lua ? await read(TEMPLATE_FILES.httpLua) : undefined,
+  };
   const compiled = compileTemplates(sources);
   // Handlebars compiles lazily: render a dummy once so a syntax error surfaces at load, with the file name.
-  for (const kind of ['http', 'stream'] as const) {
+  for (const kind of opts.lua ? (['http', 'stream', 'httpLua'] as const) : (['http', 'stream'] as const)) {
     try {
-      compiled[kind]({
+      compiled[kind]!({
         env: 'x',
         appId: '/x',
         upstream: 'x',
@@ -30,7 +37,7 @@ export async function loadTemplates(templatesDir: string): Promise<Templates> {
         listen: '1',
         servers: [],
         hasServers: false,
-        proxy: kind === 'http' ? 'http' : 'tcp',
+        proxy: kind === 'stream' ? 'tcp' : 'http',
         servicePort: 1,
         portName: null,
         fixedIp: null,

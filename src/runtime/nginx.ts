@@ -5,6 +5,8 @@ import type { Database } from '../db/knex';
 import type { ReadinessCheck } from '../http/app';
 import type { Logger } from '../log';
 import { KnexSyncRunStore } from '../nginx/knex-store';
+import { adminBaseUrl, httpLuaAdmin } from '../nginx/lua/client';
+import { LuaPusher } from '../nginx/lua/pusher';
 import { leaderProblemSink } from '../nginx/store';
 import { NginxSync } from '../nginx/sync';
 import type { Registry } from '../registry/registry';
@@ -24,10 +26,14 @@ export interface NginxPartDeps {
 
 /** How long a test or reload command may run before its process group is killed. */
 const COMMAND_TIMEOUT_MS = 30_000;
+/** How long one call to Nginx's admin server may take (lua mode). */
+const ADMIN_TIMEOUT_MS = 2_000;
 
 export interface NginxPart extends Part<NginxSync> {
   readonly sync: NginxSync;
   readonly runs: KnexSyncRunStore;
+  /** `BERTH_NGINX_DYNAMIC=lua`: keeps Nginx's endpoint dict in step; null otherwise. */
+  readonly pusher: LuaPusher | null;
 }
 
 /**
@@ -40,6 +46,15 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
   const onElected = () => void problems.publish().catch((err: Error) => logger.warn({ err: err.message }, 'publishing nginx problems failed'));
   const runs = new KnexSyncRunStore(d.db.knex);
   const { config } = d;
+  const pusher =
+    config.nginx.dynamic === 'lua'
+      ? new LuaPusher({
+          admin: httpLuaAdmin(adminBaseUrl(config.nginx.adminListen), ADMIN_TIMEOUT_MS),
+          view: d.view,
+          logger: logger.child({ component: 'nginx-lua' }),
+          metricsRegistry: d.metricsRegistry,
+        })
+      : null;
   const sync = new NginxSync({
     dir: config.nginx.dir,
     templatesDir: config.nginx.templates,
@@ -59,21 +74,27 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
     view: d.view,
     store: runs,
     problems,
+    dynamic: config.nginx.dynamic,
+    // A reload that adds an upstream must find its endpoints already in the dict.
+    beforeApply: pusher ? () => pusher.flush() : undefined,
   });
   return {
     name: 'nginx',
     sync,
     runs,
+    pusher,
     start: async () => {
       d.leadership.on('elected', onElected);
+      pusher?.start();
       await sync.start();
       return sync;
     },
     stop: async () => {
       d.leadership.off('elected', onElected);
       await sync.stop();
+      await pusher?.stop();
     },
-    readiness: () => [nginxReadiness(sync)],
+    readiness: () => [nginxReadiness(sync), ...(pusher ? [pusher.readiness()] : [])],
   };
 }
 

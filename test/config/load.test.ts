@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       quarantineMaxMs: 600000,
       adminListen: '127.0.0.1:8099',
       confirmTimeoutMs: 5000,
+      dynamic: 'off',
     });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
@@ -53,6 +54,17 @@ describe('loadConfig', () => {
     expect(c.apiAllowedOrigins).toEqual([]);
     expect(c.apiAllowedHosts).toEqual([]);
     expect(c.auditRetention).toEqual({ days: 90, maxRows: 1_000_000, intervalMs: 60_000 });
+  });
+
+  it('reads the dynamic endpoint mode and the Nginx admin address, refusing other modes', () => {
+    const c = loadConfig({ BERTH_NGINX_DYNAMIC: 'lua', BERTH_NGINX_ADMIN_LISTEN: '[::1]:9001' });
+    expect(c.nginx).toMatchObject({ dynamic: 'lua', adminListen: '[::1]:9001' });
+    expect(errorsOf({ BERTH_NGINX_DYNAMIC: 'njs' })).toEqual([expect.stringMatching(/BERTH_NGINX_DYNAMIC.*one of off, lua/)]);
+    expect(errorsOf({ BERTH_NGINX_ADMIN_LISTEN: 'nginx admin' })).toEqual([expect.stringMatching(/BERTH_NGINX_ADMIN_LISTEN/)]);
+    // lua mode has no way to deliver endpoints without the admin server.
+    expect(errorsOf({ BERTH_NGINX_DYNAMIC: 'lua', BERTH_NGINX_ADMIN_LISTEN: '' })).toEqual([
+      expect.stringMatching(/^BERTH_NGINX_ADMIN_LISTEN: BERTH_NGINX_DYNAMIC=lua needs/),
+    ]);
   });
 
   it('returns a deeply frozen object', () => {

@@ -26,10 +26,25 @@ export function missingToolsFile(runId: string): string {
 
 const found = new Map<string, boolean>();
 
-/** True when `name` is an executable file on PATH (or an absolute path to one). */
+/** Nginx's dynamic modules on Debian/Ubuntu. */
+export const NGINX_MODULES = '/usr/lib/nginx/modules';
+
+/** Tools that are not programs on PATH: how to tell each is installed. */
+const NOT_ON_PATH: Record<string, () => boolean> = {
+  // The HTTP Lua module (libnginx-mod-http-lua) and the NDK module it needs, for BERTH_NGINX_DYNAMIC=lua.
+  'nginx-lua': () => haveTool('nginx') && ['ndk_http_module.so', 'ngx_http_lua_module.so'].every((m) => fs.existsSync(path.join(NGINX_MODULES, m))),
+};
+
+/** True when `name` is an executable file on PATH (or an absolute path to one), or a module named in NOT_ON_PATH that is installed. */
 export function haveTool(name: string): boolean {
   const cached = found.get(name);
   if (cached !== undefined) return cached;
+  const special = NOT_ON_PATH[name];
+  if (special) {
+    const ok = special();
+    found.set(name, ok);
+    return ok;
+  }
   const dirs = name.includes('/') ? [''] : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const ok = dirs.some((d) => {
     try {

@@ -23,7 +23,13 @@ export function renderCommand(ctx: CliContext): Command {
     const { body } = await callApi<{ position: number; loaded: boolean; services: Service[] }>(opts, ctx.env, 'GET', '/v1/services');
     const view = new InMemoryRegistryView();
     view.set(body.services);
-    const result = await renderDryRun({ view, dir: config.nginx.dir, templatesDir: config.nginx.templates, httpListen: config.nginx.httpListen });
+    const result = await renderDryRun({
+      view,
+      dir: config.nginx.dir,
+      templatesDir: config.nginx.templates,
+      httpListen: config.nginx.httpListen,
+      dynamic: config.nginx.dynamic,
+    });
     if (opts.json) ctx.out(JSON.stringify({ ...result, position: body.position, loaded: body.loaded }, null, 2));
     else ctx.out(formatDryRun({ ...result, position: body.position, loaded: body.loaded }).replace(/\n$/, ''));
   });
