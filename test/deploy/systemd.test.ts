@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
+import { CANDIDATE_CONF_NAME } from '../../src/nginx/staging';
 
 const DIR = path.resolve(__dirname, '../../deploy/systemd');
 const UNITS = ['berth.service', 'berth-nginx-test.service'];
@@ -80,11 +81,15 @@ describe('systemd unit (deploy/systemd)', () => {
 
   it('ships an environment file berth accepts, whose Nginx commands use the units shipped with it', () => {
     const env = parseEnvFile(fs.readFileSync(path.join(DIR, 'berth.env'), 'utf8'));
-    const config = loadConfig({ ...env, BERTH_DATA_DIR: '/var/lib/berth' });
+    // The folders berth.service sets in its Environment= line.
+    const config = loadConfig({ ...env, BERTH_DATA_DIR: '/var/lib/berth', BERTH_NGINX_DIR: '/var/lib/berth/nginx' });
     expect(config.dns.port).toBe(53);
     expect(config.nginx.testCmd).toBe('systemctl start berth-nginx-test.service');
     expect(fs.readFileSync(path.join(DIR, '50-berth-nginx.rules'), 'utf8')).toContain('"berth-nginx-test.service"');
     const test = parseUnit(fs.readFileSync(path.join(DIR, 'berth-nginx-test.service'), 'utf8'));
     expect(test.get('Service')?.get('Type')).toEqual(['oneshot']);
+    // Staged: the unit tests the candidate berth writes for the main conf berth.env names.
+    expect(config.nginx.mainConf).toBe('/etc/nginx/nginx.conf');
+    expect(test.get('Service')?.get('ExecStart')?.[0]).toContain(`-c ${path.join(config.nginx.dir, CANDIDATE_CONF_NAME)}`);
   });
 });
