@@ -18,6 +18,8 @@ import type { MarathonPart } from './marathon';
 import type { NginxPart } from './nginx';
 import type { Part } from './part';
 
+const API_LISTEN_BACKLOG = 4096;
+
 export interface ApiPartDeps {
   config: Config;
   logger: Logger;
@@ -63,7 +65,10 @@ export function apiPart(d: ApiPartDeps): Part<{ app: FastifyInstance; url: strin
         },
         info: () => ({ db: db.engine, role: leadership.role() }),
       });
-      await app.listen({ host: config.http.host, port: config.http.port });
+      // A release burst opens hundreds of connections at once. Past Node's default backlog (511) the
+      // kernel drops handshakes it already answered, and after ~15 s of SYN-ACK retries those clients
+      // get ECONNRESET for a request berth never saw. The kernel caps this at net.core.somaxconn.
+      await app.listen({ host: config.http.host, port: config.http.port, backlog: API_LISTEN_BACKLOG });
       const url = listeningUrl(app, config.http.host);
       d.logger.info({ url }, 'API listening');
       return { app, url };

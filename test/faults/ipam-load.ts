@@ -27,8 +27,10 @@ export async function allocateAll(baseUrl: string, pool: string, appIds: string[
           });
           const body = (await r.json().catch(() => ({}))) as { ip?: string; code?: string };
           a = { appId, status: r.status, ip: body.ip, code: body.code, at: Date.now(), ms: Date.now() - t0 };
-        } catch {
-          a = { appId, status: 0, at: Date.now(), ms: Date.now() - t0 }; // connection refused/reset (berth killed)
+        } catch (err) {
+          // Connection refused/reset (berth killed) or a client-side timeout: the cause is kept for the report.
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          a = { appId, status: 0, code: cause?.code ?? cause?.message ?? String(err), at: Date.now(), ms: Date.now() - t0 };
         }
         answers.push(a);
         onAnswer?.(a);
