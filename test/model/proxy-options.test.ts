@@ -1,6 +1,7 @@
 import { parseApp, type SpecResult } from '../../src/model/spec';
 import { PROBLEM_CODES as C } from '../../src/model/problems';
 import { serviceWith } from '../../src/model/endpoints';
+import { sameService } from '../../src/model/diff';
 import { anApp, withDomain, withLabels, withPortDefinitions } from '../support/builders';
 import { checkBodySize, checkCidrList, checkSeconds, isLabelDenied } from '../../src/rules';
 import { loadConfig } from '../../src/config/load';
@@ -27,6 +28,14 @@ describe('proxy option labels', () => {
     if (r.kind !== 'spec') return;
     expect(r.spec.options).toEqual({ connectTimeout: 3, readTimeout: 3600, bodyMax: 10 * 1024 * 1024, allow: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'] });
     expect(serviceWith(r.spec, []).options).toEqual(r.spec.options);
+  });
+
+  test('a change of options alone is a change of the service (the registry writes it, Nginx re-renders)', () => {
+    const a = web({ 'berth.allow': '10.0.0.0/8' });
+    const b = web({ 'berth.allow': '10.0.0.0/16' });
+    if (a.kind !== 'spec' || b.kind !== 'spec') throw new Error('expected specs');
+    expect(sameService(serviceWith(a.spec, []), serviceWith(a.spec, []))).toBe(true);
+    expect(sameService(serviceWith(a.spec, []), serviceWith(b.spec, []))).toBe(false);
   });
 
   test('an app without option labels has no options field (its files stay as they were)', () => {
