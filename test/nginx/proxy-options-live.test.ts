@@ -136,6 +136,11 @@ for (const mode of ['off', 'lua'] as const) {
       expect((await request(httpPort, 'open.berth.test', { body: 1024 * 1024 })).status).toBe(200);
     });
 
+    it("the API shows an app's options", async () => {
+      const r = (await fetch(`${berth.url}/v1/services`).then((x) => x.json())) as { services: Array<{ appId: string; options?: unknown }> };
+      expect(r.services.find((s) => s.appId === '/open')?.options).toEqual({ readTimeout: 30, bodyMax: 2 * 1024 * 1024, allow: ['192.0.2.1', '127.0.0.1/32'] });
+    });
+
     it('berth.allow: 403 for a client outside the list, 200 for one inside it', async () => {
       expect((await httpGet(httpPort, 'closed.berth.test')).status).toBe(403);
       expect((await httpGet(httpPort, 'open.berth.test')).status).toBe(200);
