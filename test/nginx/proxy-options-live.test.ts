@@ -13,7 +13,7 @@ import { start, type Berth } from '../../src/main';
 import { startSimulator } from '../../src/sim';
 import { describeWithTools } from '../support/tools';
 import { waitFor } from './helpers';
-import { httpGet, startNginx } from './nginx-harness';
+import { freePort, httpGet, startNginx } from './nginx-harness';
 import { startLuaNginx } from './lua-harness';
 
 jest.setTimeout(120_000);
@@ -74,6 +74,8 @@ for (const mode of ['off', 'lua'] as const) {
   describeWithTools(mode === 'lua' ? ['nginx-lua'] : ['nginx'], `proxy option labels with a real Nginx (BERTH_NGINX_DYNAMIC=${mode})`, () => {
     let berth: Berth;
     let httpPort: number;
+    // tcp services (off mode: the lua harness has no stream {}): one refusing loopback, one allowing it.
+    const tcpPorts = { closed: 0, open: 0 };
 
     afterAll(async () => {
       while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
@@ -85,7 +87,21 @@ for (const mode of ['off', 'lua'] as const) {
       const backendPort = await optionsBackend();
       const sim = await startSimulator({ flavour: '1.10', keepaliveMs: 500 });
       cleanups.push(() => sim.close());
-      for (const [id, labels] of Object.entries(APPS)) {
+      const apps = { ...APPS };
+      if (mode === 'off') {
+        tcpPorts.closed = await freePort();
+        tcpPorts.open = await freePort();
+        const tcp = (name: string, port: number, allow: string) => ({
+          'berth.domain': `${name}.berth.test`,
+          'berth.proxy': 'tcp',
+          'berth.listen': String(port),
+          'berth.allow': allow,
+          'berth.timeout.connect': '2',
+        });
+        apps['/tcp-closed'] = tcp('tcp-closed', tcpPorts.closed, '192.0.2.0/24');
+        apps['/tcp-open'] = tcp('tcp-open', tcpPorts.open, '127.0.0.0/8');
+      }
+      for (const [id, labels] of Object.entries(apps)) {
         await sim.control.deploy(
           { id, instances: 1, cmd: 'x', portDefinitions: [{ port: 0, name: 'http' }], labels },
           { placeTask: () => ({ host: '127.0.0.1', ports: [backendPort] }) },
@@ -145,6 +161,18 @@ for (const mode of ['off', 'lua'] as const) {
       expect((await httpGet(httpPort, 'closed.berth.test')).status).toBe(403);
       expect((await httpGet(httpPort, 'open.berth.test')).status).toBe(200);
     });
+
+    if (mode === 'off') {
+      it('berth.allow on a tcp service: a client outside the list is closed, one inside it is proxied', async () => {
+        await waitFor(async () => (await httpGet(tcpPorts.open, 'x').catch(() => null))?.status === 200, 'the open tcp service to be served', 30_000);
+        // Nginx listens (not ECONNREFUSED) but closes the connection of a refused client.
+        await waitFor(
+          async () => !/ECONNREFUSED/.test(String(await httpGet(tcpPorts.closed, 'x').catch((e: Error) => e.message))),
+          'the closed tcp service to listen',
+        );
+        await expect(httpGet(tcpPorts.closed, 'x')).rejects.toThrow(/socket hang up|ECONNRESET/);
+      });
+    }
 
     it('a forbidden label (BERTH_LABELS_DENY) or an invalid value keeps the app out, with its problem', async () => {
       const codes = async () => {
