@@ -39,11 +39,13 @@ export function parseProxyOptions(names: LabelNames, get: (k: string) => string 
   return out;
 }
 
-/** HTTP-only options make no sense for a tcp service: refused rather than silently dropped. */
+/**
+ * HTTP-only options make no sense for a tcp service: refused rather than silently dropped. One
+ * problem names every such label (problems are kept one per app and code).
+ */
 export function checkOptionsForProxies(options: ProxyOptions, proxies: readonly ProxyMode[], names: LabelNames, fail: Fail): void {
   if (!proxies.includes('tcp')) return;
-  if (options.readTimeout !== undefined) {
-    fail(C.LABEL_NOT_FOR_TCP, names['timeout.read'], String(options.readTimeout), 'HTTP only; a tcp service keeps its idle timeout of 10 minutes');
-  }
-  if (options.bodyMax !== undefined) fail(C.LABEL_NOT_FOR_TCP, names['body.max'], String(options.bodyMax), 'HTTP only; a tcp service has no request body');
+  const labels = [...(options.readTimeout !== undefined ? [names['timeout.read']] : []), ...(options.bodyMax !== undefined ? [names['body.max']] : [])];
+  if (labels.length === 0) return;
+  fail(C.LABEL_NOT_FOR_TCP, labels[0], undefined, `${labels.join(', ')}: HTTP only, and this app publishes a tcp service (its idle timeout stays 10 minutes)`);
 }

@@ -91,7 +91,9 @@ describe('proxy option labels', () => {
 
   test('tcp: read timeout and body size are refused (LABEL_NOT_FOR_TCP); connect timeout and allow are accepted', () => {
     const tcp = { 'berth.proxy': 'tcp', 'berth.listen': '5432' };
-    expect(codes(web({ ...tcp, 'berth.timeout.read': '30', 'berth.body.max': '1m' }))).toEqual([C.LABEL_NOT_FOR_TCP, C.LABEL_NOT_FOR_TCP]);
+    const refused = web({ ...tcp, 'berth.timeout.read': '30', 'berth.body.max': '1m' });
+    expect(codes(refused)).toEqual([C.LABEL_NOT_FOR_TCP]);
+    expect(refused.kind === 'invalid' && refused.problems[0].message).toMatch(/berth\.timeout\.read, berth\.body\.max/);
     const r = web({ ...tcp, 'berth.timeout.connect': '2', 'berth.allow': '192.0.2.0/24' });
     expect(r.kind === 'spec' && r.spec.options).toEqual({ connectTimeout: 2, allow: ['192.0.2.0/24'] });
   });
