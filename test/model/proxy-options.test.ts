@@ -152,7 +152,7 @@ describe('BERTH_LABELS_DENY', () => {
   test('the config key takes well-formed full names and refuses anything else', () => {
     const base = { BERTH_MARATHON_URLS: 'http://127.0.0.1:8080' };
     expect(loadConfig({ ...base, BERTH_LABELS_DENY: 'berth.allow, berth.body.max' }).labelsDeny).toEqual(['berth.allow', 'berth.body.max']);
-    for (const bad of ['allow', 'berth.allow,,berth.tls', 'berth.Allow', 'berth.allow;', 'berth..x']) {
+    for (const bad of ['allow', 'beth.allow', 'berth.allow,,berth.tls', 'berth.Allow', 'berth.allow;', 'berth..x']) {
       expect(() => loadConfig({ ...base, BERTH_LABELS_DENY: bad })).toThrow(/BERTH_LABELS_DENY/);
     }
   });
