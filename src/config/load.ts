@@ -58,6 +58,12 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   // lua mode pushes every HTTP endpoint through the admin server: without one nothing would serve.
   if (values.BERTH_NGINX_DYNAMIC === 'lua' && values.BERTH_NGINX_ADMIN_LISTEN === '')
     problems.push('BERTH_NGINX_ADMIN_LISTEN: BERTH_NGINX_DYNAMIC=lua needs the admin server (it receives the endpoints); it cannot be empty');
+  // A forbidden name without the label prefix would forbid nothing: a typo must not look like a policy.
+  const prefix = values.BERTH_LABEL_PREFIX;
+  for (const name of (values.BERTH_LABELS_DENY as string[] | undefined) ?? []) {
+    if (typeof prefix === 'string' && !name.startsWith(prefix))
+      problems.push(`BERTH_LABELS_DENY: ${JSON.stringify(name)} does not start with the label prefix ${JSON.stringify(prefix)}`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(toConfig(values as Parameters<typeof toConfig>[0]));
 }

@@ -61,5 +61,6 @@ export function modelPolicyOf(config: Config): ModelPolicy {
     reserved: { zones: config.dns.zones },
     addresses: { allow: config.fixedIp.allow, deny: config.fixedIp.deny, self: selfSockets(config) },
     nginxScope: config.nginxScope,
+    labelsDeny: config.labelsDeny,
   };
 }

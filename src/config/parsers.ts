@@ -1,6 +1,6 @@
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { checkDomain, ENV_NAME, isEnv, isHostName, type NginxScope } from '../rules';
+import { checkDomain, ENV_NAME, isEnv, isHostName, LABEL_NAME, type NginxScope } from '../rules';
 
 /** A parser turns a raw string (or JSON value from the file) into a value, or throws a reason. */
 export type Parser<T> = (raw: unknown) => T;
@@ -121,6 +121,14 @@ export const envName: Parser<string> = (raw) => {
 };
 
 /** A label prefix such as `berth.`. */
+/** A full label name for `BERTH_LABELS_DENY`, e.g. `berth.allow` (lowercase dotted words). */
+export const labelName: Parser<string> = (raw) => {
+  const s = str(raw);
+  if (s.length > 128 || !LABEL_NAME.test(s))
+    throw new Invalid(`must be a full label name like berth.allow (lowercase words joined by dots), got ${JSON.stringify(s)}`);
+  return s;
+};
+
 export const labelPrefix: Parser<string> = (raw) => {
   const s = str(raw);
   if (!/^[A-Za-z0-9_.\-/]{1,64}$/.test(s)) throw new Invalid(`must be 1-64 characters of [A-Za-z0-9_.-/], got ${JSON.stringify(s)}`);

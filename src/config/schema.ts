@@ -53,6 +53,8 @@ export interface Config {
   resyncIntervalMs: number;
   marathonFailureGraceMs: number;
   labelPrefix: string;
+  /** Label names apps may not use (`BERTH_LABELS_DENY`). */
+  labelsDeny: string[];
   defaultEnv: string;
   environments: Record<string, EnvironmentConfig>;
   maxRemovalRatio: number;
@@ -145,6 +147,11 @@ export const KEYS = {
   BERTH_RESYNC_INTERVAL_MS: key(p.integer(1000, 86400000), 'periodic full snapshot from Marathon', 300000),
   BERTH_MARATHON_FAILURE_GRACE_MS: key(p.integer(1000, 86400000), '/readyz fails once Marathon snapshots have failed without a success for this long', 60000),
   BERTH_LABEL_PREFIX: key(p.labelPrefix, 'label prefix', 'berth.'),
+  BERTH_LABELS_DENY: key(
+    p.strictList(p.labelName),
+    'labels apps may not use, full names (e.g. berth.allow,berth.body.max; a name also forbids its per-port form berth.port.<port>.…); an app using one gets LABEL_DENIED and is not published',
+    [] as string[],
+  ),
   BERTH_DEFAULT_ENV: key(p.envName, 'environment for apps without berth.env, and the DNS fallback', 'default'),
   BERTH_ENVIRONMENTS: key(parseEnvironments, 'JSON: {"<env>": {"clients": [cidr…], "proxyAddresses": [ip…]}}', {} as Record<string, EnvironmentConfig>),
   BERTH_MAX_REMOVAL_RATIO: key(p.ratio, 'mass-removal guard (0..1)', 0.5),
@@ -230,6 +237,7 @@ export function toConfig(v: Values): Config {
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,
     marathonFailureGraceMs: v.BERTH_MARATHON_FAILURE_GRACE_MS!,
     labelPrefix: v.BERTH_LABEL_PREFIX!,
+    labelsDeny: v.BERTH_LABELS_DENY ?? [],
     defaultEnv: v.BERTH_DEFAULT_ENV!,
     environments: v.BERTH_ENVIRONMENTS ?? {},
     maxRemovalRatio: v.BERTH_MAX_REMOVAL_RATIO!,

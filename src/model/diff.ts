@@ -45,6 +45,8 @@ export function sameService(a: Service, b: Service): boolean {
     a.version === b.version &&
     a.domains.length === b.domains.length &&
     a.domains.every((d, i) => d === b.domains[i]) &&
+    // Options are small and rare: compared as JSON (both built by the same parser, same key order).
+    (a.options === b.options || JSON.stringify(a.options ?? null) === JSON.stringify(b.options ?? null)) &&
     sameEndpoints(a.endpoints, b.endpoints)
   );
 }

@@ -80,6 +80,7 @@ export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
     portName: spec.portName,
     servicePort: spec.servicePort,
     fixedIp: spec.fixedIp,
+    ...(spec.options !== undefined ? { options: spec.options } : {}),
     endpoints,
     version: spec.version,
   };

@@ -35,6 +35,16 @@ export const PROBLEM_CODES = {
   LABEL_LISTEN_REQUIRED: 'LABEL_LISTEN_REQUIRED',
   /** `berth.dns` is not `direct`, `proxy` or `none`. */
   LABEL_DNS_INVALID: 'LABEL_DNS_INVALID',
+  /** `berth.timeout.connect` / `berth.timeout.read` is not whole seconds within its bounds. */
+  LABEL_TIMEOUT_INVALID: 'LABEL_TIMEOUT_INVALID',
+  /** `berth.body.max` is not a size 1..1g (digits with optional k/m/g). */
+  LABEL_BODY_MAX_INVALID: 'LABEL_BODY_MAX_INVALID',
+  /** `berth.allow` is not a list of 1..64 addresses/CIDRs. */
+  LABEL_ALLOW_INVALID: 'LABEL_ALLOW_INVALID',
+  /** An HTTP-only option (`berth.timeout.read`, `berth.body.max`) on an app with a tcp service. */
+  LABEL_NOT_FOR_TCP: 'LABEL_NOT_FOR_TCP',
+  /** The app uses a label the operator forbids (`BERTH_LABELS_DENY`); the app is not published. */
+  LABEL_DENIED: 'LABEL_DENIED',
   /** Another, older app in the same Nginx name space (every environment when Nginx is shared) already has this domain. */
   DOMAIN_CONFLICT: 'DOMAIN_CONFLICT',
   /** Another, older tcp app in the same Nginx name space already listens on this port. */

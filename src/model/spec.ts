@@ -3,15 +3,16 @@
  * Pure: takes a Marathon app and options, returns plain data.
  */
 import type { App } from '../marathon/types';
-import { display, isClean, type AddressPolicy, type NginxScope, type ReservedNames } from '../rules';
+import { display, isClean, isLabelDenied, type AddressPolicy, type NginxScope, type ReservedNames } from '../rules';
 import { IP_AUTO, labelNames, splitPortLabel, type LabelNames } from './labels';
 import { choosePort, type Fail } from './port-choice';
 import { checkClaimsWithinApp, checkOnePublisherPerPort, perPortLabels, publishedPorts } from './port-labels';
 import { declaredPorts, dockerIpParameters, isContainerNetworked, type NetworkMode } from './ports';
 import { PROBLEM_CODES as C, problem } from './problems';
 import { comparePorts } from './service-key';
+import { checkOptionsForProxies, parseProxyOptions } from './proxy-options';
 import { serviceSettings } from './service-settings';
-import type { DnsMode, Problem, ProxyMode } from './types';
+import type { DnsMode, Problem, ProxyMode, ProxyOptions } from './types';
 import { checkEnv, checkIp } from './validate';
 import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
 
@@ -43,6 +44,8 @@ export interface ServiceSpec {
   readinessChecked?: boolean;
   /** A deployment of the app was in progress when it was last fetched (set with `readinessChecked`). */
   deploying?: boolean;
+  /** Proxy options from labels; set only when the app sets one. */
+  options?: ProxyOptions;
 }
 
 /** Options the parser needs from configuration. */
@@ -61,6 +64,8 @@ export interface SpecOptions {
   poolHolder?: PoolHolderLookup;
   /** Whether environments share one Nginx (`berth run`: `BERTH_NGINX_SCOPE`, default `shared`; absent here: `per-env`). */
   nginxScope?: NginxScope;
+  /** Full label names the operator forbids (`BERTH_LABELS_DENY`); an app using one is not published. */
+  labelsDeny?: readonly string[];
 }
 
 /**
@@ -110,6 +115,16 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     );
   }
 
+  // A forbidden label refuses the app rather than being ignored: an app relying on, say, its
+  // allow-list must not be published without it.
+  if (opts.labelsDeny && opts.labelsDeny.length > 0) {
+    const denied = Object.keys(labels).filter((k) => k.startsWith(prefix) && opts.labelsDeny!.some((d) => isLabelDenied(k, d, prefix)));
+    if (denied.length > 0) {
+      const shown = denied.slice(0, 10).map((k) => display(k, 80));
+      fail(C.LABEL_DENIED, shown[0], undefined, `forbidden by the operator (BERTH_LABELS_DENY): ${shown.join(', ')}${denied.length > 10 ? ', …' : ''}`);
+    }
+  }
+
   // The main service's settings; an app published only through per-port labels has none.
   const dirtyKeys = new Set(dirty.map((d) => d.key));
   const main = hasMain
@@ -145,6 +160,9 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   if (opts.addresses) for (const pp of ports) selfEndpoints(app, fixedIp, network, pp.port, appId, opts.addresses, problems);
   checkOnePublisherPerPort(main && port ? port.index : null, ports, names, fail);
   checkClaimsWithinApp(main?.settings ?? null, ports, names.domain, appId, problems);
+  const options = parseProxyOptions(names, get, fail);
+  const proxies = [...(main?.settings ? [main.settings.proxy] : []), ...ports.flatMap((p) => (p.settings ? [p.settings.proxy] : []))];
+  checkOptionsForProxies(options, proxies, names, fail);
 
   if (problems.length > 0 || (main !== null && (main.settings === null || port === null)) || ports.some((p) => p.settings === null)) {
     const envOrNull = envRaw === undefined || checkEnv(envRaw).ok ? env : null;
@@ -167,6 +185,8 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     configChangedAt: isClean(changedAt, 'version') ? changedAt : version,
     // Only set when true, so specs of apps without readiness checks look as they always did.
     ...(readinessChecked ? { readinessChecked: true, deploying: Array.isArray(app.deployments) && app.deployments.length > 0 } : {}),
+    // Only set when a label is, so the files of apps without options are what they always were.
+    ...(Object.keys(options).length > 0 ? { options } : {}),
   };
   const specs: ServiceSpec[] = [];
   if (main && main.settings && port) {

@@ -8,6 +8,21 @@
 export type ProxyMode = 'http' | 'tcp' | 'none';
 export type DnsMode = 'direct' | 'proxy' | 'none';
 
+/**
+ * Per-app proxy options from labels (docs/labels.md "Proxy options"); a field is set only when its
+ * label is, and the templates use their defaults otherwise. Validated and normalised by src/rules.
+ */
+export interface ProxyOptions {
+  /** `berth.timeout.connect`, seconds. */
+  connectTimeout?: number;
+  /** `berth.timeout.read`, seconds (read and send). */
+  readTimeout?: number;
+  /** `berth.body.max`, bytes. */
+  bodyMax?: number;
+  /** `berth.allow`: addresses/CIDRs allowed; everyone else gets 403 (http) or is closed (tcp). */
+  allow?: string[];
+}
+
 /** Where one Marathon task is reached. Only serving tasks (running, health rules passed) are endpoints. */
 export interface Endpoint {
   /** Marathon task id, e.g. `team_web.3f1c…` (1.4) or `team_web.instance-…._app.1` (1.10). */
@@ -42,6 +57,8 @@ export interface Service {
   servicePort: number;
   /** Fixed IP from `berth.ip` or the Docker `ip` parameter, if any. */
   fixedIp: string | null;
+  /** Proxy options; absent when the app sets none (the file is then what it always was). */
+  options?: ProxyOptions;
   /** Serving endpoints, sorted by taskId for stable output. May be empty. */
   endpoints: Endpoint[];
   /** Marathon app version (ISO timestamp string). */

@@ -3,7 +3,7 @@ import type { Service } from '../model/types';
 import { PROBLEM_CODES } from '../model/problems';
 import { servicePath, serviceUpstreamName } from './names';
 import { serviceKey } from '../model/service-key';
-import { isPortRef } from '../rules';
+import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 
 /** Compiled templates, one per proxy kind. */
@@ -44,6 +44,13 @@ export interface TemplateContext {
   servicePort: number;
   portName: string | null;
   fixedIp: string | null;
+  /** Proxy options with their defaults filled in (`berth.timeout.*`, in seconds). */
+  connectTimeout: number;
+  readTimeout: number;
+  /** `berth.body.max` in bytes; null: Nginx's own (http.conf's) limit. */
+  bodyMax: number | null;
+  /** `berth.allow` entries; empty: every client. */
+  allow: string[];
 }
 
 /** A rendered file, addressed relative to the Nginx dir. */
@@ -117,6 +124,10 @@ function contextFor(s: Service, listen: { http: string; host: string | null }, d
     servicePort: s.servicePort,
     portName: s.portName,
     fixedIp: s.fixedIp,
+    connectTimeout: s.options?.connectTimeout ?? PROXY_OPTION_LIMITS.connectTimeout.default,
+    readTimeout: s.options?.readTimeout ?? PROXY_OPTION_LIMITS.readTimeout.default,
+    bodyMax: s.options?.bodyMax ?? null,
+    allow: s.options?.allow ? [...s.options.allow] : [],
   };
 }
 

@@ -41,6 +41,10 @@ export async function loadTemplates(templatesDir: string, opts: { lua?: boolean 
         servicePort: 1,
         portName: null,
         fixedIp: null,
+        connectTimeout: 5,
+        readTimeout: 60,
+        bodyMax: 1,
+        allow: ['127.0.0.1'],
       });
     } catch (err) {
       throw new Error(`Nginx template ${path.join(templatesDir, TEMPLATE_FILES[kind])} is invalid: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import type { Endpoint, Service } from '../model/types';
-import { isAppId, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId } from '../rules';
+import { isAllowEntry, isAppId, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId, PROXY_OPTION_LIMITS as L } from '../rules';
 
 // Defence in depth: model/ validated every value already, but a value reaching an Nginx file is
 // checked again right before rendering, so a bug upstream cannot turn a label into a directive.
@@ -25,6 +25,19 @@ function endpointErrors(e: Endpoint, i: number): string[] {
   return errs;
 }
 
+const within = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+function optionErrors(o: NonNullable<Service['options']>): string[] {
+  const errs: string[] = [];
+  if (o.connectTimeout !== undefined && !within(o.connectTimeout, L.connectTimeout.min, L.connectTimeout.max)) errs.push('invalid connect timeout');
+  if (o.readTimeout !== undefined && !within(o.readTimeout, L.readTimeout.min, L.readTimeout.max)) errs.push('invalid read timeout');
+  if (o.bodyMax !== undefined && !within(o.bodyMax, L.bodyMax.min, L.bodyMax.max)) errs.push('invalid body size');
+  if (o.allow !== undefined && (!Array.isArray(o.allow) || o.allow.length === 0 || o.allow.length > L.allowEntries || !o.allow.every(isAllowEntry))) {
+    errs.push('invalid allow list');
+  }
+  return errs;
+}
+
 /** Reasons this service must not be rendered; empty when every value is safe. */
 export function serviceErrors(s: Service): string[] {
   const errs: string[] = [];
@@ -40,6 +53,7 @@ export function serviceErrors(s: Service): string[] {
     errs.push(`invalid port name ${JSON.stringify(s.portName)}`);
   }
   if (s.fixedIp !== null && !isValidAddress(s.fixedIp)) errs.push(`invalid fixed ip ${JSON.stringify(s.fixedIp)}`);
+  if (s.options !== undefined) errs.push(...optionErrors(s.options));
   if (!Array.isArray(s.endpoints)) errs.push('endpoints is not a list');
   else s.endpoints.forEach((e, i) => errs.push(...endpointErrors(e, i)));
   return errs;

@@ -47,6 +47,16 @@ const serviceSchema = {
     portName: nullable('string'),
     servicePort: { type: 'integer' },
     fixedIp: nullable('string'),
+    // Present only when the app sets proxy option labels (docs/labels.md "Proxy options").
+    options: {
+      type: 'object',
+      properties: {
+        connectTimeout: { type: 'integer', description: 'seconds (berth.timeout.connect)' },
+        readTimeout: { type: 'integer', description: 'seconds (berth.timeout.read)' },
+        bodyMax: { type: 'integer', description: 'bytes (berth.body.max)' },
+        allow: { type: 'array', items: { type: 'string' }, description: 'addresses/CIDRs (berth.allow)' },
+      },
+    },
     endpoints: { type: 'array', items: endpointSchema },
     version: { type: 'string' },
   },
