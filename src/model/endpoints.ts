@@ -82,6 +82,8 @@ export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
     fixedIp: spec.fixedIp,
     endpoints,
     version: spec.version,
+    ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
+    ...(spec.hsts !== undefined ? { hsts: spec.hsts } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { comparePorts } from './service-key';
 import { serviceSettings } from './service-settings';
 import type { DnsMode, Problem, ProxyMode } from './types';
 import { checkEnv, checkIp } from './validate';
+import { tlsSettings } from './tls-labels';
 import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
 
 export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-checks';
@@ -43,6 +44,10 @@ export interface ServiceSpec {
   readinessChecked?: boolean;
   /** A deployment of the app was in progress when it was last fetched (set with `readinessChecked`). */
   deploying?: boolean;
+  /** `berth.tls` when not `off` (main service only). */
+  tls?: 'on' | 'redirect';
+  /** `berth.tls.hsts` max-age in seconds, only with `tls`. */
+  hsts?: number;
 }
 
 /** Options the parser needs from configuration. */
@@ -116,6 +121,8 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     ? serviceSettings({ domain: names.domain, proxy: names.proxy, listen: names.listen, dns: names.dns }, get, dirtyKeys, opts, appId, fail, problems)
     : null;
 
+  const tls = main ? tlsSettings({ tls: names.tls, hsts: names['tls.hsts'] }, get, fail) : {};
+
   let env = opts.defaultEnv;
   const envRaw = get(names.env);
   if (envRaw !== undefined) {
@@ -170,7 +177,7 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   };
   const specs: ServiceSpec[] = [];
   if (main && main.settings && port) {
-    specs.push({ ...common, ...main.settings, portName: port.name, servicePort: port.number, portIndex: port.index });
+    specs.push({ ...common, ...main.settings, ...tls, portName: port.name, servicePort: port.number, portIndex: port.index });
   }
   for (const pp of ports) {
     specs.push({ ...common, port: pp.ref, ...pp.settings!, portName: pp.port.name, servicePort: pp.port.number, portIndex: pp.port.index });

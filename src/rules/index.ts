@@ -8,3 +8,4 @@ export * from './names';
 export * from './ports';
 export * from './addresses';
 export * from './reserved';
+export * from './tls';
