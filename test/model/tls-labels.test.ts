@@ -3,11 +3,13 @@ import { parseApp, type SpecOptions } from '../../src/model/spec';
 import { anApp, withDomain, withPortDefinitions } from '../support/builders';
 
 const opts: SpecOptions = { defaultEnv: 'default' };
-const parse = (labels: Record<string, string>) => parseApp(anApp({ id: '/web' }, withDomain('web.example.test', labels), withPortDefinitions(8080)), opts);
+const parse = (labels: Record<string, string>) =>
+  parseApp(anApp({ id: '/web' }, withDomain('web.example.test', labels), withPortDefinitions({ port: 8080 })), opts);
 
 describe('berth.tls labels', () => {
   it('off (or absent) leaves the spec as it was', () => {
-    for (const labels of [{}, { 'berth.tls': 'off' }, { 'berth.tls': 'OFF', 'berth.tls.hsts': '600' }]) {
+    const cases: Array<Record<string, string>> = [{}, { 'berth.tls': 'off' }, { 'berth.tls': 'OFF', 'berth.tls.hsts': '600' }];
+    for (const labels of cases) {
       const r = parse(labels);
       expect(r.kind).toBe('spec');
       if (r.kind === 'spec') expect(r.spec).not.toHaveProperty('tls');
