@@ -59,7 +59,7 @@ export class TlsCatalog {
   ) {
     this.expiry = registry
       ? new Gauge({
-          name: 'berth_tls_certificate_expiry_timestamp_seconds',
+          name: 'berth_nginx_tls_certificate_expiry_timestamp_seconds',
           help: 'notAfter of the certificate each TLS domain is served with (unix seconds)',
           labelNames: ['domain'],
           registers: [registry],

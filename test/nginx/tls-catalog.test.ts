@@ -20,7 +20,7 @@ describeWithTools(['openssl'], 'TLS catalog', () => {
       expect.objectContaining({ code: 'TLS_CERT_EXPIRING', appId: '/web', message: expect.stringMatching(/expires \d{4}-.*still served/) }),
     ]);
     const text = await registry.metrics();
-    const m = /berth_tls_certificate_expiry_timestamp_seconds\{domain="web.example.test"\} (\d+)/.exec(text);
+    const m = /berth_nginx_tls_certificate_expiry_timestamp_seconds\{domain="web.example.test"\} (\d+)/.exec(text);
     expect(Number(m?.[1])).toBeGreaterThan(Date.now() / 1000 + 9 * 86400);
     expect(await new TlsCatalog(dir, 7, null).resolve([svc], Date.now())).toMatchObject({ problems: [] });
   });
