@@ -48,6 +48,14 @@ export interface Config {
     quarantineMaxMs: number;
     /** Where HTTP endpoints live: `off` in the files (reload per change), `lua` in Nginx's Lua dict (pushed to the admin server). */
     dynamic: 'off' | 'lua';
+    /** What HTTPS server blocks of `berth.tls` services listen on. */
+    httpsListen: string;
+  };
+  /** Certificates for `berth.tls` (docs/nginx.md "TLS"). */
+  tls: {
+    /** Directory of `<domain>.crt/.key` and `_.<parent>.crt/.key` pairs; empty: TLS unavailable. */
+    dir: string;
+    expiryWarnDays: number;
   };
   syncIntervalMs: number;
   resyncIntervalMs: number;
@@ -123,6 +131,9 @@ export const KEYS = {
   BERTH_NGINX_DIR: key(p.text, 'where rendered Nginx files go', './var/nginx'),
   BERTH_NGINX_TEMPLATES: key(p.text, 'Nginx template folder', shippedTemplatesDir()),
   BERTH_NGINX_HTTP_LISTEN: key(p.text, 'what HTTP server blocks listen on (port or addr:port)', '80'),
+  BERTH_NGINX_HTTPS_LISTEN: key(p.text, 'what HTTPS server blocks of berth.tls services listen on (port or addr:port)', '443'),
+  BERTH_TLS_DIR: key(p.text, 'directory of certificate pairs <domain>.crt/.key and _.<parent>.crt/.key for berth.tls; empty = TLS unavailable', ''),
+  BERTH_TLS_EXPIRY_WARN_DAYS: key(p.integer(0, 365), 'a certificate in use expiring within this many days raises TLS_CERT_EXPIRING', 14),
   BERTH_NGINX_TEST_CMD: key(p.text, 'config test command; empty = no validation', 'nginx -t'),
   BERTH_NGINX_RELOAD_CMD: key(p.text, 'reload command; empty = render only', 'nginx -s reload'),
   BERTH_NGINX_MAIN_CONF: key(
@@ -232,6 +243,11 @@ export function toConfig(v: Values): Config {
       confirmTimeoutMs: v.BERTH_NGINX_CONFIRM_TIMEOUT_MS!,
       errorLog: v.BERTH_NGINX_ERROR_LOG || undefined,
       dynamic: v.BERTH_NGINX_DYNAMIC ?? 'off',
+      httpsListen: v.BERTH_NGINX_HTTPS_LISTEN!,
+    },
+    tls: {
+      dir: v.BERTH_TLS_DIR ?? '',
+      expiryWarnDays: v.BERTH_TLS_EXPIRY_WARN_DAYS!,
     },
     syncIntervalMs: v.BERTH_SYNC_INTERVAL_MS!,
     resyncIntervalMs: v.BERTH_RESYNC_INTERVAL_MS!,

@@ -42,6 +42,8 @@ export function sameService(a: Service, b: Service): boolean {
     a.portName === b.portName &&
     a.servicePort === b.servicePort &&
     a.fixedIp === b.fixedIp &&
+    a.tls === b.tls &&
+    a.hsts === b.hsts &&
     a.version === b.version &&
     a.domains.length === b.domains.length &&
     a.domains.every((d, i) => d === b.domains[i]) &&

@@ -83,6 +83,8 @@ export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
     ...(spec.options !== undefined ? { options: spec.options } : {}),
     endpoints,
     version: spec.version,
+    ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
+    ...(spec.hsts !== undefined ? { hsts: spec.hsts } : {}),
   };
 }
 

@@ -80,6 +80,16 @@ export const PROBLEM_CODES = {
   IP_NOT_ALLOCATED: 'IP_NOT_ALLOCATED',
   /** A fixed IP inside a managed pool that the pool has allocated to another app. */
   IP_ALLOCATED_TO_OTHER: 'IP_ALLOCATED_TO_OTHER',
+  /** `berth.tls` is not `off`, `on` or `redirect`. */
+  LABEL_TLS_INVALID: 'LABEL_TLS_INVALID',
+  /** `berth.tls.hsts` is not an integer number of seconds 0..63072000. */
+  LABEL_HSTS_INVALID: 'LABEL_HSTS_INVALID',
+  /** TLS asked for, but no TLS directory is configured or it holds no pair for a domain: served on plain HTTP only. */
+  TLS_CERT_MISSING: 'TLS_CERT_MISSING',
+  /** A certificate pair is unreadable, too large, not PEM, for another name, expired, not yet valid or not matching its key: plain HTTP only. */
+  TLS_CERT_INVALID: 'TLS_CERT_INVALID',
+  /** A certificate in use expires within BERTH_TLS_EXPIRY_WARN_DAYS; still served. */
+  TLS_CERT_EXPIRING: 'TLS_CERT_EXPIRING',
   /** A domain berth answers itself: a zone apex, its name server, the SOA mailbox, a task name, the reverse tree. */
   DOMAIN_RESERVED: 'DOMAIN_RESERVED',
 } as const;

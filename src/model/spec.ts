@@ -14,6 +14,7 @@ import { checkOptionsForProxies, parseProxyOptions } from './proxy-options';
 import { serviceSettings } from './service-settings';
 import type { DnsMode, Problem, ProxyMode, ProxyOptions } from './types';
 import { checkEnv, checkIp } from './validate';
+import { tlsSettings } from './tls-labels';
 import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
 
 export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-checks';
@@ -46,6 +47,10 @@ export interface ServiceSpec {
   deploying?: boolean;
   /** Proxy options from labels; set only when the app sets one. */
   options?: ProxyOptions;
+  /** `berth.tls` when not `off` (main service only). */
+  tls?: 'on' | 'redirect';
+  /** `berth.tls.hsts` max-age in seconds, only with `tls`. */
+  hsts?: number;
 }
 
 /** Options the parser needs from configuration. */
@@ -131,6 +136,8 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     ? serviceSettings({ domain: names.domain, proxy: names.proxy, listen: names.listen, dns: names.dns }, get, dirtyKeys, opts, appId, fail, problems)
     : null;
 
+  const tls = main ? tlsSettings({ tls: names.tls, hsts: names['tls.hsts'] }, get, fail) : {};
+
   let env = opts.defaultEnv;
   const envRaw = get(names.env);
   if (envRaw !== undefined) {
@@ -190,7 +197,7 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   };
   const specs: ServiceSpec[] = [];
   if (main && main.settings && port) {
-    specs.push({ ...common, ...main.settings, portName: port.name, servicePort: port.number, portIndex: port.index });
+    specs.push({ ...common, ...main.settings, ...tls, portName: port.name, servicePort: port.number, portIndex: port.index });
   }
   for (const pp of ports) {
     specs.push({ ...common, port: pp.ref, ...pp.settings!, portName: pp.port.name, servicePort: pp.port.number, portIndex: pp.port.index });

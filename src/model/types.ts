@@ -63,6 +63,10 @@ export interface Service {
   endpoints: Endpoint[];
   /** Marathon app version (ISO timestamp string). */
   version: string;
+  /** `berth.tls` when not `off`: `on` serves HTTPS too, `redirect` sends plain HTTP to HTTPS. */
+  tls?: 'on' | 'redirect';
+  /** `berth.tls.hsts` max-age in seconds (HTTPS responses only). */
+  hsts?: number;
 }
 
 /** Per-environment settings from `BERTH_ENVIRONMENTS`. */

@@ -2,6 +2,7 @@ import type { RegistryView } from '../registry/view';
 import { readManagedFiles } from './files';
 import { planSync } from './plan';
 import { renderServices, type DynamicMode, type RenderRejection } from './render';
+import { TlsCatalog } from './tls-catalog';
 import { loadTemplates } from './templates';
 import { unifiedDiff } from './diff';
 
@@ -30,10 +31,14 @@ export async function renderDryRun(opts: {
   templatesDir: string;
   httpListen: string;
   dynamic?: DynamicMode;
+  /** BERTH_TLS_DIR and BERTH_NGINX_HTTPS_LISTEN, so HTTPS blocks are rendered as the daemon would. */
+  tls?: { dir: string; httpsListen: string };
 }): Promise<DryRunResult> {
   const snapshot = await opts.view.snapshot();
   const templates = await loadTemplates(opts.templatesDir, { lua: opts.dynamic === 'lua' });
-  const rendered = renderServices(snapshot.services, templates, opts.httpListen, undefined, opts.dynamic);
+  const tls = opts.tls ? await new TlsCatalog(opts.tls.dir, 0, null).resolve(snapshot.services, Date.now()) : null;
+  const tlsInput = opts.tls && tls ? { httpsListen: opts.tls.httpsListen, plans: tls.plans } : undefined;
+  const rendered = renderServices(snapshot.services, templates, opts.httpListen, undefined, opts.dynamic, tlsInput);
   const disk = await readManagedFiles(opts.dir);
   const keep = new Set(rendered.rejected.map((r) => r.path).filter((p): p is string => p !== null));
   const plan = planSync(rendered.files, disk, keep);

@@ -14,8 +14,10 @@ const rejectedMessage = (e: { failures?: number; retryAt?: string }): string =>
 type Excluded = { env: string; appId: string; failures?: number; retryAt?: string };
 
 /** The Nginx problems of one run: services not rendered, and services the test command rejected. */
-function nginxProblems(rejected: readonly RenderRejection[], excluded: readonly Excluded[]): Map<string, Problem> {
+function nginxProblems(rejected: readonly RenderRejection[], excluded: readonly Excluded[], notes: readonly Problem[]): Map<string, Problem> {
   const current = new Map<string, Problem>();
+  // Problems of services that are still rendered (TLS certificates); a rejection of the same app and code wins.
+  for (const n of notes) current.set(problemKey(n), n);
   for (const r of rejected) current.set(problemKey(r), problem(r.code, r.appId, r.env, r.message));
   for (const e of excluded) {
     const p = problem(PROBLEM_CODES.NGINX_CONFIG_REJECTED, e.appId, e.env, rejectedMessage(e));
@@ -38,8 +40,8 @@ export class ProblemTracker {
     private readonly logger: Logger,
   ) {}
 
-  async update(rejected: readonly RenderRejection[], excluded: readonly Excluded[]): Promise<void> {
-    const current = nginxProblems(rejected, excluded);
+  async update(rejected: readonly RenderRejection[], excluded: readonly Excluded[], notes: readonly Problem[] = []): Promise<void> {
+    const current = nginxProblems(rejected, excluded, notes);
     const same =
       current.size === this.raised.size && [...current].every(([k, p]) => this.raised.get(k)?.message === p.message && this.raised.get(k)?.env === p.env);
     if (same && this.replacedOnce) return;

@@ -5,6 +5,14 @@ import { servicePath, serviceUpstreamName } from './names';
 import { serviceKey } from '../model/service-key';
 import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
+import { tlsPlanKey, type TlsPlan, type TlsServer } from './tls-catalog';
+
+/** HTTPS for services with `berth.tls` (the sync resolves certificates first, tls-catalog.ts). */
+export interface TlsRenderInput {
+  /** BERTH_NGINX_HTTPS_LISTEN: port or addr:port. */
+  httpsListen: string;
+  plans: ReadonlyMap<string, TlsPlan>;
+}
 
 /** Compiled templates, one per proxy kind. */
 export interface Templates {
@@ -51,6 +59,15 @@ export interface TemplateContext {
   bodyMax: number | null;
   /** `berth.allow` entries; empty: every client. */
   allow: string[];
+  /** One HTTPS server per certificate in use (empty without TLS); `listen` is BERTH_NGINX_HTTPS_LISTEN. */
+  tlsServers: Array<TlsServer & { listen: string }>;
+  hasTls: boolean;
+  /** Plain HTTP answers 308 to HTTPS (`berth.tls=redirect` and every domain has a certificate). */
+  redirect: boolean;
+  /** `:<port>` for the redirect target when HTTPS is not on 443, else empty. */
+  httpsPortSuffix: string;
+  /** `berth.tls.hsts` max-age, or null. */
+  hsts: number | null;
 }
 
 /** A rendered file, addressed relative to the Nginx dir. */
@@ -106,7 +123,7 @@ export function target(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean): TemplateContext {
+function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean, tls?: TlsRenderInput): TemplateContext {
   const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
   // Dynamic HTTP files must not depend on endpoints: the template sees none.
   const servers = (dynamic ? [] : s.endpoints).map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
@@ -128,6 +145,21 @@ function contextFor(s: Service, listen: { http: string; host: string | null }, d
     readTimeout: s.options?.readTimeout ?? PROXY_OPTION_LIMITS.readTimeout.default,
     bodyMax: s.options?.bodyMax ?? null,
     allow: s.options?.allow ? [...s.options.allow] : [],
+    ...tlsContext(s, tls),
+  };
+}
+
+function tlsContext(s: Service, tls: TlsRenderInput | undefined): Pick<TemplateContext, 'tlsServers' | 'hasTls' | 'redirect' | 'httpsPortSuffix' | 'hsts'> {
+  const plan = tls && s.tls !== undefined && s.proxy === 'http' ? tls.plans.get(tlsPlanKey(s)) : undefined;
+  if (!tls || !plan || plan.servers.length === 0) return { tlsServers: [], hasTls: false, redirect: false, httpsPortSuffix: '', hsts: null };
+  const listen = tls.httpsListen.trim();
+  const port = parseListen(listen).port;
+  return {
+    tlsServers: plan.servers.map((x) => ({ ...x, listen })),
+    hasTls: true,
+    redirect: plan.redirect,
+    httpsPortSuffix: port === 443 ? '' : `:${port}`,
+    hsts: plan.hsts,
   };
 }
 
@@ -202,6 +234,7 @@ export function renderServices(
   httpListen: string,
   memo?: RenderMemo,
   dynamic: DynamicMode = 'off',
+  tls?: TlsRenderInput,
 ): RenderResult {
   const lua = dynamic === 'lua';
   if (lua && !templates.httpLua) throw new Error('BERTH_NGINX_DYNAMIC=lua needs the http-lua.conf.hbs template');
@@ -220,7 +253,7 @@ export function renderServices(
       if (errs.length > 0) return { errs };
       try {
         const template = s.proxy === 'tcp' ? templates.stream : dyn ? templates.httpLua! : templates.http;
-        return { errs, body: template(contextFor(s, listen, dyn)) };
+        return { errs, body: template(contextFor(s, listen, dyn, tls)) };
       } catch (err) {
         return { errs, error: (err as Error).message };
       }

@@ -21,6 +21,7 @@ import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
+import { TlsCatalog, type TlsResolution } from './tls-catalog';
 import { parseListen } from './validate';
 import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
@@ -71,6 +72,12 @@ export interface NginxSyncOptions {
    * first, so an upstream a reload introduces serves at once). A rejection is logged and the run goes on.
    */
   beforeApply?: () => Promise<void>;
+  /** BERTH_TLS_DIR: certificate pairs for `berth.tls` services; empty: TLS unavailable (default). */
+  tlsDir?: string;
+  /** BERTH_NGINX_HTTPS_LISTEN (default `443`). */
+  httpsListen?: string;
+  /** BERTH_TLS_EXPIRY_WARN_DAYS (default 14). */
+  tlsExpiryWarnDays?: number;
 }
 
 /** What `GET /v1/sync/status` shows. */
@@ -98,7 +105,10 @@ export class NginxSync {
   private readonly metrics: NginxMetrics;
   private readonly problems: ProblemTracker;
   private templates: Templates | null = null;
-  private readonly memo = new RenderMemo();
+  private memo = new RenderMemo();
+  private readonly tls: TlsCatalog;
+  /** The last run's certificate choice and its problems (raised with the other Nginx problems). */
+  private tlsResolved: TlsResolution | null = null;
   private readonly disk: DiskState;
   private readonly recorder: RunRecorder;
   /** The batch timer and the poll (see the class comment). */
@@ -151,6 +161,7 @@ export class NginxSync {
     };
     this.metrics = createNginxMetrics(opts.metricsRegistry, () => this.clock.now());
     this.problems = new ProblemTracker(opts.problems, opts.logger);
+    this.tls = new TlsCatalog(opts.tlsDir ?? '', opts.tlsExpiryWarnDays ?? 14, opts.metricsRegistry);
     this.disk = new DiskState(opts.dir, this.clock);
     this.excluded = new Exclusions(opts.intervalMs, opts.quarantineMaxMs ?? DEFAULT_QUARANTINE_MAX_MS);
     this.staging = testsCandidate(opts.testCmd, opts.mainConf) ? new Staging(opts.dir) : null;
@@ -238,7 +249,9 @@ export class NginxSync {
     // already being retried with their own backoff.
     const quarantineAt = this.excluded.nextRetryAt();
     const quarantineDue = this.retryAt === null && quarantineAt !== null && this.clock.now() >= quarantineAt;
-    if (moved || retryDue || quarantineDue) await this.enqueue(moved ? 'interval' : 'retry', false);
+    // A renewed (or added, or removed) certificate file: rendered again with its new fingerprint.
+    const certsMoved = !moved && (await this.tls.changed());
+    if (moved || retryDue || quarantineDue || certsMoved) await this.enqueue(moved || certsMoved ? 'interval' : 'retry', false);
   }
 
   private enqueue(trigger: SyncTrigger, bypassGuard: boolean): Promise<SyncRun> {
@@ -266,7 +279,12 @@ export class NginxSync {
       position = snapshot.position;
       const dynamic = this.opts.dynamic ?? 'off';
       this.templates ??= await loadTemplates(this.opts.templatesDir, { lua: dynamic === 'lua' });
-      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic);
+      const tls = await this.tls.resolve(snapshot.services, this.clock.now());
+      // A certificate change changes files of services that did not change: nothing memoised holds.
+      if (tls.key !== this.tlsResolved?.key) this.memo = new RenderMemo();
+      this.tlsResolved = tls;
+      const tlsInput = { httpsListen: this.opts.httpsListen ?? '443', plans: tls.plans };
+      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
       this.memo.rotate();
       const reads = this.disk.reads;
       const disk = await this.disk.current();
@@ -288,7 +306,7 @@ export class NginxSync {
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();
       const httpConfChanged = httpConfBefore !== httpConf.content;
-      await this.problems.update(rendered.rejected, this.excluded.list());
+      await this.problems.update(rendered.rejected, this.excluded.list(), tls.problems);
       this.lastSeenPosition = position;
       this.retryAt = null;
       // A predecessor killed between writing files and reloading (SIGKILL during `nginx -t`) left
@@ -373,7 +391,7 @@ export class NginxSync {
         outcome.error = `test command failed; Nginx does not know $connection_upgrade: include BERTH_NGINX_DIR/http.conf in http {} before the service files (docs/nginx.md "http.conf")`;
       }
       this.excluded.add(outcome.offenders, this.clock.now());
-      await this.problems.update(rendered.rejected, this.excluded.list()); // offenders raised, retried ones that passed cleared
+      await this.problems.update(rendered.rejected, this.excluded.list(), tls.problems); // offenders raised, retried ones that passed cleared
       if (outcome.stage) this.metrics.failures.inc({ stage: outcome.stage });
       if (outcome.stage === 'reload') this.pendingReload = true;
       if (outcome.status === 'applied') {

@@ -9,3 +9,4 @@ export * from './ports';
 export * from './addresses';
 export * from './reserved';
 export * from './proxy-options';
+export * from './tls';

@@ -75,6 +75,9 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
     store: runs,
     problems,
     dynamic: config.nginx.dynamic,
+    httpsListen: config.nginx.httpsListen,
+    tlsDir: config.tls.dir,
+    tlsExpiryWarnDays: config.tls.expiryWarnDays,
     // A reload that adds an upstream must find its endpoints already in the dict.
     beforeApply: pusher ? () => pusher.flush() : undefined,
   });

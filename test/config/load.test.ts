@@ -43,7 +43,10 @@ describe('loadConfig', () => {
       adminListen: '127.0.0.1:8099',
       confirmTimeoutMs: 5000,
       dynamic: 'off',
+      httpsListen: '443',
     });
+    // TLS is unavailable until the operator names a certificate directory.
+    expect(c.tls).toEqual({ dir: '', expiryWarnDays: 14 });
     expect(c.syncIntervalMs).toBe(2000);
     expect(c.resyncIntervalMs).toBe(300000);
     expect(c.labelPrefix).toBe('berth.');

@@ -140,7 +140,7 @@ describe('BERTH_LABELS_DENY', () => {
   });
 
   test('labels read by other parts of berth and per-port forms are matched by name', () => {
-    expect(codes(web({ 'berth.tls.hsts': 'on' }, deny(['berth.tls.hsts'])))).toEqual([C.LABEL_DENIED]);
+    expect(codes(web({ 'berth.tls': 'on', 'berth.tls.hsts': '600' }, deny(['berth.tls.hsts'])))).toEqual([C.LABEL_DENIED]);
     expect(codes(web({ 'berth.tls': 'on' }, deny(['berth.tls.hsts'])))).toEqual([]);
     const app = anApp({ id: '/p' }, withLabels({ 'berth.port.0.domain': 'p.example.com', 'berth.port.0.proxy': 'http' }));
     expect(codes(parseApp(app, deny(['berth.proxy'])))).toEqual([C.LABEL_DENIED]);

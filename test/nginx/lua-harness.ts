@@ -69,6 +69,8 @@ ${
     ? `    include ${dir}/http[.]conf;`
     : `    server_names_hash_bucket_size 512;
     server_names_hash_max_size 65536;
+    # As berth's http.conf has it: the templates pass WebSocket upgrades through this map.
+    map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
 ${extras.httpContext}
     server {
         listen 127.0.0.1:${adminPort};

@@ -29,6 +29,7 @@ export function renderCommand(ctx: CliContext): Command {
       templatesDir: config.nginx.templates,
       httpListen: config.nginx.httpListen,
       dynamic: config.nginx.dynamic,
+      tls: { dir: config.tls.dir, httpsListen: config.nginx.httpsListen },
     });
     if (opts.json) ctx.out(JSON.stringify({ ...result, position: body.position, loaded: body.loaded }, null, 2));
     else ctx.out(formatDryRun({ ...result, position: body.position, loaded: body.loaded }).replace(/\n$/, ''));

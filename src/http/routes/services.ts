@@ -59,6 +59,9 @@ const serviceSchema = {
     },
     endpoints: { type: 'array', items: endpointSchema },
     version: { type: 'string' },
+    // Present only when the app asks for TLS (`berth.tls`, `berth.tls.hsts`).
+    tls: { type: 'string', enum: ['on', 'redirect'] },
+    hsts: { type: 'integer' },
   },
 } as const;
 
