@@ -6,7 +6,21 @@
 export const DEFAULT_LABEL_PREFIX = 'berth.';
 
 /** Suffixes after the prefix, e.g. `domain` → `berth.domain`. */
-export const LABEL_SUFFIXES = ['domain', 'port', 'ip', 'env', 'proxy', 'listen', 'dns', 'timeout.connect', 'timeout.read', 'body.max', 'allow', 'tls', 'tls.hsts'] as const;
+export const LABEL_SUFFIXES = [
+  'domain',
+  'port',
+  'ip',
+  'env',
+  'proxy',
+  'listen',
+  'dns',
+  'timeout.connect',
+  'timeout.read',
+  'body.max',
+  'allow',
+  'tls',
+  'tls.hsts',
+] as const;
 
 export type LabelSuffix = (typeof LABEL_SUFFIXES)[number];
 
