@@ -105,6 +105,8 @@ describeWithTools(['nginx-lua'], 'BERTH_NGINX_DYNAMIC=lua with a real Nginx', ()
     const port = h.nginx.httpPort;
     for (let i = 0; i < 10; i++) await waitFor(async () => (await httpGet(port, `s${i}.lua.test`)).body === `b${i * 2}`, `s${i} serving`);
     await waitFor(() => h.nginx.reconfigurations() === h.counts.reloads, 'nginx to log the initial reload');
+    // Traffic routes before the first run is recorded (it ends with the reload's confirmation).
+    await waitFor(() => h.store.all.some((r) => r.status === 'applied'), 'the first run to be recorded (after its confirmation)');
     const reloads = h.counts.reloads;
     const generations = h.nginx.reconfigurations();
     const runsBefore = h.store.all.length;
