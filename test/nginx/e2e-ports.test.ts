@@ -11,20 +11,15 @@ import path from 'node:path';
 import { Registry as PromRegistry } from 'prom-client';
 import { DnsServer } from '../../src/dns/server';
 import { silentLogger } from '../../src/log';
-import { MarathonClient } from '../../src/marathon/client';
-import { EventStream } from '../../src/marathon/stream';
 import { KnexSyncRunStore } from '../../src/nginx/knex-store';
 import { leaderProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
-import { appsSourceFrom, eventSourceFrom, REGISTRY_EVENT_TYPES } from '../../src/registry/marathon-adapter';
-import { Registry } from '../../src/registry/registry';
-import { MarathonSync } from '../../src/registry/sync';
-import { startSimulator } from '../../src/sim';
 import { dig } from '../dns/helpers';
 import { openTestDb } from '../support/db';
 import { describeWithTools } from '../support/tools';
 import { TEMPLATES_DIR, waitFor } from './helpers';
 import { httpGet, startBackend, startNginx } from './nginx-harness';
+import { followSimulator } from '../support/follow-sim';
 
 describeWithTools(['nginx', 'dig'], 'an app with two ports through Marathon, nginx and DNS', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -40,26 +35,7 @@ describeWithTools(['nginx', 'dig'], 'an app with two ports through Marathon, ngi
     const [web, admin] = await Promise.all([startBackend('web'), startBackend('admin')]);
     cleanups.push(async () => void (await Promise.all([web.close(), admin.close()])));
 
-    const sim = await startSimulator({ flavour: '1.10', keepaliveMs: 200, agents: ['127.0.0.1'] });
-    cleanups.push(() => sim.close());
-    const registry = await Registry.open({ knex: db.knex, logger: silentLogger, defaultEnv: 'default', maxRemovalRatio: 1 });
-    const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
-    const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
-    const marathon = new MarathonSync({
-      registry,
-      apps: appsSourceFrom(client),
-      events: eventSourceFrom(stream),
-      logger: silentLogger,
-      resyncIntervalMs: 600_000,
-      refetchDelayMs: 10,
-    });
-    marathon.start();
-    stream.start();
-    cleanups.push(async () => {
-      stream.stop();
-      await marathon.stop();
-      await registry.idle();
-    });
+    const { sim, registry } = await followSimulator(db.knex, 1, cleanups);
     const sync = new NginxSync({
       dir: nginx.dir,
       templatesDir: TEMPLATES_DIR,

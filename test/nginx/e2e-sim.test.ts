@@ -9,12 +9,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { Registry as PromRegistry } from 'prom-client';
 import { silentLogger } from '../../src/log';
-import { MarathonClient } from '../../src/marathon/client';
-import { EventStream } from '../../src/marathon/stream';
-import { appsSourceFrom, eventSourceFrom, REGISTRY_EVENT_TYPES } from '../../src/registry/marathon-adapter';
-import { Registry } from '../../src/registry/registry';
-import { MarathonSync } from '../../src/registry/sync';
-import { startSimulator } from '../../src/sim';
 import { KnexSyncRunStore } from '../../src/nginx/knex-store';
 import { leaderProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
@@ -22,6 +16,7 @@ import { openTestDb, type TestDb } from '../support/db';
 import { TEMPLATES_DIR, waitFor } from './helpers';
 import { describeWithTools } from '../support/tools';
 import { freePort, httpGet, startBackend, startEcho, startNginx } from './nginx-harness';
+import { followSimulator } from '../support/follow-sim';
 
 const app = (id: string, port: number, labels: Record<string, string>) => ({
   id,
@@ -46,26 +41,7 @@ describeWithTools(['nginx'], 'Marathon simulator → registry → nginx', () => 
     const echo = await startEcho('tcp:');
     cleanups.push(async () => void (await Promise.all([prod.close(), qa.close(), echo.close()])));
 
-    const sim = await startSimulator({ flavour: '1.10', keepaliveMs: 200, agents: ['127.0.0.1'] });
-    cleanups.push(() => sim.close());
-    const registry = await Registry.open({ knex: db.knex, logger: silentLogger, defaultEnv: 'default', maxRemovalRatio: 0.5 });
-    const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
-    const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
-    const marathon = new MarathonSync({
-      registry,
-      apps: appsSourceFrom(client),
-      events: eventSourceFrom(stream),
-      logger: silentLogger,
-      resyncIntervalMs: 600_000,
-      refetchDelayMs: 10,
-    });
-    marathon.start();
-    stream.start();
-    cleanups.push(async () => {
-      stream.stop();
-      await marathon.stop();
-      await registry.idle();
-    });
+    const { sim, registry } = await followSimulator(db.knex, 0.5, cleanups);
     const sync = new NginxSync({
       dir: nginx.dir,
       templatesDir: TEMPLATES_DIR,

@@ -4,15 +4,9 @@
  * not ready, so it is not an endpoint while the old one keeps serving; once Marathon reports it
  * ready (and the deployment finishes) it is, and the old one is gone.
  */
-import { silentLogger } from '../../src/log';
-import { MarathonClient } from '../../src/marathon/client';
-import { EventStream } from '../../src/marathon/stream';
-import { appsSourceFrom, eventSourceFrom, REGISTRY_EVENT_TYPES } from '../../src/registry/marathon-adapter';
-import { Registry } from '../../src/registry/registry';
-import { MarathonSync } from '../../src/registry/sync';
-import { startSimulator } from '../../src/sim';
 import { openTestDb } from '../support/db';
 import { waitFor } from '../support/wait';
+import { followSimulator } from '../support/follow-sim';
 
 const APP = '/shop/ready';
 
@@ -25,26 +19,7 @@ describe('readiness checks through the simulator', () => {
   it('a new task that runs but is not ready is not published; it is once Marathon reports it ready', async () => {
     const db = await openTestDb('pglite');
     cleanups.push(() => db.drop());
-    const sim = await startSimulator({ flavour: '1.10', keepaliveMs: 200, agents: ['127.0.0.1'] });
-    cleanups.push(() => sim.close());
-    const registry = await Registry.open({ knex: db.knex, logger: silentLogger, defaultEnv: 'default', maxRemovalRatio: 1 });
-    const client = new MarathonClient({ urls: [sim.url], timeoutMs: 2000 });
-    const stream = new EventStream({ urls: [sim.url], eventTypes: [...REGISTRY_EVENT_TYPES], idleTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 200 } });
-    const marathon = new MarathonSync({
-      registry,
-      apps: appsSourceFrom(client),
-      events: eventSourceFrom(stream),
-      logger: silentLogger,
-      resyncIntervalMs: 600_000,
-      refetchDelayMs: 10,
-    });
-    marathon.start();
-    stream.start();
-    cleanups.push(async () => {
-      stream.stop();
-      await marathon.stop();
-      await registry.idle();
-    });
+    const { sim, registry } = await followSimulator(db.knex, 1, cleanups);
 
     const def = {
       id: APP,
