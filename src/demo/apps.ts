@@ -29,7 +29,15 @@ export interface CatalogOptions {
   tcpListen: number;
   /** IPAM pool for the fixed-IP apps. */
   pool: string;
+  /** The demo serves HTTPS (a certificate for tlsDomain() is in BERTH_TLS_DIR): TLS_APP_ID asks for it. */
+  https?: boolean;
 }
+
+/** The app served over HTTPS when the demo has a certificate: `berth.dns=proxy`, so its name already points at Nginx. */
+export const TLS_APP_ID = '/integration/static';
+export const tlsDomain = (zone: string) => `static.integration.${zone}`;
+/** HSTS max-age of the HTTPS app: short, as the name is a demo's. */
+export const DEMO_HSTS_SECONDS = 300;
 
 const docker = (image: string, extra: Json = {}): Json => ({ type: 'DOCKER', docker: { image, ...extra } });
 
@@ -86,6 +94,7 @@ export function demoCatalog(o: CatalogOptions): DemoApp[] {
   const z = o.zone;
   const integ = { 'berth.env': 'integration' };
   const funcA = { 'berth.env': 'func-a' };
+  const https = o.https ? { 'berth.tls': 'redirect', 'berth.tls.hsts': String(DEMO_HSTS_SECONDS) } : {};
   const app = (def: Json, reach: Reach = 'bridge', speaks: Speaks = 'http', maxInstances = Number(def.instances)): DemoApp => ({
     def,
     reach,
@@ -105,8 +114,9 @@ export function demoCatalog(o: CatalogOptions): DemoApp[] {
     app(containerNetworked('/integration/search', 'shop/search:2.0', { ...integ, 'berth.domain': `search.integration.${z}` }), 'container'),
     // No berth.env: lands in BERTH_DEFAULT_ENV (integration in the demo).
     app(bridged('/integration/orders', 'shop/orders:7.1', { 'berth.domain': `orders.integration.${z}` }, { health: true }), 'bridge', 'http', 1),
-    // berth.dns=proxy: the name resolves to the environment's Nginx, not to the task.
-    app(bridged('/integration/static', 'shop/static:1.0', { ...integ, 'berth.domain': `static.integration.${z}`, 'berth.dns': 'proxy' })),
+    // berth.dns=proxy: the name resolves to the environment's Nginx, not to the task. With a
+    // certificate: HTTPS, plain HTTP answers 308 to it, and HSTS.
+    app(bridged(TLS_APP_ID, 'shop/static:1.0', { ...integ, 'berth.domain': tlsDomain(z), 'berth.dns': 'proxy', ...https })),
     app(bridged('/integration/admin', 'shop/admin:3.3', { ...integ, 'berth.domain': `admin.integration.${z},admin.shop.example.test` })),
     app(
       bridged(

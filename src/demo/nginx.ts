@@ -17,16 +17,19 @@ export interface NginxProbe {
   version?: string;
   /** How the stream module is available: built in, as a loadable module, or not at all (no TCP services). */
   stream: 'builtin' | 'module' | 'none';
+  /** Built with the SSL and HTTP/2 modules, which berth's HTTPS blocks (`listen … ssl http2`) need. */
+  https: boolean;
 }
 
 /** Whether `nginx` is on PATH, and whether it can proxy TCP (stream module). */
 export function probeNginx(bin = 'nginx'): NginxProbe {
   const r = spawnSync(bin, ['-V'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return { found: false, stream: 'none' };
+  if (r.error || r.status !== 0) return { found: false, stream: 'none', https: false };
   const out = `${r.stderr ?? ''}${r.stdout ?? ''}`;
   const version = /nginx version: (?:nginx\/)?(\S+)/.exec(out)?.[1];
   const stream = /--with-stream(\s|$)/.test(out) ? 'builtin' : fs.existsSync(STREAM_MODULE) ? 'module' : 'none';
-  return { found: true, version, stream };
+  const https = /--with-http_ssl_module(\s|$)/.test(out) && /--with-http_v2_module(\s|$)/.test(out);
+  return { found: true, version, stream, https };
 }
 
 export interface DemoNginxOptions {

@@ -17,6 +17,8 @@ export interface DemoFlags {
   dnsAddr?: string;
   nginxPort?: number;
   tcpPort?: number;
+  /** Loopback port the demo Nginx serves HTTPS on (the TLS app). */
+  httpsPort?: number;
   /** Milliseconds between churn steps; 0 turns churn off. */
   churnMs?: number;
   /** false: never start Nginx (render only). */
@@ -28,6 +30,7 @@ export interface DemoSettings {
   nginxHost: string;
   nginxPort: number;
   tcpPort: number;
+  httpsPort: number;
   churnMs: number;
   useNginx: boolean;
   templates: string;
@@ -36,6 +39,8 @@ export interface DemoSettings {
   nginxDir: string;
   /** The demo Nginx's prefix (absolute). */
   nginxPrefix: string;
+  /** The demo's certificate folder (absolute; BERTH_TLS_DIR when it serves HTTPS). */
+  tlsDir: string;
   logFile: string;
 }
 
@@ -63,12 +68,14 @@ export function demoSettings(flags: DemoFlags, env: Env, cwd: string): DemoSetti
     nginxHost: '127.0.0.1',
     nginxPort: flags.nginxPort ?? 8081,
     tcpPort: flags.tcpPort ?? 16379,
+    httpsPort: flags.httpsPort ?? 8443,
     churnMs: flags.churnMs ?? 4000,
     useNginx: flags.nginx !== false,
     templates: env.BERTH_NGINX_TEMPLATES?.trim() ? path.resolve(cwd, env.BERTH_NGINX_TEMPLATES) : path.join(root, 'nginx-templates'),
     exampleConf: path.join(root, 'nginx-templates', 'nginx.conf.example'),
     nginxDir: path.join(dataDir, 'nginx'),
     nginxPrefix: path.join(dataDir, 'nginx-demo'),
+    tlsDir: path.join(dataDir, 'tls'),
     logFile: path.join(dataDir, 'berth-demo.log'),
   };
 }
@@ -82,6 +89,8 @@ export interface DemoNginxCmds {
   errorLog?: string;
   /** The demo's nginx.conf (BERTH_NGINX_MAIN_CONF): changes are staged and tested through its candidate copy. */
   mainConf?: string;
+  /** BERTH_TLS_DIR: set only when the demo has a certificate (otherwise no app asks for HTTPS). */
+  tlsDir?: string;
 }
 
 /** The environment handed to `loadConfig`. `nginxCmds` empty = render only. */
@@ -104,6 +113,9 @@ export function demoEnv(flags: DemoFlags, env: Env, s: DemoSettings, marathonUrl
     BERTH_NGINX_DIR: s.nginxDir,
     BERTH_NGINX_TEMPLATES: s.templates,
     BERTH_NGINX_HTTP_LISTEN: `${s.nginxHost}:${s.nginxPort}`,
+    // Unprivileged, like the HTTP port: the demo runs without root.
+    BERTH_NGINX_HTTPS_LISTEN: `${s.nginxHost}:${s.httpsPort}`,
+    BERTH_TLS_DIR: nginxCmds.tlsDir ?? '',
     BERTH_NGINX_TEST_CMD: nginxCmds.test,
     BERTH_NGINX_RELOAD_CMD: nginxCmds.reload,
     BERTH_NGINX_ADMIN_LISTEN: out.BERTH_NGINX_ADMIN_LISTEN || nginxCmds.adminListen || '',

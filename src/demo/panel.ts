@@ -9,6 +9,10 @@ export interface PanelInfo {
   dns: { host: string; port: number };
   zone: string;
   nginx: { mode: 'running' | 'render-only'; reason?: string; host: string; port: number; prefix: string; stream: boolean; version?: string };
+  /** The app served over HTTPS with the demo's self-signed certificate (absolute path), when there is one. */
+  https?: { host: string; port: number; domain: string; cert: string; hsts: number };
+  /** Why the demo serves no HTTPS although Nginx runs (openssl missing, …). */
+  noHttps?: string;
   tcpPort: number;
   marathonUrl: string;
   apps: number;
@@ -28,6 +32,23 @@ const rel = (cwd: string, p: string) => {
   return r && !r.startsWith('..') && !path.isAbsolute(r) ? r : p;
 };
 
+function httpsStatusLine(i: PanelInfo): string[] {
+  if (i.https) {
+    const { host, port, domain, cert } = i.https;
+    return [`  HTTPS     https://${domain}:${port}/ on ${host} (berth.tls=redirect with HSTS; self-signed ${rel(i.cwd, cert)})`];
+  }
+  return i.noHttps && i.nginx.mode === 'running' ? [`  HTTPS     OFF: ${i.noHttps}; plain HTTP only`] : [];
+}
+
+/** HTTPS with the right SNI, trusting only the demo's certificate; and the 308 plain HTTP answers instead. */
+function httpsCommands(h: NonNullable<PanelInfo['https']>, ngx: string): string[] {
+  const url = `https://${h.domain}:${h.port}/`;
+  return [
+    `  curl -si --cacert ${h.cert} --resolve ${h.domain}:${h.port}:${h.host} ${url}   # HTTPS, HSTS max-age=${h.hsts}`,
+    `  curl -s -o /dev/null -w '%{http_code} %{redirect_url}\\n' -H 'Host: ${h.domain}' ${ngx}docs/start   # plain HTTP: 308 to HTTPS`,
+  ];
+}
+
 /** Lines of the panel (no trailing newline). Commands are indented by exactly two spaces. */
 export function panelLines(i: PanelInfo): string[] {
   const dig = `dig @${i.dns.host} -p ${i.dns.port} +short`;
@@ -45,6 +66,7 @@ export function panelLines(i: PanelInfo): string[] {
     i.nginx.mode === 'running'
       ? `  Nginx     ${ngx} (nginx ${i.nginx.version ?? ''}, prefix ${rel(i.cwd, i.nginx.prefix)}${i.nginx.stream ? '' : ', no stream module: TCP services rendered only'})`
       : `  Nginx     RENDER ONLY: ${i.nginx.reason ?? 'nginx not started'}; files are written, nothing serves them`,
+    ...httpsStatusLine(i),
     `  Marathon  ${i.marathonUrl} (simulator; ${i.churnMs > 0 ? `a deploy, scale or health flap every ${i.churnMs / 1000} s` : 'no churn'})`,
     '',
     'Try this:',
@@ -59,6 +81,7 @@ export function panelLines(i: PanelInfo): string[] {
       `  curl -s -H 'Host: web.integration.${z}' ${ngx}`,
       `  curl -s -H 'Host: billing.func-a.${z}' ${ngx}       # fixed IP ${i.billingIp ?? ''}`.trimEnd(),
     );
+    if (i.https) lines.push(...httpsCommands(i.https, ngx));
     if (i.nginx.stream) lines.push(`  printf 'PING\\r\\nQUIT\\r\\n' | curl -s telnet://${i.nginx.host}:${i.tcpPort}   # Redis through nginx stream`);
   }
   lines.push(
@@ -69,6 +92,9 @@ export function panelLines(i: PanelInfo): string[] {
     'Files:',
     `  ${rel(i.cwd, i.files.nginxDir)}/<env>/{http,stream}/*.conf   rendered by berth`,
     ...(i.nginx.mode === 'running' ? [`  ${rel(i.cwd, i.nginx.prefix)}/   nginx.conf, error.log, access.log of the demo Nginx`] : []),
+    ...(i.https
+      ? [`  ${rel(i.cwd, path.dirname(i.https.cert))}/   the self-signed certificate and key (BERTH_TLS_DIR; made again when missing, bad or expiring)`]
+      : []),
     `  ${rel(i.cwd, path.join(i.files.dataDir, 'db'))}/   embedded PostgreSQL (delete ${rel(i.cwd, i.files.dataDir)}/ to start afresh)`,
     `  ${rel(i.cwd, i.files.logFile)}   berth's log (JSON lines)`,
     '',

@@ -2,6 +2,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 
 /** True while `pid` exists and is not a zombie. */
@@ -102,6 +103,21 @@ export function tcpAnswers(host: string, port: number): Promise<boolean> {
 export function httpStatus(host: string, port: number, hostHeader: string): Promise<number> {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: '/', headers: { host: hostHeader }, agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+/**
+ * Status of `GET /` over HTTPS on `host:port` for `servername` (SNI and Host), trusting only `ca`
+ * (PEM): 0 when unreachable or when the certificate is not valid for the name.
+ */
+export function httpsStatus(host: string, port: number, servername: string, ca: string | Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const req = https.get({ host, port, path: '/', servername, headers: { host: servername }, ca, agent: false, timeout: 2000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BAD_APP_ID, demoCatalog } from '../../src/demo/apps';
+import { BAD_APP_ID, demoCatalog, DEMO_HSTS_SECONDS, TLS_APP_ID } from '../../src/demo/apps';
 import { startRedisLike } from '../../src/demo/backends';
 import { startChurn } from '../../src/demo/churn';
 import { demoNginxConf } from '../../src/demo/nginx';
+import { demoEnv, demoSettings } from '../../src/demo/options';
 import { panelLines, type PanelInfo } from '../../src/demo/panel';
 import { silentLogger } from '../../src/log';
 import type { App } from '../../src/marathon/types';
@@ -41,6 +42,24 @@ describe('demo catalog', () => {
     expect([...envs].sort()).toEqual(['func-a', 'integration']);
     expect(new Set(apps.map((a) => a.reach))).toEqual(new Set(['bridge', 'host', 'container', 'fixed', 'none']));
     expect(apps.some((a) => (a.def.labels as Record<string, string> | undefined)?.['berth.proxy'] === 'tcp')).toBe(true);
+  });
+
+  it('asks for HTTPS (redirect, HSTS) on one app only when the demo has a certificate', () => {
+    const tlsLabels = (list: typeof apps) =>
+      list.flatMap((a) => {
+        const labels = (a.def.labels as Record<string, string> | undefined) ?? {};
+        return labels['berth.tls'] ? [{ id: a.def.id, tls: labels['berth.tls'], hsts: labels['berth.tls.hsts'] }] : [];
+      });
+    expect(tlsLabels(apps)).toEqual([]);
+    const withHttps = demoCatalog({ zone: 'berth.internal', tcpListen: 16379, pool: 'demo', https: true });
+    expect(tlsLabels(withHttps)).toEqual([{ id: TLS_APP_ID, tls: 'redirect', hsts: String(DEMO_HSTS_SECONDS) }]);
+    const def = withHttps.find((a) => a.def.id === TLS_APP_ID)?.def as unknown as App;
+    const r = parseApp(def, { defaultEnv: 'integration' });
+    expect(r.kind === 'spec' && { domains: r.spec.domains, tls: r.spec.tls, hsts: r.spec.hsts }).toEqual({
+      domains: ['static.integration.berth.internal'],
+      tls: 'redirect',
+      hsts: DEMO_HSTS_SECONDS,
+    });
   });
 
   it('asks berth for every fixed IP (berth.ip=auto:<pool>) on single-instance apps', () => {
@@ -85,6 +104,18 @@ describe('demo nginx.conf', () => {
   });
 });
 
+describe('demo environment', () => {
+  const s = demoSettings({ httpsPort: 18443 }, {}, '/w');
+
+  it('serves HTTPS on an unprivileged loopback port, from the demo TLS folder only when it has a certificate', () => {
+    const plain = demoEnv({}, { BERTH_TLS_DIR: '/etc/berth/tls' }, s, 'http://127.0.0.1:1', { test: '', reload: '' });
+    expect(plain.BERTH_TLS_DIR).toBe('');
+    expect(plain.BERTH_NGINX_HTTPS_LISTEN).toBe('127.0.0.1:18443');
+    expect(demoEnv({}, {}, s, 'http://127.0.0.1:1', { test: '', reload: '', tlsDir: s.tlsDir }).BERTH_TLS_DIR).toBe('/w/var/tls');
+    expect(demoSettings({}, {}, '/w').httpsPort).toBe(8443);
+  });
+});
+
 describe('demo panel', () => {
   const info: PanelInfo = {
     apiUrl: 'http://127.0.0.1:8080',
@@ -115,6 +146,27 @@ describe('demo panel', () => {
     const text = panelLines({ ...info, nginx: { ...info.nginx, mode: 'running', stream: true } }).join('\n');
     expect(text).toContain("curl -s -H 'Host: web.integration.berth.internal' http://127.0.0.1:8081/");
     expect(text).toContain('telnet://127.0.0.1:16379');
+    expect(text).not.toMatch(/HTTPS|--cacert/);
+  });
+
+  it('with HTTPS, shows how to fetch it trusting the demo certificate, and the 308 of plain HTTP', () => {
+    const cert = '/w/var/tls/static.integration.berth.internal.crt';
+    const https = { host: '127.0.0.1', port: 8443, domain: 'static.integration.berth.internal', cert, hsts: 300 };
+    const text = panelLines({ ...info, nginx: { ...info.nginx, mode: 'running', stream: true }, https }).join('\n');
+    expect(text).toContain(
+      `  curl -si --cacert ${cert} --resolve static.integration.berth.internal:8443:127.0.0.1 https://static.integration.berth.internal:8443/`,
+    );
+    expect(text).toContain(
+      `  curl -s -o /dev/null -w '%{http_code} %{redirect_url}\\n' -H 'Host: static.integration.berth.internal' http://127.0.0.1:8081/docs/start`,
+    );
+    expect(text).toContain('  var/tls/   the self-signed certificate');
+  });
+
+  it('says why there is no HTTPS when Nginx runs without it', () => {
+    const text = panelLines({ ...info, nginx: { ...info.nginx, mode: 'running' }, noHttps: 'openssl is not installed (apt-get install openssl)' }).join('\n');
+    expect(text).toContain('HTTPS     OFF: openssl is not installed (apt-get install openssl); plain HTTP only');
+    expect(text).not.toContain('--cacert');
+    expect(panelLines({ ...info, noHttps: 'x' }).join('\n')).not.toContain('HTTPS');
   });
 });
 

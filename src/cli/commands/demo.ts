@@ -28,6 +28,7 @@ export function demoCommand(ctx: CliContext): Command {
     .option('--dns-addr <addr>', 'DNS address, UDP and TCP (default: BERTH_DNS_ADDR or 127.0.0.1:5353)')
     .option('--nginx-port <port>', 'loopback port the demo Nginx serves HTTP on (default 8081)', port)
     .option('--tcp-port <port>', 'loopback port Nginx proxies the sample Redis on (default 16379)', port)
+    .option('--https-port <port>', 'loopback port the demo Nginx serves HTTPS on, with a self-signed certificate (default 8443)', port)
     .option('--churn-ms <ms>', 'a deploy, scale or health flap every <ms> (default 4000; 0 = none)', millis)
     .option('--no-churn', 'no deploys, scales or health flaps')
     .option('--no-nginx', 'do not start Nginx even if installed (render files only)')
@@ -45,6 +46,7 @@ export function demoCommand(ctx: CliContext): Command {
             dnsAddr: f.dnsAddr,
             nginxPort: f.nginxPort,
             tcpPort: f.tcpPort,
+            httpsPort: f.httpsPort,
             churnMs: f.churn ? f.churnMs : 0,
             nginx: f.nginx,
           },
