@@ -4,6 +4,7 @@
  * nothing it started is left: no process, no port.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { berthArgv } from '../support/spawn';
 import { waitFor } from '../support/wait';
 import { unknownMetrics } from '../deploy/dashboard';
 import { toolsFor } from '../support/tools';
-import { freePorts, getWithHost } from './helpers';
+import { freePorts, getWithHost, httpsGet, plainGet } from './helpers';
 
 jest.setTimeout(240_000);
 
@@ -48,6 +49,7 @@ describe('berth demo (child process)', () => {
   let nginx = false;
   let dig = false;
   let curl = false;
+  let openssl = false;
   let cwd: string;
   let child: ChildProcess | undefined;
 
@@ -55,6 +57,7 @@ describe('berth demo (child process)', () => {
     cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-demo-'));
     nginx = toolsFor(['nginx'], 'berth demo: routing through a real Nginx (render-only mode checked instead)');
     dig = toolsFor(['dig'], "berth demo: the panel's dig lines");
+    openssl = toolsFor(['openssl'], 'berth demo: HTTPS with the certificate it makes (plain HTTP checked instead)');
     curl = toolsFor(['curl'], "berth demo: the panel's curl lines as printed (the same requests sent from Node instead)");
   });
 
@@ -111,8 +114,27 @@ describe('berth demo (child process)', () => {
 
   let firstCaches: string[] = [];
 
+  /** The HTTPS app through the real Nginx: the certificate the demo made for its SNI, HSTS, and the 308 of plain HTTP. */
+  async function checkHttps(commands: string[], httpsPort: number, nginxPort: number): Promise<void> {
+    const domain = 'static.integration.berth.internal';
+    const made = fs.readFileSync(path.join(cwd, 'var/tls', `${domain}.crt`));
+    const r = await httpsGet(httpsPort, domain, '/docs/start?q=1', made);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/^hello from \/integration\/static task 0 \(static\.integration\.berth\.internal GET \/docs\/start\?q=1\)/);
+    expect(r.headers['strict-transport-security']).toBe('max-age=300');
+    expect(r.peer?.fingerprint256).toBe(new X509Certificate(made).fingerprint256);
+    const plain = await plainGet(nginxPort, domain, '/docs/start?q=1');
+    expect(plain.status).toBe(308);
+    expect(plain.headers.location).toBe(`https://${domain}:${httpsPort}/docs/start?q=1`);
+    if (!curl) return;
+    const fetched = await runPanel(commands, /--cacert/);
+    expect(fetched).toMatch(/^strict-transport-security: max-age=300\r?$/im);
+    expect(fetched).toContain('hello from /integration/static task 0');
+    expect(await runPanel(commands, /redirect_url/)).toBe(`308 https://${domain}:${httpsPort}/docs/start`);
+  }
+
   it('reaches the panel, its commands answer as it says, and Ctrl-C leaves nothing running', async () => {
-    const [httpPort, dnsPort, nginxPort, tcpPort] = await freePorts(4);
+    const [httpPort, dnsPort, nginxPort, tcpPort, httpsPort] = await freePorts(5);
     const t0 = Date.now();
     const {
       proc,
@@ -121,7 +143,18 @@ describe('berth demo (child process)', () => {
       exited,
       commands,
     } = await startDemo(
-      ['--http-addr', `127.0.0.1:${httpPort}`, '--dns-addr', `127.0.0.1:${dnsPort}`, '--nginx-port', String(nginxPort), '--tcp-port', String(tcpPort)],
+      [
+        '--http-addr',
+        `127.0.0.1:${httpPort}`,
+        '--dns-addr',
+        `127.0.0.1:${dnsPort}`,
+        '--nginx-port',
+        String(nginxPort),
+        '--tcp-port',
+        String(tcpPort),
+        '--https-port',
+        String(httpsPort),
+      ],
       true,
     );
     const out = stdout();
@@ -147,6 +180,8 @@ describe('berth demo (child process)', () => {
       expect(await viaNginx(/Host: web\.integration/)).toMatch(/^hello from \/integration\/web task \d/);
       expect(await viaNginx(/Host: billing\.func-a/)).toMatch(/^hello from \/func-a\/billing task 0/);
       if (curl && commands.some((c) => c.includes('telnet:'))) expect(await run(/telnet:/)).toMatch(/^\+PONG\r?\n\+OK/);
+      if (openssl) await checkHttps(commands, httpsPort, nginxPort);
+      else expect(out).toContain('HTTPS     OFF: openssl is not installed');
     } else {
       expect(out).toContain('RENDER ONLY');
       expect(commands.some((c) => c.includes('Host:'))).toBe(false);
@@ -191,7 +226,7 @@ describe('berth demo (child process)', () => {
     if (master) expect(processAlive(master)).toBe(false);
     for (const w of workers) expect(processAlive(w)).toBe(false);
     expect(processesMentioning(cwd)).toEqual([]);
-    for (const p of [httpPort, nginxPort, tcpPort, dnsPort]) expect(await tcpPortFree('127.0.0.1', p)).toBe(true);
+    for (const p of [httpPort, nginxPort, tcpPort, httpsPort, dnsPort]) expect(await tcpPortFree('127.0.0.1', p)).toBe(true);
     expect(await udpPortFree('127.0.0.1', dnsPort)).toBe(true);
   });
 
