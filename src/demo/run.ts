@@ -127,7 +127,7 @@ export async function runDemo(o: RunDemoOptions): Promise<DemoHandle> {
         say(`HTTPS for ${domain} on ${s.nginxHost}:${s.httpsPort}: self-signed ${cert.cert} (${cert.made ? `made: ${cert.made}` : 'reused'})`);
       } else {
         noHttps = cert.reason;
-        say(`NO HTTPS: ${noHttps}; serving plain HTTP only`);
+        say(`HTTPS OFF: ${noHttps}; plain HTTP only`);
       }
     }
 
