@@ -49,6 +49,12 @@ interface NginxPorts {
 }
 
 async function checkPorts(config: Config, ports: NginxPorts): Promise<void> {
+  const flags = { http: '--nginx-port', tcp: '--tcp-port', https: '--https-port' } as const;
+  const used = (Object.keys(flags) as Array<keyof NginxPorts>).filter((k) => ports[k] !== undefined);
+  for (const [i, a] of used.entries()) {
+    const b = used.slice(i + 1).find((k) => ports[k] === ports[a]);
+    if (b) throw new DemoError(`${flags[a]} and ${flags[b]} are both ${ports[a]}; Nginx needs a port for each`);
+  }
   const busy: string[] = [];
   const { http, dns } = config;
   if (http.port && !(await tcpPortFree(http.host, http.port))) busy.push(`API ${http.host}:${http.port} (--http-addr)`);

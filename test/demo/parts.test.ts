@@ -9,6 +9,7 @@ import { startChurn } from '../../src/demo/churn';
 import { demoNginxConf } from '../../src/demo/nginx';
 import { demoEnv, demoSettings } from '../../src/demo/options';
 import { panelLines, type PanelInfo } from '../../src/demo/panel';
+import { DemoError, runDemo } from '../../src/demo/run';
 import { silentLogger } from '../../src/log';
 import type { App } from '../../src/marathon/types';
 import { parseApp } from '../../src/model/spec';
@@ -113,6 +114,19 @@ describe('demo environment', () => {
     expect(plain.BERTH_NGINX_HTTPS_LISTEN).toBe('127.0.0.1:18443');
     expect(demoEnv({}, {}, s, 'http://127.0.0.1:1', { test: '', reload: '', tlsDir: s.tlsDir }).BERTH_TLS_DIR).toBe('/w/var/tls');
     expect(demoSettings({}, {}, '/w').httpsPort).toBe(8443);
+  });
+
+  itWithTools(['nginx', 'openssl'], 'refuses one port for two Nginx listeners before starting anything', async () => {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-demo-ports-'));
+    try {
+      const flags = { httpAddr: '127.0.0.1:0', dnsAddr: '127.0.0.1:0', nginxPort: 18081, httpsPort: 18081 };
+      await expect(runDemo({ flags, env: {}, cwd })).rejects.toThrow(
+        new DemoError('--nginx-port and --https-port are both 18081; Nginx needs a port for each'),
+      );
+      expect(fs.readdirSync(cwd)).toEqual([]);
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
 
