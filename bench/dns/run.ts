@@ -24,7 +24,7 @@ const WARM_S = quick ? 1 : 2;
 // young-generation limit (the RSS a DNS-only process can have), within bench/run.ts's time limit; the full
 // run adds the dnsmasq baseline.
 const QUICK_SERVERS = ['berth', 'berth-heap', 'nsd'];
-/** Targets, each measured in the same run against NSD on the same core (docs/dns.md "Performance"). */
+/** Targets, each measured in the same run against NSD on the same core (docs/dns.md "Measured before and after"). */
 export const TARGETS = { nsdRatio: 0.6, p99Ms: 1, rssMb: 100, rssNames: 10_000 };
 
 interface RunResult {
