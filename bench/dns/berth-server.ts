@@ -1,6 +1,6 @@
 /**
  * berth's DNS server alone, serving the benchmark data set: `node --import tsx bench/dns/berth-server.ts PORT`.
- * Prints `ready` once the index is loaded; exits on SIGTERM. `--limit-young-generation` applies src/dns/heap.ts.
+ * Prints `ready names=N` once the index is loaded; exits on SIGTERM. `--limit-young-generation` applies src/dns/heap.ts.
  */
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -32,15 +32,16 @@ async function main(): Promise<void> {
     },
     view,
   );
-  const loaded = new Promise<void>((resolve) =>
+  const loaded = new Promise<number>((resolve) =>
     server.onSwap((idx) => {
-      if (idx.loaded) resolve();
+      if (idx.loaded) resolve(idx.names);
     }),
   );
   await server.start();
   view.set(benchServices());
-  await loaded;
-  console.log('ready');
+  const names = await loaded;
+  // The bench reads the index size from this line (its RSS target is per 10,000 names).
+  console.log(`ready names=${names}`);
   process.on('SIGTERM', () => {
     void server.stop().then(() => process.exit(0));
   });

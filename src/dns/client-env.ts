@@ -27,6 +27,7 @@ export class EnvironmentMatcher {
 
   /** The environment of a client address (as reported by the socket, IPv4-mapped IPv6 included). */
   envFor(address: string): string {
+    if (this.ranges.length === 0) return this.defaultEnv; // no client CIDRs: one view, nothing to look up per query
     const hit = this.cache.get(address);
     if (hit !== undefined) return hit;
     const env = this.match(address);
