@@ -106,8 +106,9 @@ end
 -- The peers in the order a client with this key tries them: rendezvous (highest random weight)
 -- hashing. Each peer's weight is a hash of the key and the peer alone, so a peer that leaves moves
 -- only the clients that ranked it first, and a new peer takes only those that rank it first (about
--- 1/n of them). md5, not crc32: crc32 is linear, so crc32(key..a) and crc32(key..b) differ by a mask
--- that does not depend on the key, and the ranking is skewed (of three peers, one can get half the keys).
+-- 1/n of them). md5, not crc32: crc32 is linear, so crc32(key..a) and crc32(key..b) differ by a
+-- mask that does not depend on the key, and the ranking is skewed (of three peers, one can get
+-- half the keys).
 function M.rank(key, peers)
   local scored = {}
   for i = 1, #peers do
