@@ -7,6 +7,7 @@
  * `ip`: distinct loopback source addresses (all of 127/8 is loopback on Linux) do the same.
  */
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';
@@ -18,7 +19,8 @@ import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, waitFor, withEndpoints } from './helpers';
+import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
+import { makePair } from './tls-fixtures';
 import { freePort, startEcho, startNginx } from './nginx-harness';
 import { startLuaNginx } from './lua-harness';
 
@@ -42,7 +44,7 @@ interface Harness {
 }
 
 /** berth's file sync (and, in lua mode, its pusher) against a real Nginx; returns once the first run is applied and confirmed. */
-async function harness(mode: Mode, services: Service[]): Promise<Harness> {
+async function harness(mode: Mode, services: Service[], tls?: { dir: string; port: number }): Promise<Harness> {
   const nginx = mode === 'lua' ? await startLuaNginx({ berthHttpConf: true }) : await startNginx();
   cleanups.push(() => nginx.stop());
   const testCmd = 'candidateTestCmd' in nginx ? nginx.candidateTestCmd : nginx.testCmd;
@@ -65,6 +67,7 @@ async function harness(mode: Mode, services: Service[]): Promise<Harness> {
     dir: nginx.dir,
     templatesDir: TEMPLATES_DIR,
     httpListen: `127.0.0.1:${nginx.httpPort}`,
+    ...(tls ? { httpsListen: `127.0.0.1:${tls.port}`, tlsDir: tls.dir } : {}),
     testCmd,
     reloadCmd: nginx.reloadCmd,
     mainConf: nginx.conf,
@@ -133,19 +136,22 @@ interface Answer {
   setCookie: string | null;
 }
 
-/** One request on a fresh connection. */
-function get(port: number, host: string, opts: { cookie?: string; localAddress?: string } = {}): Promise<Answer> {
+/** One request on a fresh connection (HTTPS with `tls`, by SNI `host`, the test certificate accepted). */
+function get(port: number, host: string, opts: { cookie?: string; localAddress?: string; tls?: boolean } = {}): Promise<Answer & { hsts?: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host };
     if (opts.cookie !== undefined) headers.cookie = opts.cookie;
-    const req = http.request({ host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000, localAddress: opts.localAddress }, (res) => {
+    const base = { host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000, localAddress: opts.localAddress };
+    const onResponse = (res: http.IncomingMessage) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => {
         const sc = res.headers['set-cookie'];
-        resolve({ status: res.statusCode ?? 0, body, setCookie: sc && sc.length > 0 ? sc.join('\n') : null });
+        const hsts = res.headers['strict-transport-security'];
+        resolve({ status: res.statusCode ?? 0, body, setCookie: sc && sc.length > 0 ? sc.join('\n') : null, ...(hsts ? { hsts } : {}) });
       });
-    });
+    };
+    const req = opts.tls ? https.request({ ...base, servername: host, rejectUnauthorized: false }, onResponse) : http.request(base, onResponse);
     req.on('timeout', () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end();
@@ -159,9 +165,10 @@ class Client {
   constructor(
     private readonly port: number,
     private readonly host: string,
+    private readonly tls = false,
   ) {}
   async get(): Promise<string> {
-    const r = await get(this.port, this.host, { cookie: this.cookie });
+    const r = await get(this.port, this.host, { cookie: this.cookie, tls: this.tls });
     expect(r.status).toBe(200);
     if (r.setCookie) {
       this.setCookies.push(r.setCookie);
@@ -266,6 +273,27 @@ for (const mode of ['off', 'lua'] as const) {
       }
       // Clients whose best endpoint is dead are served by their next best, and stay there.
       for (let i = 0; i < 15; i++) expect(['s0', 's1']).toContain(await new Client(h.httpPort, domain).same(3));
+    });
+
+    it('cookie over HTTPS (berth.tls=on): marked Secure there, not on plain HTTP; HSTS still sent; clients stick', async () => {
+      const bs = await backends(3);
+      const domain = 'tls.sticky.test';
+      const certs = tmpDir('berth-sticky-certs-');
+      makePair(certs, domain, [domain]);
+      const httpsPort = await freePort();
+      const svc = aService(
+        { appId: '/tls', domains: [domain], tls: 'on', hsts: 600, options: { sticky: 'cookie' } },
+        withEndpoints(...bs.map((b) => anEndpoint('127.0.0.1', b.port, `task.${b.name}`))),
+      );
+      const h = await harness(mode, [svc], { dir: certs, port: httpsPort });
+      const secure = await get(httpsPort, domain, { tls: true });
+      expect(secure.status).toBe(200);
+      expect(secure.hsts).toBe('max-age=600');
+      expect(secure.setCookie).toMatch(/^berth_[0-9a-f]{16}=[0-9a-f]{32}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+      expect((await get(h.httpPort, domain)).setCookie).toMatch(COOKIE);
+      const seen = new Set<string>();
+      for (let i = 0; i < 15; i++) seen.add(await new Client(httpsPort, domain, true).same(5));
+      expect(seen.size).toBeGreaterThanOrEqual(2);
     });
 
     it('ip: the same source address sticks; different addresses spread; a leaving endpoint moves only its own', async () => {
