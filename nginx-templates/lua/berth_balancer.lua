@@ -86,7 +86,9 @@ function M.init()
 end
 
 -- access_by_lua in each dynamic location: no endpoint → 503 (as the file-based template does).
-function M.access()
+-- `key`: set for a `berth.sticky` location (the cookie's value or the client address): the balancer
+-- then ranks the endpoints by it instead of going round robin.
+function M.access(key)
   local ok, peers = pcall(peers_of, ngx.var.berth_upstream or "")
   if not ok then
     ngx.log(ngx.ERR, "berth: reading endpoints failed: ", tostring(peers))
@@ -96,6 +98,30 @@ function M.access()
     return ngx.exit(503)
   end
   ngx.ctx.berth_peers = peers
+  if type(key) == "string" then
+    ngx.ctx.berth_key = key
+  end
+end
+
+-- The peers in the order a client with this key tries them: rendezvous (highest random weight)
+-- hashing. Each peer's weight is a hash of the key and the peer alone, so a peer that leaves moves
+-- only the clients that ranked it first, and a new peer takes only those that rank it first (about
+-- 1/n of them). md5, not crc32: crc32 is linear, so crc32(key..a) and crc32(key..b) differ by a
+-- mask that does not depend on the key, and the ranking is skewed (of three peers, one can get
+-- half the keys).
+function M.rank(key, peers)
+  local scored = {}
+  for i = 1, #peers do
+    scored[i] = { peer = peers[i], weight = ngx.md5(key .. " " .. peers[i].key) }
+  end
+  table.sort(scored, function(a, b)
+    return a.weight > b.weight
+  end)
+  local order = {}
+  for i = 1, #scored do
+    order[i] = scored[i].peer
+  end
+  return order
 end
 
 local function pick()
@@ -110,9 +136,15 @@ local function pick()
   if not tried then
     tried = {}
     ctx.berth_tried = tried
-    -- Round robin moves once per request; retries walk on from the same place.
-    ctx.berth_start = rr[name] or 0
-    rr[name] = (ctx.berth_start + 1) % n
+    if ctx.berth_key then
+      -- Sticky: the client's best peer first; retries walk on to its next best.
+      ctx.berth_order = M.rank(ctx.berth_key, peers)
+      ctx.berth_start = 0
+    else
+      -- Round robin moves once per request; retries walk on from the same place.
+      ctx.berth_start = rr[name] or 0
+      rr[name] = (ctx.berth_start + 1) % n
+    end
     local more = math.min(n, MAX_TRIES) - 1
     if more > 0 then
       balancer.set_more_tries(more)
@@ -126,9 +158,10 @@ local function pick()
     end
   end
   local start = ctx.berth_start
+  local order = ctx.berth_order or peers
   local chosen, fallback
   for i = 1, n do
-    local p = peers[(start + i - 1) % n + 1]
+    local p = order[(start + i - 1) % n + 1]
     if not tried[p.key] then
       if not failed:get(name .. " " .. p.key) then
         chosen = p

@@ -18,6 +18,7 @@ export const LABEL_SUFFIXES = [
   'timeout.read',
   'body.max',
   'allow',
+  'sticky',
   'tls',
   'tls.hsts',
 ] as const;

@@ -41,7 +41,9 @@ export const PROBLEM_CODES = {
   LABEL_BODY_MAX_INVALID: 'LABEL_BODY_MAX_INVALID',
   /** `berth.allow` is not a list of 1..64 addresses/CIDRs. */
   LABEL_ALLOW_INVALID: 'LABEL_ALLOW_INVALID',
-  /** An HTTP-only option (`berth.timeout.read`, `berth.body.max`) on an app with a tcp service. */
+  /** `berth.sticky` is not `off`, `cookie` or `ip`. */
+  LABEL_STICKY_INVALID: 'LABEL_STICKY_INVALID',
+  /** An HTTP-only option (`berth.timeout.read`, `berth.body.max`, `berth.sticky=cookie`) on an app with a tcp service. */
   LABEL_NOT_FOR_TCP: 'LABEL_NOT_FOR_TCP',
   /** The app uses a label the operator forbids (`BERTH_LABELS_DENY`); the app is not published. */
   LABEL_DENIED: 'LABEL_DENIED',

@@ -21,6 +21,8 @@ export interface ProxyOptions {
   bodyMax?: number;
   /** `berth.allow`: addresses/CIDRs allowed; everyone else gets 403 (http) or is closed (tcp). */
   allow?: string[];
+  /** `berth.sticky`: a client keeps its endpoint, chosen by consistent hashing of a cookie or its address. */
+  sticky?: 'cookie' | 'ip';
 }
 
 /** Where one Marathon task is reached. Only serving tasks (running, health rules passed) are endpoints. */

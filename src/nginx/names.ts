@@ -70,3 +70,12 @@ export function serviceUpstreamName(s: { env: string; appId: string; port?: stri
 export function servicePath(s: { env: string; appId: string; port?: string | null }, proxy: 'http' | 'tcp'): string {
   return `${s.env}/${proxy === 'tcp' ? 'stream' : 'http'}/${appPart(s.appId, s.port)}.conf`;
 }
+
+/**
+ * Cookie of a `berth.sticky=cookie` upstream: `berth_` + 64 bits of SHA-256 of the upstream name.
+ * Per upstream, so two services a browser reaches on one host never read each other's cookie; short,
+ * since it travels with every request; stable while the service's env, app id and port stay.
+ */
+export function stickyCookieName(upstream: string): string {
+  return `berth_${createHash('sha256').update(upstream).digest('hex').slice(0, 16)}`;
+}

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import type { Service } from '../model/types';
 import { PROBLEM_CODES } from '../model/problems';
-import { servicePath, serviceUpstreamName } from './names';
+import { servicePath, serviceUpstreamName, stickyCookieName } from './names';
 import { serviceKey } from '../model/service-key';
 import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
@@ -59,6 +59,15 @@ export interface TemplateContext {
   bodyMax: number | null;
   /** `berth.allow` entries; empty: every client. */
   allow: string[];
+  /** `berth.sticky`, or null. */
+  sticky: 'cookie' | 'ip' | null;
+  /**
+   * Name (without `$`) of the Nginx variable a sticky upstream hashes on: `binary_remote_addr` for
+   * `ip`, `berth_sticky_key` for `cookie` (set in the server block from the cookie); null when not sticky.
+   */
+  stickyKey: string | null;
+  /** With `berth.sticky=cookie`: the cookie's name, `berth_<16 hex>`, one per upstream. */
+  stickyCookie: string | null;
   /** One HTTPS server per certificate in use (empty without TLS); `listen` is BERTH_NGINX_HTTPS_LISTEN. */
   tlsServers: Array<TlsServer & { listen: string }>;
   hasTls: boolean;
@@ -123,14 +132,21 @@ export function target(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+function stickyContext(upstream: string, sticky: 'cookie' | 'ip' | undefined): Pick<TemplateContext, 'sticky' | 'stickyKey' | 'stickyCookie'> {
+  if (sticky === 'ip') return { sticky, stickyKey: 'binary_remote_addr', stickyCookie: null };
+  if (sticky === 'cookie') return { sticky, stickyKey: 'berth_sticky_key', stickyCookie: stickyCookieName(upstream) };
+  return { sticky: null, stickyKey: null, stickyCookie: null };
+}
+
 function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean, tls?: TlsRenderInput): TemplateContext {
   const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
+  const upstream = serviceUpstreamName(s);
   // Dynamic HTTP files must not depend on endpoints: the template sees none.
   const servers = (dynamic ? [] : s.endpoints).map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
   return {
     env: s.env,
     appId: s.appId,
-    upstream: serviceUpstreamName(s),
+    upstream,
     domains: [...s.domains],
     serverNames: s.domains.join(' '),
     primaryDomain: s.domains[0],
@@ -145,6 +161,7 @@ function contextFor(s: Service, listen: { http: string; host: string | null }, d
     readTimeout: s.options?.readTimeout ?? PROXY_OPTION_LIMITS.readTimeout.default,
     bodyMax: s.options?.bodyMax ?? null,
     allow: s.options?.allow ? [...s.options.allow] : [],
+    ...stickyContext(upstream, s.options?.sticky),
     ...tlsContext(s, tls),
   };
 }

@@ -50,6 +50,9 @@ export async function loadTemplates(templatesDir: string, opts: { lua?: boolean 
         readTimeout: 60,
         bodyMax: 1,
         allow: ['127.0.0.1'],
+        sticky: 'cookie',
+        stickyKey: 'x',
+        stickyCookie: 'x',
       });
     } catch (err) {
       throw new Error(`Nginx template ${path.join(templatesDir, TEMPLATE_FILES[kind])} is invalid: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import type { Endpoint, Service } from '../model/types';
-import { isAllowEntry, isAppId, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId, PROXY_OPTION_LIMITS as L } from '../rules';
+import { isAllowEntry, isAppId, isStickyMode, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId, PROXY_OPTION_LIMITS as L } from '../rules';
 
 // Defence in depth: model/ validated every value already, but a value reaching an Nginx file is
 // checked again right before rendering, so a bug upstream cannot turn a label into a directive.
@@ -27,7 +27,7 @@ function endpointErrors(e: Endpoint, i: number): string[] {
 
 const within = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-function optionErrors(o: NonNullable<Service['options']>): string[] {
+function optionErrors(o: NonNullable<Service['options']>, proxy: Service['proxy']): string[] {
   const errs: string[] = [];
   if (o.connectTimeout !== undefined && !within(o.connectTimeout, L.connectTimeout.min, L.connectTimeout.max)) errs.push('invalid connect timeout');
   if (o.readTimeout !== undefined && !within(o.readTimeout, L.readTimeout.min, L.readTimeout.max)) errs.push('invalid read timeout');
@@ -35,6 +35,9 @@ function optionErrors(o: NonNullable<Service['options']>): string[] {
   if (o.allow !== undefined && (!Array.isArray(o.allow) || o.allow.length === 0 || o.allow.length > L.allowEntries || !o.allow.every(isAllowEntry))) {
     errs.push('invalid allow list');
   }
+  if (o.sticky !== undefined && !isStickyMode(o.sticky)) errs.push('invalid sticky mode');
+  // A stream server has no cookies: its template would hash on a variable that does not exist there.
+  if (o.sticky === 'cookie' && proxy === 'tcp') errs.push('sticky cookie on a tcp service');
   return errs;
 }
 
@@ -53,7 +56,7 @@ export function serviceErrors(s: Service): string[] {
     errs.push(`invalid port name ${JSON.stringify(s.portName)}`);
   }
   if (s.fixedIp !== null && !isValidAddress(s.fixedIp)) errs.push(`invalid fixed ip ${JSON.stringify(s.fixedIp)}`);
-  if (s.options !== undefined) errs.push(...optionErrors(s.options));
+  if (s.options !== undefined) errs.push(...optionErrors(s.options, s.proxy));
   if (!Array.isArray(s.endpoints)) errs.push('endpoints is not a list');
   else s.endpoints.forEach((e, i) => errs.push(...endpointErrors(e, i)));
   return errs;

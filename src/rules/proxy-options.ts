@@ -1,6 +1,6 @@
 /**
- * Per-app proxy option rules (docs/labels.md "Proxy options"): timeouts, the request body limit and
- * the client allow-list. Each accepted value is normalised to a form that is inert in Nginx syntax
+ * Per-app proxy option rules (docs/labels.md "Proxy options"): timeouts, the request body limit,
+ * the client allow-list and sticky sessions. Each accepted value is normalised to a form that is inert in Nginx syntax
  * (digits, or an address with a prefix length), so the renderer can print it as it is.
  */
 import ipaddr from 'ipaddr.js';
@@ -77,6 +77,15 @@ export function checkCidrList(raw: string): Checked<string[]> {
 /** Render-time check of a normalised allow entry: only characters inert in Nginx syntax. */
 export function isAllowEntry(v: unknown): v is string {
   return typeof v === 'string' && v.length <= 50 && checkCidr(v).ok;
+}
+
+/** `berth.sticky` values; `off` (the default) is accepted and leaves the option unset. */
+export const STICKY_MODES = ['off', 'cookie', 'ip'] as const;
+export type StickyMode = Exclude<(typeof STICKY_MODES)[number], 'off'>;
+
+/** Render-time check of a sticky mode: only the two values the templates know. */
+export function isStickyMode(v: unknown): v is StickyMode {
+  return v === 'cookie' || v === 'ip';
 }
 
 /** A well-formed label name for `BERTH_LABELS_DENY`: lowercase dotted words, e.g. `berth.allow`. */

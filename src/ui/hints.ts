@@ -16,7 +16,9 @@ const HINTS: Record<string, string> = {
   LABEL_TIMEOUT_INVALID: 'Set berth.timeout.connect to whole seconds 1–60 and berth.timeout.read to 1–3600 (digits only, e.g. 30).',
   LABEL_BODY_MAX_INVALID: 'Set berth.body.max to a size from 1 byte to 1g: digits with an optional k, m or g, e.g. 10m.',
   LABEL_ALLOW_INVALID: 'Set berth.allow to 1–64 comma-separated addresses or CIDRs with host bits zero, e.g. 10.0.0.0/8,192.0.2.7.',
-  LABEL_NOT_FOR_TCP: 'berth.timeout.read and berth.body.max are HTTP only: remove them from an app with a tcp service.',
+  LABEL_STICKY_INVALID: 'Set berth.sticky to off, cookie or ip.',
+  LABEL_NOT_FOR_TCP:
+    'berth.timeout.read, berth.body.max and berth.sticky=cookie are HTTP only: remove them from an app with a tcp service (berth.sticky=ip works for tcp).',
   LABEL_DENIED: 'The operator forbids this label (BERTH_LABELS_DENY): remove it from the app, or ask the operator.',
   DOMAIN_CONFLICT: 'Another (older) app claims this domain in this environment: rename the domain or remove it from one of the apps.',
   LISTEN_CONFLICT: 'Another app uses this berth.listen port in this environment: choose another port.',

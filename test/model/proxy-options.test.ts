@@ -109,6 +109,74 @@ describe('proxy option labels', () => {
   });
 });
 
+describe('berth.sticky', () => {
+  test.each([
+    ['cookie', 'cookie'],
+    ['ip', 'ip'],
+    [' Cookie ', 'cookie'],
+    ['IP', 'ip'],
+  ])('%j is accepted as %s', (value, sticky) => {
+    const r = web({ 'berth.sticky': value });
+    expect(r.kind === 'spec' && r.spec.options).toEqual({ sticky });
+  });
+
+  test('off (the default) leaves no option, so the files stay as they were', () => {
+    const r = web({ 'berth.sticky': 'off' });
+    expect(r.kind === 'spec' && 'options' in r.spec).toBe(false);
+  });
+
+  test.each(
+    ['', 'on', 'true', 'cookie,ip', 'cookie ip', 'cookie;', 'cookie; hash $remote_addr', 'ip_hash', 'cookie=SESSION', '$request_id', 'x'.repeat(4096)].map(
+      (v) => [v.length > 40 ? `${v.slice(0, 8)}… (${v.length} characters)` : JSON.stringify(v), v],
+    ),
+  )('%s is refused with LABEL_STICKY_INVALID naming the label; only this app is affected', (_shown, value) => {
+    const r = web({ 'berth.sticky': value });
+    expect(codes(r)).toEqual([C.LABEL_STICKY_INVALID]);
+    if (r.kind === 'invalid') expect(r.problems[0].details).toMatchObject({ label: 'berth.sticky' });
+    expect(parseApp(anApp({ id: '/other' }, withDomain('other.example.com', { 'berth.sticky': 'cookie' })), opts).kind).toBe('spec');
+  });
+
+  test('a NUL, a control character or an oversized value is LABEL_INVALID_STRING', () => {
+    expect(codes(web({ 'berth.sticky': 'cookie\u0000' }))).toEqual([C.LABEL_INVALID_STRING]);
+    expect(codes(web({ 'berth.sticky': 'ip\r\n' }))).toEqual([C.LABEL_INVALID_STRING]);
+    expect(codes(web({ 'berth.sticky': 'c'.repeat(5000) }))).toEqual([C.LABEL_INVALID_STRING]);
+  });
+
+  test('a change of mode is a change of the service', () => {
+    const a = web({ 'berth.sticky': 'cookie' });
+    const b = web({ 'berth.sticky': 'ip' });
+    if (a.kind !== 'spec' || b.kind !== 'spec') throw new Error('expected specs');
+    expect(sameService(serviceWith(a.spec, []), serviceWith(b.spec, []))).toBe(false);
+  });
+
+  test('tcp: cookie is refused (LABEL_NOT_FOR_TCP), ip is accepted (stream upstreams hash on the client address)', () => {
+    const tcp = { 'berth.proxy': 'tcp', 'berth.listen': '5432' };
+    const refused = web({ ...tcp, 'berth.sticky': 'cookie' });
+    expect(codes(refused)).toEqual([C.LABEL_NOT_FOR_TCP]);
+    expect(refused.kind === 'invalid' && refused.problems[0].details).toMatchObject({ label: 'berth.sticky' });
+    expect(refused.kind === 'invalid' && refused.problems[0].message).toMatch(/berth\.sticky=ip works for tcp/);
+    const r = web({ ...tcp, 'berth.sticky': 'ip' });
+    expect(r.kind === 'spec' && r.spec.options).toEqual({ sticky: 'ip' });
+  });
+
+  test('it applies to every service of the app, per-port ones included; a per-port form is not a label', () => {
+    const app = anApp(
+      { id: '/multi' },
+      withPortDefinitions({ port: 8080, name: 'http' }, { port: 9090, name: 'admin' }),
+      withLabels({ 'berth.domain': 'a.example.com', 'berth.port.admin.domain': 'b.example.com', 'berth.sticky': 'cookie', 'berth.port.admin.sticky': 'bogus' }),
+    );
+    const r = parseApp(app, opts);
+    expect(r.kind === 'spec' && r.specs.map((s) => s.options)).toEqual([{ sticky: 'cookie' }, { sticky: 'cookie' }]);
+  });
+
+  test('BERTH_LABELS_DENY=berth.sticky refuses an app using it, whatever its value', () => {
+    const deny = { ...opts, labelsDeny: ['berth.sticky'] };
+    expect(codes(web({ 'berth.sticky': 'off' }, deny))).toEqual([C.LABEL_DENIED]);
+    expect(codes(web({ 'berth.sticky': 'ip' }, deny))).toEqual([C.LABEL_DENIED]);
+    expect(web({}, deny).kind).toBe('spec');
+  });
+});
+
 describe('rules', () => {
   test('sizes: k/m/g are powers of 1024 and 1g is the bound', () => {
     expect(checkBodySize('512k')).toEqual({ ok: true, value: 512 * 1024 });

@@ -66,7 +66,7 @@ const APPS: Record<string, Record<string, string>> = {
   '/small': { 'berth.domain': 'small.berth.test', 'berth.body.max': '1k' },
   '/closed': { 'berth.domain': 'closed.berth.test', 'berth.allow': '192.0.2.0/24,2001:db8::/32' },
   '/open': { 'berth.domain': 'open.berth.test', 'berth.allow': '192.0.2.1,127.0.0.1/32', 'berth.body.max': '2m', 'berth.timeout.read': '30' },
-  '/forbidden': { 'berth.domain': 'forbidden.berth.test', 'berth.sticky': 'on' },
+  '/forbidden': { 'berth.domain': 'forbidden.berth.test', 'berth.sticky': 'cookie' },
   '/bad': { 'berth.domain': 'bad.berth.test', 'berth.body.max': '0' },
 };
 

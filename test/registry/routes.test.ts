@@ -5,6 +5,8 @@ import { anApp, aTask, withDomain, withTasks } from '../support/builders';
 import { testApp } from '../support/app';
 import { describeEachEngine } from '../support/db';
 import { openRegistry, resetRegistryTables } from './helpers';
+import { parseApp } from '../../src/model/spec';
+import { serviceWith } from '../../src/model/endpoints';
 
 describeEachEngine('services API', (db) => {
   let registry: Registry;
@@ -93,5 +95,23 @@ describeEachEngine('services API', (db) => {
     expect(r.json()).toMatchObject({ released: true, outcome: { result: 'applied', removals: 2 } });
     const again = await app.inject({ method: 'POST', url: '/v1/registry/release' });
     expect(again.json()).toEqual({ released: false, outcome: null });
+  });
+});
+
+describe('services API: proxy options', () => {
+  test('every option a service carries is in the answer, berth.sticky included (the response schema lists it)', async () => {
+    const r = parseApp(anApp({ id: '/sticky' }, withDomain('sticky.berth.internal', { 'berth.sticky': 'Cookie', 'berth.allow': '10.0.0.0/8' })), {
+      defaultEnv: 'default',
+    });
+    if (r.kind !== 'spec') throw new Error('expected a spec');
+    const service = serviceWith(r.spec, []);
+    const registry = { findService: () => service, listServices: () => [service] } as unknown as RegistryApi;
+    const app = await testApp((a) => registerServicesRoutes(a, { registry }));
+    try {
+      const one = await app.inject({ method: 'GET', url: '/v1/services/default/sticky.berth.internal' });
+      expect(one.json().options).toEqual({ allow: ['10.0.0.0/8'], sticky: 'cookie' });
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -55,6 +55,7 @@ const serviceSchema = {
         readTimeout: { type: 'integer', description: 'seconds (berth.timeout.read)' },
         bodyMax: { type: 'integer', description: 'bytes (berth.body.max)' },
         allow: { type: 'array', items: { type: 'string' }, description: 'addresses/CIDRs (berth.allow)' },
+        sticky: { type: 'string', enum: ['cookie', 'ip'], description: 'sticky sessions (berth.sticky)' },
       },
     },
     endpoints: { type: 'array', items: endpointSchema },
