@@ -121,13 +121,12 @@ export class RegistryStore {
   async loadSince(position: number, limit = 10_000): Promise<StoredDelta | { gap: JournalGap; detail: string }> {
     return this.knex.transaction(async (trx) => {
       await trx.raw('set transaction isolation level repeatable read');
-      const [lo] = await trx('registry_journal').min({ p: 'position' }).max({ hi: 'position' });
+      const [lo] = rowsOf(await trx.raw('select min(position) as p, max(position) as hi, extract(epoch from clock_timestamp()) as now from registry_journal'));
       const [min, max] = [lo?.p, lo?.hi].map((v) => (v === null || v === undefined ? null : Number(v)));
       if (max !== null && max < position) return { gap: 'regressed', detail: `journal head ${max} is behind position ${position}` };
       if (max === null && position > 0) return { gap: 'regressed', detail: `journal is empty, position was ${position}` };
       // A writer that rolled back leaves a gap in the sequence too; only a full reload is safe either way.
       if (min !== null && min > position + 1) return { gap: 'retention', detail: `journal starts at ${min}, position is ${position}` };
-      const [clock] = rowsOf(await trx.raw('select extract(epoch from clock_timestamp()) as now'));
       const rows: Array<{ position: unknown; op: string; app_id: string | null; at: unknown }> = await trx('registry_journal')
         .select('position', 'op', 'app_id', trx.raw('extract(epoch from at) as at'))
         .where('position', '>', position)
@@ -144,7 +143,7 @@ export class RegistryStore {
         services: apps.length > 0 ? await servicesOf(trx, apps, true) : [],
         problems: await problemsOf(trx),
         entries: rows.length,
-        ages: [...new Set(rows.map((r) => Number(r.at)))].map((at) => Math.max(0, Number(clock?.now) - at)),
+        ages: [...new Set(rows.map((r) => Number(r.at)))].map((at) => Math.max(0, Number(lo?.now) - at)),
       };
     });
   }
@@ -308,14 +307,24 @@ async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: Jour
  */
 async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null, siblings = false): Promise<StoredService[]> {
   const apps = ids && siblings ? [...new Set(ids.map(appIdOfKey))] : null;
-  const only = <T extends Knex.QueryBuilder>(b: T): T =>
+  const services = await (
     !ids
-      ? b
+      ? q('registry_services')
       : apps
-        ? (b.whereRaw(`app_id = any(?::text[]) or split_part(app_id, '#', 1) = any(?::text[])`, [ids, apps]) as T)
-        : (b.whereRaw('app_id = any(?::text[])', [ids]) as T);
-  const services = await only(q('registry_services').select('app_id', 'spec', 'first_seen'));
-  const endpoints = await only(q('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task'));
+        ? // Every key's app is in `apps`: one condition, which the expression index (migration 007) serves.
+          q('registry_services').whereRaw(`split_part(app_id, '#', 1) = any(?::text[])`, [apps])
+        : q('registry_services').whereRaw('app_id = any(?::text[])', [ids])
+  ).select('app_id', 'spec', 'first_seen');
+  // Endpoints by the exact keys found: their primary key serves it.
+  const keys = services.map((r: { app_id: string }) => r.app_id);
+  const endpoints = await (ids ? q('registry_endpoints').whereRaw('app_id = any(?::text[])', [keys]) : q('registry_endpoints')).select(
+    'app_id',
+    'task_id',
+    'address',
+    'port',
+    'host',
+    'task',
+  );
   const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();
   for (const r of endpoints) {
     const list = byApp.get(r.app_id) ?? [];
