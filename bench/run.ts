@@ -23,7 +23,7 @@ type Name = (typeof ALL)[number];
 const LIMITS: Record<Name, { full: number; quick: number }> = {
   ipam: { full: 150, quick: 40 },
   events: { full: 240, quick: 60 },
-  follow: { full: 150, quick: 60 },
+  follow: { full: 240, quick: 90 },
   marathon: { full: 300, quick: 90 },
   dns: { full: 150, quick: 50 },
   nginx: { full: 320, quick: 70 }, // includes the off/lua comparison (bench/nginx/dynamic.ts)
