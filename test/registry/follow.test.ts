@@ -84,7 +84,7 @@ async function expectSameAsFullReload(knex: Parameters<typeof openRegistry>[0], 
   expect({ step, ...dump(s.index) }).toEqual({ step, ...dump(full) });
 }
 
-/** Marathon as the leader sees it, changed at random: publish, scale, tasks started and killed, labels, removals. */
+/** Marathon as the leader sees it, changed at random: publish, scale, tasks started and killed, labels (fixed IPs among them), removals. */
 class RandomMarathon {
   readonly apps = new Map<string, App>();
   private n = 0;
@@ -105,6 +105,8 @@ class RandomMarathon {
     if (this.rnd() < 0.15) {
       labels['berth.port.admin.domain'] = `admin${Math.floor(this.rnd() * 4)}.berth.internal`;
     }
+    // Fixed IPs (IPAM allocations are not journaled; the addresses apps ask for are, with their specs).
+    if (this.rnd() < 0.1) labels['berth.ip'] = this.pick(['10.0.9.1', '10.0.9.2', 'fd00::9', 'not-an-ip']);
     return labels;
   }
 
