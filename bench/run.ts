@@ -4,24 +4,26 @@
  * bench/results/ (`run-<date>.json|md` and `run-latest.json`), with commit, date, cores, Node and
  * the load average (the machine may be shared: compare runs at similar load).
  *
- *   node --import tsx bench/run.ts [--quick] [ipam] [events] [marathon] [dns] [nginx]
+ *   node --import tsx bench/run.ts [--quick] [ipam] [events] [follow] [marathon] [dns] [nginx]
  *
  * Full: under 10 minutes on 2 cores; --quick: smaller sizes and shorter runs.
  */
 import os from 'node:os';
 import { runEventsBench } from './events/run';
+import { runFollowBench } from './follow/run';
 import { runMarathonBench } from './marathon/run';
 import { dnsFigures, ipamFigures, nginxFigures, runPeerBench } from './lib/peers';
 import { ensureTools } from './lib/tools';
 import { fig, machine, markdownTable, printTable, writeRun, type Figure } from './lib/results';
 
-const ALL = ['ipam', 'events', 'marathon', 'dns', 'nginx'] as const;
+const ALL = ['ipam', 'events', 'follow', 'marathon', 'dns', 'nginx'] as const;
 type Name = (typeof ALL)[number];
 
 /** Per-benchmark time limits (s): a stuck benchmark is reported, the others still run. */
 const LIMITS: Record<Name, { full: number; quick: number }> = {
   ipam: { full: 150, quick: 40 },
   events: { full: 240, quick: 60 },
+  follow: { full: 240, quick: 90 },
   marathon: { full: 300, quick: 90 },
   dns: { full: 150, quick: 80 }, // quick: three servers, then the 10,000-app index build
   nginx: { full: 320, quick: 70 }, // includes the off/lua comparison (bench/nginx/dynamic.ts)
@@ -52,8 +54,8 @@ async function main(): Promise<void> {
     const limit = LIMITS[name][quick ? 'quick' : 'full'];
     const started = Date.now();
     log(`── ${name} (limit ${limit} s, load ${os.loadavg()[0].toFixed(1)})`);
-    if (name === 'events' || name === 'marathon') {
-      const run = name === 'events' ? runEventsBench : runMarathonBench;
+    if (name === 'events' || name === 'follow' || name === 'marathon') {
+      const run = { events: runEventsBench, follow: runFollowBench, marathon: runMarathonBench }[name];
       try {
         const res = await withTimeout(run({ quick, log: (s) => log(`[${name}] ${s}`) }), limit * 1000);
         figures.push(...res.figures);

@@ -53,7 +53,15 @@ export interface LatencyResult {
  * flip is confirmed when DNS shows at most the serving tasks Marathon had right after it (flips in
  * one pass only remove tasks, so "at most" also accepts an answer that includes a later flip).
  */
-export async function measureEventLatency(sim: Simulator, dns: DnsProbe, berthPid: number, rate: number, count: number): Promise<LatencyResult> {
+export async function measureEventLatency(
+  sim: Simulator,
+  dns: DnsProbe,
+  berthPid: number,
+  rate: number,
+  count: number,
+  /** Each confirmed flip: its app, when it was emitted and when DNS showed it (performance.now() ms). */
+  onSeen?: (appId: string, emittedAt: number, seenAt: number) => void,
+): Promise<LatencyResult> {
   const latencies: number[] = [];
   let missed = 0;
   const pending = new Map<string, Array<{ expected: number; at: number }>>();
@@ -81,6 +89,7 @@ export async function measureEventLatency(sim: Simulator, dns: DnsProbe, berthPi
         const left = (pending.get(appId) ?? []).filter((e) => {
           if (seen <= e.expected) {
             latencies.push(now - e.at);
+            onSeen?.(appId, e.at, now);
             return false;
           }
           if (now - e.at > MAX_WAIT_MS) {

@@ -17,6 +17,7 @@ import { startSimulator, type Simulator } from '../../src/sim';
 import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
 import { DnsProbe } from '../lib/dns-probe';
 import { scratchPg } from '../lib/pg';
+import { metricsText, metricSum } from '../lib/prom';
 import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
 import { cpuMs, percentile, rssMb } from '../lib/stats';
 import { getJson, MAX_WAIT_MS, measureEventLatency, measureReloadBurst, reloadCounter, srvName, until, type LatencyResult } from './phases';
@@ -239,16 +240,6 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function metricsText(url: string): Promise<string> {
-  return (await fetch(`${url}/metrics`)).text();
-}
-
-/** Sum of every series of one metric name (all label sets). */
-function metricSum(text: string, name: string): number {
-  const re = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'gm');
-  return [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);
 }
 
 function summarise(l: LatencyResult): Record<string, number> {

@@ -5,6 +5,7 @@ import * as m003 from '../../migrations/003_nginx_sync';
 import * as m004 from '../../migrations/004_cluster';
 import * as m005 from '../../migrations/005_journal_writer';
 import * as m006 from '../../migrations/006_ipam_event_retention';
+import * as m007 from '../../migrations/007_registry_app_index';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_cluster': m004,
   '005_journal_writer': m005,
   '006_ipam_event_retention': m006,
+  '007_registry_app_index': m007,
 };
 
 const source: Knex.MigrationSource<string> = {

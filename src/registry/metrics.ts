@@ -17,6 +17,12 @@ export interface RegistryMetrics {
   writeErrors: Counter<'kind'>;
   /** Marathon events by the change the intake classified them as (task, health, apps, group, ignored). */
   changes: Counter<'kind'>;
+  /** Whole-state reads from the database by why (`FollowReason`): start-up, or a journal a follower could not apply. */
+  followerReloads: Counter<'reason'>;
+  /** Journal rows a follower applied as deltas (without a full reload). */
+  followerApplied: Counter;
+  /** Seconds from a leader's journaled write to a follower applying it (one sample per write). */
+  followerLag: Histogram;
   /** Where the gauges read from; the Registry attaches itself. */
   attach(source: () => RegistryGaugeData): void;
 }
@@ -98,6 +104,23 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
       name: 'berth_registry_changes_total',
       help: 'Marathon events by the change they were classified as (task, health, apps, group, ignored)',
       labelNames: ['kind'],
+      registers,
+    }),
+    followerReloads: new Counter({
+      name: 'berth_registry_follower_full_reloads_total',
+      help: 'Whole registry reads from the database by reason (start, retention, backlog, regressed, unapplicable)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    followerApplied: new Counter({
+      name: 'berth_registry_follower_applied_entries_total',
+      help: 'Journal entries a standby applied to its view as deltas',
+      registers,
+    }),
+    followerLag: new Histogram({
+      name: 'berth_registry_follower_lag_seconds',
+      help: "Seconds from the leader's journaled write to a standby applying it",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
     attach(fn) {

@@ -21,12 +21,15 @@ import { Batcher, SerialQueue } from './serial';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
 import { StaticHostResolver } from './resolver';
-import { RegistryStore, type StoredProblem, type StoredService } from './store';
+import { RegistryStore, type JournalGap, type StoredDelta, type StoredProblem, type StoredService } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 import { ChangeLog } from './changes';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
 
 export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
+
+/** Why the registry read its whole state: `start`, or the journal gap a follower met. */
+export type FollowReason = 'start' | JournalGap;
 
 /**
  * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
@@ -69,7 +72,7 @@ export class Registry implements RegistryView {
   /** Load the published state from the database (serving it at once) and return the registry. */
   static async open(opts: RegistryOptions): Promise<Registry> {
     const r = new Registry(opts);
-    await r.loadFromStore();
+    await r.reload('start');
     return r;
   }
 
@@ -78,41 +81,64 @@ export class Registry implements RegistryView {
    * timer or a notification, and for a new leader before it writes. The journal is the change
    * feed: only the apps its rows name since our position are re-read, and recorded as changed, so
    * consumers (DNS patches, Nginx) follow a standby as they follow the leader. A journal that
-   * cannot tell (pruned past us, too far behind) means a full reload. True when the mirror changed.
+   * cannot tell (`JournalGap`) means a full reload, logged and counted with its reason. True when
+   * the mirror changed.
    */
   refresh(): Promise<boolean> {
     return this.serial(async () => {
-      const from = this.mirror.position;
-      if ((await this.store.position()) === from) return false;
-      const delta = await this.store.loadSince(from);
-      if (!delta) {
-        await this.loadFromStore();
-        this.notify();
-        return true;
-      }
-      const stored = new Map(delta.services.map((s) => [serviceKey(s.service), s]));
-      const upserts: Service[] = [];
-      const removals: Service[] = [];
-      for (const key of delta.apps) {
-        const s = stored.get(key);
-        if (s) upserts.push(s.service);
-        else {
-          const prev = this.mirror.services.get(key);
-          if (prev) removals.push(prev);
-        }
-      }
-      // A record is rebuilt from all of its app's stored services (the store returns siblings too).
-      const apps = new Set(delta.apps.map(appIdOfKey));
-      for (const id of apps) this.records.delete(id);
-      for (const r of recordsOf(delta.services)) if (apps.has(r.appId)) this.records.set(r.appId, r);
-      this.mirror.updateServices(upserts, removals);
-      this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
-      this.mirror.position = delta.position;
-      this.mirror.loaded ||= delta.loaded || delta.position > 0;
-      this.changes.record(from, delta.position, delta.apps);
+      if ((await this.store.position()) === this.mirror.position) return false;
+      await this.follow(this.mirror.position);
       this.notify();
       return true;
     });
+  }
+
+  /** Applies the journal after `from` to the mirror (as a delta, or by a full reload when it cannot). */
+  private async follow(from: number): Promise<void> {
+    const started = performance.now();
+    const delta = await this.store.loadSince(from);
+    if ('gap' in delta) return this.reload(delta.gap, delta.detail);
+    try {
+      this.applyDelta(from, delta);
+    } catch (err) {
+      // The mirror may hold part of the delta: the whole state replaces it.
+      return this.reload('unapplicable', (err as Error).message);
+    }
+    const m = this.opts.metrics;
+    m?.followerApplied.inc(delta.entries);
+    const local = (performance.now() - started) / 1000;
+    for (const age of delta.ages) m?.followerLag.observe(age + local);
+  }
+
+  private applyDelta(from: number, delta: StoredDelta): void {
+    const stored = new Map(delta.services.map((s) => [serviceKey(s.service), s]));
+    const upserts: Service[] = [];
+    const removals: Service[] = [];
+    for (const key of delta.apps) {
+      const s = stored.get(key);
+      if (s) upserts.push(s.service);
+      else {
+        const prev = this.mirror.services.get(key);
+        if (prev) removals.push(prev);
+      }
+    }
+    // A record is rebuilt from all of its app's stored services (the store returns siblings too).
+    const apps = new Set(delta.apps.map(appIdOfKey));
+    const records = recordsOf(delta.services);
+    for (const id of apps) this.records.delete(id);
+    for (const r of records) if (apps.has(r.appId)) this.records.set(r.appId, r);
+    this.mirror.updateServices(upserts, removals);
+    this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
+    this.mirror.position = delta.position;
+    this.mirror.loaded ||= delta.loaded || delta.position > 0;
+    this.changes.record(from, delta.position, delta.apps);
+  }
+
+  /** Reads the whole state (start-up, or a journal a follower cannot apply: `reason`). */
+  private async reload(reason: FollowReason, detail?: string): Promise<void> {
+    if (reason !== 'start') this.log.warn({ reason, detail, position: this.mirror.position }, 'registry reloads its whole state from the database');
+    this.opts.metrics?.followerReloads.inc({ reason });
+    await this.loadFromStore();
   }
 
   private async loadFromStore(): Promise<void> {
@@ -367,7 +393,7 @@ export class Registry implements RegistryView {
     if (!empty) {
       try {
         // One app the database refuses is isolated; the others are written (see isolate.ts).
-        const out = await writeIsolated(w, (x) => this.store.write(x));
+        const out = await writeIsolated(w, (x) => this.store.write(x, from));
         failed = out.failed;
         this.opts.metrics?.writes.inc({ kind: kind.split(':')[0] });
         if (out.position !== null) this.mirror.position = out.position;
@@ -391,6 +417,12 @@ export class Registry implements RegistryView {
     this.changes.record(from, this.mirror.position, [...plan.diff.upserts.map(serviceKey), ...plan.diff.removals.map(serviceKey)]);
     if (plan.problems) this.mirror.setProblems(plan.problems);
     await this.settleWriteFailures(plan, failed);
+    // Another writer journaled after our view (a leader deposed a moment ago): its rows are read
+    // now, or this view would claim a position whose changes it never saw.
+    if (this.store.takeForeign()) {
+      this.log.warn({ from, position: this.mirror.position }, "registry write landed after another writer's journal rows; reading them");
+      await this.follow(from);
+    }
     if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
   }
 

@@ -46,7 +46,22 @@ export interface StoredDelta {
   /** Every stored service of the apps those keys belong to (a record is rebuilt from all of them). */
   services: StoredService[];
   problems: StoredProblem[];
+  /** Journal rows read. */
+  entries: number;
+  /** Per write read (rows sharing a transaction time), seconds from that write to this read, on the database's clock. */
+  ages: number[];
 }
+
+/**
+ * Why a follower must read the whole state instead of the journal since its position:
+ * `retention`: rows it needs were pruned; `backlog`: more rows than a full load costs;
+ * `regressed`: the journal is behind the follower (a restored or replaced database);
+ * `unapplicable`: a row it cannot apply (an unknown op, a change without its app).
+ */
+export type JournalGap = 'retention' | 'backlog' | 'regressed' | 'unapplicable';
+
+/** Journal ops a follower applies; anything else was written by a newer berth and means a full reload. */
+const KNOWN_OPS = new Set(['upsert', 'remove', 'loaded', 'problems']);
 
 /** One transaction's worth of changes. */
 export interface WriteSet {
@@ -73,6 +88,9 @@ const PRUNE_EVERY = 500;
 /** Knex access to the registry tables. */
 export class RegistryStore {
   private writes = 0;
+  /** The last journal position this store wrote. */
+  private own: number | null = null;
+  private foreign = false;
 
   /**
    * @param fence called first in every write transaction (cluster: `leadership.assertLeader(trx)`),
@@ -95,34 +113,47 @@ export class RegistryStore {
 
   /**
    * What changed after `position`, read from the journal: the apps its rows name (with their stored
-   * state now; an app without one was removed) and every problem. Null when the journal cannot tell:
-   * rows after `position` were pruned, or there are more than `limit` of them (a full load is cheaper).
-   * One repeatable-read transaction, so the state matches the position returned.
+   * state now; an app without one was removed) and every problem. One repeatable-read transaction,
+   * so the state matches the position returned; re-reading the state (not replaying the rows) makes
+   * applying it idempotent, and the whole range is applied at once, so order within it is moot.
+   * A `JournalGap` when the journal cannot tell (see there).
    */
-  async loadSince(position: number, limit = 10_000): Promise<StoredDelta | null> {
+  async loadSince(position: number, limit = 10_000): Promise<StoredDelta | { gap: JournalGap; detail: string }> {
     return this.knex.transaction(async (trx) => {
       await trx.raw('set transaction isolation level repeatable read');
-      const [lo] = await trx('registry_journal').min({ p: 'position' });
-      if (lo?.p !== null && lo?.p !== undefined && Number(lo.p) > position + 1) return null;
-      const rows: Array<{ position: unknown; op: string; app_id: string | null }> = await trx('registry_journal')
-        .select('position', 'op', 'app_id')
+      const [lo] = rowsOf(await trx.raw('select min(position) as p, max(position) as hi, extract(epoch from clock_timestamp()) as now from registry_journal'));
+      const [min, max] = [lo?.p, lo?.hi].map((v) => (v === null || v === undefined ? null : Number(v)));
+      if (max !== null && max < position) return { gap: 'regressed', detail: `journal head ${max} is behind position ${position}` };
+      if (max === null && position > 0) return { gap: 'regressed', detail: `journal is empty, position was ${position}` };
+      // A writer that rolled back leaves a gap in the sequence too; only a full reload is safe either way.
+      if (min !== null && min > position + 1) return { gap: 'retention', detail: `journal starts at ${min}, position is ${position}` };
+      const rows: Array<{ position: unknown; op: string; app_id: string | null; at: unknown }> = await trx('registry_journal')
+        .select('position', 'op', 'app_id', trx.raw('extract(epoch from at) as at'))
         .where('position', '>', position)
         .orderBy('position')
         .limit(limit + 1);
-      if (rows.length > limit) return null;
-      const apps = [...new Set(rows.filter((r) => r.app_id !== null && (r.op === 'upsert' || r.op === 'remove')).map((r) => r.app_id as string))];
+      if (rows.length > limit) return { gap: 'backlog', detail: `more than ${limit} journal rows after ${position}` };
+      const bad = rows.find((r) => !KNOWN_OPS.has(r.op) || ((r.op === 'upsert' || r.op === 'remove') && !r.app_id));
+      if (bad) return { gap: 'unapplicable', detail: `journal row ${String(bad.position)}: op ${JSON.stringify(bad.op)}, app ${JSON.stringify(bad.app_id)}` };
+      const apps = [...new Set(rows.filter((r) => r.op === 'upsert' || r.op === 'remove').map((r) => r.app_id as string))];
       return {
         position: rows.reduce((m, r) => Math.max(m, Number(r.position)), position),
         loaded: rows.some((r) => r.op === 'loaded'),
         apps,
         services: apps.length > 0 ? await servicesOf(trx, apps, true) : [],
         problems: await problemsOf(trx),
+        entries: rows.length,
+        ages: [...new Set(rows.map((r) => Number(r.at)))].map((at) => Math.max(0, Number(lo?.now) - at)),
       };
     });
   }
 
-  /** Apply one write set in one transaction; returns the last journal position written (or null if none). */
-  async write(w: WriteSet): Promise<number | null> {
+  /**
+   * Apply one write set in one transaction; returns the last journal position written (or null if none).
+   * `after`: the position the writer's view is at; journal rows between it and this write that the
+   * writer did not write itself (a previous leader's last ones) are reported by `takeForeign`.
+   */
+  async write(w: WriteSet, after?: number): Promise<number | null> {
     const last = await this.knex.transaction(async (trx) => {
       const stamp = this.fence ? await this.fence(trx) : undefined;
       // Rows are keyed by `serviceKey` (the app id for an app's main service; see model/service-key).
@@ -178,8 +209,20 @@ export class RegistryStore {
         journal.push({ op: 'problems', app_id: null, env: null, detail: { raised: w.raise.length, cleared: w.clear.length } });
       }
       let position: number | null = null;
+      let first: number | null = null;
       for (const part of chunks(journal)) {
-        for (const p of await insertJournal(trx, part, stamp || null)) position = Math.max(position ?? 0, p);
+        for (const p of await insertJournal(trx, part, stamp || null)) {
+          position = Math.max(position ?? 0, p);
+          first = Math.min(first ?? p, p);
+        }
+      }
+      if (after !== undefined && first !== null) {
+        const floor = Math.max(after, this.own ?? after);
+        // Contiguous is the rule; a gap is a rolled-back write's sequence values or another writer's rows.
+        if (first !== floor + 1) {
+          const [n] = rowsOf(await trx.raw('select count(*) as n from registry_journal where position > ? and position < ?', [floor, first]));
+          if (Number(n?.n) > 0) this.foreign = true;
+        }
       }
       if (w.clear.length > 0) {
         await trx.raw(
@@ -209,12 +252,20 @@ export class RegistryStore {
       }
       return position;
     });
+    if (last !== null) this.own = last;
     if (last !== null && ++this.writes % PRUNE_EVERY === 0) {
       await this.knex('registry_journal')
         .where('position', '<', last - JOURNAL_KEEP)
         .del();
     }
     return last;
+  }
+
+  /** Whether a write since the last call found another writer's journal rows below its own (and clears it). */
+  takeForeign(): boolean {
+    const f = this.foreign;
+    this.foreign = false;
+    return f;
   }
 
   /** The journal's latest position straight from the database. */
@@ -256,14 +307,24 @@ async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: Jour
  */
 async function servicesOf(q: Knex | Knex.Transaction, ids: string[] | null, siblings = false): Promise<StoredService[]> {
   const apps = ids && siblings ? [...new Set(ids.map(appIdOfKey))] : null;
-  const only = <T extends Knex.QueryBuilder>(b: T): T =>
+  const services = await (
     !ids
-      ? b
+      ? q('registry_services')
       : apps
-        ? (b.whereRaw(`app_id = any(?::text[]) or split_part(app_id, '#', 1) = any(?::text[])`, [ids, apps]) as T)
-        : (b.whereRaw('app_id = any(?::text[])', [ids]) as T);
-  const services = await only(q('registry_services').select('app_id', 'spec', 'first_seen'));
-  const endpoints = await only(q('registry_endpoints').select('app_id', 'task_id', 'address', 'port', 'host', 'task'));
+        ? // Every key's app is in `apps`: one condition, which the expression index (migration 007) serves.
+          q('registry_services').whereRaw(`split_part(app_id, '#', 1) = any(?::text[])`, [apps])
+        : q('registry_services').whereRaw('app_id = any(?::text[])', [ids])
+  ).select('app_id', 'spec', 'first_seen');
+  // Endpoints by the exact keys found: their primary key serves it.
+  const keys = services.map((r: { app_id: string }) => r.app_id);
+  const endpoints = await (ids ? q('registry_endpoints').whereRaw('app_id = any(?::text[])', [keys]) : q('registry_endpoints')).select(
+    'app_id',
+    'task_id',
+    'address',
+    'port',
+    'host',
+    'task',
+  );
   const byApp = new Map<string, Array<{ e: Endpoint; t: TaskRecord }>>();
   for (const r of endpoints) {
     const list = byApp.get(r.app_id) ?? [];

@@ -60,7 +60,8 @@ export function followJournal(registry: Pick<Registry, 'refresh' | 'position'>, 
     }
     const head = await opts.head();
     seen = { head, position: await registry.position() };
-    if (seen.position < head) await registry.refresh();
+    // Behind: catch up. Ahead: the journal went back (a restored database), which refresh() reloads.
+    if (seen.position !== head) await registry.refresh();
     // refresh() read the head again, so the view is at least as new as `head` read at `startedAt`.
     seen = { head, position: await registry.position() };
     currentAt = startedAt;

@@ -17,6 +17,7 @@ describeEachEngine('migrations', (get) => {
       '004_cluster',
       '005_journal_writer',
       '006_ipam_event_retention',
+      '007_registry_app_index',
     ]);
   });
 });
