@@ -16,7 +16,7 @@ import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type DynamicMode, type RenderedFile, type Templates } from './render';
+import { RenderMemo, renderServicesAsync, type DynamicMode, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
@@ -284,7 +284,7 @@ export class NginxSync {
       if (tls.key !== this.tlsResolved?.key) this.memo = new RenderMemo();
       this.tlsResolved = tls;
       const tlsInput = { httpsListen: this.opts.httpsListen ?? '443', plans: tls.plans };
-      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
+      const all = await renderServicesAsync(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
       this.memo.rotate();
       const reads = this.disk.reads;
       const disk = await this.disk.current();
@@ -303,6 +303,7 @@ export class NginxSync {
       const plan = planSync(rendered.files, disk, keep, this.disk);
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       const final = finalFiles(rendered.files, keep, disk);
+      await this.httpContext.prepare(final);
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();
       const httpConfChanged = httpConfBefore !== httpConf.content;
