@@ -298,11 +298,12 @@ export class RenderMemo {
   }
 
   /**
-   * This run from the last one when only HTTP services changed in place (same names, same port,
-   * HTTP before and after, so the same file path and no effect on another position): `step`
-   * renders the changed positions, the others are copied. Null when the whole list must be rendered.
+   * The positions to render when only HTTP services changed in place since the last run (same
+   * names, same port, HTTP before and after: the same file path, no effect on another position);
+   * the others keep what they made (`patchAt` each of them, then `assemble`). Null when the whole
+   * list must be rendered.
    */
-  patch(sorted: readonly Service[], step: (s: Service, i: number) => { outcome: Outcome; kind: number }): RenderResult | null {
+  changes(sorted: readonly Service[]): number[] | null {
     const prev = this.previous;
     if (!prev || !prev.distinct || prev.services.length !== sorted.length) return null;
     const changed: number[] = [];
@@ -315,19 +316,28 @@ export class RenderMemo {
     }
     this.current = prev;
     this.patched = true;
-    for (const i of changed) {
-      const old = prev.entries[i];
-      if (old) this.released.push(old);
-      const { outcome, kind } = step(sorted[i], i);
-      prev.services[i] = sorted[i];
-      prev.kinds[i] = kind;
-      prev.outcomes[i] = outcome;
-    }
+    return changed;
+  }
+
+  /** Renders position `i` again (see `changes`). */
+  patchAt(i: number, s: Service, step: (s: Service, i: number) => { outcome: Outcome; kind: number }): void {
+    const cur = this.current;
+    const old = cur.entries[i];
+    if (old) this.released.push(old);
+    const { outcome, kind } = step(s, i);
+    cur.services[i] = s;
+    cur.kinds[i] = kind;
+    cur.outcomes[i] = outcome;
+  }
+
+  /** The result of a patched run: every position's outcome, in render order. */
+  assemble(): RenderResult {
+    const { kinds, outcomes } = this.current;
     const result: RenderResult = { files: [], rejected: [] };
-    for (let i = 0; i < sorted.length; i++) {
-      const k = prev.kinds[i];
-      if (k === FILE) result.files.push(prev.outcomes[i] as RenderedFile);
-      else if (k === REJECTED) result.rejected.push(prev.outcomes[i] as RenderRejection);
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[i];
+      if (k === FILE) result.files.push(outcomes[i] as RenderedFile);
+      else if (k === REJECTED) result.rejected.push(outcomes[i] as RenderRejection);
     }
     return result;
   }
@@ -390,8 +400,11 @@ export function renderServices(
 ): RenderResult {
   const r = renderer(templates, httpListen, memo, dynamic, tls);
   const sorted = memo ? memo.sorted(services) : inOrder(services);
-  const patched = memo?.patch(sorted, r.step);
-  if (patched) return patched;
+  const changed = memo?.changes(sorted);
+  if (memo && changed) {
+    for (const i of changed) memo.patchAt(i, sorted[i], r.step);
+    return memo.assemble();
+  }
   for (let i = 0; i < sorted.length; i++) r.step(sorted[i], i);
   return r.result;
 }
@@ -411,14 +424,22 @@ export async function renderServicesAsync(
   const r = renderer(templates, httpListen, memo, dynamic, tls);
   let slice = performance.now();
   const sorted = memo ? memo.sorted(services) : inOrder(services);
-  const patched = memo?.patch(sorted, r.step);
-  if (patched) return patched;
+  const changed = memo?.changes(sorted);
+  const pause = async () => {
+    if (performance.now() - slice <= SLICE_MS) return;
+    await yieldToLoop();
+    slice = performance.now();
+  };
+  if (memo && changed) {
+    for (const i of changed) {
+      memo.patchAt(i, sorted[i], r.step);
+      await pause();
+    }
+    return memo.assemble();
+  }
   for (let i = 0; i < sorted.length; i++) {
     r.step(sorted[i], i);
-    if ((i & 15) === 15 && performance.now() - slice > SLICE_MS) {
-      await yieldToLoop();
-      slice = performance.now();
-    }
+    if ((i & 15) === 15) await pause();
   }
   return r.result;
 }
