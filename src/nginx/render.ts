@@ -267,10 +267,12 @@ export class RenderMemo {
    */
   sorted(services: readonly Service[]): Service[] {
     const last = this.order;
-    if (!last || last.input.length !== services.length || !sameNames(last.input, services)) {
-      this.order = { input: services, perm: sortOrder(services) };
+    // A copy of the list: the caller's array may change after the call (the registry's does not, a test's may).
+    const input = services.slice();
+    if (!last || last.input.length !== input.length || !sameNames(last.input, input)) {
+      this.order = { input, perm: sortOrder(input) };
       this.previous = null; // positions no longer correspond
-    } else this.order = { input: services, perm: last.perm };
+    } else this.order = { input, perm: last.perm };
     const sorted = Array.from(this.order.perm, (i) => services[i]);
     this.current = positions(sorted.length);
     return sorted;

@@ -60,6 +60,15 @@ describe('render memo: a run renders what changed and gives the same result as a
     same(third, first);
   });
 
+  it('a list the caller changes after a run (a service pushed onto the same array) is rendered as it is now', () => {
+    const memo = new RenderMemo();
+    const list = [web(1)];
+    renderServices(list, templates, '80', memo);
+    memo.rotate();
+    list.push(web(2));
+    expect(renderServices([...list], templates, '80', memo).files.map((f) => f.appId)).toEqual(['/app-1', '/app-2']);
+  });
+
   it('a service that turns invalid in place is rejected, and rendered again once it is valid', () => {
     const memo = new RenderMemo();
     const list = [web(1), web(2), web(3)];
