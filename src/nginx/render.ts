@@ -216,7 +216,7 @@ const positions = (n: number): Positions => ({
  *
  * It also keeps what the last run made at each render position: when the registry hands out the
  * same names in the same places (a change replaces a service in place) and only HTTP services
- * changed, a run renders the changed positions and copies the rest (`patch`), touching neither
+ * changed, a run renders the changed positions and copies the rest (`changes`, `patchAt`, `assemble`), touching neither
  * the memo entries nor the files of the others; at 10,000 services that is the difference
  * between a few milliseconds and tens of them.
  */
@@ -273,7 +273,7 @@ export class RenderMemo {
       this.order = { input, perm: sortOrder(input) };
       this.previous = null; // positions no longer correspond
     } else this.order = { input, perm: last.perm };
-    const sorted = Array.from(this.order.perm, (i) => services[i]);
+    const sorted = Array.from(this.order.perm, (i) => input[i]);
     this.current = positions(sorted.length);
     return sorted;
   }
