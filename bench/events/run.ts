@@ -5,7 +5,9 @@
  *  2. 200 status events/s: event leaving the simulator → DNS answer, p50/p99; Marathon requests
  *     and CPU during that window;
  *  3. Nginx reloads during a burst of 1,000 changes (a counting script as the reload command);
- *  4. the same event load against the peers' strategy (full /v2/apps fetch per event, coalesced).
+ *  4. the same event load against the peers' strategy (full /v2/apps fetch per event, coalesced);
+ * and the event loop delay (berth_event_loop_delay_seconds) through 1 and 2, and what one Nginx sync
+ * run costs with nothing or 1 % changed (bench/nginx/sync-cost.ts).
  *
  *   node --import tsx bench/events/run.ts [--quick]
  */
@@ -20,6 +22,7 @@ import { scratchPg } from '../lib/pg';
 import { metricsText, metricSum } from '../lib/prom';
 import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
 import { cpuMs, percentile, rssMb } from '../lib/stats';
+import { measureSyncCost } from '../nginx/sync-cost';
 import { getJson, MAX_WAIT_MS, measureEventLatency, measureReloadBurst, reloadCounter, srvName, until, type LatencyResult } from './phases';
 
 const B = 'events';
@@ -115,6 +118,7 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     );
     const snapMs = Math.max(done.registry, done.dns, done.nginx) - firstFetchAt;
     const mem = rssMb(berth.pid);
+    const atSnapshot = await metricsText(berth.url); // event loop delay from start through the snapshot
     figures.push(fig(B, `full snapshot ${scale} → registry, DNS, files`, snapMs, 'ms', { op: '<=', limit: 5000, text: '≤ 5000 ms' }));
     figures.push(fig(B, '… of which: registry complete', done.registry - firstFetchAt, 'ms'));
     figures.push(fig(B, '… DNS answering the last app', done.dns - firstFetchAt, 'ms'));
@@ -123,6 +127,7 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
       fig(B, 'berth process start → snapshot complete (incl. tsx load, migrations)', Math.max(done.registry, done.dns, done.nginx) - spawnedAt, 'ms'),
     );
     figures.push(fig(B, 'berth peak RSS through the snapshot', mem.peak, 'MB', { op: '<=', limit: 400 }));
+    figures.push(fig(B, 'event loop delay, max from start through the snapshot', loopDelayMs(atSnapshot, 'max'), 'ms'));
     log(`snapshot in ${snapMs.toFixed(0)} ms, peak RSS ${mem.peak.toFixed(0)} MB`);
 
     // Let the first Nginx reload and any settle work finish before measuring steady state.
@@ -139,6 +144,9 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     const builds = delta('berth_dns_index_build_duration_seconds_count');
     const writes = delta('berth_registry_writes_total');
     figures.push(fig(B, `status event → DNS answer, p50 (${lat.events} events at ${RATE}/s)`, percentile(lat.latencies, 50), 'ms'));
+    // The gauge covers the time since the previous scrape: m0 was taken as the pump started.
+    figures.push(fig(B, 'event loop delay during the events, p99', loopDelayMs(m1, 'p99'), 'ms', { op: '<=', limit: 20 }));
+    figures.push(fig(B, 'event loop delay during the events, max', loopDelayMs(m1, 'max'), 'ms', { op: '<=', limit: 100 }));
     figures.push(
       fig(
         B,
@@ -185,7 +193,7 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     figures.push(
       fig(
         B,
-        'Nginx sync runs in that window (render of every service each)',
+        'Nginx sync runs in that window (changed services rendered)',
         syncs,
         'runs',
         undefined,
@@ -198,6 +206,16 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     figures.push(fig(B, 'berth RSS in steady state', rssMb(berth.pid).rss, 'MB', { op: '<=', limit: 400 }));
     log(`steady window ends (monotonic ${process.hrtime.bigint() / 1000n} µs)`);
     log(`p50 ${percentile(lat.latencies, 50).toFixed(1)} ms, p99 ${percentile(lat.latencies, 99).toFixed(1)} ms, ${lat.fullFetches} full fetches`);
+
+    // What one Nginx run costs when nothing changed, in the process under test (the events have settled into the last run).
+    await postJson(`${berth.url}/v1/sync/nginx`);
+    await metricsText(berth.url);
+    const { run: same } = await postJson<{ run: { status: string; startedAt: string; finishedAt: string } }>(`${berth.url}/v1/sync/nginx`);
+    const idle = await metricsText(berth.url);
+    figures.push(
+      fig(B, `Nginx sync run with nothing changed (${scale})`, Date.parse(same.finishedAt) - Date.parse(same.startedAt), 'ms', undefined, same.status),
+    );
+    figures.push(fig(B, '… event loop delay around it, max', loopDelayMs(idle, 'max'), 'ms'));
 
     // 3. Nginx reloads during a burst of 1,000 changes.
     log('burst of 1,000 changes');
@@ -213,6 +231,22 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     extra.burst = burst;
     figures.push(fig(B, 'berth peak RSS over the whole run', rssMb(berth.pid).peak, 'MB', { op: '<=', limit: 400 }));
     await berth.stop();
+
+    // One sync run's own cost (in this process, no test or reload command): first, unchanged, 1 % changed.
+    log('nginx sync run cost (in process)');
+    const costs = await measureSyncCost(apps);
+    for (const c of costs.filter((x) => !x.what.includes('again')))
+      figures.push(
+        fig(
+          B,
+          `Nginx sync run (in process): ${c.what}`,
+          c.cpuMs,
+          'ms CPU',
+          undefined,
+          `${c.ms.toFixed(0)} ms wall, event loop held ≤ ${c.maxDelayMs.toFixed(1)} ms`,
+        ),
+      );
+    extra.syncCost = costs;
 
     // 4. Baseline: the peers' full fetch per event, same load, berth stopped.
     log(`baseline (full /v2/apps fetch per event): ${events} events at ${RATE}/s`);
@@ -240,6 +274,18 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function postJson<T>(url: string): Promise<T> {
+  const r = await fetch(url, { method: 'POST' });
+  if (!r.ok) throw new Error(`POST ${url}: ${r.status} ${await r.text()}`);
+  return (await r.json()) as T;
+}
+
+/** `berth_event_loop_delay_seconds{stat}` of a scrape, in ms (it covers the time since the previous scrape). */
+function loopDelayMs(text: string, stat: 'p50' | 'p99' | 'max'): number {
+  const m = new RegExp(`^berth_event_loop_delay_seconds\\{stat="${stat}"\\} ([0-9.eE+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) * 1000 : NaN;
 }
 
 function summarise(l: LatencyResult): Record<string, number> {

@@ -46,7 +46,8 @@ export class Exclusions {
    * as they are: offenders whose retry is not due yet, plus services that could not be rendered.
    */
   keepPaths(files: readonly RenderedFile[], rejected: readonly RenderRejection[], now: number): Set<string> {
-    const byPath = new Map(files.map((f) => [f.path, f]));
+    // Nothing quarantined (the usual case): no index of every file.
+    const byPath = this.byPath.size > 0 ? new Map(files.map((f) => [f.path, f])) : new Map<string, RenderedFile>();
     const keep = new Set<string>();
     for (const [path, e] of this.byPath) {
       const current = byPath.get(path);

@@ -1,4 +1,4 @@
-import { serverNamesHashSizes } from './names-hash';
+import { serverNamesHashSizes, type HashSizes } from './names-hash';
 
 /** The file berth writes into `BERTH_NGINX_DIR`, to be included in `http {}` before the service files. */
 export const HTTP_CONF_PATH = 'http.conf';
@@ -22,11 +22,14 @@ const indent = (text: string, by: string) =>
 /**
  * berth's http-context file: server name hash sizes for the names it renders, the WebSocket
  * `$connection_upgrade` map the service template uses, and the admin server that answers the
- * generation id (omitted when `adminListen` is empty). Pure; `generation` must be `[0-9a-z]`.
+ * generation id (omitted when `adminListen` is empty). Pure; `generation` must be `[0-9a-z]`. The hash sizes
+ * come from the names, or are given (computed by the caller, see NameCensus).
  */
-export function renderHttpConf(input: { serverNames: readonly string[]; generation: string; adminListen: string; extras?: HttpConfExtras }): string {
+export function renderHttpConf(
+  input: { generation: string; adminListen: string; extras?: HttpConfExtras } & ({ serverNames: readonly string[] } | { sizes: HashSizes }),
+): string {
   if (!/^[0-9a-z]*$/.test(input.generation)) throw new Error(`invalid generation id ${JSON.stringify(input.generation)}`);
-  const { bucketSize, maxSize } = serverNamesHashSizes(input.serverNames);
+  const { bucketSize, maxSize } = 'sizes' in input ? input.sizes : serverNamesHashSizes(input.serverNames);
   const out = [
     '# berth: http context; generated, do not edit. Include it in http {} before the service files.',
     `# generation ${input.generation}`,

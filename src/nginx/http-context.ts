@@ -4,7 +4,8 @@ import type { Service } from '../model/types';
 import { GenerationHasher } from './generation';
 import { HTTP_CONF_PATH, renderHttpConf, type HttpConfExtras } from './http-conf';
 import type { FileBytes } from './plan';
-import type { RenderedFile } from './render';
+import { SLICE_MS, yieldToLoop, type RenderedFile } from './render';
+import { NameCensus } from './name-census';
 
 /** One file as Nginx will see it after a sync. */
 export interface FinalFile {
@@ -14,7 +15,6 @@ export interface FinalFile {
   kept?: boolean;
 }
 
-const MAX_NAME = 253;
 const SERVER_NAME = /^\s*server_name\s+([^;]*);/gm;
 
 /**
@@ -40,6 +40,7 @@ export function finalFiles(files: readonly RenderedFile[], keep: ReadonlySet<str
 export class HttpContext {
   private onDisk: { text: string | null } | null = null;
   private readonly hasher = new GenerationHasher();
+  private readonly census = new NameCensus();
 
   constructor(
     private readonly dir: string,
@@ -52,19 +53,19 @@ export class HttpContext {
     // The names of every http service, whether or not its file ships this run: cheaper than
     // matching services to files, and only the longest name and the count matter, in powers of
     // two, so a service held back rarely changes http.conf.
-    const names: string[] = [];
-    // Only lengths and the count matter, so a length check stands in for full validation (which
-    // costs more than the rest of this together); renderServices validates what reaches Nginx.
-    for (const s of services)
-      if (s.proxy === 'http' && Array.isArray(s.domains)) for (const d of s.domains) if (typeof d === 'string' && d.length <= MAX_NAME) names.push(d);
+    const extra: string[] = [];
     // A kept file may still carry the names of an older definition.
     for (const f of final)
       if (f.kept && f.path.includes('/http/'))
-        for (const m of f.bytes.toString().matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) names.push(n);
-    const serverNames = names;
-    const base = { serverNames, adminListen: this.adminListen, extras: this.extras };
+        for (const m of f.bytes.toString().matchAll(SERVER_NAME)) for (const n of m[1].split(/\s+/)) if (n) extra.push(n);
+    const base = { sizes: this.census.sizes(services, extra), adminListen: this.adminListen, extras: this.extras };
     const generation = this.hasher.compute(final, renderHttpConf({ ...base, generation: '' }));
     return { content: renderHttpConf({ ...base, generation }), generation };
+  }
+
+  /** Does the expensive part of `desired` for these files ahead, without holding the event loop (see GenerationHasher.prepare). */
+  prepare(final: readonly FinalFile[]): Promise<void> {
+    return this.hasher.prepare(final, yieldToLoop, SLICE_MS);
   }
 
   /** http.conf on disk (null: absent); read once, then what berth wrote. */

@@ -32,13 +32,13 @@ export function hashElementSize(name: string): number {
 
 const elementSize = (length: number) => POINTER + align(length + 2, POINTER);
 
-// The sync renders http.conf twice per run from the same list (without and with the generation id).
-const lastSizes = new WeakMap<object, { bucketSize: number; maxSize: number }>();
+export interface HashSizes {
+  bucketSize: number;
+  maxSize: number;
+}
 
 /** `server_names_hash_bucket_size` and `server_names_hash_max_size` that fit `names` (duplicates and case do not count). */
-export function serverNamesHashSizes(names: Iterable<string>): { bucketSize: number; maxSize: number } {
-  const known = lastSizes.get(names);
-  if (known) return known;
+export function serverNamesHashSizes(names: Iterable<string>): HashSizes {
   let longest = 0;
   const unique = new Set<string>();
   // Names are lowercase already (validated domains); a name repeated in another case would only
@@ -47,10 +47,13 @@ export function serverNamesHashSizes(names: Iterable<string>): { bucketSize: num
     unique.add(n);
     if (n.length > longest) longest = n.length;
   }
+  return hashSizesFor(longest, unique.size);
+}
+
+/** The sizes for `unique` distinct names, the longest `longest` characters long. */
+export function hashSizesFor(longest: number, unique: number): HashSizes {
   const bucketSize = Math.min(MAX_BUCKET, pow2AtLeast(Math.max(MIN_BUCKET, NAMES_PER_BUCKET * elementSize(longest) + POINTER)));
   // +1: the catch-all `server_name _` of the example configuration shares the listen address.
-  const maxSize = pow2AtLeast(Math.max(MIN_MAX_SIZE, SLOTS_PER_NAME * (unique.size + 1)));
-  const sizes = { bucketSize, maxSize };
-  lastSizes.set(names, sizes);
-  return sizes;
+  const maxSize = pow2AtLeast(Math.max(MIN_MAX_SIZE, SLOTS_PER_NAME * (unique + 1)));
+  return { bucketSize, maxSize };
 }

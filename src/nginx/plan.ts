@@ -57,14 +57,15 @@ const sameContent = (before: FileBytes, content: string): boolean => (typeof bef
  */
 export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<string, FileBytes>, keep: ReadonlySet<string>, known?: DiskKnowledge): SyncPlan {
   const changes: FileChange[] = [];
-  const wanted = new Set<string>();
+  // Disk files the rendering has too; when that is all of them nothing is removed, and no set of every path is built.
+  let matched = 0;
   const servers = (path: string, bytes: FileBytes) => known?.servers(path, bytes) ?? serversInHeader(bytes);
   let serversBefore = 0;
   for (const [path, bytes] of disk) serversBefore += servers(path, bytes);
   for (const f of desired) {
-    wanted.add(f.path);
-    if (keep.has(f.path)) continue;
     const before = disk.get(f.path) ?? null;
+    if (before) matched++;
+    if (keep.has(f.path)) continue;
     const text = known?.text(f.path);
     if (before && (text !== undefined ? text === f.content : sameContent(before, f.content))) continue;
     const sb = before ? servers(f.path, before) : 0;
@@ -79,8 +80,9 @@ export function planSync(desired: readonly RenderedFile[], disk: ReadonlyMap<str
       definitionKey: f.definitionKey,
     });
   }
-  for (const [path, before] of disk) {
-    if (wanted.has(path) || keep.has(path)) continue;
+  const wanted = matched < disk.size ? new Set(desired.map((f) => f.path)) : null;
+  for (const [path, before] of wanted ? disk : []) {
+    if (wanted!.has(path) || keep.has(path)) continue;
     const sb = servers(path, before);
     changes.push({ path, ...describeRemoved(path, before), content: null, before, serversBefore: sb, serversAfter: 0, definitionKey: null });
   }

@@ -16,7 +16,7 @@ import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServices, type DynamicMode, type RenderedFile, type Templates } from './render';
+import { RenderMemo, renderServicesAsync, yieldToLoop, type DynamicMode, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
@@ -284,7 +284,7 @@ export class NginxSync {
       if (tls.key !== this.tlsResolved?.key) this.memo = new RenderMemo();
       this.tlsResolved = tls;
       const tlsInput = { httpsListen: this.opts.httpsListen ?? '443', plans: tls.plans };
-      const all = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
+      const all = await renderServicesAsync(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
       this.memo.rotate();
       const reads = this.disk.reads;
       const disk = await this.disk.current();
@@ -297,12 +297,17 @@ export class NginxSync {
         }
         await this.staging.mirror();
       }
+      // Each step below walks every file once: the event loop runs between them (DNS, events).
+      await yieldToLoop();
       const checked = await this.ports.check(all.files, snapshot.services, disk);
       const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
       const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
       const plan = planSync(rendered.files, disk, keep, this.disk);
+      await yieldToLoop();
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       const final = finalFiles(rendered.files, keep, disk);
+      await this.httpContext.prepare(final);
+      await yieldToLoop();
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();
       const httpConfChanged = httpConfBefore !== httpConf.content;

@@ -35,7 +35,13 @@ describe('/metrics hygiene', () => {
       expect([...problems, ...lintFamilies(families)]).toEqual([]);
       // Sanity: the scrape is the real one (all concerns), with the renamed process gauges.
       expect(families.size).toBeGreaterThan(60);
-      for (const name of ['berth_http_errors_total', 'berth_ipam_errors_total', 'berth_dns_queries_total', 'berth_process_nodejs_handles_active']) {
+      for (const name of [
+        'berth_http_errors_total',
+        'berth_ipam_errors_total',
+        'berth_dns_queries_total',
+        'berth_process_nodejs_handles_active',
+        'berth_event_loop_delay_seconds',
+      ]) {
         expect([name, families.has(name)]).toEqual([name, true]);
       }
       expect(families.has('berth_process_nodejs_active_handles_total')).toBe(false);

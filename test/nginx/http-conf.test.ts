@@ -4,6 +4,8 @@ import path from 'node:path';
 import { GenerationHasher } from '../../src/nginx/generation';
 import { renderHttpConf } from '../../src/nginx/http-conf';
 import { finalFiles, HttpContext } from '../../src/nginx/http-context';
+import type { Service } from '../../src/model/types';
+import { NameCensus } from '../../src/nginx/name-census';
 import { hashElementSize, serverNamesHashSizes } from '../../src/nginx/names-hash';
 import { listenPorts, portInUse, TcpPortCheck } from '../../src/nginx/port-check';
 import { compileTemplates, renderServices } from '../../src/nginx/render';
@@ -77,6 +79,44 @@ describe('generation id', () => {
     expect(same.compute(files('web'), 'ctx2')).not.toBe(a);
     expect(same.compute([{ path: 'qa/http/web.conf', bytes: 'web' }, files('web')[1]], 'ctx')).not.toBe(a);
     expect(a).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('does not depend on the order of the files nor on what one hasher computed before', async () => {
+    const list = (n: number, tag: string) => Array.from({ length: n }, (_, k) => ({ path: `default/http/app-${k}.conf`, bytes: `${tag}-${k}` }));
+    const fresh = (files: Array<{ path: string; bytes: string }>) => new GenerationHasher().compute(files, 'ctx');
+    const kept = new GenerationHasher();
+    for (const files of [list(50, 'a'), list(40, 'a'), [...list(40, 'a').slice(0, 20), ...list(60, 'b').slice(20)], list(50, 'a')]) {
+      expect(kept.compute(files, 'ctx')).toBe(fresh(files));
+      expect(fresh([...files].reverse())).toBe(fresh(files));
+    }
+    // Hashing ahead in slices (the first run) gives the same id.
+    const ahead = new GenerationHasher();
+    await ahead.prepare(list(50, 'c'), () => new Promise((r) => setImmediate(r)), 0);
+    expect(ahead.compute(list(50, 'c'), 'ctx')).toBe(fresh(list(50, 'c')));
+    // A path listed twice counts once.
+    expect(fresh([...list(3, 'a'), list(3, 'a')[0]])).toBe(fresh(list(3, 'a')));
+  });
+});
+
+describe('server name census', () => {
+  it('sizes the hash as a count of every name would, run after run', () => {
+    const census = new NameCensus();
+    const svc = (appId: string, domains: string[]) => aService({ appId, domains });
+    const a = svc('/a', ['a.berth.test', 'shared.berth.test']);
+    const b = svc('/b', ['shared.berth.test', `${'b'.repeat(100)}.berth.test`]);
+    const many = Array.from({ length: 300 }, (_, k) => svc(`/m${k}`, [`m${k}.berth.test`, `m${k}.berth.test`]));
+    const runs: Array<{ services: Service[]; extra: string[] }> = [
+      { services: [a], extra: [] },
+      { services: [a, b], extra: [] },
+      { services: [a, ...many], extra: ['kept.berth.test', 'a.berth.test'] },
+      { services: [b, { ...a }], extra: [] },
+      { services: [{ ...b, proxy: 'tcp' as const }, a], extra: [] },
+      { services: [], extra: [] },
+    ];
+    for (const { services, extra } of runs) {
+      const names = [...services.filter((s) => s.proxy === 'http').flatMap((s) => s.domains), ...extra];
+      expect(census.sizes(services, extra)).toEqual(serverNamesHashSizes(names));
+    }
   });
 });
 

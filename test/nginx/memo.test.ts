@@ -35,6 +35,83 @@ describe('render memo across runs', () => {
   });
 });
 
+describe('render memo: a run renders what changed and gives the same result as a full render', () => {
+  const web = (k: number, port = 8080) => aService({ appId: `/app-${k}` }, withEndpoints(anEndpoint(`10.0.0.${k}`, port)));
+  const tcp = (appId: string, listen: number) => aService({ appId, proxy: 'tcp', listen, domains: [`${appId.slice(1)}.berth.test`] });
+  const same = (a: ReturnType<typeof renderServices>, b: ReturnType<typeof renderServices>) => {
+    expect(a.files.map((f) => [f.path, f.content])).toEqual(b.files.map((f) => [f.path, f.content]));
+    expect(a.rejected).toEqual(b.rejected);
+  };
+
+  it('an endpoint change in place: the changed file is new, every other is the very same object', () => {
+    const memo = new RenderMemo();
+    const list = Array.from({ length: 20 }, (_, k) => web(k));
+    const first = renderServices(list, templates, '80', memo);
+    memo.rotate();
+    const next = [...list];
+    next[7] = web(7, 9090);
+    const second = renderServices(next, templates, '80', memo);
+    memo.rotate();
+    same(second, renderServices(next, templates, '80'));
+    expect(second.files.filter((f, i) => f !== first.files[i]).map((f) => f.appId)).toEqual(['/app-7']);
+    expect(second.files.find((f) => f.appId === '/app-7')!.content).toContain('10.0.0.7:9090');
+    // Back to what it was (an entry dropped after the last run is rendered again, with the same text).
+    const third = renderServices(list, templates, '80', memo);
+    same(third, first);
+  });
+
+  it('a list the caller changes after a run (a service pushed onto the same array) is rendered as it is now', () => {
+    const memo = new RenderMemo();
+    const list = [web(1)];
+    renderServices(list, templates, '80', memo);
+    memo.rotate();
+    list.push(web(2));
+    expect(renderServices([...list], templates, '80', memo).files.map((f) => f.appId)).toEqual(['/app-1', '/app-2']);
+  });
+
+  it('a service that turns invalid in place is rejected, and rendered again once it is valid', () => {
+    const memo = new RenderMemo();
+    const list = [web(1), web(2), web(3)];
+    renderServices(list, templates, '80', memo);
+    memo.rotate();
+    const broken = [list[0], { ...list[1], domains: ['bad domain;'] }, list[2]];
+    const r = renderServices(broken, templates, '80', memo);
+    memo.rotate();
+    same(r, renderServices(broken, templates, '80'));
+    expect(r.rejected.map((x) => [x.appId, x.code])).toEqual([['/app-2', 'NGINX_INVALID_SERVICE']]);
+    same(renderServices(list, templates, '80', memo), renderServices(list, templates, '80'));
+  });
+
+  it('a TCP service moving onto a taken port, services added and removed: the result a full render gives', () => {
+    const memo = new RenderMemo();
+    const runs = [
+      [tcp('/db', 5432), tcp('/mq', 5672), web(1)],
+      [tcp('/db', 5432), tcp('/mq', 5432), web(1)],
+      [tcp('/db', 5433), tcp('/mq', 5432), web(1), web(2)],
+      [tcp('/mq', 5432), web(2)],
+      [tcp('/mq', 5432), { ...web(2), proxy: 'tcp' as const, listen: 5432 }],
+    ];
+    for (const list of runs) {
+      same(renderServices(list, templates, '80', memo), renderServices(list, templates, '80'));
+      memo.rotate();
+    }
+  });
+
+  it('two services naming the same file: the first keeps it whatever changes', () => {
+    const memo = new RenderMemo();
+    const a = web(1);
+    const twin = { ...web(1, 9999) };
+    for (const list of [
+      [a, twin],
+      [{ ...a, domains: ['bad domain;'] }, twin],
+      [a, { ...twin, endpoints: [] }],
+    ]) {
+      same(renderServices(list, templates, '80', memo), renderServices(list, templates, '80'));
+      memo.rotate();
+    }
+  });
+});
+
 describe('planSync with what berth wrote', () => {
   it('compares by the text berth wrote, and falls back to the bytes when it does not know', () => {
     const files = renderServices([aService({ appId: '/a' })], templates, '80').files;
