@@ -20,6 +20,8 @@ export const LABEL_SUFFIXES = [
   'allow',
   'tls',
   'tls.hsts',
+  'path',
+  'path.strip',
 ] as const;
 
 export type LabelSuffix = (typeof LABEL_SUFFIXES)[number];
