@@ -70,3 +70,14 @@ export function serviceUpstreamName(s: { env: string; appId: string; port?: stri
 export function servicePath(s: { env: string; appId: string; port?: string | null }, proxy: 'http' | 'tcp'): string {
   return `${s.env}/${proxy === 'tcp' ? 'stream' : 'http'}/${appPart(s.appId, s.port)}.conf`;
 }
+
+/**
+ * Path of a shared domain's file (docs/nginx.md "Path prefixes"): `<env>/http/_6<domain>.conf`.
+ * `_6` never occurs in an app's encoding (its escapes are `_0`..`_5`), so the name cannot be an
+ * app's; a name too long for a file keeps a readable prefix and ends in `_3` + a hash, as app names do.
+ */
+export function domainGroupPath(env: string, domain: string): string {
+  const plain = `_6${encode(domain)}`;
+  const name = plain.length <= ENCODED_MAX ? plain : `${plain.slice(0, HASHED_PREFIX)}_3${createHash('sha256').update(domain).digest('hex').slice(0, 32)}`;
+  return `${env}/http/${name}.conf`;
+}

@@ -6,6 +6,7 @@ import { serviceKey } from '../model/service-key';
 import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 import { tlsPlanKey, type TlsPlan, type TlsServer } from './tls-catalog';
+import { groupKey, matchesOf, renderGroup, sharedDomainKeys, type Route } from './shared-domains';
 
 /** HTTPS for services with `berth.tls` (the sync resolves certificates first, tls-catalog.ts). */
 export interface TlsRenderInput {
@@ -68,6 +69,13 @@ export interface TemplateContext {
   httpsPortSuffix: string;
   /** `berth.tls.hsts` max-age, or null. */
   hsts: number | null;
+  /**
+   * True when the template renders only this service's locations for a domain shared by path
+   * (docs/nginx.md "Path prefixes"): `routes`, each with its limits, no upstream and no server.
+   */
+  routesOnly: boolean;
+  /** The locations on a shared domain (with `routesOnly`); empty otherwise. */
+  routes: Route[];
 }
 
 /** A rendered file, addressed relative to the Nginx dir. */
@@ -123,17 +131,37 @@ export function target(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean, tls?: TlsRenderInput): TemplateContext {
+/**
+ * `shared`: the service's domains that are shared by path: they leave its own servers (the
+ * domain's file serves them), so a service whose every domain is shared renders its upstream only.
+ */
+function contextFor(
+  s: Service,
+  listen: { http: string; host: string | null },
+  dynamic: boolean,
+  tls?: TlsRenderInput,
+  shared: ReadonlySet<string> = NONE,
+  routes?: Route[],
+): TemplateContext {
   const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
   // Dynamic HTTP files must not depend on endpoints: the template sees none.
   const servers = (dynamic ? [] : s.endpoints).map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
+  const domains = shared.size === 0 ? [...s.domains] : s.domains.filter((d) => !shared.has(d));
+  const tlsPart = tlsContext(s, tls);
+  if (shared.size > 0) {
+    tlsPart.tlsServers = tlsPart.tlsServers.flatMap((t) => {
+      const names = t.serverNames.split(' ').filter((n) => !shared.has(n));
+      return names.length > 0 ? [{ ...t, serverNames: names.join(' ') }] : [];
+    });
+    tlsPart.hasTls = tlsPart.tlsServers.length > 0;
+  }
   return {
     env: s.env,
     appId: s.appId,
     upstream: serviceUpstreamName(s),
-    domains: [...s.domains],
-    serverNames: s.domains.join(' '),
-    primaryDomain: s.domains[0],
+    domains,
+    serverNames: domains.join(' '),
+    primaryDomain: domains[0] ?? s.domains[0],
     listen: proxy === 'tcp' ? (listen.host ? `${listen.host}:${s.listen}` : String(s.listen)) : listen.http,
     servers,
     hasServers: servers.length > 0,
@@ -145,20 +173,23 @@ function contextFor(s: Service, listen: { http: string; host: string | null }, d
     readTimeout: s.options?.readTimeout ?? PROXY_OPTION_LIMITS.readTimeout.default,
     bodyMax: s.options?.bodyMax ?? null,
     allow: s.options?.allow ? [...s.options.allow] : [],
-    ...tlsContext(s, tls),
+    ...tlsPart,
+    routesOnly: routes !== undefined,
+    routes: routes ?? [],
   };
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 function tlsContext(s: Service, tls: TlsRenderInput | undefined): Pick<TemplateContext, 'tlsServers' | 'hasTls' | 'redirect' | 'httpsPortSuffix' | 'hsts'> {
   const plan = tls && s.tls !== undefined && s.proxy === 'http' ? tls.plans.get(tlsPlanKey(s)) : undefined;
   if (!tls || !plan || plan.servers.length === 0) return { tlsServers: [], hasTls: false, redirect: false, httpsPortSuffix: '', hsts: null };
   const listen = tls.httpsListen.trim();
-  const port = parseListen(listen).port;
   return {
     tlsServers: plan.servers.map((x) => ({ ...x, listen })),
     hasTls: true,
     redirect: plan.redirect,
-    httpsPortSuffix: port === 443 ? '' : `:${port}`,
+    httpsPortSuffix: httpsPortSuffix(listen),
     hsts: plan.hsts,
   };
 }
@@ -245,21 +276,33 @@ export function renderServices(
   const paths = new Set<string>();
   const tcpPorts = new Map<string, string>();
   const sorted = [...services].sort(byEnvThenId);
+  const sharedKeys = sharedDomainKeys(sorted, (s) => serviceErrors(s).length === 0);
+  const sharedOf = (s: Service): ReadonlySet<string> =>
+    sharedKeys.size === 0 || s.proxy !== 'http' || !Array.isArray(s.domains) ? NONE : new Set(s.domains.filter((d) => sharedKeys.has(groupKey(s.env, d))));
+  const accepted: Service[] = [];
   for (const s of sorted) {
     if (s.proxy === 'none') continue;
     const dyn = lua && s.proxy === 'http';
+    const shared = sharedOf(s);
     const render = (): MemoEntry => {
       const errs = serviceErrors(s);
       if (errs.length > 0) return { errs };
       try {
         const template = s.proxy === 'tcp' ? templates.stream : dyn ? templates.httpLua! : templates.http;
-        return { errs, body: template(contextFor(s, listen, dyn, tls)) };
+        return { errs, body: template(contextFor(s, listen, dyn, tls, shared)) };
       } catch (err) {
         return { errs, error: (err as Error).message };
       }
     };
     // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
-    const entry = memo ? memo.forService(s, render, dyn ? definitionKey : JSON.stringify) : render();
+    const keyOf = dyn ? definitionKey : JSON.stringify;
+    // A `/` app's file also depends on which of its domains other apps share by path (a path app's
+    // every domain is shared, so its own value says it all).
+    const entry = !memo
+      ? render()
+      : s.paths === undefined && shared.size > 0
+        ? memo.lookup(`${keyOf(s)}\u0000shared\u0000${[...shared].join(' ')}`, render)
+        : memo.forService(s, render, keyOf);
     const errs = entry.errs;
     if (errs.length > 0) {
       const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.port === undefined || isPortRef(s.port)) && (s.proxy === 'http' || s.proxy === 'tcp');
@@ -296,8 +339,96 @@ export function renderServices(
     entry.content ??= `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
     entry.definitionKey ??= definitionKey(s);
     files.push({ path, env: s.env, appId: s.appId, content: entry.content, servers, definitionKey: entry.definitionKey });
+    if (s.proxy === 'http') accepted.push(s);
   }
+  if (sharedKeys.size > 0) renderSharedDomains(accepted, sharedKeys, { templates, listen: listen.http, lua, tls }, files, rejected);
   return { files, rejected };
+}
+
+/**
+ * Adds the file of every shared domain (shared-domains.ts) to `files`. Members are the services
+ * rendered above; one that would repeat a location another member already has (two `/` apps, one
+ * prefix twice: the registry's conflict rule keeps that from happening) is rejected, its own file
+ * with it, so one bad member never breaks the domain's file.
+ */
+function renderSharedDomains(
+  accepted: readonly Service[],
+  sharedKeys: ReadonlySet<string>,
+  opts: { templates: Templates; listen: string; lua: boolean; tls?: TlsRenderInput },
+  files: RenderedFile[],
+  rejected: RenderRejection[],
+): void {
+  const groups = new Map<string, { env: string; domain: string; members: Service[] }>();
+  for (const s of accepted)
+    for (const d of s.domains) {
+      const k = groupKey(s.env, d);
+      if (!sharedKeys.has(k)) continue;
+      const g = groups.get(k) ?? { env: s.env, domain: d, members: [] };
+      g.members.push(s);
+      groups.set(k, g);
+    }
+  const losers = new Map<Service, string>();
+  for (const g of groups.values()) {
+    const taken = new Map<string, string>();
+    for (const m of g.members) {
+      const clash = matchesOf(m).find((r) => taken.has(r.match));
+      if (clash) {
+        if (!losers.has(m)) losers.set(m, `location ${clash.match} on ${g.domain} is already served by ${taken.get(clash.match)}`);
+        continue;
+      }
+      for (const r of matchesOf(m)) taken.set(r.match, serviceKey(m));
+    }
+  }
+  const rejectMember = (m: Service, code: RenderRejection['code'], message: string) => {
+    const path = servicePath(m, 'http');
+    rejected.push({ env: m.env, appId: m.appId, code, message, path });
+    const i = files.findIndex((f) => f.path === path);
+    if (i >= 0) files.splice(i, 1);
+  };
+  for (const [m, why] of losers) rejectMember(m, PROBLEM_CODES.NGINX_INVALID_SERVICE, why);
+  const httpsListen = opts.tls?.httpsListen.trim() ?? '';
+  const template = opts.lua ? opts.templates.httpLua! : opts.templates.http;
+  for (const g of groups.values()) {
+    const members = g.members.filter((m) => !losers.has(m));
+    if (members.length === 0) continue;
+    const https = domainHttps(g.domain, members, opts.tls);
+    const failed: Array<[Service, string]> = [];
+    const snippet = (m: Service, routes: Route[]): string => {
+      try {
+        const ctx = contextFor(m, { http: opts.listen, host: null }, opts.lua, opts.tls, NONE, routes);
+        if (https) ctx.httpsPortSuffix = httpsPortSuffix(httpsListen);
+        return template(ctx);
+      } catch (err) {
+        failed.push([m, (err as Error).message]);
+        return '';
+      }
+    };
+    const file = renderGroup({ env: g.env, domain: g.domain, members, listen: opts.listen, https, snippet, definitionKey });
+    if (failed.length > 0) {
+      // A member whose template throws leaves the domain's previous file as it is.
+      for (const [m, error] of failed)
+        rejected.push({ env: m.env, appId: m.appId, code: PROBLEM_CODES.NGINX_RENDER_FAILED, message: `template failed: ${error}`, path: file.path });
+      continue;
+    }
+    const owner = members.find((m) => m.paths === undefined) ?? members[0];
+    files.push({ path: file.path, env: g.env, appId: owner.appId, content: file.content, servers: 0, definitionKey: file.definitionKey });
+  }
+}
+
+/** The HTTPS server of a shared domain: the first member with `berth.tls` whose certificate covers the name; null without. */
+function domainHttps(domain: string, members: readonly Service[], tls: TlsRenderInput | undefined): (TlsServer & { listen: string }) | null {
+  if (!tls) return null;
+  for (const m of members) {
+    if (m.tls === undefined) continue;
+    const server = tls.plans.get(tlsPlanKey(m))?.servers.find((t) => t.serverNames.split(' ').includes(domain));
+    if (server) return { ...server, serverNames: domain, listen: tls.httpsListen.trim() };
+  }
+  return null;
+}
+
+function httpsPortSuffix(httpsListen: string): string {
+  const port = parseListen(httpsListen).port;
+  return port === 443 ? '' : `:${port}`;
 }
 
 /**
