@@ -81,3 +81,9 @@ export function domainGroupPath(env: string, domain: string): string {
   const name = plain.length <= ENCODED_MAX ? plain : `${plain.slice(0, HASHED_PREFIX)}_3${createHash('sha256').update(domain).digest('hex').slice(0, 32)}`;
   return `${env}/http/${name}.conf`;
 }
+
+/** True for a shared domain's file (`domainGroupPath`), false for a service's. */
+export function isDomainGroupPath(path: string): boolean {
+  const slash = path.lastIndexOf('/');
+  return path.startsWith('_6', slash + 1);
+}

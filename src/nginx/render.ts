@@ -257,7 +257,9 @@ export class RenderMemo {
  * individually, every other service is still rendered. A `memo` (for one set of templates and
  * one `httpListen` and mode) skips work for services unchanged since the last call. With `dynamic`
  * `lua`, HTTP files come from `http-lua.conf.hbs` without endpoints (their header says servers=0),
- * so a scale change leaves them byte-identical; TCP files keep their endpoints.
+ * so a scale change leaves them byte-identical; TCP files keep their endpoints. `routeless`: paths
+ * of service files that will not be on disk (held back, never written): those services' locations
+ * stay out of shared domains' files, which would otherwise name an upstream Nginx does not know.
  */
 export function renderServices(
   services: readonly Service[],
@@ -266,6 +268,7 @@ export function renderServices(
   memo?: RenderMemo,
   dynamic: DynamicMode = 'off',
   tls?: TlsRenderInput,
+  routeless?: ReadonlySet<string>,
 ): RenderResult {
   const lua = dynamic === 'lua';
   if (lua && !templates.httpLua) throw new Error('BERTH_NGINX_DYNAMIC=lua needs the http-lua.conf.hbs template');
@@ -341,7 +344,14 @@ export function renderServices(
     files.push({ path, env: s.env, appId: s.appId, content: entry.content, servers, definitionKey: entry.definitionKey });
     if (s.proxy === 'http') accepted.push(s);
   }
-  if (sharedKeys.size > 0) renderSharedDomains(accepted, sharedKeys, { templates, listen: listen.http, lua, tls }, files, rejected);
+  if (sharedKeys.size > 0)
+    renderSharedDomains(
+      routeless ? accepted.filter((s) => !routeless.has(servicePath(s, 'http'))) : accepted,
+      sharedKeys,
+      { templates, listen: listen.http, lua, tls },
+      files,
+      rejected,
+    );
   return { files, rejected };
 }
 

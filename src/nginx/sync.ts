@@ -23,6 +23,7 @@ import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
 import { TlsCatalog, type TlsResolution } from './tls-catalog';
 import { parseListen } from './validate';
+import { isDomainGroupPath } from './names';
 import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
@@ -298,8 +299,18 @@ export class NginxSync {
         await this.staging.mirror();
       }
       const checked = await this.ports.check(all.files, snapshot.services, disk);
-      const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
-      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      let rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
+      let keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      // A service held back with no file on disk has no upstream there: the shared domains it is on
+      // are rendered again without its locations (docs/nginx.md "Path prefixes"), so its quarantine
+      // never holds back the other apps of the domain.
+      const absent = new Set([...keep].filter((p) => !disk.has(p)));
+      if (absent.size > 0 && all.files.some((f) => isDomainGroupPath(f.path))) {
+        const again = renderServices(snapshot.services, this.templates, this.opts.httpListen, undefined, dynamic, tlsInput, absent);
+        const groups = new Map(again.files.filter((f) => isDomainGroupPath(f.path)).map((f) => [f.path, f]));
+        rendered = { ...rendered, files: rendered.files.filter((f) => !isDomainGroupPath(f.path) || groups.has(f.path)).map((f) => groups.get(f.path) ?? f) };
+        keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      }
       const plan = planSync(rendered.files, disk, keep, this.disk);
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       const final = finalFiles(rendered.files, keep, disk);
