@@ -348,7 +348,7 @@ export function renderServices(
     renderSharedDomains(
       routeless ? accepted.filter((s) => !routeless.has(servicePath(s, 'http'))) : accepted,
       sharedKeys,
-      { templates, listen: listen.http, lua, tls },
+      { templates, listen: listen.http, lua, tls, memo },
       files,
       rejected,
     );
@@ -364,7 +364,7 @@ export function renderServices(
 function renderSharedDomains(
   accepted: readonly Service[],
   sharedKeys: ReadonlySet<string>,
-  opts: { templates: Templates; listen: string; lua: boolean; tls?: TlsRenderInput },
+  opts: { templates: Templates; listen: string; lua: boolean; tls?: TlsRenderInput; memo?: RenderMemo },
   files: RenderedFile[],
   rejected: RenderRejection[],
 ): void {
@@ -404,14 +404,20 @@ function renderSharedDomains(
     const https = domainHttps(g.domain, members, opts.tls);
     const failed: Array<[Service, string]> = [];
     const snippet = (m: Service, routes: Route[]): string => {
-      try {
-        const ctx = contextFor(m, { http: opts.listen, host: null }, opts.lua, opts.tls, NONE, routes);
-        if (https) ctx.httpsPortSuffix = httpsPortSuffix(httpsListen);
-        return template(ctx);
-      } catch (err) {
-        failed.push([m, (err as Error).message]);
-        return '';
-      }
+      const compute = (): MemoEntry => {
+        try {
+          const ctx = contextFor(m, { http: opts.listen, host: null }, opts.lua, opts.tls, NONE, routes);
+          if (https) ctx.httpsPortSuffix = httpsPortSuffix(httpsListen);
+          return { errs: [], body: template(ctx) };
+        } catch (err) {
+          return { errs: [], error: (err as Error).message };
+        }
+      };
+      // Locations depend on the definition, the routes, the HTTPS port and (file mode) whether any task serves.
+      const key = `routes\u0000${definitionKey(m)}\u0000${JSON.stringify(routes)}\u0000${https ? httpsListen : ''}\u0000${opts.lua || m.endpoints.length > 0}`;
+      const entry = opts.memo ? opts.memo.lookup(key, compute) : compute();
+      if (entry.body === undefined) failed.push([m, entry.error ?? 'no output']);
+      return entry.body ?? '';
     };
     const file = renderGroup({ env: g.env, domain: g.domain, members, listen: opts.listen, https, snippet, definitionKey });
     if (failed.length > 0) {

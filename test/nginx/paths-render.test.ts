@@ -5,7 +5,9 @@
  */
 import { Registry } from 'prom-client';
 import type { Service } from '../../src/model/types';
+import { renderDryRun } from '../../src/nginx/dry-run';
 import { renderServices, type DynamicMode, type TlsRenderInput } from '../../src/nginx/render';
+import { InMemoryRegistryView } from '../../src/registry/view';
 import { loadTemplates } from '../../src/nginx/templates';
 import { TlsCatalog } from '../../src/nginx/tls-catalog';
 import { describeWithTools } from '../support/tools';
@@ -88,6 +90,16 @@ describe.each(['off', 'lua'] as const)('shared domains (BERTH_NGINX_DYNAMIC=%s)'
       ['/web2', 'NGINX_INVALID_SERVICE'],
     ]);
     expect(files.map((f) => f.appId).sort()).toEqual(['/api', '/web', '/web']);
+  });
+
+  test('berth render --dry-run shows the same files as the daemon renders', async () => {
+    const view = new InMemoryRegistryView();
+    view.set([web, api, v2]);
+    const dry = await renderDryRun({ view, dir: tmpDir(), templatesDir: TEMPLATES_DIR, httpListen: '127.0.0.1:8080', dynamic: mode });
+    const daemon = await render([web, api, v2], mode);
+    expect(dry.files.map((f) => [f.path, f.action, f.content])).toEqual(
+      daemon.files.map((f) => [f.path, 'write', f.content]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
   });
 
   test('a hostile path reaching the renderer rejects only that service', async () => {
