@@ -306,7 +306,8 @@ export class NginxSync {
       // never holds back the other apps of the domain.
       const absent = new Set([...keep].filter((p) => !disk.has(p)));
       if (absent.size > 0 && all.files.some((f) => isDomainGroupPath(f.path))) {
-        const again = renderServices(snapshot.services, this.templates, this.opts.httpListen, undefined, dynamic, tlsInput, absent);
+        // The memo makes this a cheap pass: every service file is found as rendered above.
+        const again = renderServices(snapshot.services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput, absent);
         const groups = new Map(again.files.filter((f) => isDomainGroupPath(f.path)).map((f) => [f.path, f]));
         rendered = { ...rendered, files: rendered.files.filter((f) => !isDomainGroupPath(f.path) || groups.has(f.path)).map((f) => groups.get(f.path) ?? f) };
         keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
