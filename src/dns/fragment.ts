@@ -72,7 +72,7 @@ export function sameService(a: Service, b: Service): boolean {
   if (a === b) return true;
   if (a.env !== b.env || a.appId !== b.appId || a.port !== b.port || a.dns !== b.dns || a.portName !== b.portName || a.servicePort !== b.servicePort)
     return false;
-  if (!sameList(a.domains, b.domains) || a.endpoints.length !== b.endpoints.length) return false;
+  if (!sameList(a.domains, b.domains) || a.endpoints.length !== b.endpoints.length || (a.paths === undefined) !== (b.paths === undefined)) return false;
   for (let i = 0; i < a.endpoints.length; i++) {
     const x = a.endpoints[i],
       y = b.endpoints[i];

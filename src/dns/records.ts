@@ -12,6 +12,8 @@
  *                                   the UUID in the Marathon task id (stable for the task's life);
  *                                   on a clash inside one service, an FNV-1a hash of the whole id.
  * - PTR `<reverse of address>`      → the primary domain of every `direct` service serving that address.
+ * A service with `berth.path` shares its domains by prefix: it adds only the proxy addresses to
+ * them (never its tasks, SRV or per-task names); the domain's `/` app contributes as above.
  * Domains outside every configured zone are skipped (berth is not authoritative for them).
  */
 import type { EnvironmentConfig, Service } from '../model/types';
@@ -65,8 +67,11 @@ export function serviceRecords(svc: Service, opts: GatherOptions): ServiceRecord
   }
   if (domains.length === 0) return out;
 
-  const serving = svc.endpoints.filter((e) => validAddress(e.address));
-  const addrs = svc.dns === 'proxy' ? (opts.environments[svc.env]?.proxyAddresses ?? []).filter(validAddress) : serving.map((e) => e.address);
+  // A path app shares its domains with other apps (docs/labels.md "Path prefixes"): its names lead
+  // to Nginx only, and its tasks are not published under a name another app also answers for.
+  const shared = svc.paths !== undefined;
+  const serving = shared ? [] : svc.endpoints.filter((e) => validAddress(e.address));
+  const addrs = svc.dns === 'proxy' || shared ? (opts.environments[svc.env]?.proxyAddresses ?? []).filter(validAddress) : serving.map((e) => e.address);
   const labels = taskLabels(serving.map((e) => e.taskId));
   const ports = [String(svc.servicePort)];
   if (svc.portName && isPortName(svc.portName)) ports.push(svc.portName.toLowerCase());

@@ -44,6 +44,8 @@ export function sameService(a: Service, b: Service): boolean {
     a.fixedIp === b.fixedIp &&
     a.tls === b.tls &&
     a.hsts === b.hsts &&
+    a.pathStrip === b.pathStrip &&
+    (a.paths === b.paths || JSON.stringify(a.paths ?? null) === JSON.stringify(b.paths ?? null)) &&
     a.version === b.version &&
     a.domains.length === b.domains.length &&
     a.domains.every((d, i) => d === b.domains[i]) &&

@@ -85,6 +85,8 @@ export function serviceWith(spec: ServiceSpec, endpoints: Endpoint[]): Service {
     version: spec.version,
     ...(spec.tls !== undefined ? { tls: spec.tls } : {}),
     ...(spec.hsts !== undefined ? { hsts: spec.hsts } : {}),
+    ...(spec.paths !== undefined ? { paths: spec.paths } : {}),
+    ...(spec.pathStrip !== undefined ? { pathStrip: spec.pathStrip } : {}),
   };
 }
 

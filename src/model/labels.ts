@@ -21,6 +21,8 @@ export const LABEL_SUFFIXES = [
   'sticky',
   'tls',
   'tls.hsts',
+  'path',
+  'path.strip',
 ] as const;
 
 export type LabelSuffix = (typeof LABEL_SUFFIXES)[number];

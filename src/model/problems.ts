@@ -45,10 +45,14 @@ export const PROBLEM_CODES = {
   LABEL_STICKY_INVALID: 'LABEL_STICKY_INVALID',
   /** An HTTP-only option (`berth.timeout.read`, `berth.body.max`, `berth.sticky=cookie`) on an app with a tcp service. */
   LABEL_NOT_FOR_TCP: 'LABEL_NOT_FOR_TCP',
+  /** `berth.path` is not a list of 1..16 safe prefixes, `berth.path.strip` is not true/false, or the app's service is not `http`. */
+  LABEL_PATH_INVALID: 'LABEL_PATH_INVALID',
   /** The app uses a label the operator forbids (`BERTH_LABELS_DENY`); the app is not published. */
   LABEL_DENIED: 'LABEL_DENIED',
   /** Another, older app in the same Nginx name space (every environment when Nginx is shared) already has this domain. */
   DOMAIN_CONFLICT: 'DOMAIN_CONFLICT',
+  /** Another, older app on the same domain (same Nginx name space and environment) already has this `berth.path` prefix. */
+  PATH_CONFLICT: 'PATH_CONFLICT',
   /** Another, older tcp app in the same Nginx name space already listens on this port. */
   LISTEN_CONFLICT: 'LISTEN_CONFLICT',
   /** The database refused this app's data (raised by the registry; the app's previous state is kept). */

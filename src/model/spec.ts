@@ -15,6 +15,7 @@ import { serviceSettings } from './service-settings';
 import type { DnsMode, Problem, ProxyMode, ProxyOptions } from './types';
 import { checkEnv, checkIp } from './validate';
 import { tlsSettings } from './tls-labels';
+import { pathSettings } from './path-labels';
 import { checkAppIdString, checkFixedIp, dirtyLabels, selfEndpoints, type PoolHolderLookup } from './intake-checks';
 
 export { isUsableAppId, safeAppKey, type PoolHolderLookup } from './intake-checks';
@@ -51,6 +52,10 @@ export interface ServiceSpec {
   tls?: 'on' | 'redirect';
   /** `berth.tls.hsts` max-age in seconds, only with `tls`. */
   hsts?: number;
+  /** `berth.path` prefixes, normalised (main service only, proxy `http`). */
+  paths?: string[];
+  /** `berth.path.strip=true`, only with `paths`. */
+  pathStrip?: true;
 }
 
 /** Options the parser needs from configuration. */
@@ -137,6 +142,7 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
     : null;
 
   const tls = main ? tlsSettings({ tls: names.tls, hsts: names['tls.hsts'] }, get, fail) : {};
+  const paths = pathSettings({ path: names.path, strip: names['path.strip'] }, get, main ? (main.settings?.proxy ?? 'http') : null, fail);
 
   let env = opts.defaultEnv;
   const envRaw = get(names.env);
@@ -197,7 +203,10 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
   };
   const specs: ServiceSpec[] = [];
   if (main && main.settings && port) {
-    specs.push({ ...common, ...main.settings, ...tls, portName: port.name, servicePort: port.number, portIndex: port.index });
+    // A domain shared by path is only ever reached through Nginx (docs/labels.md "Path prefixes"): a
+    // path app's name is answered with the proxy addresses, never with its own tasks.
+    const dns = paths.paths && main.settings.dns === 'direct' ? 'proxy' : main.settings.dns;
+    specs.push({ ...common, ...main.settings, dns, ...tls, ...paths, portName: port.name, servicePort: port.number, portIndex: port.index });
   }
   for (const pp of ports) {
     specs.push({ ...common, port: pp.ref, ...pp.settings!, portName: pp.port.name, servicePort: pp.port.number, portIndex: pp.port.index });

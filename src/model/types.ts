@@ -69,6 +69,10 @@ export interface Service {
   tls?: 'on' | 'redirect';
   /** `berth.tls.hsts` max-age in seconds (HTTPS responses only). */
   hsts?: number;
+  /** `berth.path` prefixes (normalised: `/api`, no trailing slash); absent: the service is its domains' `/` app. */
+  paths?: string[];
+  /** `berth.path.strip=true`: the prefix is removed before proxying. */
+  pathStrip?: true;
 }
 
 /** Per-environment settings from `BERTH_ENVIRONMENTS`. */

@@ -79,3 +79,20 @@ export function servicePath(s: { env: string; appId: string; port?: string | nul
 export function stickyCookieName(upstream: string): string {
   return `berth_${createHash('sha256').update(upstream).digest('hex').slice(0, 16)}`;
 }
+
+/**
+ * Path of a shared domain's file (docs/nginx.md "Path prefixes"): `<env>/http/_6<domain>.conf`.
+ * `_6` never occurs in an app's encoding (its escapes are `_0`..`_5`), so the name cannot be an
+ * app's; a name too long for a file keeps a readable prefix and ends in `_3` + a hash, as app names do.
+ */
+export function domainGroupPath(env: string, domain: string): string {
+  const plain = `_6${encode(domain)}`;
+  const name = plain.length <= ENCODED_MAX ? plain : `${plain.slice(0, HASHED_PREFIX)}_3${createHash('sha256').update(domain).digest('hex').slice(0, 32)}`;
+  return `${env}/http/${name}.conf`;
+}
+
+/** True for a shared domain's file (`domainGroupPath`), false for a service's. */
+export function isDomainGroupPath(path: string): boolean {
+  const slash = path.lastIndexOf('/');
+  return path.startsWith('_6', slash + 1);
+}

@@ -1,11 +1,12 @@
 import Handlebars from 'handlebars';
 import type { Service } from '../model/types';
 import { PROBLEM_CODES } from '../model/problems';
-import { servicePath, serviceUpstreamName, stickyCookieName } from './names';
+import { isDomainGroupPath, servicePath, serviceUpstreamName, stickyCookieName } from './names';
 import { serviceKey } from '../model/service-key';
 import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 import { tlsPlanKey, type TlsPlan, type TlsServer } from './tls-catalog';
+import { groupKey, matchesOf, renderGroup, sharedDomainKeys, type Route } from './shared-domains';
 
 /** HTTPS for services with `berth.tls` (the sync resolves certificates first, tls-catalog.ts). */
 export interface TlsRenderInput {
@@ -77,6 +78,13 @@ export interface TemplateContext {
   httpsPortSuffix: string;
   /** `berth.tls.hsts` max-age, or null. */
   hsts: number | null;
+  /**
+   * True when the template renders only this service's locations for a domain shared by path
+   * (docs/nginx.md "Path prefixes"): `routes`, each with its limits, no upstream and no server.
+   */
+  routesOnly: boolean;
+  /** The locations on a shared domain (with `routesOnly`); empty otherwise. */
+  routes: Route[];
 }
 
 /** A rendered file, addressed relative to the Nginx dir. */
@@ -138,18 +146,38 @@ function stickyContext(upstream: string, sticky: 'cookie' | 'ip' | undefined): P
   return { sticky: null, stickyKey: null, stickyCookie: null };
 }
 
-function contextFor(s: Service, listen: { http: string; host: string | null }, dynamic: boolean, tls?: TlsRenderInput): TemplateContext {
+/**
+ * `shared`: the service's domains that are shared by path: they leave its own servers (the
+ * domain's file serves them), so a service whose every domain is shared renders its upstream only.
+ */
+function contextFor(
+  s: Service,
+  listen: { http: string; host: string | null },
+  dynamic: boolean,
+  tls?: TlsRenderInput,
+  shared: ReadonlySet<string> = NONE,
+  routes?: Route[],
+): TemplateContext {
   const proxy = s.proxy === 'tcp' ? 'tcp' : 'http';
   const upstream = serviceUpstreamName(s);
   // Dynamic HTTP files must not depend on endpoints: the template sees none.
   const servers = (dynamic ? [] : s.endpoints).map((e) => ({ address: e.address, port: e.port, target: target(e.address, e.port), taskId: e.taskId }));
+  const domains = shared.size === 0 ? [...s.domains] : s.domains.filter((d) => !shared.has(d));
+  const tlsPart = tlsContext(s, tls);
+  if (shared.size > 0) {
+    tlsPart.tlsServers = tlsPart.tlsServers.flatMap((t) => {
+      const names = t.serverNames.split(' ').filter((n) => !shared.has(n));
+      return names.length > 0 ? [{ ...t, serverNames: names.join(' ') }] : [];
+    });
+    tlsPart.hasTls = tlsPart.tlsServers.length > 0;
+  }
   return {
     env: s.env,
     appId: s.appId,
     upstream,
-    domains: [...s.domains],
-    serverNames: s.domains.join(' '),
-    primaryDomain: s.domains[0],
+    domains,
+    serverNames: domains.join(' '),
+    primaryDomain: domains[0] ?? s.domains[0],
     listen: proxy === 'tcp' ? (listen.host ? `${listen.host}:${s.listen}` : String(s.listen)) : listen.http,
     servers,
     hasServers: servers.length > 0,
@@ -162,20 +190,23 @@ function contextFor(s: Service, listen: { http: string; host: string | null }, d
     bodyMax: s.options?.bodyMax ?? null,
     allow: s.options?.allow ? [...s.options.allow] : [],
     ...stickyContext(upstream, s.options?.sticky),
-    ...tlsContext(s, tls),
+    ...tlsPart,
+    routesOnly: routes !== undefined,
+    routes: routes ?? [],
   };
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 function tlsContext(s: Service, tls: TlsRenderInput | undefined): Pick<TemplateContext, 'tlsServers' | 'hasTls' | 'redirect' | 'httpsPortSuffix' | 'hsts'> {
   const plan = tls && s.tls !== undefined && s.proxy === 'http' ? tls.plans.get(tlsPlanKey(s)) : undefined;
   if (!tls || !plan || plan.servers.length === 0) return { tlsServers: [], hasTls: false, redirect: false, httpsPortSuffix: '', hsts: null };
   const listen = tls.httpsListen.trim();
-  const port = parseListen(listen).port;
   return {
     tlsServers: plan.servers.map((x) => ({ ...x, listen })),
     hasTls: true,
     redirect: plan.redirect,
-    httpsPortSuffix: port === 443 ? '' : `:${port}`,
+    httpsPortSuffix: httpsPortSuffix(listen),
     hsts: plan.hsts,
   };
 }
@@ -214,6 +245,12 @@ interface Positions {
   outcomes: Outcome[];
   /** No two positions had the same file path (so one position's outcome never depends on another's). */
   distinct: boolean;
+  /**
+   * Some domain was shared by path (`berth.path`): a service's file then also depends on other
+   * services (which of its names they share) and the shared domains' files on all of their members,
+   * so the run rendered the whole list through the cache and the next one does too.
+   */
+  shared: boolean;
 }
 
 const positions = (n: number): Positions => ({
@@ -222,6 +259,7 @@ const positions = (n: number): Positions => ({
   kinds: new Uint8Array(n),
   outcomes: new Array(n),
   distinct: true,
+  shared: false,
 });
 
 /**
@@ -295,10 +333,19 @@ export class RenderMemo {
     return sorted;
   }
 
-  /** `forService` for the service at render position `i` (of `sorted`): the same object as last run's there takes its entry without a lookup. */
-  at(i: number, s: Service, compute: (s: Service) => Computed, keyOf: (s: Service) => string): MemoEntry {
+  /**
+   * `forService` for the service at render position `i` (of `sorted`): the same object as last run's there takes its entry without a lookup.
+   * `key`: the output depends on more than the service (a `/` app on a domain shared by path), look it up by this key.
+   */
+  at(i: number, s: Service, compute: (s: Service) => Computed, keyOf: (s: Service) => string, key?: string): MemoEntry {
     const prev = this.previous;
-    const entry = prev && prev.services[i] === s && prev.entries[i] ? this.use(prev.entries[i]) : this.forService(s, compute, keyOf);
+    // After a run with shared domains, the entry at a position may have been made for other shared names.
+    const entry =
+      key !== undefined
+        ? this.lookup(key, () => compute(s))
+        : prev && !prev.shared && prev.services[i] === s && prev.entries[i]
+          ? this.use(prev.entries[i])
+          : this.forService(s, compute, keyOf);
     this.current.services[i] = s;
     this.current.entries[i] = entry;
     return entry;
@@ -320,11 +367,12 @@ export class RenderMemo {
    * The positions to render when only HTTP services changed in place since the last run (same
    * names, same port, HTTP before and after: the same file path, no effect on another position);
    * the others keep what they made (`patchAt` each of them, then `assemble`). Null when the whole
-   * list must be rendered.
+   * list must be rendered: always while a domain is shared by path, this run or the last (`shared`).
    */
-  changes(sorted: readonly Service[]): number[] | null {
+  changes(sorted: readonly Service[], shared: boolean): number[] | null {
     const prev = this.previous;
-    if (!prev || !prev.distinct || prev.services.length !== sorted.length) return null;
+    this.current.shared = shared;
+    if (!prev || !prev.distinct || prev.shared || shared || prev.services.length !== sorted.length) return null;
     const changed: number[] = [];
     for (let i = 0; i < sorted.length; i++) {
       const a = prev.services[i];
@@ -402,7 +450,8 @@ function sortOrder(services: readonly Service[]): Uint32Array {
 export const SLICE_MS = 5;
 
 /**
- * Renders one file per service with proxy `http` or `tcp`. Pure: services whose values fail
+ * Renders one file per service with proxy `http` or `tcp`, and one per domain shared by path
+ * (shared-domains.ts). Pure: services whose values fail
  * validation, whose template throws, or whose TCP listen port is already taken are rejected
  * individually, every other service is still rendered. A `memo` (for one set of templates and
  * one `httpListen` and mode) skips work for services unchanged since the last call. With `dynamic`
@@ -417,15 +466,15 @@ export function renderServices(
   dynamic: DynamicMode = 'off',
   tls?: TlsRenderInput,
 ): RenderResult {
-  const r = renderer(templates, httpListen, memo, dynamic, tls);
   const sorted = memo ? memo.sorted(services) : inOrder(services);
-  const changed = memo?.changes(sorted);
+  const r = renderer(sorted, templates, httpListen, memo, dynamic, tls);
+  const changed = memo?.changes(sorted, r.shared);
   if (memo && changed) {
     for (const i of changed) memo.patchAt(i, sorted[i], r.step);
     return memo.assemble();
   }
   for (let i = 0; i < sorted.length; i++) r.step(sorted[i], i);
-  return r.result;
+  return r.finish();
 }
 
 /**
@@ -440,10 +489,10 @@ export async function renderServicesAsync(
   dynamic: DynamicMode = 'off',
   tls?: TlsRenderInput,
 ): Promise<RenderResult> {
-  const r = renderer(templates, httpListen, memo, dynamic, tls);
   let slice = performance.now();
   const sorted = memo ? memo.sorted(services) : inOrder(services);
-  const changed = memo?.changes(sorted);
+  const r = renderer(sorted, templates, httpListen, memo, dynamic, tls);
+  const changed = memo?.changes(sorted, r.shared);
   const pause = async () => {
     if (performance.now() - slice <= SLICE_MS) return;
     await yieldToLoop();
@@ -460,7 +509,30 @@ export async function renderServicesAsync(
     r.step(sorted[i], i);
     if ((i & 15) === 15) await pause();
   }
-  return r.result;
+  return r.finish();
+}
+
+/**
+ * The shared domains' files of `services` again, leaving out the locations of every service whose
+ * file is not in `written` (held back with no file on disk: its upstream is unknown to Nginx).
+ * Member locations come from the memo as `renderServices` left them: no second template pass.
+ */
+export function renderSharedDomainsOnly(
+  services: readonly Service[],
+  templates: Templates,
+  httpListen: string,
+  written: ReadonlySet<string>,
+  memo?: RenderMemo,
+  dynamic: DynamicMode = 'off',
+  tls?: TlsRenderInput,
+): RenderedFile[] {
+  const sorted = inOrder(services);
+  const sharedKeys = sharedDomainKeys(sorted, (s) => serviceErrors(s).length === 0);
+  if (sharedKeys.size === 0) return [];
+  const members = sorted.filter((s) => onSharedDomain(s, sharedKeys) && written.has(servicePath(s, 'http')));
+  const result: RenderResult = { files: [], rejected: [] };
+  renderSharedDomains(members, sharedKeys, { templates, listen: httpListen.trim(), lua: dynamic === 'lua', tls, memo }, result.files, result.rejected);
+  return result.files.filter((f) => isDomainGroupPath(f.path));
 }
 
 /** Lets pending I/O and timers run (setImmediate runs after the poll phase, unlike a resolved promise). */
@@ -468,7 +540,19 @@ export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImme
 
 const inOrder = (services: readonly Service[]): Service[] => Array.from(sortOrder(services), (i) => services[i]);
 
-function renderer(templates: Templates, httpListen: string, memo: RenderMemo | undefined, dynamic: DynamicMode, tls: TlsRenderInput | undefined) {
+/** An HTTP service with a valid domain list, at least one of them shared by path. */
+function onSharedDomain(s: Service, sharedKeys: ReadonlySet<string>): boolean {
+  return s.proxy === 'http' && Array.isArray(s.domains) && s.domains.some((d) => sharedKeys.has(groupKey(s.env, d)));
+}
+
+function renderer(
+  sorted: readonly Service[],
+  templates: Templates,
+  httpListen: string,
+  memo: RenderMemo | undefined,
+  dynamic: DynamicMode,
+  tls: TlsRenderInput | undefined,
+) {
   const lua = dynamic === 'lua';
   if (lua && !templates.httpLua) throw new Error('BERTH_NGINX_DYNAMIC=lua needs the http-lua.conf.hbs template');
   const { host } = parseListen(httpListen);
@@ -477,24 +561,33 @@ function renderer(templates: Templates, httpListen: string, memo: RenderMemo | u
   const { files, rejected } = result;
   const paths = new Set<string>();
   const tcpPorts = new Map<string, string>();
+  // Only path apps are checked here (a cheap field test for every other service).
+  const sharedKeys = sharedDomainKeys(sorted, (s) => serviceErrors(s).length === 0);
+  const sharedOf = (s: Service): ReadonlySet<string> =>
+    sharedKeys.size === 0 || s.proxy !== 'http' || !Array.isArray(s.domains) ? NONE : new Set(s.domains.filter((d) => sharedKeys.has(groupKey(s.env, d))));
+  // Rendered HTTP services on a shared domain: the members of the shared domains' files.
+  const members: Service[] = [];
   // Made once per call, not per service: a closure per service per run was a measurable share of a run over 10,000 unchanged services.
-  const render = (s: Service): Computed => {
+  const renderWith = (s: Service, shared: ReadonlySet<string>): Computed => {
     const errs = serviceErrors(s);
     if (errs.length > 0) return { errs };
     try {
       const dyn = lua && s.proxy === 'http';
       const template = s.proxy === 'tcp' ? templates.stream : dyn ? templates.httpLua! : templates.http;
-      return { errs, body: template(contextFor(s, listen, dyn, tls)) };
+      return { errs, body: template(contextFor(s, listen, dyn, tls, shared)) };
     } catch (err) {
       return { errs, error: (err as Error).message };
     }
   };
+  const render = (s: Service): Computed => renderWith(s, NONE);
   // Every path a position named (the memo's check that positions do not collide).
   const seen = new Set<string>();
   const step = (s: Service, i: number): { outcome: Outcome; kind: number } => {
     const { outcome, kind, path } = place(s, i);
-    if (kind === FILE) files.push(outcome as RenderedFile);
-    else if (kind === REJECTED) rejected.push(outcome as RenderRejection);
+    if (kind === FILE) {
+      files.push(outcome as RenderedFile);
+      if (sharedKeys.size > 0 && onSharedDomain(s, sharedKeys)) members.push(s);
+    } else if (kind === REJECTED) rejected.push(outcome as RenderRejection);
     memo?.record(i, s, outcome, kind, path, seen);
     return { outcome, kind };
   };
@@ -502,7 +595,13 @@ function renderer(templates: Templates, httpListen: string, memo: RenderMemo | u
     if (s.proxy === 'none') return { outcome: undefined, kind: NOTHING, path: null };
     const dyn = lua && s.proxy === 'http';
     // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
-    const entry = memo ? memo.at(i, s, render, dyn ? definitionKey : JSON.stringify) : { ...render(s), key: '', used: 0 };
+    const keyOf = dyn ? definitionKey : JSON.stringify;
+    // A `/` app's file also depends on which of its domains other apps share by path (a path app's
+    // every domain is shared, so its own value says it all).
+    const shared = sharedOf(s);
+    const sharedKey = s.paths === undefined && shared.size > 0 ? `${keyOf(s)}\u0000shared\u0000${[...shared].join(' ')}` : undefined;
+    const compute = shared.size === 0 ? render : (x: Service) => renderWith(x, shared);
+    const entry = memo ? memo.at(i, s, compute, keyOf, sharedKey) : { ...compute(s), key: '', used: 0 };
     const errs = entry.errs;
     if (errs.length > 0) {
       const named = isValidEnv(s.env) && isValidAppId(s.appId) && (s.port === undefined || isPortRef(s.port)) && (s.proxy === 'http' || s.proxy === 'tcp');
@@ -536,5 +635,102 @@ function renderer(templates: Templates, httpListen: string, memo: RenderMemo | u
     }
     return { outcome: entry.file, kind: FILE, path };
   };
-  return { step, result };
+  /** The full run's result: the service files, then the shared domains' files. */
+  const finish = (): RenderResult => {
+    if (sharedKeys.size > 0) renderSharedDomains(members, sharedKeys, { templates, listen: listen.http, lua, tls, memo }, files, rejected);
+    return result;
+  };
+  return { step, finish, shared: sharedKeys.size > 0 };
+}
+
+/**
+ * Adds the file of every shared domain (shared-domains.ts) to `files`. Members are the services
+ * rendered above; one that would repeat a location another member already has (two `/` apps, one
+ * prefix twice: the registry's conflict rule keeps that from happening) is rejected, its own file
+ * with it, so one bad member never breaks the domain's file.
+ */
+function renderSharedDomains(
+  accepted: readonly Service[],
+  sharedKeys: ReadonlySet<string>,
+  opts: { templates: Templates; listen: string; lua: boolean; tls?: TlsRenderInput; memo?: RenderMemo },
+  files: RenderedFile[],
+  rejected: RenderRejection[],
+): void {
+  const groups = new Map<string, { env: string; domain: string; members: Service[] }>();
+  for (const s of accepted)
+    for (const d of s.domains) {
+      const k = groupKey(s.env, d);
+      if (!sharedKeys.has(k)) continue;
+      const g = groups.get(k) ?? { env: s.env, domain: d, members: [] };
+      g.members.push(s);
+      groups.set(k, g);
+    }
+  const losers = new Map<Service, string>();
+  for (const g of groups.values()) {
+    const taken = new Map<string, string>();
+    for (const m of g.members) {
+      const clash = matchesOf(m).find((r) => taken.has(r.match));
+      if (clash) {
+        if (!losers.has(m)) losers.set(m, `location ${clash.match} on ${g.domain} is already served by ${taken.get(clash.match)}`);
+        continue;
+      }
+      for (const r of matchesOf(m)) taken.set(r.match, serviceKey(m));
+    }
+  }
+  const rejectMember = (m: Service, code: RenderRejection['code'], message: string) => {
+    const path = servicePath(m, 'http');
+    rejected.push({ env: m.env, appId: m.appId, code, message, path });
+    const i = files.findIndex((f) => f.path === path);
+    if (i >= 0) files.splice(i, 1);
+  };
+  for (const [m, why] of losers) rejectMember(m, PROBLEM_CODES.NGINX_INVALID_SERVICE, why);
+  const httpsListen = opts.tls?.httpsListen.trim() ?? '';
+  const template = opts.lua ? opts.templates.httpLua! : opts.templates.http;
+  for (const g of groups.values()) {
+    const members = g.members.filter((m) => !losers.has(m));
+    if (members.length === 0) continue;
+    const https = domainHttps(g.domain, members, opts.tls);
+    const failed: Array<[Service, string]> = [];
+    const snippet = (m: Service, routes: Route[]): string => {
+      const compute = (): Computed => {
+        try {
+          const ctx = contextFor(m, { http: opts.listen, host: null }, opts.lua, opts.tls, NONE, routes);
+          if (https) ctx.httpsPortSuffix = httpsPortSuffix(httpsListen);
+          return { errs: [], body: template(ctx) };
+        } catch (err) {
+          return { errs: [], error: (err as Error).message };
+        }
+      };
+      // Locations depend on the definition, the routes, the HTTPS port and (file mode) whether any task serves.
+      const key = `routes\u0000${definitionKey(m)}\u0000${JSON.stringify(routes)}\u0000${https ? httpsListen : ''}\u0000${opts.lua || m.endpoints.length > 0}`;
+      const entry = opts.memo ? opts.memo.lookup(key, compute) : compute();
+      if (entry.body === undefined) failed.push([m, entry.error ?? 'no output']);
+      return entry.body ?? '';
+    };
+    const file = renderGroup({ env: g.env, domain: g.domain, members, listen: opts.listen, https, snippet, definitionKey });
+    if (failed.length > 0) {
+      // A member whose template throws leaves the domain's previous file as it is.
+      for (const [m, error] of failed)
+        rejected.push({ env: m.env, appId: m.appId, code: PROBLEM_CODES.NGINX_RENDER_FAILED, message: `template failed: ${error}`, path: file.path });
+      continue;
+    }
+    const owner = members.find((m) => m.paths === undefined) ?? members[0];
+    files.push({ path: file.path, env: g.env, appId: owner.appId, content: file.content, servers: 0, definitionKey: file.definitionKey });
+  }
+}
+
+/** The HTTPS server of a shared domain: the first member with `berth.tls` whose certificate covers the name; null without. */
+function domainHttps(domain: string, members: readonly Service[], tls: TlsRenderInput | undefined): (TlsServer & { listen: string }) | null {
+  if (!tls) return null;
+  for (const m of members) {
+    if (m.tls === undefined) continue;
+    const server = tls.plans.get(tlsPlanKey(m))?.servers.find((t) => t.serverNames.split(' ').includes(domain));
+    if (server) return { ...server, serverNames: domain, listen: tls.httpsListen.trim() };
+  }
+  return null;
+}
+
+function httpsPortSuffix(httpsListen: string): string {
+  const port = parseListen(httpsListen).port;
+  return port === 443 ? '' : `:${port}`;
 }

@@ -16,13 +16,14 @@ import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServicesAsync, yieldToLoop, type DynamicMode, type RenderedFile, type Templates } from './render';
+import { RenderMemo, renderServicesAsync, renderSharedDomainsOnly, yieldToLoop, type DynamicMode, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
 import { loadTemplates } from './templates';
 import { TlsCatalog, type TlsResolution } from './tls-catalog';
 import { parseListen } from './validate';
+import { isDomainGroupPath } from './names';
 import path from 'node:path';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 
@@ -300,8 +301,20 @@ export class NginxSync {
       // Each step below walks every file once: the event loop runs between them (DNS, events).
       await yieldToLoop();
       const checked = await this.ports.check(all.files, snapshot.services, disk);
-      const rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
-      const keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      let rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
+      let keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      // A service held back with no file on disk has no upstream there: the shared domains it is on
+      // are rendered again without its locations (docs/nginx.md "Path prefixes"), so its quarantine
+      // never holds back the other apps of the domain.
+      const absent = new Set([...keep].filter((p) => !disk.has(p)));
+      if (absent.size > 0 && all.files.some((f) => isDomainGroupPath(f.path))) {
+        // Only the shared domains' files, their members' locations found in the memo as rendered above.
+        const written = new Set(all.files.filter((f) => !absent.has(f.path)).map((f) => f.path));
+        const again = renderSharedDomainsOnly(snapshot.services, this.templates, this.opts.httpListen, written, this.memo, dynamic, tlsInput);
+        const groups = new Map(again.map((f) => [f.path, f]));
+        rendered = { ...rendered, files: rendered.files.filter((f) => !isDomainGroupPath(f.path) || groups.has(f.path)).map((f) => groups.get(f.path) ?? f) };
+        keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
+      }
       const plan = planSync(rendered.files, disk, keep, this.disk);
       await yieldToLoop();
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);

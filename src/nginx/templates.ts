@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { compileTemplates, type Templates } from './render';
+import { compileTemplates, type TemplateContext, type Templates } from './render';
 
 /** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
 export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs', httpLua: 'http-lua.conf.hbs' } as const;
@@ -27,7 +27,7 @@ export async function loadTemplates(templatesDir: string, opts: { lua?: boolean 
   // Handlebars compiles lazily: render a dummy once so a syntax error surfaces at load, with the file name.
   for (const kind of opts.lua ? (['http', 'stream', 'httpLua'] as const) : (['http', 'stream'] as const)) {
     try {
-      compiled[kind]!({
+      const ctx: TemplateContext = {
         env: 'x',
         appId: '/x',
         upstream: 'x',
@@ -53,7 +53,12 @@ export async function loadTemplates(templatesDir: string, opts: { lua?: boolean 
         sticky: 'cookie',
         stickyKey: 'x',
         stickyCookie: 'x',
-      });
+        routesOnly: false,
+        routes: [],
+      };
+      compiled[kind]!(ctx);
+      // The branch for a domain shared by path (docs/nginx.md "Path prefixes").
+      if (kind !== 'stream') compiled[kind]!({ ...ctx, routesOnly: true, routes: [{ match: '/', pass: '', redirect: false, https: true, hsts: 1 }] });
     } catch (err) {
       throw new Error(`Nginx template ${path.join(templatesDir, TEMPLATE_FILES[kind])} is invalid: ${(err as Error).message}`);
     }

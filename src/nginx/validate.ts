@@ -1,5 +1,19 @@
 import type { Endpoint, Service } from '../model/types';
-import { isAllowEntry, isAppId, isStickyMode, isDomain, isEnv, isIpLiteral, isPort, isPortName, isPortRef, isTaskId, PROXY_OPTION_LIMITS as L } from '../rules';
+import {
+  isAllowEntry,
+  isAppId,
+  isStickyMode,
+  isDomain,
+  isEnv,
+  isIpLiteral,
+  isPathPrefix,
+  isPort,
+  isPortName,
+  isPortRef,
+  isTaskId,
+  PATH_LIMITS,
+  PROXY_OPTION_LIMITS as L,
+} from '../rules';
 
 // Defence in depth: model/ validated every value already, but a value reaching an Nginx file is
 // checked again right before rendering, so a bug upstream cannot turn a label into a directive.
@@ -41,6 +55,16 @@ function optionErrors(o: NonNullable<Service['options']>, proxy: Service['proxy'
   return errs;
 }
 
+/** `berth.path`: each prefix becomes a `location`, once (a repeated one would fail `nginx -t`). */
+function pathErrors(s: Service): string[] {
+  const p: unknown = s.paths;
+  if (p === undefined) return s.pathStrip === undefined ? [] : ['path strip without paths'];
+  if (s.proxy !== 'http' || s.port !== undefined) return ['paths on a service that is not the main http service'];
+  if (!Array.isArray(p) || p.length === 0 || p.length > PATH_LIMITS.count || !p.every(isPathPrefix) || new Set(p).size !== p.length) return ['invalid paths'];
+  if (s.pathStrip !== undefined && s.pathStrip !== true) return ['invalid path strip'];
+  return [];
+}
+
 /** Reasons this service must not be rendered; empty when every value is safe. */
 export function serviceErrors(s: Service): string[] {
   const errs: string[] = [];
@@ -57,6 +81,7 @@ export function serviceErrors(s: Service): string[] {
   }
   if (s.fixedIp !== null && !isValidAddress(s.fixedIp)) errs.push(`invalid fixed ip ${JSON.stringify(s.fixedIp)}`);
   if (s.options !== undefined) errs.push(...optionErrors(s.options, s.proxy));
+  errs.push(...pathErrors(s));
   if (!Array.isArray(s.endpoints)) errs.push('endpoints is not a list');
   else s.endpoints.forEach((e, i) => errs.push(...endpointErrors(e, i)));
   return errs;

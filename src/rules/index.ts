@@ -10,3 +10,4 @@ export * from './addresses';
 export * from './reserved';
 export * from './proxy-options';
 export * from './tls';
+export * from './paths';

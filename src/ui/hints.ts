@@ -20,6 +20,9 @@ const HINTS: Record<string, string> = {
   LABEL_NOT_FOR_TCP:
     'berth.timeout.read, berth.body.max and berth.sticky=cookie are HTTP only: remove them from an app with a tcp service (berth.sticky=ip works for tcp).',
   LABEL_DENIED: 'The operator forbids this label (BERTH_LABELS_DENY): remove it from the app, or ask the operator.',
+  LABEL_PATH_INVALID:
+    'Set berth.path to 1–16 comma-separated prefixes like /api,/static (letters, digits, - . _ ~ @ + : ! =; no //, . or .. segments), berth.path.strip to true or false, on an app with berth.proxy=http.',
+  PATH_CONFLICT: 'Another (older) app on this domain has this berth.path prefix: choose another prefix or remove it from one of the apps.',
   DOMAIN_CONFLICT: 'Another (older) app claims this domain in this environment: rename the domain or remove it from one of the apps.',
   LISTEN_CONFLICT: 'Another app uses this berth.listen port in this environment: choose another port.',
   nginx_config_rejected:

@@ -110,6 +110,31 @@ describe('render memo: a run renders what changed and gives the same result as a
       memo.rotate();
     }
   });
+
+  it('domains shared by path (berth.path): in-place changes of path apps and of the / app give what a full render gives', () => {
+    const memo = new RenderMemo();
+    const shop = 'shop.berth.test';
+    const root = aService({ appId: '/web', domains: [shop, 'www.berth.test'], options: { sticky: 'cookie' } }, withEndpoints(anEndpoint('10.0.0.1', 80)));
+    const api = aService({ appId: '/api', domains: [shop], paths: ['/api'] }, withEndpoints(anEndpoint('10.0.0.2', 80)));
+    const other = web(3);
+    const runs = [
+      [api, other, root],
+      // Same names in the same places: the path app moves off the domain, then back with sticky and strip.
+      [{ ...api, domains: ['api.berth.test'] }, other, root],
+      [{ ...api, pathStrip: true as const, options: { sticky: 'cookie' as const } }, other, root],
+      // Only the / app (a member) scales, then only an unrelated service changes.
+      [api, other, withEndpoints(anEndpoint('10.0.0.9', 80))(root)],
+      [api, web(3, 9090), root],
+      // The path app becomes invalid: the / app serves its domain alone again.
+      [{ ...api, paths: ['no slash'] }, web(3, 9090), root],
+      [api, web(3, 9090), root],
+    ];
+    for (const list of runs) {
+      const got = renderServices(list, templates, '80', memo);
+      same(got, renderServices(list, templates, '80'));
+      memo.rotate();
+    }
+  });
 });
 
 describe('planSync with what berth wrote', () => {

@@ -112,13 +112,13 @@ interface Backend {
   connections(): number;
 }
 
-/** HTTP backends answering their own name (`s0`, `s1`, …), counting the connections they accept. */
-async function backends(count: number, prefix = 's'): Promise<Backend[]> {
+/** HTTP backends answering their own name (`s0`, `s1`, …; with `echo`, then the path they received), counting the connections they accept. */
+async function backends(count: number, prefix = 's', echo = false): Promise<Backend[]> {
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       let accepted = 0;
       const name = `${prefix}${i}`;
-      const server = http.createServer((_req, res) => res.end(name));
+      const server = http.createServer((req, res) => res.end(echo ? `${name} ${req.url}` : name));
       server.on('connection', () => accepted++);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       cleanups.push(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
@@ -137,11 +137,15 @@ interface Answer {
 }
 
 /** One request on a fresh connection (HTTPS with `tls`, by SNI `host`, the test certificate accepted). */
-function get(port: number, host: string, opts: { cookie?: string; localAddress?: string; tls?: boolean } = {}): Promise<Answer & { hsts?: string }> {
+function get(
+  port: number,
+  host: string,
+  opts: { cookie?: string; localAddress?: string; tls?: boolean; path?: string } = {},
+): Promise<Answer & { hsts?: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host };
     if (opts.cookie !== undefined) headers.cookie = opts.cookie;
-    const base = { host: '127.0.0.1', port, path: '/', headers, agent: false, timeout: 5000, localAddress: opts.localAddress };
+    const base = { host: '127.0.0.1', port, path: opts.path ?? '/', headers, agent: false, timeout: 5000, localAddress: opts.localAddress };
     const onResponse = (res: http.IncomingMessage) => {
       let body = '';
       res.on('data', (d) => (body += d));
@@ -158,28 +162,30 @@ function get(port: number, host: string, opts: { cookie?: string; localAddress?:
   });
 }
 
-/** A browser-like client: keeps the cookie the proxy sets and sends it back. */
+/** A browser-like client: keeps the cookies the proxy sets (one per name, every one `Path=/`) and sends them all back. */
 class Client {
-  cookie: string | undefined;
+  readonly jar = new Map<string, string>();
   readonly setCookies: string[] = [];
   constructor(
     private readonly port: number,
     private readonly host: string,
     private readonly tls = false,
   ) {}
-  async get(): Promise<string> {
-    const r = await get(this.port, this.host, { cookie: this.cookie, tls: this.tls });
+  async get(path = '/'): Promise<string> {
+    const cookie = this.jar.size > 0 ? [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ') : undefined;
+    const r = await get(this.port, this.host, { cookie, tls: this.tls, path });
     expect(r.status).toBe(200);
     if (r.setCookie) {
       this.setCookies.push(r.setCookie);
-      this.cookie = r.setCookie.split(';')[0];
+      const [name, value] = r.setCookie.split(';')[0].split('=');
+      this.jar.set(name, value);
     }
     return r.body;
   }
   /** `n` requests; throws unless every one was served by the same endpoint, which it returns. */
-  async same(n: number): Promise<string> {
-    const first = await this.get();
-    for (let i = 1; i < n; i++) expect(await this.get()).toBe(first);
+  async same(n: number, path = '/'): Promise<string> {
+    const first = await this.get(path);
+    for (let i = 1; i < n; i++) expect(await this.get(path)).toBe(first);
     return first;
   }
 }
@@ -294,6 +300,59 @@ for (const mode of ['off', 'lua'] as const) {
       const seen = new Set<string>();
       for (let i = 0; i < 15; i++) seen.add(await new Client(httpsPort, domain, true).same(5));
       expect(seen.size).toBeGreaterThanOrEqual(2);
+    });
+
+    it('cookie on two apps sharing one domain by path (berth.path), plain and HTTPS: each app sticks by its own cookie; HSTS kept', async () => {
+      const web = await backends(3, 'w');
+      const api = await backends(3, 'a', true);
+      const domain = 'shop.sticky.test';
+      const certs = tmpDir('berth-sticky-paths-certs-');
+      makePair(certs, domain, [domain]);
+      const httpsPort = await freePort();
+      const eps = (bs: Backend[]) => withEndpoints(...bs.map((b) => anEndpoint('127.0.0.1', b.port, `task.${b.name}`)));
+      const h = await harness(
+        mode,
+        [
+          aService({ appId: '/web', domains: [domain], tls: 'on', options: { sticky: 'cookie' } }, eps(web)),
+          aService({ appId: '/api', domains: [domain], paths: ['/api'], pathStrip: true, tls: 'on', hsts: 600, options: { sticky: 'cookie' } }, eps(api)),
+        ],
+        { dir: certs, port: httpsPort },
+      );
+      for (const [port, tls] of [
+        [h.httpPort, false],
+        [httpsPort, true],
+      ] as const) {
+        const toWeb = await get(port, domain, { tls, path: '/page' });
+        const toApi = await get(port, domain, { tls, path: '/api/users' });
+        expect(toWeb.body).toMatch(/^w\d$/);
+        expect(toApi.body).toMatch(/^a\d \/users$/);
+        const secure = tls ? '; Secure' : '';
+        expect(toWeb.setCookie).toMatch(new RegExp(`^berth_[0-9a-f]{16}=[0-9a-f]{32}; Path=/; HttpOnly; SameSite=Lax${secure}$`));
+        expect(toApi.setCookie).toMatch(new RegExp(`^berth_[0-9a-f]{16}=[0-9a-f]{32}; Path=/; HttpOnly; SameSite=Lax${secure}$`));
+        // One cookie per app: the two names differ, so one browser holds both.
+        expect(toWeb.setCookie!.split('=')[0]).not.toBe(toApi.setCookie!.split('=')[0]);
+        // The member's own add_header (HSTS) does not drop its Set-Cookie, nor the reverse.
+        expect(toApi.hsts).toBe(tls ? 'max-age=600' : undefined);
+        expect(toWeb.hsts).toBeUndefined();
+        // Browser-like clients visit both apps with one jar: each app keeps each client on one endpoint, and clients spread.
+        const seenWeb = new Set<string>();
+        const seenApi = new Set<string>();
+        for (let i = 0; i < 15; i++) {
+          const c = new Client(port, domain, tls);
+          const w = await c.same(3, '/page');
+          // With the cookie the request runs in the location's `if`: the prefix is still stripped there.
+          const a = await c.same(3, '/api/x');
+          expect(a).toMatch(/^a\d \/x$/);
+          expect(await c.same(2, '/')).toBe(w);
+          expect(await c.same(2, '/api/x')).toBe(a);
+          expect(c.jar.size).toBe(2);
+          expect(c.setCookies).toHaveLength(2);
+          seenWeb.add(w);
+          seenApi.add(a);
+        }
+        expect(seenWeb.size).toBeGreaterThanOrEqual(2);
+        expect(seenApi.size).toBeGreaterThanOrEqual(2);
+      }
     });
 
     it('ip: the same source address sticks; different addresses spread; a leaving endpoint moves only its own', async () => {

@@ -63,6 +63,9 @@ const serviceSchema = {
     // Present only when the app asks for TLS (`berth.tls`, `berth.tls.hsts`).
     tls: { type: 'string', enum: ['on', 'redirect'] },
     hsts: { type: 'integer' },
+    // Present only when the app sets `berth.path` (and `berth.path.strip=true`).
+    paths: { type: 'array', items: { type: 'string' } },
+    pathStrip: { type: 'boolean' },
   },
 } as const;
 
