@@ -152,7 +152,7 @@ function build(msg: Buffer, q: ParsedQuery, rcode: number, aa: boolean, enc: Enc
   const bodyLen = enc ? enc.len : zone ? authLen : 0;
   const out = Buffer.allocUnsafe(q.end + bodyLen + opt);
   // Byte loops rather than Buffer#copy: these copies are a few dozen bytes, and Node's copy makes
-  // a view object per call (a measurable share of a query, docs/dns.md "Hot path").
+  // a view object per call (a measurable share of a query, docs/dns.md "Query path and memory layout").
   const end = q.end;
   for (let i = 0; i < end; i++) out[i] = msg[i];
   out[2] = 0x80 | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (msg[2] & 0x01); // QR, AA, TC, RD copied

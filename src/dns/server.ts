@@ -67,7 +67,7 @@ export interface DnsServerOptions {
 /**
  * The UDP socket's resolver: replies go to the address a query came from, always an IP literal, so
  * it answers at once. With the default (`dns.lookup`) every send waited for a `process.nextTick`
- * and a trip through the resolver's validation: ~4 % of a query's CPU (docs/dns.md "Hot path").
+ * and a trip through the resolver's validation: ~4 % of a query's CPU (docs/dns.md "Query path and memory layout").
  */
 const literalLookup = (
   address: string,
