@@ -246,11 +246,17 @@ interface Positions {
   /** No two positions had the same file path (so one position's outcome never depends on another's). */
   distinct: boolean;
   /**
-   * Some domain was shared by path (`berth.path`): a service's file then also depends on other
-   * services (which of its names they share) and the shared domains' files on all of their members,
-   * so the run rendered the whole list through the cache and the next one does too.
+   * What the shared domains (`berth.path`) added to the run: their files and rejections, and the
+   * files of members it refused; null when no domain was shared. A patch keeps it as it is (it
+   * only patches services that neither are path apps nor are on a shared domain, before and after).
    */
-  shared: boolean;
+  group: GroupPart | null;
+}
+
+interface GroupPart {
+  files: RenderedFile[];
+  rejected: RenderRejection[];
+  removed: ReadonlySet<string>;
 }
 
 const positions = (n: number): Positions => ({
@@ -259,7 +265,7 @@ const positions = (n: number): Positions => ({
   kinds: new Uint8Array(n),
   outcomes: new Array(n),
   distinct: true,
-  shared: false,
+  group: null,
 });
 
 /**
@@ -339,11 +345,12 @@ export class RenderMemo {
    */
   at(i: number, s: Service, compute: (s: Service) => Computed, keyOf: (s: Service) => string, key?: string): MemoEntry {
     const prev = this.previous;
-    // After a run with shared domains, the entry at a position may have been made for other shared names.
+    // After a run with shared domains, the entry at a position may have been made for other shared names
+    // (this walk is not a patch: a path app changed).
     const entry =
       key !== undefined
         ? this.lookup(key, () => compute(s))
-        : prev && !prev.shared && prev.services[i] === s && prev.entries[i]
+        : prev && prev.group === null && prev.services[i] === s && prev.entries[i]
           ? this.use(prev.entries[i])
           : this.forService(s, compute, keyOf);
     this.current.services[i] = s;
@@ -367,18 +374,19 @@ export class RenderMemo {
    * The positions to render when only HTTP services changed in place since the last run (same
    * names, same port, HTTP before and after: the same file path, no effect on another position);
    * the others keep what they made (`patchAt` each of them, then `assemble`). Null when the whole
-   * list must be rendered: always while a domain is shared by path, this run or the last (`shared`).
+   * list must be rendered. `tied(s)`: the service is a path app or on a domain shared by path, so its
+   * change can change other files (which names a `/` app keeps, a shared domain's file): the whole
+   * list then goes through the cache.
    */
-  changes(sorted: readonly Service[], shared: boolean): number[] | null {
+  changes(sorted: readonly Service[], tied: (s: Service) => boolean): number[] | null {
     const prev = this.previous;
-    this.current.shared = shared;
-    if (!prev || !prev.distinct || prev.shared || shared || prev.services.length !== sorted.length) return null;
+    if (!prev || !prev.distinct || prev.services.length !== sorted.length) return null;
     const changed: number[] = [];
     for (let i = 0; i < sorted.length; i++) {
       const a = prev.services[i];
       const b = sorted[i];
       if (a === b) continue;
-      if (a.proxy !== 'http' || b.proxy !== 'http' || changed.length > sorted.length / 8) return null;
+      if (a.proxy !== 'http' || b.proxy !== 'http' || changed.length > sorted.length / 8 || tied(a) || tied(b)) return null;
       changed.push(i);
     }
     this.current = prev;
@@ -399,14 +407,25 @@ export class RenderMemo {
 
   /** The result of a patched run: every position's outcome, in render order. */
   assemble(): RenderResult {
-    const { kinds, outcomes } = this.current;
+    const { kinds, outcomes, group } = this.current;
     const result: RenderResult = { files: [], rejected: [] };
     for (let i = 0; i < kinds.length; i++) {
       const k = kinds[i];
-      if (k === FILE) result.files.push(outcomes[i] as RenderedFile);
-      else if (k === REJECTED) result.rejected.push(outcomes[i] as RenderRejection);
+      if (k === FILE) {
+        const f = outcomes[i] as RenderedFile;
+        if (!group?.removed.has(f.path)) result.files.push(f);
+      } else if (k === REJECTED) result.rejected.push(outcomes[i] as RenderRejection);
+    }
+    if (group) {
+      result.files.push(...group.files);
+      result.rejected.push(...group.rejected);
     }
     return result;
+  }
+
+  /** What the shared domains added to this (full) run, for the patches that follow. */
+  recordGroup(group: GroupPart | null): void {
+    this.current.group = group;
   }
 
   /** Ends a run: what was not looked up in it is forgotten. */
@@ -468,7 +487,7 @@ export function renderServices(
 ): RenderResult {
   const sorted = memo ? memo.sorted(services) : inOrder(services);
   const r = renderer(sorted, templates, httpListen, memo, dynamic, tls);
-  const changed = memo?.changes(sorted, r.shared);
+  const changed = memo?.changes(sorted, r.tied);
   if (memo && changed) {
     for (const i of changed) memo.patchAt(i, sorted[i], r.step);
     return memo.assemble();
@@ -492,7 +511,7 @@ export async function renderServicesAsync(
   let slice = performance.now();
   const sorted = memo ? memo.sorted(services) : inOrder(services);
   const r = renderer(sorted, templates, httpListen, memo, dynamic, tls);
-  const changed = memo?.changes(sorted, r.shared);
+  const changed = memo?.changes(sorted, r.tied);
   const pause = async () => {
     if (performance.now() - slice <= SLICE_MS) return;
     await yieldToLoop();
@@ -637,17 +656,24 @@ function renderer(
   };
   /** The full run's result: the service files, then the shared domains' files. */
   const finish = (): RenderResult => {
-    if (sharedKeys.size > 0) renderSharedDomains(members, sharedKeys, { templates, listen: listen.http, lua, tls, memo }, files, rejected);
+    if (sharedKeys.size === 0) {
+      memo?.recordGroup(null);
+      return result;
+    }
+    const before = { files: files.length, rejected: rejected.length };
+    const removed = renderSharedDomains(members, sharedKeys, { templates, listen: listen.http, lua, tls, memo }, files, rejected);
+    memo?.recordGroup({ files: files.slice(before.files - removed.size), rejected: rejected.slice(before.rejected), removed });
     return result;
   };
-  return { step, finish, shared: sharedKeys.size > 0 };
+  const tied = (s: Service): boolean => s.paths !== undefined || (sharedKeys.size > 0 && onSharedDomain(s, sharedKeys));
+  return { step, finish, tied };
 }
 
 /**
  * Adds the file of every shared domain (shared-domains.ts) to `files`. Members are the services
  * rendered above; one that would repeat a location another member already has (two `/` apps, one
  * prefix twice: the registry's conflict rule keeps that from happening) is rejected, its own file
- * with it, so one bad member never breaks the domain's file.
+ * with it, so one bad member never breaks the domain's file. Returns the paths of the member files it took out.
  */
 function renderSharedDomains(
   accepted: readonly Service[],
@@ -655,7 +681,8 @@ function renderSharedDomains(
   opts: { templates: Templates; listen: string; lua: boolean; tls?: TlsRenderInput; memo?: RenderMemo },
   files: RenderedFile[],
   rejected: RenderRejection[],
-): void {
+): Set<string> {
+  const removed = new Set<string>();
   const groups = new Map<string, { env: string; domain: string; members: Service[] }>();
   for (const s of accepted)
     for (const d of s.domains) {
@@ -681,7 +708,10 @@ function renderSharedDomains(
     const path = servicePath(m, 'http');
     rejected.push({ env: m.env, appId: m.appId, code, message, path });
     const i = files.findIndex((f) => f.path === path);
-    if (i >= 0) files.splice(i, 1);
+    if (i >= 0) {
+      files.splice(i, 1);
+      removed.add(path);
+    }
   };
   for (const [m, why] of losers) rejectMember(m, PROBLEM_CODES.NGINX_INVALID_SERVICE, why);
   const httpsListen = opts.tls?.httpsListen.trim() ?? '';
@@ -717,6 +747,7 @@ function renderSharedDomains(
     const owner = members.find((m) => m.paths === undefined) ?? members[0];
     files.push({ path: file.path, env: g.env, appId: owner.appId, content: file.content, servers: 0, definitionKey: file.definitionKey });
   }
+  return removed;
 }
 
 /** The HTTPS server of a shared domain: the first member with `berth.tls` whose certificate covers the name; null without. */

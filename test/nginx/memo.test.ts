@@ -117,6 +117,7 @@ describe('render memo: a run renders what changed and gives the same result as a
     const root = aService({ appId: '/web', domains: [shop, 'www.berth.test'], options: { sticky: 'cookie' } }, withEndpoints(anEndpoint('10.0.0.1', 80)));
     const api = aService({ appId: '/api', domains: [shop], paths: ['/api'] }, withEndpoints(anEndpoint('10.0.0.2', 80)));
     const other = web(3);
+    const twinRoot = aService({ appId: '/web2', domains: [shop] }, withEndpoints(anEndpoint('10.0.0.4', 80)));
     const runs = [
       [api, other, root],
       // Same names in the same places: the path app moves off the domain, then back with sticky and strip.
@@ -128,6 +129,10 @@ describe('render memo: a run renders what changed and gives the same result as a
       // The path app becomes invalid: the / app serves its domain alone again.
       [{ ...api, paths: ['no slash'] }, web(3, 9090), root],
       [api, web(3, 9090), root],
+      // A second / app on the domain is refused by the render (its file out too), then an unrelated change.
+      [api, web(3, 9090), root, twinRoot],
+      [api, web(3, 7070), root, twinRoot],
+      [api, web(3, 7070), root, { ...twinRoot }],
     ];
     for (const list of runs) {
       const got = renderServices(list, templates, '80', memo);
