@@ -3,6 +3,7 @@
  * own and not the benchmark driver's or the simulator's. Resolves once the API listens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -18,9 +19,24 @@ export interface BerthProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * `BERTH_BENCH_BUILD=dist`: run the compiled build (`npm run build`; what `bin/berth.js` and the
+ * deployment run) instead of the sources through tsx. tsx transpiles with names kept, wrapping every
+ * inner function it creates on each call, which makes the per-app label parse several times slower,
+ * and its loader thread adds to the resident memory; the compiled build measures what ships.
+ */
+function compiledEntry(): string | null {
+  if (process.env.BERTH_BENCH_BUILD !== 'dist') return null;
+  const entry = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  if (!fs.existsSync(entry)) throw new Error(`BERTH_BENCH_BUILD=dist: ${entry} is missing; run \`npm run build\` first`);
+  return entry;
+}
+
 /** Starts berth with exactly these BERTH_* variables (plus PATH/HOME). */
 export async function startBerthProcess(env: Record<string, string>, timeoutMs = 120_000): Promise<BerthProcess> {
-  const argv = ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(ROOT, 'src/cli/main.ts'), 'run'];
+  const argv = compiledEntry()
+    ? [compiledEntry()!, 'run']
+    : ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(ROOT, 'src/cli/main.ts'), 'run'];
   const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },

@@ -9,7 +9,7 @@ import type { App, MarathonEvent } from '../marathon/types';
 import { changedApp, classifyEvent, type Change, type RefetchCause } from '../model/events';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { IpamReconcilePort } from './ipam-port';
-import { reconcileIpam } from './ipam-reconcile';
+import { ipamInputOf, reconcileIpam } from './ipam-reconcile';
 import type { Registry, SnapshotOutcome } from './registry';
 
 /** The REST side berth needs from Marathon (main.ts adapts the real client to it). */
@@ -186,14 +186,18 @@ export class MarathonSync {
     const window = this.openWindow(null);
     let result: SyncResult;
     try {
-      const apps = await this.o.apps.getApps();
+      let apps: App[] | null = await this.o.apps.getApps();
       if (!Array.isArray(apps)) throw new Error('marathon answered without an apps list');
+      const ipamInput = apps.length > 0 && this.o.ipam ? ipamInputOf(apps, this.o.labelPrefix) : null;
       result = await this.o.registry.applySnapshot(apps, { force, durationStartMs: t0 });
+      // Released before IPAM runs: the DNS index and Nginx files are being built from the new state
+      // meanwhile, and the app list would otherwise add to that peak.
+      apps = null;
       if (result.result !== 'held') {
         this.lastSuccessAt = this.clock.now();
         this.failures = 0;
         this.lastError = null;
-        if (apps.length > 0 && this.o.ipam) await reconcileIpam(this.o.ipam, this.o.registry, apps, new Date(t0), this.log, this.o.labelPrefix);
+        if (ipamInput && this.o.ipam) await reconcileIpam(this.o.ipam, this.o.registry, ipamInput, new Date(t0), this.log);
       }
     } catch (err) {
       const error = (err as Error).message ?? String(err);

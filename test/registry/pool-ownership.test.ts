@@ -7,7 +7,7 @@
 import { loadPoolHolders } from '../../src/ipam/holders';
 import { silentLogger } from '../../src/log';
 import type { App } from '../../src/marathon/types';
-import { reconcileIpam } from '../../src/registry/ipam-reconcile';
+import { ipamInputOf, reconcileIpam } from '../../src/registry/ipam-reconcile';
 import { IpamReconciler } from '../../src/ipam/reconcile-port';
 import type { Registry } from '../../src/registry/registry';
 import { aTask, anApp, withBridgeMappings, withDomain, withTasks } from '../support/builders';
@@ -95,7 +95,7 @@ describeEachEngine('pool ownership of fixed IPs', (get) => {
       ]);
     }
 
-    await reconcileIpam(new IpamReconciler(ipam), registry, apps, new Date(), silentLogger);
+    await reconcileIpam(new IpamReconciler(ipam), registry, ipamInputOf(apps), new Date(), silentLogger);
     expect((await ipam.getAllocation('own3', '/free')).ip).toBe('10.93.0.30');
     // The claim made it /free's own: still served, and a newcomer asking for it is now refused.
     await registry.applySnapshot([...apps, fixed('/newcomer', '10.93.0.30')]);
@@ -137,7 +137,7 @@ describeEachEngine('IPAM reconciliation with hostile app ids', (get) => {
     ];
     const recorded: unknown[] = [];
     const registry = { setProblems: async (_s: string, p: unknown[]) => void recorded.push(...p) };
-    for (let pass = 0; pass < 2; pass++) await reconcileIpam(port, registry, apps, new Date(), silentLogger);
+    for (let pass = 0; pass < 2; pass++) await reconcileIpam(port, registry, ipamInputOf(apps), new Date(), silentLogger);
 
     const holders = (await ipam.findAllocations({ pool: 'hostile1' })).map((a) => a.appId).sort();
     // /gone was released after its second missing pass; /claims' running container was claimed.
