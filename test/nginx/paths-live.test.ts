@@ -16,8 +16,7 @@ import { start, type Berth } from '../../src/main';
 import { startSimulator, type Simulator } from '../../src/sim';
 import { describeWithTools } from '../support/tools';
 import { TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
-import { startNginx } from './nginx-harness';
-import { startLuaNginx } from './lua-harness';
+import { startModeNginx } from './mode-nginx';
 
 jest.setTimeout(180_000);
 
@@ -111,32 +110,19 @@ for (const mode of ['off', 'lua'] as const) {
     });
 
     beforeAll(async () => {
-      const nginx = mode === 'lua' ? await startLuaNginx({ berthHttpConf: true, workers: 1 }) : await startNginx();
+      const nginx = await startModeNginx(mode);
       cleanups.push(() => nginx.stop());
       sim = await startSimulator({ flavour: '1.10', keepaliveMs: 500 });
       cleanups.push(() => sim.close());
       for (const [id, labels] of Object.entries(APPS)) await deploy(id, labels);
-      const staged = mode === 'lua' ? nginx.testCmd : (nginx as Awaited<ReturnType<typeof startNginx>>).candidateTestCmd;
-      const admin =
-        mode === 'lua'
-          ? `127.0.0.1:${(nginx as Awaited<ReturnType<typeof startLuaNginx>>).adminPort}`
-          : (nginx as Awaited<ReturnType<typeof startNginx>>).adminListen;
       const config = loadConfig({
         BERTH_MARATHON_URLS: sim.url,
         BERTH_DATA_DIR: 'memory://',
         BERTH_HTTP_ADDR: '127.0.0.1:0',
         BERTH_DNS_ADDR: '127.0.0.1:0',
         BERTH_DNS_ZONES: 'berth.test',
-        BERTH_NGINX_DIR: nginx.dir,
-        BERTH_NGINX_MAIN_CONF: nginx.conf,
+        ...nginx.env,
         BERTH_NGINX_TEMPLATES: breakingTemplates(),
-        BERTH_NGINX_TEST_CMD: staged,
-        BERTH_NGINX_RELOAD_CMD: nginx.reloadCmd,
-        BERTH_NGINX_ADMIN_LISTEN: admin,
-        BERTH_NGINX_CONFIRM_TIMEOUT_MS: '15000',
-        BERTH_NGINX_ERROR_LOG: path.join(nginx.prefix, 'error.log'),
-        BERTH_NGINX_HTTP_LISTEN: `127.0.0.1:${nginx.httpPort}`,
-        BERTH_NGINX_DYNAMIC: mode,
         BERTH_SYNC_INTERVAL_MS: '500',
         BERTH_LOG_LEVEL: 'silent',
       });

@@ -6,15 +6,14 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
 import { silentLogger } from '../../src/log';
 import { start, type Berth } from '../../src/main';
 import { startSimulator } from '../../src/sim';
 import { describeWithTools } from '../support/tools';
 import { waitFor } from './helpers';
-import { freePort, httpGet, startNginx } from './nginx-harness';
-import { startLuaNginx } from './lua-harness';
+import { startModeNginx } from './mode-nginx';
+import { freePort, httpGet } from './nginx-harness';
 
 jest.setTimeout(120_000);
 
@@ -82,7 +81,7 @@ for (const mode of ['off', 'lua'] as const) {
     });
 
     beforeAll(async () => {
-      const nginx = mode === 'lua' ? await startLuaNginx({ berthHttpConf: true, workers: 1 }) : await startNginx();
+      const nginx = await startModeNginx(mode);
       cleanups.push(() => nginx.stop());
       const backendPort = await optionsBackend();
       const sim = await startSimulator({ flavour: '1.10', keepaliveMs: 500 });
@@ -107,26 +106,13 @@ for (const mode of ['off', 'lua'] as const) {
           { placeTask: () => ({ host: '127.0.0.1', ports: [backendPort] }) },
         );
       }
-      const staged = mode === 'lua' ? nginx.testCmd : (nginx as Awaited<ReturnType<typeof startNginx>>).candidateTestCmd;
-      const admin =
-        mode === 'lua'
-          ? `127.0.0.1:${(nginx as Awaited<ReturnType<typeof startLuaNginx>>).adminPort}`
-          : (nginx as Awaited<ReturnType<typeof startNginx>>).adminListen;
       const config = loadConfig({
         BERTH_MARATHON_URLS: sim.url,
         BERTH_DATA_DIR: 'memory://',
         BERTH_HTTP_ADDR: '127.0.0.1:0',
         BERTH_DNS_ADDR: '127.0.0.1:0',
         BERTH_DNS_ZONES: 'berth.test',
-        BERTH_NGINX_DIR: nginx.dir,
-        BERTH_NGINX_MAIN_CONF: nginx.conf,
-        BERTH_NGINX_TEST_CMD: staged,
-        BERTH_NGINX_RELOAD_CMD: nginx.reloadCmd,
-        BERTH_NGINX_ADMIN_LISTEN: admin,
-        BERTH_NGINX_CONFIRM_TIMEOUT_MS: '15000',
-        BERTH_NGINX_ERROR_LOG: path.join(nginx.prefix, 'error.log'),
-        BERTH_NGINX_HTTP_LISTEN: `127.0.0.1:${nginx.httpPort}`,
-        BERTH_NGINX_DYNAMIC: mode,
+        ...nginx.env,
         BERTH_SYNC_INTERVAL_MS: '500',
         BERTH_LABELS_DENY: 'berth.sticky,berth.tls',
         BERTH_LOG_LEVEL: 'silent',
