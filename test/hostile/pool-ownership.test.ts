@@ -16,6 +16,12 @@ import { expectStillConverging, fixedApp, hostileStack, problemOf, ZONE, type Ho
 const POOL = { name: 'loop', cidr: '127.77.0.0/24', allowSpecial: true, dockerNetwork: 'loopnet' };
 const A_IP = '127.77.0.10';
 
+interface SyncRun {
+  status: string;
+  reloaded: boolean;
+  finishedAt: string;
+}
+
 /** An HTTP backend on `ip` (any 127/8 address is local on Linux) answering `body`. */
 async function backendOn(ip: string, body: string): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((_req, res) => res.end(body));
@@ -50,11 +56,22 @@ describeWithTools(['nginx'], 'hostile pool ownership', () => {
       const a = await backendOn(A_IP, 'pool-a');
       const b = await backendOn(A_IP, 'pool-b');
       backends.push(a, b);
+      const deployedAt = Date.now();
       await h.stack.sim.control.deploy(fixedApp('/pool/a', a.port, { 'berth.domain': `pool-a.${ZONE}`, 'berth.ip': A_IP }));
       await waitFor(
         () => served(`pool-a.${ZONE}`, 'pool-a'),
         20000,
         () => 'the holder /pool/a served',
+      );
+      // New Nginx workers answer before the old ones stop accepting: until berth has confirmed the
+      // reload (the run is recorded only then), a request can still reach an old worker without A.
+      await waitFor(
+        async () =>
+          (await h.stack.api<{ runs: SyncRun[] }>('GET', '/v1/sync/runs?limit=10')).body.runs.some(
+            (r) => r.status === 'applied' && r.reloaded && Date.parse(r.finishedAt) >= deployedAt,
+          ),
+        20000,
+        () => 'the reload that serves /pool/a to be confirmed',
       );
 
       // /pool/b names A's address (its backend would even answer there): refused, A untouched.
