@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { DynamicMode } from '../../src/nginx/render';
 import { startNginx } from './nginx-harness';
+import { waitFor } from './helpers';
 import { startLuaNginx } from './lua-harness';
 
 export interface ModeNginx {
@@ -35,4 +36,20 @@ export async function startModeNginx(mode: DynamicMode): Promise<ModeNginx> {
       BERTH_NGINX_DYNAMIC: mode,
     },
   };
+}
+
+/**
+ * Waits for berth's first sync run to be applied and confirmed. New workers answer before the old
+ * generation has stopped accepting; the run is reported applied only once berth has confirmed the
+ * new generation alone answers. Until then a request can still reach an old worker without the files.
+ */
+export async function firstRunConfirmed(berthUrl: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const st = (await (await fetch(`${berthUrl}/v1/sync/status`)).json()) as { lastRun: { status: string } | null; appliedPosition: number | null };
+      return st.lastRun?.status === 'applied' && st.appliedPosition !== null;
+    },
+    'the first sync run to be applied and confirmed',
+    30_000,
+  );
 }

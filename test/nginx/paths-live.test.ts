@@ -16,7 +16,7 @@ import { start, type Berth } from '../../src/main';
 import { startSimulator, type Simulator } from '../../src/sim';
 import { describeWithTools } from '../support/tools';
 import { TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
-import { startModeNginx } from './mode-nginx';
+import { firstRunConfirmed, startModeNginx } from './mode-nginx';
 
 jest.setTimeout(180_000);
 
@@ -130,16 +130,7 @@ for (const mode of ['off', 'lua'] as const) {
       cleanups.push(() => berth.stop());
       port = nginx.httpPort;
       await until(SHOP, '/api/v2/x', '/v2 /api/v2/x', 'the shared domain to be served');
-      // New workers answer before the old generation has stopped accepting; the run is reported
-      // applied only once berth has confirmed the new generation alone answers.
-      await waitFor(
-        async () => {
-          const st = (await (await fetch(`${berth.url}/v1/sync/status`)).json()) as { lastRun: { status: string } | null; appliedPosition: number | null };
-          return st.lastRun?.status === 'applied' && st.appliedPosition !== null;
-        },
-        'the first sync run to be applied and confirmed',
-        30_000,
-      );
+      await firstRunConfirmed(berth.url);
     });
 
     it('routes each prefix to its app; strip removes the prefix and keeps the query; without strip the path is unchanged', async () => {

@@ -12,7 +12,7 @@ import { start, type Berth } from '../../src/main';
 import { startSimulator } from '../../src/sim';
 import { describeWithTools } from '../support/tools';
 import { waitFor } from './helpers';
-import { startModeNginx } from './mode-nginx';
+import { firstRunConfirmed, startModeNginx } from './mode-nginx';
 import { freePort, httpGet } from './nginx-harness';
 
 jest.setTimeout(120_000);
@@ -122,17 +122,7 @@ for (const mode of ['off', 'lua'] as const) {
       httpPort = nginx.httpPort;
       await waitFor(async () => (await httpGet(httpPort, 'open.berth.test').catch(() => null))?.status === 200, 'the option apps to be served', 60_000);
       await waitFor(async () => (await httpGet(httpPort, 'small.berth.test').catch(() => null))?.status === 200, 'the small app to be served', 30_000);
-      // New workers answer before the old generation has stopped accepting; the run is reported
-      // applied only once berth has confirmed the new generation alone answers. Until then a request
-      // can still reach an old worker that has none of these files.
-      await waitFor(
-        async () => {
-          const st = (await (await fetch(`${berth.url}/v1/sync/status`)).json()) as { lastRun: { status: string } | null; appliedPosition: number | null };
-          return st.lastRun?.status === 'applied' && st.appliedPosition !== null;
-        },
-        'the first sync run to be applied and confirmed',
-        30_000,
-      );
+      await firstRunConfirmed(berth.url);
     });
 
     it('berth.timeout.read: a backend slower than the bound gets 504 within it; a larger bound waits', async () => {
