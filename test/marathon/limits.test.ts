@@ -95,11 +95,19 @@ describe('REST answers over BERTH_MARATHON_MAX_RESPONSE_BYTES', () => {
       const before = liveBytes();
       let peak = before;
       let samples = 0;
-      const sampler = setInterval(() => {
+      // Each sample is a full collection, which takes long in a worker whose heap holds earlier
+      // test files: the next sample waits three times the last one's length, so collections take
+      // at most a quarter of the time and the reader is never starved (a fixed 100 ms interval ran
+      // collections back to back in a full CI run and the test timed out).
+      let sampler: NodeJS.Timeout | undefined;
+      const sample = () => {
+        const t0 = performance.now();
         samples++;
         peak = Math.max(peak, liveBytes());
-      }, 100);
-      const e = await failure(client.getApps()).finally(() => clearInterval(sampler));
+        sampler = setTimeout(sample, Math.max(100, 3 * (performance.now() - t0)));
+      };
+      sampler = setTimeout(sample, 100);
+      const e = await failure(client.getApps()).finally(() => clearTimeout(sampler));
       peak = Math.max(peak, liveBytes());
       expect(e.kind).toBe('too_large');
       expect(e.message).toMatch(new RegExp(`^MARATHON_ANSWER_TOO_LARGE: the answer is larger than ${limit} bytes \\(BERTH_MARATHON_MAX_RESPONSE_BYTES\\)`));
