@@ -18,8 +18,8 @@ import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { nginxReadiness } from '../../src/runtime/nginx';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, waitFor, withEndpoints } from './helpers';
-import { freePort, httpGet, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
+import { aService, anEndpoint, RecordingStore, waitFor, withEndpoints } from './helpers';
+import { freePort, httpGet, stagedSyncOptions, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -47,27 +47,15 @@ async function live(services: Service[], opts: { intervalMs?: number; confirmTim
   view.set(services);
   const store = new RecordingStore();
   const problems = new InMemoryProblemSink();
-  const sync = new NginxSync({
-    dir: nginx.dir,
-    templatesDir: TEMPLATES_DIR,
-    httpListen: `127.0.0.1:${nginx.httpPort}`,
-    testCmd: nginx.candidateTestCmd,
-    reloadCmd: nginx.reloadCmd,
-    mainConf: nginx.conf,
-    intervalMs: opts.intervalMs ?? 100,
-    commandTimeoutMs: 10000,
-    maxRemovalRatio: 0.9,
-    adminListen: nginx.adminListen,
-    // Generous: the machine running the tests may be busy; a failure here fails the test.
-    confirmTimeoutMs: opts.confirmTimeoutMs ?? 15_000,
-    errorLog: nginx.errorLog,
-    logger: silentLogger,
-    metricsRegistry: new Registry(),
-    view,
-    store,
-    problems,
-    control,
-  });
+  const sync = new NginxSync(
+    stagedSyncOptions(nginx, {
+      view,
+      store,
+      problems,
+      control,
+      ...opts,
+    }),
+  );
   cleanups.push(() => sync.stop());
   return { nginx, view, store, sync, problems, reload };
 }

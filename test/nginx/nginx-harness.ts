@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { tmpDir, waitFor } from './helpers';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../src/log';
+import type { NginxSyncOptions } from '../../src/nginx/sync';
+import { TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
 
 const EXAMPLE = path.resolve(__dirname, '../../nginx-templates/nginx.conf.example');
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -97,6 +100,37 @@ export async function startNginx(): Promise<RealNginx> {
       await exited;
       clearTimeout(timer);
     },
+  };
+}
+
+/**
+ * What every test driving a real `nginx` shares: the staged path (each run tests a candidate copy of
+ * the main conf, then reloads and confirms the new generation through the admin server). `own`
+ * brings the view and the sinks, and overrides anything else.
+ */
+export function stagedSyncOptions(
+  nginx: Pick<RealNginx, 'dir' | 'httpPort' | 'reloadCmd' | 'conf' | 'prefix'> & Partial<Pick<RealNginx, 'candidateTestCmd' | 'adminListen'>>,
+  own: Pick<NginxSyncOptions, 'view' | 'store' | 'problems'> & Partial<NginxSyncOptions>,
+): NginxSyncOptions {
+  const testCmd = own.testCmd ?? nginx.candidateTestCmd;
+  if (testCmd === undefined) throw new Error('stagedSyncOptions: this nginx has no candidate test command; pass testCmd');
+  return {
+    dir: nginx.dir,
+    templatesDir: TEMPLATES_DIR,
+    httpListen: `127.0.0.1:${nginx.httpPort}`,
+    testCmd,
+    reloadCmd: nginx.reloadCmd,
+    mainConf: nginx.conf,
+    adminListen: nginx.adminListen,
+    errorLog: path.join(nginx.prefix, 'error.log'),
+    intervalMs: 100,
+    commandTimeoutMs: 10_000,
+    maxRemovalRatio: 0.9,
+    // Generous: the machine running the tests may be busy; a reload not confirmed by then fails the test.
+    confirmTimeoutMs: 15_000,
+    logger: silentLogger,
+    metricsRegistry: new Registry(),
+    ...own,
   };
 }
 

@@ -4,14 +4,12 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { Registry } from 'prom-client';
-import { silentLogger } from '../../src/log';
 import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
-import { freePort, startBackend, startNginx } from './nginx-harness';
+import { aService, anEndpoint, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
+import { freePort, stagedSyncOptions, startBackend, startNginx } from './nginx-harness';
 import { makePair } from './tls-fixtures';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -57,27 +55,9 @@ describeWithTools(['nginx', 'openssl'], 'TLS on a domain shared by path with a r
       aService({ appId: '/plain', domains: [SHOP], dns: 'proxy', paths: ['/plain'] }, ep(2)),
     ]);
     const store = new RecordingStore();
-    const sync = new NginxSync({
-      dir: nginx.dir,
-      templatesDir: TEMPLATES_DIR,
-      httpListen: `127.0.0.1:${httpPort}`,
-      httpsListen: `127.0.0.1:${httpsPort}`,
-      tlsDir: certs,
-      testCmd: nginx.candidateTestCmd,
-      reloadCmd: nginx.reloadCmd,
-      mainConf: nginx.conf,
-      intervalMs: 100,
-      commandTimeoutMs: 10000,
-      maxRemovalRatio: 0.9,
-      adminListen: nginx.adminListen,
-      confirmTimeoutMs: 15_000,
-      errorLog: nginx.errorLog,
-      logger: silentLogger,
-      metricsRegistry: new Registry(),
-      view,
-      store,
-      problems: new InMemoryProblemSink(),
-    });
+    const sync = new NginxSync(
+      stagedSyncOptions(nginx, { view, store, problems: new InMemoryProblemSink(), httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs }),
+    );
     cleanups.push(() => sync.stop());
     await sync.start();
     // Applied means confirmed: the new generation alone answers.

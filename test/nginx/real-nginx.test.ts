@@ -12,7 +12,7 @@ import { NginxSync } from '../../src/nginx/sync';
 import type { Service } from '../../src/model/types';
 import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
 import { describeWithTools } from '../support/tools';
-import { freePort, httpGet, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
+import { freePort, httpGet, stagedSyncOptions, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
 interface Harness {
   nginx: RealNginx;
@@ -42,25 +42,17 @@ async function harness(opts: { intervalMs?: number; templatesDir?: string; servi
   if (opts.services) view.set(opts.services);
   const store = new RecordingStore();
   const problems = new InMemoryProblemSink();
-  const sync = new NginxSync({
-    dir: nginx.dir,
-    templatesDir: opts.templatesDir ?? TEMPLATES_DIR,
-    httpListen: `127.0.0.1:${nginx.httpPort}`,
-    testCmd: nginx.candidateTestCmd,
-    reloadCmd: nginx.reloadCmd,
-    mainConf: nginx.conf,
-    intervalMs: opts.intervalMs ?? 200,
-    commandTimeoutMs: 10000,
-    maxRemovalRatio: 0.5,
-    adminListen: nginx.adminListen,
-    errorLog: nginx.errorLog,
-    logger: silentLogger,
-    metricsRegistry: new Registry(),
-    view,
-    store,
-    problems,
-    control,
-  });
+  const sync = new NginxSync(
+    stagedSyncOptions(nginx, {
+      view,
+      store,
+      problems,
+      control,
+      templatesDir: opts.templatesDir ?? TEMPLATES_DIR,
+      intervalMs: opts.intervalMs ?? 200,
+      maxRemovalRatio: 0.5,
+    }),
+  );
   cleanups.push(() => sync.stop());
   return { nginx, view, store, sync, counts, problems };
 }

@@ -19,9 +19,9 @@ import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
+import { aService, anEndpoint, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
 import { makePair } from './tls-fixtures';
-import { freePort, startEcho, startNginx } from './nginx-harness';
+import { freePort, stagedSyncOptions, startEcho, startNginx } from './nginx-harness';
 import { startLuaNginx } from './lua-harness';
 
 jest.setTimeout(120_000);
@@ -63,29 +63,22 @@ async function harness(mode: Mode, services: Service[], tls?: { dir: string; por
     cleanups.push(async () => p.stop());
     pusher.start();
   }
-  const sync = new NginxSync({
-    dir: nginx.dir,
-    templatesDir: TEMPLATES_DIR,
-    httpListen: `127.0.0.1:${nginx.httpPort}`,
-    ...(tls ? { httpsListen: `127.0.0.1:${tls.port}`, tlsDir: tls.dir } : {}),
-    testCmd,
-    reloadCmd: nginx.reloadCmd,
-    mainConf: nginx.conf,
-    adminListen,
-    confirmTimeoutMs: 15_000, // the test machine is shared and may be busy
-    errorLog: `${nginx.prefix}/error.log`,
-    intervalMs: 300,
-    commandTimeoutMs: 10000,
-    maxRemovalRatio: 0.5,
-    logger: silentLogger,
-    metricsRegistry: metrics,
-    view,
-    store,
-    problems: new InMemoryProblemSink(),
-    control,
-    dynamic: mode,
-    ...(pusher ? { beforeApply: () => pusher.flush() } : {}),
-  });
+  const sync = new NginxSync(
+    stagedSyncOptions(nginx, {
+      view,
+      store,
+      problems: new InMemoryProblemSink(),
+      control,
+      ...(tls ? { httpsListen: `127.0.0.1:${tls.port}`, tlsDir: tls.dir } : {}),
+      testCmd,
+      adminListen,
+      intervalMs: 300,
+      maxRemovalRatio: 0.5,
+      metricsRegistry: metrics,
+      dynamic: mode,
+      ...(pusher ? { beforeApply: () => pusher.flush() } : {}),
+    }),
+  );
   cleanups.push(() => sync.stop());
   await sync.start();
   // Traffic may route before the run is recorded: it ends with the reload's confirmation, after

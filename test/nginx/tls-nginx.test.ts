@@ -7,15 +7,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { Registry } from 'prom-client';
-import { silentLogger } from '../../src/log';
 import type { Service } from '../../src/model/types';
 import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
-import { freePort, startBackend, startNginx } from './nginx-harness';
+import { aService, anEndpoint, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
+import { freePort, stagedSyncOptions, startBackend, startNginx } from './nginx-harness';
 import { makePair } from './tls-fixtures';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -89,27 +87,7 @@ describeWithTools(['nginx', 'openssl'], 'TLS termination with a real Nginx', () 
     view.set(services);
     store = new RecordingStore();
     problems = new InMemoryProblemSink();
-    const sync = new NginxSync({
-      dir: nginx.dir,
-      templatesDir: TEMPLATES_DIR,
-      httpListen: `127.0.0.1:${httpPort}`,
-      httpsListen: `127.0.0.1:${httpsPort}`,
-      tlsDir: certs,
-      testCmd: nginx.candidateTestCmd,
-      reloadCmd: nginx.reloadCmd,
-      mainConf: nginx.conf,
-      intervalMs: 100,
-      commandTimeoutMs: 10000,
-      maxRemovalRatio: 0.9,
-      adminListen: nginx.adminListen,
-      confirmTimeoutMs: 15_000,
-      errorLog: nginx.errorLog,
-      logger: silentLogger,
-      metricsRegistry: new Registry(),
-      view,
-      store,
-      problems,
-    });
+    const sync = new NginxSync(stagedSyncOptions(nginx, { view, store, problems, httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs }));
     cleanups.push(() => sync.stop());
     await sync.start();
     await waitFor(() => store.all.some((r) => r.status === 'applied'), 'the first sync to be applied', 30_000);
