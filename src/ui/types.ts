@@ -19,6 +19,14 @@ export interface Service {
   fixedIp: string | null;
   endpoints: Endpoint[];
   version: string;
+  /** Present only when the app sets proxy option labels. */
+  options?: { connectTimeout?: number; readTimeout?: number; bodyMax?: number; allow?: string[]; sticky?: 'cookie' | 'ip' };
+  /** Present only when the app asks for TLS. */
+  tls?: 'on' | 'redirect';
+  hsts?: number;
+  /** Present only when the app serves path prefixes of its domains. */
+  paths?: string[];
+  pathStrip?: boolean;
 }
 export interface Problem {
   code: string;

@@ -167,6 +167,39 @@ describeWithTools(['chromium'], 'dashboard in a browser', () => {
     expect(await page.evaluate('window.__sameDocument === true')).toBe(true);
   });
 
+  it('services: an app serving path prefixes shows them, and every edge label it set, as berth read them', async () => {
+    await demo.sim.control.deploy({
+      id: '/integration/edge-api',
+      instances: 1,
+      cpus: 0.1,
+      mem: 64,
+      cmd: 'sleep 1000',
+      portDefinitions: [{ port: 0, name: 'http' }],
+      labels: {
+        'berth.domain': 'edge.integration.berth.internal',
+        'berth.env': 'integration',
+        'berth.path': '/api/, /static',
+        'berth.path.strip': 'TRUE',
+        'berth.sticky': 'cookie',
+        'berth.timeout.read': '30',
+        'berth.allow': '10.0.0.0/8',
+      },
+    });
+    await page.goto(`${base}/ui/#/services`);
+    await page.click('#svc-q', { count: 3 });
+    await page.keyboard.press('Backspace');
+    await page.type('#svc-q', 'edge-api');
+    await until(page, `document.querySelector('.svc-paths')?.textContent === '/api /static'`, 20_000);
+    await page.evaluate(`[...document.querySelectorAll('li.service summary')].find((s) => s.textContent.includes('edge.integration')).click()`);
+    await until(page, `!!document.querySelector('details[open] pre.labels')`);
+    expect(await textOf(page, 'details[open] .svc-serves')).toBe('Serves only /api, /static (prefix stripped before proxying)');
+    // Normalised as berth read them: trailing slash dropped, spaces trimmed, the boolean in lower case.
+    expect((await textOf(page, 'details[open] pre.labels')).split('\n')).toEqual(
+      expect.arrayContaining(['berth.path=/api,/static', 'berth.path.strip=true', 'berth.sticky=cookie', 'berth.timeout.read=30', 'berth.allow=10.0.0.0/8']),
+    );
+    await noAxeIssues('services with path prefixes');
+  });
+
   it('problems: the refused app with its code and what to change; a held snapshot released with confirmation', async () => {
     await page.goto(`${base}/ui/#/problems`);
     await until(page, `document.querySelector('#problems')?.textContent.includes(${JSON.stringify(BAD_APP_ID)})`);

@@ -29,7 +29,23 @@ function labelsOf(s: Service): Array<[string, string]> {
   if (s.listen !== null) out.push(['listen', String(s.listen)]);
   out.push(['dns', s.dns]);
   if (s.fixedIp) out.push(['ip', s.fixedIp]);
+  if (s.paths) out.push(['path', s.paths.join(',')]);
+  if (s.pathStrip) out.push(['path.strip', 'true']);
+  if (s.tls) out.push(['tls', s.tls]);
+  if (s.hsts !== undefined) out.push(['tls.hsts', String(s.hsts)]);
+  const o = s.options ?? {};
+  if (o.connectTimeout !== undefined) out.push(['timeout.connect', String(o.connectTimeout)]);
+  if (o.readTimeout !== undefined) out.push(['timeout.read', String(o.readTimeout)]);
+  if (o.bodyMax !== undefined) out.push(['body.max', String(o.bodyMax)]);
+  if (o.allow) out.push(['allow', o.allow.join(',')]);
+  if (o.sticky) out.push(['sticky', o.sticky]);
   return out.map(([k, v]) => [`${prefix}${k}`, v]);
+}
+
+/** What the app serves of its domains: every path, or its prefixes (several apps then share the domains). */
+function pathsOf(s: Service): string {
+  if (!s.paths) return 'all paths';
+  return `only ${s.paths.join(', ')}${s.pathStrip ? ' (prefix stripped before proxying)' : ''}`;
 }
 
 function nginxState(s: Service, excluded: Set<string>): HTMLElement {
@@ -61,6 +77,7 @@ function row(s: Service, excluded: Set<string>): HTMLElement {
         'summary',
         {},
         h('span', { class: 'svc-domain' }, s.domains[0]),
+        s.paths ? h('span', { class: 'svc-paths mono' }, s.paths.join(' ')) : null,
         s.domains.length > 1 ? h('span', { class: 'muted' }, ` +${s.domains.length - 1}`) : null,
         ' ',
         badge(s.env, 'info'),
@@ -72,6 +89,7 @@ function row(s: Service, excluded: Set<string>): HTMLElement {
           `${s.endpoints.length} endpoint${s.endpoints.length === 1 ? '' : 's'} `,
           'Nginx ',
           nginxState(s, excluded),
+          s.tls ? badge(s.tls === 'redirect' ? 'https, http → 308' : 'https', 'info') : null,
           ' DNS ',
           dnsState(s),
         ),
@@ -81,6 +99,7 @@ function row(s: Service, excluded: Set<string>): HTMLElement {
         { class: 'svc-detail' },
         h('h3', {}, 'Domains'),
         h('p', {}, s.domains.join(', ')),
+        h('p', { class: 'svc-serves' }, `Serves ${pathsOf(s)}`),
         h('h3', {}, 'Endpoints (serving tasks: running and healthy)'),
         s.endpoints.length
           ? h(
