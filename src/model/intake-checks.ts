@@ -57,7 +57,7 @@ export function dirtyLabels(
   alsoRead: (key: string) => boolean = () => false,
 ): DirtyLabel[] {
   const out: DirtyLabel[] = [];
-  const known = new Set<string>(Object.values(names));
+  const known = knownKeys(names);
   for (const [key, value] of Object.entries(labels)) {
     if (!key.startsWith(prefix)) continue;
     const k = checkUntrusted(key, 'labelKey');
@@ -70,6 +70,14 @@ export function dirtyLabels(
     if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
   }
   return out;
+}
+
+// Built once per set of label names, not once per app: a snapshot parses every app with the same names.
+const knownCache = new WeakMap<LabelNames, ReadonlySet<string>>();
+function knownKeys(names: LabelNames): ReadonlySet<string> {
+  let known = knownCache.get(names);
+  if (!known) knownCache.set(names, (known = new Set<string>(Object.values(names))));
+  return known;
 }
 
 /** Address policy and IPAM ownership for a fixed IP; each refusal is a problem naming the address. */
@@ -109,6 +117,13 @@ export function checkFixedIp(
   }
 }
 
+const selfPortsCache = new WeakMap<AddressPolicy, ReadonlySet<number>>();
+function selfPorts(policy: AddressPolicy): ReadonlySet<number> {
+  let ports = selfPortsCache.get(policy);
+  if (!ports) selfPortsCache.set(policy, (ports = new Set(policy.self.map((s) => s.port))));
+  return ports;
+}
+
 /** Endpoints that would be berth's own sockets: the fixed IP, or any task address Marathon reports now. */
 export function selfEndpoints(
   app: App,
@@ -122,7 +137,7 @@ export function selfEndpoints(
   if (policy.self.length === 0) return;
   // Only a port of berth's own can be hit: the others skip the per-task address checks (with
   // 6,000 tasks those were a sixth of a snapshot's spec time).
-  const ports = new Set(policy.self.map((s) => s.port));
+  const ports = selfPorts(policy);
   if (network !== 'host' && !ports.has(port.number)) return;
   const hits = new Map<string, string>();
   const check = (address: string, p: number | undefined): void => {

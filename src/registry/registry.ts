@@ -13,6 +13,7 @@ import type { TaskRecord } from '../model/tasks';
 import { problemKey } from '../model/problems';
 import type { ChangeKind, EndpointChange } from '../model/events';
 import { fixedIpOf, type PoolHolderLookup, type SpecOptions } from '../model/spec';
+import type { Steps } from '../model/steps';
 import type { Problem, Service } from '../model/types';
 import { holdReason } from './guard';
 import { HeldState } from './held';
@@ -20,6 +21,7 @@ import { safeText, writeFailedProblem, writeIsolated } from './isolate';
 import { Batcher, SerialQueue } from './serial';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
+import { runSliced } from './sliced';
 import { StaticHostResolver } from './resolver';
 import { RegistryStore, type JournalGap, type StoredDelta, type StoredProblem, type StoredService } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
@@ -364,13 +366,19 @@ export class Registry implements RegistryView {
   /** One IPAM read per plan, for the fixed IPs of the apps it parses (task events parse none). */
   private async readHolders(apps: readonly App[]): Promise<void> {
     if (!this.opts.poolHolders) return;
+    const ips = await runSliced(this.fixedIpsOf(apps));
+    this.holders = undefined;
+    this.holders = await this.opts.poolHolders([...ips]);
+  }
+
+  private *fixedIpsOf(apps: readonly App[]): Steps<Set<string>> {
     const ips = new Set<string>();
     for (const app of apps) {
       const ip = app && typeof app.id === 'string' ? fixedIpOf(app, this.opts.labelPrefix) : null;
       if (ip !== null) ips.add(ip);
+      yield;
     }
-    this.holders = undefined;
-    this.holders = await this.opts.poolHolders([...ips]);
+    return ips;
   }
 
   private async flushEvents(batch: EndpointChange[]): Promise<EventOutcome> {
