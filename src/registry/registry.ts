@@ -18,7 +18,7 @@ import { HeldState } from './held';
 import { writeIsolated } from './isolate';
 import { keepPrevious, settleWriteFailures } from './refused';
 import { Batcher, SerialQueue } from './serial';
-import { Follower, type RecordsRef } from './follower';
+import { CatchUp, type RecordsRef } from './catch-up';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
 import { runSliced } from './sliced';
@@ -30,7 +30,7 @@ import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
 
 export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 
-export type { FollowReason } from './follower';
+export type { FollowReason } from './catch-up';
 
 /**
  * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
@@ -52,9 +52,9 @@ export class Registry implements RegistryView {
   private readonly held = new HeldState();
   private readonly clock: Clock;
   private readonly log: Logger;
-  /** App records by id (all of Marathon's apps, as last seen); shared with the follower, which may replace them. */
+  /** App records by id (all of Marathon's apps, as last seen); shared with the catch-up, whose full reads replace them. */
   private readonly recs: RecordsRef = { current: new Map() };
-  private readonly follower: Follower;
+  private readonly catchUp: CatchUp;
   private readonly queue = new SerialQueue();
   private readonly events: Batcher<EndpointChange, EventOutcome>;
   private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
@@ -69,7 +69,7 @@ export class Registry implements RegistryView {
     const specOpts: SpecOptions = { ...opts.modelPolicy, defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
     if (opts.poolHolders) specOpts.poolHolder = (ip) => this.holders?.(ip);
     opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
-    this.follower = new Follower({ store: this.store, mirror: this.mirror, changes: this.changes, records: this.recs, log: this.log, metrics: opts.metrics });
+    this.catchUp = new CatchUp({ store: this.store, mirror: this.mirror, changes: this.changes, records: this.recs, log: this.log, metrics: opts.metrics });
     this.planner = new Planner({ specOpts, resolver: opts.resolver ?? new StaticHostResolver(), clock: this.clock, logger: opts.logger });
   }
 
@@ -84,7 +84,7 @@ export class Registry implements RegistryView {
   /** Load the published state from the database (serving it at once) and return the registry. */
   static async open(opts: RegistryOptions): Promise<Registry> {
     const r = new Registry(opts);
-    await r.follower.reload('start');
+    await r.catchUp.reload('start');
     return r;
   }
 
@@ -99,7 +99,7 @@ export class Registry implements RegistryView {
   refresh(): Promise<boolean> {
     return this.serial(async () => {
       if ((await this.store.position()) === this.mirror.position) return false;
-      await this.follower.follow(this.mirror.position);
+      await this.catchUp.follow(this.mirror.position);
       this.notify();
       return true;
     });
@@ -370,7 +370,7 @@ export class Registry implements RegistryView {
     // now, or this view would claim a position whose changes it never saw.
     if (this.store.takeForeign()) {
       this.log.warn({ from, position: this.mirror.position }, "registry write landed after another writer's journal rows; reading them");
-      await this.follower.follow(from);
+      await this.catchUp.follow(from);
     }
     if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
   }

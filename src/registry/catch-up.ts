@@ -23,7 +23,7 @@ export interface RecordsRef {
   current: Map<string, AppRecord>;
 }
 
-export interface FollowerDeps {
+export interface CatchUpDeps {
   store: RegistryStore;
   mirror: Mirror;
   changes: ChangeLog;
@@ -33,8 +33,8 @@ export interface FollowerDeps {
 }
 
 /** Brings the mirror, the records and the change log to the database's journal position. */
-export class Follower {
-  constructor(private readonly d: FollowerDeps) {}
+export class CatchUp {
+  constructor(private readonly d: CatchUpDeps) {}
 
   /** Applies the journal after `from` to the mirror (as a delta, or by a full reload when it cannot). */
   async follow(from: number): Promise<void> {
