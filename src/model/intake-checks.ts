@@ -30,13 +30,28 @@ export function isUsableAppId(raw: unknown): raw is string {
   return checkAppIdString(raw).ok;
 }
 
+/**
+ * App ids found usable: a snapshot checks each id four times (the label parse, the pool holders and
+ * IPAM's input, its live list), and every snapshot the same 10,000 again. Bounded: cleared when full.
+ */
+const usableIds = new Set<string>();
+const USABLE_IDS_MAX = 100_000;
+function rememberUsable(id: string): void {
+  if (usableIds.size >= USABLE_IDS_MAX) usableIds.clear();
+  usableIds.add(id);
+}
+
 type IdCheck = { ok: true; value: string } | { ok: false; problem: Problem };
 
 /** The app id as a clean Marathon PathId, or the APP_ID_INVALID problem keyed by a safe form of it. */
 export function checkAppIdString(raw: unknown): IdCheck {
+  if (typeof raw === 'string' && usableIds.has(raw)) return { ok: true, value: raw };
   const clean = checkUntrusted(raw, 'appId');
   const grammar = clean.ok ? checkAppId(clean.value) : null;
-  if (clean.ok && grammar?.ok) return { ok: true, value: clean.value };
+  if (clean.ok && grammar?.ok) {
+    if (clean.value === raw) rememberUsable(raw);
+    return { ok: true, value: clean.value };
+  }
   const reason = !clean.ok ? clean.message : grammar && !grammar.ok ? grammar.reason : 'unusable';
   const key = safeAppKey(raw);
   return { ok: false, problem: problem(C.APP_ID_INVALID, key, null, `app id "${display(raw)}": ${reason}`, { appId: display(raw), reason }) };
