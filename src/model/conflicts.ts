@@ -20,6 +20,7 @@ import { nginxSpaceOf, type NginxScope } from '../rules';
 import { specsOf, type AppRecord } from './catalog';
 import type { ServiceSpec } from './spec';
 import { PROBLEM_CODES as C, problem } from './problems';
+import { drain, type Steps } from './steps';
 import type { Problem } from './types';
 
 /** Apps that may publish, and a problem for each app that lost a claim. */
@@ -123,6 +124,11 @@ function claimsOf(spec: ServiceSpec, scope: NginxScope): Claim[] {
 
 /** Decide ownership over every app with a spec. O(n log n) over apps; run when specs change. */
 export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOptions = {}): ConflictResult {
+  return drain(resolveConflictsSteps(records, opts));
+}
+
+/** `resolveConflicts` as steps: one per app with a spec, after the sort (model/steps.ts). */
+export function* resolveConflictsSteps(records: Iterable<AppRecord>, opts: ConflictOptions = {}): Steps<ConflictResult> {
   const scope = opts.nginxScope ?? 'per-env';
   const candidates: AppRecord[] = [];
   for (const r of records) if (r.spec && specsOf(r).length > 0) candidates.push(r);
@@ -131,6 +137,7 @@ export function resolveConflicts(records: Iterable<AppRecord>, opts: ConflictOpt
   const winners = new Set<string>();
   const problems: Problem[] = [];
   for (const r of candidates) {
+    yield;
     // Every service of the app claims (its main service and each published port): the app wins
     // or loses as a whole, like an app with an invalid label.
     const specs = specsOf(r);

@@ -3,6 +3,7 @@
  * registry writes only changes (and logs one line per change).
  */
 import { problemKey } from './problems';
+import { drain, type Steps } from './steps';
 import type { Endpoint, Problem, Service } from './types';
 
 /** Services to write and to remove, keyed by `serviceKey` (an app publishes a main service and one per published port). */
@@ -13,6 +14,11 @@ export interface CatalogDiff {
 
 /** Compare two catalogs keyed by service key. Only the keys in `touched` are compared when given. */
 export function diffCatalog(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>, touched?: Iterable<string>): CatalogDiff {
+  return drain(diffCatalogSteps(prev, next, touched));
+}
+
+/** `diffCatalog` as steps: one per service key compared (model/steps.ts). */
+export function* diffCatalogSteps(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>, touched?: Iterable<string>): Steps<CatalogDiff> {
   const upserts: Service[] = [];
   const removals: Service[] = [];
   const check = (id: string): void => {
@@ -22,10 +28,19 @@ export function diffCatalog(prev: ReadonlyMap<string, Service>, next: ReadonlyMa
     else if (a && !b) removals.push(a);
   };
   if (touched) {
-    for (const id of new Set(touched)) check(id);
+    for (const id of new Set(touched)) {
+      check(id);
+      yield;
+    }
   } else {
-    for (const id of next.keys()) check(id);
-    for (const id of prev.keys()) if (!next.has(id)) check(id);
+    for (const id of next.keys()) {
+      check(id);
+      yield;
+    }
+    for (const id of prev.keys()) {
+      if (!next.has(id)) check(id);
+      yield;
+    }
   }
   return { upserts, removals };
 }

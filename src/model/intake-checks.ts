@@ -30,13 +30,28 @@ export function isUsableAppId(raw: unknown): raw is string {
   return checkAppIdString(raw).ok;
 }
 
+/**
+ * App ids found usable: a snapshot checks each id four times (the label parse, the pool holders and
+ * IPAM's input, its live list), and every snapshot the same 10,000 again. Bounded: cleared when full.
+ */
+const usableIds = new Set<string>();
+const USABLE_IDS_MAX = 100_000;
+function rememberUsable(id: string): void {
+  if (usableIds.size >= USABLE_IDS_MAX) usableIds.clear();
+  usableIds.add(id);
+}
+
 type IdCheck = { ok: true; value: string } | { ok: false; problem: Problem };
 
 /** The app id as a clean Marathon PathId, or the APP_ID_INVALID problem keyed by a safe form of it. */
 export function checkAppIdString(raw: unknown): IdCheck {
+  if (typeof raw === 'string' && usableIds.has(raw)) return { ok: true, value: raw };
   const clean = checkUntrusted(raw, 'appId');
   const grammar = clean.ok ? checkAppId(clean.value) : null;
-  if (clean.ok && grammar?.ok) return { ok: true, value: clean.value };
+  if (clean.ok && grammar?.ok) {
+    if (clean.value === raw) rememberUsable(raw);
+    return { ok: true, value: clean.value };
+  }
   const reason = !clean.ok ? clean.message : grammar && !grammar.ok ? grammar.reason : 'unusable';
   const key = safeAppKey(raw);
   return { ok: false, problem: problem(C.APP_ID_INVALID, key, null, `app id "${display(raw)}": ${reason}`, { appId: display(raw), reason }) };
@@ -57,7 +72,7 @@ export function dirtyLabels(
   alsoRead: (key: string) => boolean = () => false,
 ): DirtyLabel[] {
   const out: DirtyLabel[] = [];
-  const known = new Set<string>(Object.values(names));
+  const known = knownKeys(names);
   for (const [key, value] of Object.entries(labels)) {
     if (!key.startsWith(prefix)) continue;
     const k = checkUntrusted(key, 'labelKey');
@@ -70,6 +85,14 @@ export function dirtyLabels(
     if (!v.ok && v.reason !== 'empty') out.push({ key, value, reason: v.reason, message: v.message.replace(/^labelValue/, 'value') });
   }
   return out;
+}
+
+// Built once per set of label names, not once per app: a snapshot parses every app with the same names.
+const knownCache = new WeakMap<LabelNames, ReadonlySet<string>>();
+function knownKeys(names: LabelNames): ReadonlySet<string> {
+  let known = knownCache.get(names);
+  if (!known) knownCache.set(names, (known = new Set<string>(Object.values(names))));
+  return known;
 }
 
 /** Address policy and IPAM ownership for a fixed IP; each refusal is a problem naming the address. */
@@ -109,6 +132,13 @@ export function checkFixedIp(
   }
 }
 
+const selfPortsCache = new WeakMap<AddressPolicy, ReadonlySet<number>>();
+function selfPorts(policy: AddressPolicy): ReadonlySet<number> {
+  let ports = selfPortsCache.get(policy);
+  if (!ports) selfPortsCache.set(policy, (ports = new Set(policy.self.map((s) => s.port))));
+  return ports;
+}
+
 /** Endpoints that would be berth's own sockets: the fixed IP, or any task address Marathon reports now. */
 export function selfEndpoints(
   app: App,
@@ -122,7 +152,7 @@ export function selfEndpoints(
   if (policy.self.length === 0) return;
   // Only a port of berth's own can be hit: the others skip the per-task address checks (with
   // 6,000 tasks those were a sixth of a snapshot's spec time).
-  const ports = new Set(policy.self.map((s) => s.port));
+  const ports = selfPorts(policy);
   if (network !== 'host' && !ports.has(port.number)) return;
   const hits = new Map<string, string>();
   const check = (address: string, p: number | undefined): void => {

@@ -7,6 +7,7 @@ import type { Logger } from '../log';
 import type { App } from '../marathon/types';
 import { PROBLEM_CODES, problem } from '../model/problems';
 import { fixedIpOf, isUsableAppId } from '../model/spec';
+import { drain, type Steps } from '../model/steps';
 import type { FixedIpUse, IpamReconcilePort } from './ipam-port';
 import type { Registry } from './registry';
 
@@ -21,12 +22,18 @@ export interface IpamInput {
 }
 
 export function ipamInputOf(apps: readonly App[], labelPrefix?: string): IpamInput {
+  return drain(ipamInputSteps(apps, labelPrefix));
+}
+
+/** `ipamInputOf` as steps, one per app (model/steps.ts), for a caller that runs it in slices. */
+export function* ipamInputSteps(apps: readonly App[], labelPrefix?: string): Steps<IpamInput> {
   const uses: FixedIpUse[] = [];
   for (const app of apps) {
     if (!app || typeof app !== 'object') continue;
     const ip = fixedIpOf(app, labelPrefix);
     const tasks: unknown[] = Array.isArray(app.tasks) ? app.tasks : [];
     if (ip) uses.push({ appId: app.id, ip, running: tasks.some((t) => (t as { state?: unknown } | null)?.state === 'TASK_RUNNING') });
+    yield;
   }
   // An id the rules refuse (NUL, lone surrogate, bad grammar) can own no allocation (IPAM stores
   // only ids that pass the same rule), and PostgreSQL refuses some of them outright, which would

@@ -7,15 +7,17 @@ import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { App } from '../marathon/types';
 import { readinessPending, recordFromApp, recordWithHealth, recordWithStatus, specsOf, type AppRecord } from '../model/catalog';
-import { resolveConflicts } from '../model/conflicts';
-import { diffCatalog, diffProblems, sameService, type CatalogDiff } from '../model/diff';
+import { resolveConflictsSteps } from '../model/conflicts';
+import { diffCatalogSteps, diffProblems, sameService, type CatalogDiff } from '../model/diff';
 import { hostsToResolve, serviceOf } from '../model/endpoints';
 import type { EndpointChange } from '../model/events';
 import type { SpecOptions } from '../model/spec';
 import { appIdOfKey, serviceKey } from '../model/service-key';
+import type { Steps } from '../model/steps';
 import type { Problem, Service } from '../model/types';
 import type { Mirror } from './mirror';
 import type { HostResolver } from './resolver';
+import { runSliced } from './sliced';
 import type { StoredProblem, StoredService, WriteSet } from './store';
 
 /** Everything one write needs, and what the mirror becomes after it commits. */
@@ -51,20 +53,38 @@ export interface PlannerOptions {
 // Above this many changes in one write, log a summary instead of one line per service.
 const LOG_EACH_MAX = 20;
 
+/** Agent names the records' serving tasks run on; a set, as 30,000 tasks run on a few hundred agents. */
+function* hostsOf(records: Iterable<AppRecord>): Steps<Set<string>> {
+  const hosts = new Set<string>();
+  for (const r of records) {
+    if (r.spec) for (const h of hostsToResolve(r.spec, r.tasks.values())) hosts.add(h);
+    yield;
+  }
+  return hosts;
+}
+
 /** Computes plans; holds no state of its own. */
 export class Planner {
   constructor(private readonly o: PlannerOptions) {}
 
-  /** A full snapshot: every app rebuilt, conflicts and problems recomputed, all services compared. */
+  /**
+   * A full snapshot: every app rebuilt, conflicts and problems recomputed, all services compared.
+   * Runs in slices (sliced.ts): events and DNS queries are served while it plans.
+   */
   async full(apps: App[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<Plan> {
-    const now = this.o.clock.now();
+    const next = await runSliced(this.recordsOf(apps, records, this.o.clock.now()));
+    await this.prime(next.values());
+    return runSliced(this.build(next, mirror, null));
+  }
+
+  private *recordsOf(apps: App[], records: ReadonlyMap<string, AppRecord>, now: number): Steps<Map<string, AppRecord>> {
     const next = new Map<string, AppRecord>();
     for (const app of apps) {
       if (!app || typeof app.id !== 'string') continue;
       next.set(app.id, recordFromApp(app, records.get(app.id), this.o.specOpts, now));
+      yield;
     }
-    await this.prime(next.values());
-    return this.build(next, mirror, null);
+    return next;
   }
 
   /** One app replaced (or removed): conflicts are recomputed, since ownership may move. */
@@ -76,7 +96,8 @@ export class Planner {
     else next.set(appId, recordFromApp(app, records.get(appId), this.o.specOpts, this.o.clock.now()));
     const rec = next.get(appId);
     if (rec) await this.prime([rec]);
-    return this.build(next, mirror, new Set([appId]));
+    // Conflicts are recomputed over every app: sliced like a snapshot.
+    return runSliced(this.build(next, mirror, new Set([appId])));
   }
 
   /**
@@ -141,19 +162,18 @@ export class Planner {
   }
 
   private async prime(records: Iterable<AppRecord>): Promise<void> {
-    const hosts: string[] = [];
-    for (const r of records) if (r.spec) hosts.push(...hostsToResolve(r.spec, r.tasks.values()));
-    if (hosts.length > 0) await this.o.resolver.prime(hosts);
+    const hosts = await runSliced(hostsOf(records));
+    if (hosts.size > 0) await this.o.resolver.prime(hosts);
   }
 
   /**
    * Desired state for `records`, conflicts recomputed. `scope` null: every app; else only those ids
    * plus every app whose ownership flipped.
    */
-  private build(records: Map<string, AppRecord>, mirror: Mirror, scope: Set<string> | null): Plan {
+  private *build(records: Map<string, AppRecord>, mirror: Mirror, scope: Set<string> | null): Steps<Plan> {
     const lookup = (h: string): string | undefined => this.o.resolver.lookup(h);
     let plan0Touched: string[] | null = null;
-    const { winners, problems: conflictProblems } = resolveConflicts(records.values(), this.o.specOpts);
+    const { winners, problems: conflictProblems } = yield* resolveConflictsSteps(records.values(), this.o.specOpts);
     const publish = (r: AppRecord, into: Map<string, Service>): void => {
       for (const spec of specsOf(r)) into.set(serviceKey(spec), serviceOf(spec, r.tasks.values(), lookup, this.o.specOpts));
     };
@@ -161,7 +181,10 @@ export class Planner {
     let ids: Set<string> | undefined;
     if (scope === null) {
       services = new Map();
-      for (const id of winners) publish(records.get(id)!, services);
+      for (const id of winners) {
+        publish(records.get(id)!, services);
+        yield;
+      }
     } else {
       // `scope` and ownership flips are app ids; every service of those apps is recomputed.
       const apps = new Set(scope);
@@ -190,12 +213,15 @@ export class Planner {
     }
     const plan = this.emptyPlan(records, mirror);
     plan.services = services;
-    plan.diff = diffCatalog(mirror.services, services, ids);
+    plan.diff = yield* diffCatalogSteps(mirror.services, services, ids);
     plan.touched = plan0Touched ?? [...records.keys()];
-    plan.write.upserts = plan.diff.upserts.map((s) => this.stored(s, records.get(s.appId)!));
+    for (const s of plan.diff.upserts) {
+      plan.write.upserts.push(this.stored(s, records.get(s.appId)!));
+      yield;
+    }
     plan.write.removals = plan.diff.removals.map((s) => ({ appId: s.appId, env: s.env, key: serviceKey(s) }));
     const all: Problem[] = [];
-    for (const r of records.values()) all.push(...r.problems);
+    for (const r of records.values()) if (r.problems.length > 0) all.push(...r.problems);
     all.push(...conflictProblems);
     this.planProblems(plan, 'model', all, mirror);
     return plan;

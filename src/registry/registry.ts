@@ -8,28 +8,29 @@ import { systemClock, type Clock } from '../clock';
 import type { Logger } from '../log';
 import type { App } from '../marathon/types';
 import type { AppRecord } from '../model/catalog';
-import { appIdOfKey, comparePorts, serviceKey } from '../model/service-key';
-import type { TaskRecord } from '../model/tasks';
-import { problemKey } from '../model/problems';
+import { serviceKey } from '../model/service-key';
 import type { ChangeKind, EndpointChange } from '../model/events';
 import { fixedIpOf, type PoolHolderLookup, type SpecOptions } from '../model/spec';
+import type { Steps } from '../model/steps';
 import type { Problem, Service } from '../model/types';
 import { holdReason } from './guard';
 import { HeldState } from './held';
-import { safeText, writeFailedProblem, writeIsolated } from './isolate';
+import { writeIsolated } from './isolate';
+import { keepPrevious, settleWriteFailures } from './refused';
 import { Batcher, SerialQueue } from './serial';
+import { CatchUp, type RecordsRef } from './catch-up';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
+import { runSliced } from './sliced';
 import { StaticHostResolver } from './resolver';
-import { RegistryStore, type JournalGap, type StoredDelta, type StoredProblem, type StoredService } from './store';
+import { RegistryStore, type StoredProblem } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 import { ChangeLog } from './changes';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
 
 export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 
-/** Why the registry read its whole state: `start`, or the journal gap a follower met. */
-export type FollowReason = 'start' | JournalGap;
+export type { FollowReason } from './catch-up';
 
 /**
  * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
@@ -51,7 +52,9 @@ export class Registry implements RegistryView {
   private readonly held = new HeldState();
   private readonly clock: Clock;
   private readonly log: Logger;
-  private records = new Map<string, AppRecord>();
+  /** App records by id (all of Marathon's apps, as last seen); shared with the catch-up, whose full reads replace them. */
+  private readonly recs: RecordsRef = { current: new Map() };
+  private readonly catchUp: CatchUp;
   private readonly queue = new SerialQueue();
   private readonly events: Batcher<EndpointChange, EventOutcome>;
   private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
@@ -66,13 +69,22 @@ export class Registry implements RegistryView {
     const specOpts: SpecOptions = { ...opts.modelPolicy, defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
     if (opts.poolHolders) specOpts.poolHolder = (ip) => this.holders?.(ip);
     opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
+    this.catchUp = new CatchUp({ store: this.store, mirror: this.mirror, changes: this.changes, records: this.recs, log: this.log, metrics: opts.metrics });
     this.planner = new Planner({ specOpts, resolver: opts.resolver ?? new StaticHostResolver(), clock: this.clock, logger: opts.logger });
+  }
+
+  private get records(): Map<string, AppRecord> {
+    return this.recs.current;
+  }
+
+  private set records(next: Map<string, AppRecord>) {
+    this.recs.current = next;
   }
 
   /** Load the published state from the database (serving it at once) and return the registry. */
   static async open(opts: RegistryOptions): Promise<Registry> {
     const r = new Registry(opts);
-    await r.reload('start');
+    await r.catchUp.reload('start');
     return r;
   }
 
@@ -87,72 +99,10 @@ export class Registry implements RegistryView {
   refresh(): Promise<boolean> {
     return this.serial(async () => {
       if ((await this.store.position()) === this.mirror.position) return false;
-      await this.follow(this.mirror.position);
+      await this.catchUp.follow(this.mirror.position);
       this.notify();
       return true;
     });
-  }
-
-  /** Applies the journal after `from` to the mirror (as a delta, or by a full reload when it cannot). */
-  private async follow(from: number): Promise<void> {
-    const started = performance.now();
-    const delta = await this.store.loadSince(from);
-    if ('gap' in delta) return this.reload(delta.gap, delta.detail);
-    try {
-      this.applyDelta(from, delta);
-    } catch (err) {
-      // The mirror may hold part of the delta: the whole state replaces it.
-      return this.reload('unapplicable', (err as Error).message);
-    }
-    const m = this.opts.metrics;
-    m?.followerApplied.inc(delta.entries);
-    const local = (performance.now() - started) / 1000;
-    for (const age of delta.ages) m?.followerLag.observe(age + local);
-  }
-
-  private applyDelta(from: number, delta: StoredDelta): void {
-    const stored = new Map(delta.services.map((s) => [serviceKey(s.service), s]));
-    const upserts: Service[] = [];
-    const removals: Service[] = [];
-    for (const key of delta.apps) {
-      const s = stored.get(key);
-      if (s) upserts.push(s.service);
-      else {
-        const prev = this.mirror.services.get(key);
-        if (prev) removals.push(prev);
-      }
-    }
-    // A record is rebuilt from all of its app's stored services (the store returns siblings too).
-    const apps = new Set(delta.apps.map(appIdOfKey));
-    const records = recordsOf(delta.services);
-    for (const id of apps) this.records.delete(id);
-    for (const r of records) if (apps.has(r.appId)) this.records.set(r.appId, r);
-    this.mirror.updateServices(upserts, removals);
-    this.mirror.setProblems(new Map(delta.problems.map((p) => [problemKey(p), p])));
-    this.mirror.position = delta.position;
-    this.mirror.loaded ||= delta.loaded || delta.position > 0;
-    this.changes.record(from, delta.position, delta.apps);
-  }
-
-  /** Reads the whole state (start-up, or a journal a follower cannot apply: `reason`). */
-  private async reload(reason: FollowReason, detail?: string): Promise<void> {
-    if (reason !== 'start') this.log.warn({ reason, detail, position: this.mirror.position }, 'registry reloads its whole state from the database');
-    this.opts.metrics?.followerReloads.inc({ reason });
-    await this.loadFromStore();
-  }
-
-  private async loadFromStore(): Promise<void> {
-    const state = await this.store.load();
-    const services = new Map<string, Service>();
-    const records = new Map<string, AppRecord>();
-    for (const s of state.services) services.set(serviceKey(s.service), s.service);
-    for (const r of recordsOf(state.services)) records.set(r.appId, r);
-    this.records = records;
-    this.mirror.setServices(services);
-    this.mirror.setProblems(new Map(state.problems.map((p) => [problemKey(p), p])));
-    this.mirror.position = state.position;
-    this.mirror.loaded = state.position > 0;
-    this.changes.reset(state.position);
   }
 
   // ------------------------------------------------------------------ RegistryView
@@ -318,17 +268,6 @@ export class Registry implements RegistryView {
     this.opts.metrics?.changes.inc({ kind });
   }
 
-  /** Known app ids under a group (`/shop` → `/shop/a`, `/shop/b/c`), for group changes. */
-  /**
-   * Whether a deployment event should refetch the app: it has readiness checks and a deployment was
-   * running when it was last fetched, so Marathon's readiness results (which have no event of their
-   * own) may have changed, or the deployment may be over (docs/marathon.md "Readiness checks").
-   */
-  awaitsReadiness(appId: string): boolean {
-    const spec = this.records.get(appId)?.spec;
-    return spec?.readinessChecked === true && spec.deploying === true;
-  }
-
   /**
    * Apps with readiness checks whose deployment was running when last fetched: Marathon's readiness
    * results have no event, so the sync refetches these on a short timer until the deployment ends
@@ -340,6 +279,7 @@ export class Registry implements RegistryView {
     return out;
   }
 
+  /** Known app ids under a group (`/shop` → `/shop/a`, `/shop/b/c`), for group changes. */
   appIdsUnder(groupId: string): string[] {
     const prefix = groupId.endsWith('/') ? groupId : `${groupId}/`;
     return [...this.records.keys()].filter((id) => id.startsWith(prefix));
@@ -364,13 +304,19 @@ export class Registry implements RegistryView {
   /** One IPAM read per plan, for the fixed IPs of the apps it parses (task events parse none). */
   private async readHolders(apps: readonly App[]): Promise<void> {
     if (!this.opts.poolHolders) return;
+    const ips = await runSliced(this.fixedIpsOf(apps));
+    this.holders = undefined;
+    this.holders = await this.opts.poolHolders([...ips]);
+  }
+
+  private *fixedIpsOf(apps: readonly App[]): Steps<Set<string>> {
     const ips = new Set<string>();
     for (const app of apps) {
       const ip = app && typeof app.id === 'string' ? fixedIpOf(app, this.opts.labelPrefix) : null;
       if (ip !== null) ips.add(ip);
+      yield;
     }
-    this.holders = undefined;
-    this.holders = await this.opts.poolHolders([...ips]);
+    return ips;
   }
 
   private async flushEvents(batch: EndpointChange[]): Promise<EventOutcome> {
@@ -403,7 +349,10 @@ export class Registry implements RegistryView {
         throw err;
       }
     }
-    if (failed.size > 0) this.keepPrevious(plan, failed);
+    if (failed.size > 0) {
+      this.opts.metrics?.writeErrors.inc({ kind: 'app' }, failed.size);
+      keepPrevious(plan, failed, this.mirror);
+    }
     if (markLoaded) this.mirror.loaded = true;
     // Logged against the services before this write: a partial plan updates the map in place.
     this.planner.logChanges(plan, this.mirror.services);
@@ -416,80 +365,14 @@ export class Registry implements RegistryView {
     }
     this.changes.record(from, this.mirror.position, [...plan.diff.upserts.map(serviceKey), ...plan.diff.removals.map(serviceKey)]);
     if (plan.problems) this.mirror.setProblems(plan.problems);
-    await this.settleWriteFailures(plan, failed);
+    await settleWriteFailures(plan, failed, { store: this.store, mirror: this.mirror, changes: this.changes, clock: this.clock, log: this.log });
     // Another writer journaled after our view (a leader deposed a moment ago): its rows are read
     // now, or this view would claim a position whose changes it never saw.
     if (this.store.takeForeign()) {
       this.log.warn({ from, position: this.mirror.position }, "registry write landed after another writer's journal rows; reading them");
-      await this.follow(from);
+      await this.catchUp.follow(from);
     }
     if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
-  }
-
-  /**
-   * The database refused some apps' data: those apps keep their published service and problems
-   * (their new record is kept, so the next write tries again), everything else goes ahead.
-   */
-  private keepPrevious(plan: Plan, failed: ReadonlyMap<string, Error>): void {
-    this.opts.metrics?.writeErrors.inc({ kind: 'app' }, failed.size);
-    const ok = (id: string): boolean => !failed.has(id);
-    plan.diff = { upserts: plan.diff.upserts.filter((s) => ok(s.appId)), removals: plan.diff.removals.filter((s) => ok(s.appId)) };
-    plan.raised = plan.raised.filter((p) => ok(p.appId));
-    plan.cleared = plan.cleared.filter((p) => ok(p.appId));
-    if (!plan.partial) {
-      // Every service of a refused app keeps its published state (keys are `serviceKey`s).
-      plan.services = new Map(plan.services);
-      for (const key of [...plan.services.keys()]) if (failed.has(appIdOfKey(key)) && !this.mirror.services.has(key)) plan.services.delete(key);
-      for (const [key, prev] of this.mirror.services) if (failed.has(appIdOfKey(key))) plan.services.set(key, prev);
-    }
-    if (plan.problems) {
-      const next = new Map(plan.problems);
-      for (const [k, p] of next) if (failed.has(p.appId)) next.delete(k);
-      for (const [k, p] of this.mirror.problems) if (failed.has(p.appId)) next.set(k, p);
-      plan.problems = next;
-    }
-  }
-
-  /**
-   * Records a problem (with text the database accepts) for each app whose write was refused, and
-   * clears those of apps written since or gone from Marathon. Its own write: when even that fails,
-   * the log still names the app.
-   */
-  private async settleWriteFailures(plan: Plan, failed: ReadonlyMap<string, Error>): Promise<void> {
-    const open = this.mirror.problemsOf('registry');
-    if (failed.size === 0 && open.size === 0) return;
-    const now = new Date(this.clock.now()).toISOString();
-    const raise = [...failed].map(([id, err]) => {
-      this.log.error(
-        { appId: id, err: err.message, sqlstate: (err as { code?: unknown }).code },
-        'registry write refused for one app; keeping its previous state',
-      );
-      const p = writeFailedProblem(id, err, now);
-      const before = open.get(problemKey(p));
-      return before ? { ...p, since: (before as StoredProblem).since } : p;
-    });
-    const written = new Set(plan.write.upserts.map((u) => safeText(u.service.appId)).concat(plan.write.removals.map((r) => safeText(r.appId))));
-    for (const id of failed.keys()) written.delete(safeText(id));
-    const known = plan.partial ? null : new Set([...plan.records.keys()].map(safeText));
-    const clear = [...open.values()].filter(
-      (p) => !raise.some((r) => r.appId === p.appId) && (written.has(p.appId) || (known !== null && !known.has(p.appId))),
-    );
-    if (raise.length + clear.length === 0) return;
-    const from = this.mirror.position;
-    try {
-      const position = await this.store.write({
-        upserts: [],
-        removals: [],
-        raise,
-        clear: clear.map((p) => ({ appId: p.appId, code: p.code })),
-        markLoaded: false,
-      });
-      if (position !== null) this.mirror.position = position;
-      this.mirror.setProblems(this.mirror.withProblems('registry', raise, clear));
-      this.changes.record(from, this.mirror.position, []);
-    } catch (err) {
-      this.log.error({ err: (err as Error).message, apps: [...failed.keys()] }, 'registry could not record the refused apps as problems');
-    }
   }
 
   private notify(): void {
@@ -516,26 +399,4 @@ export class Registry implements RegistryView {
     this.events.flushNow();
     return this.queue.run(fn);
   }
-}
-
-/**
- * The app records stored services restore, one per app from all of its services (main and per-port;
- * label problems are not stored with them; a snapshot recomputes them).
- */
-function recordsOf(stored: readonly StoredService[]): AppRecord[] {
-  const byApp = new Map<string, StoredService[]>();
-  for (const s of stored) {
-    const list = byApp.get(s.service.appId);
-    if (list) list.push(s);
-    else byApp.set(s.service.appId, [s]);
-  }
-  const out: AppRecord[] = [];
-  for (const [appId, list] of byApp) {
-    list.sort((a, b) => comparePorts(a.spec, b.spec));
-    const tasks = new Map<string, TaskRecord>();
-    for (const s of list) for (const t of s.tasks) if (!tasks.has(t.taskId)) tasks.set(t.taskId, t);
-    const specs = list.map((s) => s.spec);
-    out.push({ appId, spec: specs[0], specs, problems: [], tasks, firstSeen: Math.min(...list.map((s) => s.firstSeen)) });
-  }
-  return out;
 }

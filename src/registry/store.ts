@@ -166,10 +166,7 @@ export class RegistryStore {
         await trx.raw('delete from registry_services where app_id = any(?::text[])', [w.removals.map((r) => r.key ?? r.appId)]);
       }
       if (w.upserts.length > 0) {
-        const rows = w.upserts
-          .filter((u) => u.specChanged !== false)
-          .map((u) => ({ app_id: serviceKey(u.service), env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() }));
-        for (const part of chunks(rows)) {
+        for (const part of chunks(serviceRows(w.upserts))) {
           await trx.raw(
             `insert into registry_services (app_id, env, spec, first_seen)
              select app_id, env, spec, first_seen from jsonb_to_recordset(?::jsonb)
@@ -178,14 +175,7 @@ export class RegistryStore {
             [JSON.stringify(part)],
           );
         }
-        const eps: unknown[] = [];
-        for (const u of w.upserts) {
-          const byTask = new Map(u.tasks.map((t) => [t.taskId, t]));
-          for (const e of u.service.endpoints) {
-            eps.push({ app_id: serviceKey(u.service), task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null });
-          }
-        }
-        for (const part of chunks(eps)) {
+        for (const part of chunks(endpointRows(w.upserts))) {
           await trx.raw(
             `insert into registry_endpoints (app_id, task_id, address, port, host, task)
              select app_id, task_id, address, port, host, coalesce(task, '{}'::jsonb) from jsonb_to_recordset(?::jsonb)
@@ -224,15 +214,15 @@ export class RegistryStore {
           if (Number(n?.n) > 0) this.foreign = true;
         }
       }
-      if (w.clear.length > 0) {
+      for (const part of chunks(w.clear)) {
         await trx.raw(
           `delete from registry_problems p using jsonb_to_recordset(?::jsonb) as x(app_id text, code text)
            where p.app_id = x.app_id and p.code = x.code`,
-          [JSON.stringify(w.clear.map((c) => ({ app_id: c.appId, code: c.code })))],
+          [JSON.stringify(part.map((c) => ({ app_id: c.appId, code: c.code })))],
         );
       }
-      if (w.raise.length > 0) {
-        const rows = w.raise.map((p) => ({
+      for (const part of chunks(w.raise)) {
+        const rows = part.map((p) => ({
           app_id: p.appId,
           code: p.code,
           source: p.source,
@@ -360,13 +350,39 @@ async function problemsOf(q: Knex | Knex.Transaction): Promise<StoredProblem[]> 
 }
 
 // Rows per statement: few round trips, but a bounded parameter (PGlite copies it into WASM memory,
-// which never shrinks; 30,000 rows at once grew it by ~200 MB).
-const CHUNK = 5000;
+// which never shrinks; 30,000 rows at once grew it by ~200 MB), and rows built and serialised a
+// statement at a time, each a few ms of the event loop (5,000 endpoint rows took 30-50 ms).
+const CHUNK = 1000;
 
-function chunks<T>(rows: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
-  return out;
+function* chunks<T>(rows: Iterable<T>): Generator<T[]> {
+  let part: T[] = [];
+  for (const r of rows) {
+    part.push(r);
+    if (part.length === CHUNK) {
+      yield part;
+      part = [];
+    }
+  }
+  if (part.length > 0) yield part;
+}
+
+/** `registry_services` rows of the upserts whose spec changed. */
+function* serviceRows(upserts: readonly StoredService[]): Generator<{ app_id: string; env: string; spec: ServiceSpec; first_seen: string }> {
+  for (const u of upserts) {
+    if (u.specChanged === false) continue;
+    yield { app_id: serviceKey(u.service), env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() };
+  }
+}
+
+/** `registry_endpoints` rows: one per endpoint, with its task record. */
+function* endpointRows(upserts: readonly StoredService[]): Generator<Record<string, unknown>> {
+  for (const u of upserts) {
+    const key = serviceKey(u.service);
+    const byTask = new Map(u.tasks.map((t) => [t.taskId, t]));
+    for (const e of u.service.endpoints) {
+      yield { app_id: key, task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null };
+    }
+  }
 }
 
 // pg returns parsed jsonb; be tolerant of drivers that hand back strings.

@@ -9,8 +9,9 @@ import type { App, MarathonEvent } from '../marathon/types';
 import { changedApp, classifyEvent, type Change, type RefetchCause } from '../model/events';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { IpamReconcilePort } from './ipam-port';
-import { ipamInputOf, reconcileIpam } from './ipam-reconcile';
+import { ipamInputSteps, reconcileIpam } from './ipam-reconcile';
 import type { Registry, SnapshotOutcome } from './registry';
+import { runSliced } from './sliced';
 
 /** The REST side berth needs from Marathon (main.ts adapts the real client to it). */
 export interface MarathonAppsSource {
@@ -188,7 +189,7 @@ export class MarathonSync {
     try {
       let apps: App[] | null = await this.o.apps.getApps();
       if (!Array.isArray(apps)) throw new Error('marathon answered without an apps list');
-      const ipamInput = apps.length > 0 && this.o.ipam ? ipamInputOf(apps, this.o.labelPrefix) : null;
+      const ipamInput = apps.length > 0 && this.o.ipam ? await runSliced(ipamInputSteps(apps, this.o.labelPrefix)) : null;
       result = await this.o.registry.applySnapshot(apps, { force, durationStartMs: t0 });
       // Released before IPAM runs: the DNS index and Nginx files are being built from the new state
       // meanwhile, and the app list would otherwise add to that peak.
