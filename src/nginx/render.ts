@@ -524,6 +524,7 @@ export async function renderServicesAsync(
     }
     return memo.assemble();
   }
+  await pause(); // after a first sort of 10,000 services (tens of milliseconds)
   for (let i = 0; i < sorted.length; i++) {
     r.step(sorted[i], i);
     if ((i & 15) === 15) await pause();
@@ -610,11 +611,24 @@ function renderer(
     memo?.record(i, s, outcome, kind, path, seen);
     return { outcome, kind };
   };
+  // The definition key of the service at hand, made once for its memo key and its file (a new
+  // service needs both; at a first run that is 10,000 of them).
+  let defFor: Service | null = null;
+  let defKey = '';
+  const defOf = (s: Service): string => {
+    if (defFor !== s) {
+      defKey = definitionKey(s);
+      defFor = s;
+    }
+    return defKey;
+  };
+  // The whole value: the definition and the endpoints (a NUL never occurs in JSON text).
+  const valueOf = (s: Service): string => `${defOf(s)}\u0000${JSON.stringify(s.endpoints)}`;
   const place = (s: Service, i: number): { outcome: Outcome; kind: number; path: string | null } => {
     if (s.proxy === 'none') return { outcome: undefined, kind: NOTHING, path: null };
     const dyn = lua && s.proxy === 'http';
     // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
-    const keyOf = dyn ? definitionKey : JSON.stringify;
+    const keyOf = dyn ? defOf : valueOf;
     // A `/` app's file also depends on which of its domains other apps share by path (a path app's
     // every domain is shared, so its own value says it all).
     const shared = sharedOf(s);
@@ -650,7 +664,7 @@ function renderer(
       const servers = dyn ? 0 : s.endpoints.length;
       // `serviceKey`: the app id, plus `#<port>` for a per-port service (a comment: `#` is inert there).
       const content = `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
-      entry.file = Object.freeze({ path, env: s.env, appId: s.appId, content, servers, definitionKey: definitionKey(s) });
+      entry.file = Object.freeze({ path, env: s.env, appId: s.appId, content, servers, definitionKey: defOf(s) });
     }
     return { outcome: entry.file, kind: FILE, path };
   };

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureFolder, inFolder, removeFileSync, removeStaleTemps, tempNameFor } from './files';
+import { ensureFolder, inFolder, removeFileSync, removeStaleTemps, tempNameFor, under } from './files';
 import { inSlices } from './slices';
 
 // Both live inside BERTH_NGINX_DIR (same file system, so a rename is atomic) under names that start
@@ -34,7 +34,7 @@ async function listTree(root: string): Promise<Map<string, { ino: number; link: 
   walk('', 0);
   const out = new Map<string, { ino: number; link: boolean }>();
   await inSlices(files, (f) => {
-    const st = fs.lstatSync(path.join(root, f), { throwIfNoEntry: false });
+    const st = fs.lstatSync(under(root, f), { throwIfNoEntry: false });
     if (st) out.set(f, { ino: st.ino, link: st.isSymbolicLink() });
   });
   return out;
@@ -61,8 +61,8 @@ function linkOrCopy(source: string, name: string): void {
  * symlink (an operator's) is recreated as a symlink.
  */
 function linkInto(from: string, to: string, rel: string, regular: boolean): void {
-  const target = path.join(to, rel);
-  const source = path.join(from, rel);
+  const target = under(to, rel);
+  const source = under(from, rel);
   const symlink = regular ? null : fs.lstatSync(source).isSymbolicLink() ? fs.readlinkSync(source) : null;
   const place = (name: string) => (symlink !== null ? fs.symlinkSync(symlink, name) : linkOrCopy(source, name));
   try {
@@ -88,7 +88,7 @@ function linkInto(from: string, to: string, rel: string, regular: boolean): void
  * replaced from live at the next start (`reset`).
  */
 function writeNew(root: string, rel: string, content: string | Buffer): void {
-  const target = path.join(root, rel);
+  const target = under(root, rel);
   const create = () => {
     const fd = fs.openSync(target, 'wx'); // EEXIST, ENOENT: nothing was created
     try {

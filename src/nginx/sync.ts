@@ -319,7 +319,7 @@ export class NginxSync {
       await yieldToLoop();
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       const final = finalFiles(rendered.files, keep, disk);
-      await this.httpContext.prepare(final);
+      await this.httpContext.prepare(snapshot.services, final);
       await yieldToLoop();
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();
