@@ -1,7 +1,9 @@
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isEnv } from '../rules';
+import type { FileBytes } from './plan';
 import { inSlices } from './slices';
 
 // Files berth manages: `<dir>/<env>/http/*.conf` and `<dir>/<env>/stream/*.conf` whose first line
@@ -38,9 +40,9 @@ function readdirOrEmpty(dir: string): fs.Dirent[] {
   }
 }
 
-/** Current managed files: relative path → exact bytes. Read in slices (see slices.ts): 10,000 files at start. */
-export async function readManagedFiles(dir: string): Promise<Map<string, Buffer>> {
-  const out = new Map<string, Buffer>();
+/** Managed files by relative path, each as `as` makes it of its bytes. Read in slices (see slices.ts): 10,000 files at start. */
+async function readManaged<T>(dir: string, as: (bytes: Buffer) => T): Promise<Map<string, T>> {
+  const out = new Map<string, T>();
   await inSlices(managedCandidates(dir), (rel) => {
     let bytes: Buffer;
     try {
@@ -48,9 +50,23 @@ export async function readManagedFiles(dir: string): Promise<Map<string, Buffer>
     } catch {
       return; // gone (or unreadable) since the listing
     }
-    if (bytes.subarray(0, MANAGED_HEADER.length).equals(MANAGED_HEADER)) out.set(rel, bytes);
+    if (bytes.subarray(0, MANAGED_HEADER.length).equals(MANAGED_HEADER)) out.set(rel, as(bytes));
   });
   return out;
+}
+
+/** Current managed files: relative path → exact bytes. */
+export function readManagedFiles(dir: string): Promise<Map<string, Buffer>> {
+  return readManaged(dir, (bytes) => bytes);
+}
+
+/**
+ * `readManagedFiles`, with each file that is valid UTF-8 as its text, which encodes to exactly its
+ * bytes again: the plan then compares it with a rendered file as a string, where comparing bytes
+ * encoded every rendered file again, 10,000 of them in one piece after a restart.
+ */
+export function readManagedTexts(dir: string): Promise<Map<string, FileBytes>> {
+  return readManaged(dir, (bytes) => (isUtf8(bytes) ? bytes.toString('utf8') : bytes));
 }
 
 // Temp names must not meet a temp file a killed predecessor left (in a container berth is often

@@ -3,12 +3,12 @@ import type { FileBytes } from './plan';
 
 const MOD = 256;
 
-/** One file's share of the generation: its path and bytes hashed, as a number to add. */
-const share = (path: string, bytes: FileBytes): bigint => {
-  // A rendered file's text goes in with its path in one piece (the same bytes hashed: one update instead of three).
-  const h = typeof bytes === 'string' ? createHash('sha256').update(`${path}\u0000${bytes}`) : createHash('sha256').update(path).update('\u0000').update(bytes);
-  return BigInt(`0x${h.digest('hex')}`);
-};
+/**
+ * One file's share of the generation: its path and bytes hashed, as a number to add. The text goes
+ * in as it is, not joined to the path: hashing flattens a rendered file's content (header + template
+ * output) in place, so the plan's comparisons and the file writes that follow find it flat.
+ */
+const share = (path: string, bytes: FileBytes): bigint => BigInt(`0x${createHash('sha256').update(path).update('\u0000').update(bytes).digest('hex')}`);
 
 /**
  * The generation id of a configuration: a short hash of every file berth leaves in place (path and
