@@ -1,8 +1,9 @@
 import type { Logger } from '../log';
 import { findOffenders } from './bisect';
 import type { CommandResult, NginxControl, TestTarget } from './command';
-import { removeFile, writeFileAtomic } from './files';
+import { removeFileSync, writeFileAtomicSync } from './files';
 import type { FileChange } from './plan';
+import { inSlices } from './slices';
 import type { Staging, StagedChange } from './staging';
 
 export interface ApplyOutcome {
@@ -40,17 +41,6 @@ export interface Workspace {
   readonly recover?: () => { desired: FileChange[]; live: string[] };
 }
 
-// Thousands of small files: a few writes in flight at once instead of one at a time.
-const PARALLEL_WRITES = 16;
-
-async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_WRITES, items.length) }, worker));
-}
-
 /**
  * A file of berth's own that goes with the service files (http.conf): written first, part of the
  * base every subset is tested on, made live with whatever ships, put back when nothing does. It is
@@ -67,7 +57,7 @@ const backward = (changes: readonly (FileChange | BaseFile)[]): StagedChange[] =
 
 export function inPlaceWorkspace(dir: string): Workspace {
   const put = (changes: readonly StagedChange[]) =>
-    eachLimited(changes, (c) => (c.content === null ? removeFile(dir, c.path) : writeFileAtomic(dir, c.path, c.content)));
+    inSlices(changes, (c) => (c.content === null ? removeFileSync(dir, c.path) : writeFileAtomicSync(dir, c.path, c.content)));
   return { target: undefined, put, commit: async () => undefined, restored: () => undefined };
 }
 

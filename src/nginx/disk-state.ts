@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import { readManagedFiles } from './files';
+import { readManagedTexts } from './files';
 import { serversInHeader, type DiskKnowledge, type FileBytes, type FileChange } from './plan';
 
 const REREAD_MS = 60_000;
@@ -26,7 +26,7 @@ export class DiskState implements DiskKnowledge {
 
   async current(): Promise<ReadonlyMap<string, FileBytes>> {
     if (this.cached && this.clock.now() - this.cached.readAt < REREAD_MS) return this.cached.files;
-    const files: Map<string, FileBytes> = await readManagedFiles(this.dir);
+    const files = await readManagedTexts(this.dir);
     this.reads++;
     this.cached = { files, readAt: this.clock.now() };
     this.texts.clear();

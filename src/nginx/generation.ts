@@ -3,7 +3,11 @@ import type { FileBytes } from './plan';
 
 const MOD = 256;
 
-/** One file's share of the generation: its path and bytes hashed, as a number to add. */
+/**
+ * One file's share of the generation: its path and bytes hashed, as a number to add. The text goes
+ * in as it is, not joined to the path: hashing flattens a rendered file's content (header + template
+ * output) in place, so the plan's comparisons and the file writes that follow find it flat.
+ */
 const share = (path: string, bytes: FileBytes): bigint => BigInt(`0x${createHash('sha256').update(path).update('\u0000').update(bytes).digest('hex')}`);
 
 /**

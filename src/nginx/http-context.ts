@@ -63,9 +63,10 @@ export class HttpContext {
     return { content: renderHttpConf({ ...base, generation }), generation };
   }
 
-  /** Does the expensive part of `desired` for these files ahead, without holding the event loop (see GenerationHasher.prepare). */
-  prepare(final: readonly FinalFile[]): Promise<void> {
-    return this.hasher.prepare(final, yieldToLoop, SLICE_MS);
+  /** Does the expensive part of `desired` for these services and files ahead, without holding the event loop (see GenerationHasher.prepare). */
+  async prepare(services: readonly Service[], final: readonly FinalFile[]): Promise<void> {
+    await this.census.prepare(services);
+    await this.hasher.prepare(final, yieldToLoop, SLICE_MS);
   }
 
   /** http.conf on disk (null: absent); read once, then what berth wrote. */

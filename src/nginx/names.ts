@@ -12,16 +12,16 @@ import { createHash } from 'node:crypto';
 const ENCODED_MAX = 200;
 const HASHED_PREFIX = 160;
 
+const ENCODABLE = /^[a-z0-9./-]*$/;
+
+// One test and three replacements (no escape contains `-`, `.` or `/`) instead of a test and a
+// concatenation per character: two names per service, 20,000 at a first run over 10,000 services.
 function encode(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    if (/[a-z0-9]/.test(ch)) out += ch;
-    else if (ch === '-') out += '_1';
-    else if (ch === '.') out += '_2';
-    else if (ch === '/') out += '_0';
-    else throw new Error(`cannot encode ${JSON.stringify(ch)} in a name; validate first`);
+  if (!ENCODABLE.test(s)) {
+    const ch = [...s].find((c) => !/^[a-z0-9./-]$/.test(c));
+    throw new Error(`cannot encode ${JSON.stringify(ch)} in a name; validate first`);
   }
-  return out;
+  return s.replaceAll('-', '_1').replaceAll('.', '_2').replaceAll('/', '_0');
 }
 
 // A per-port service (model/service-key) appends `_4` and its port reference: a port name keeps

@@ -1,7 +1,7 @@
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { removeFile, removeStaleTemps, writeFileAtomic } from './files';
+import { ensureFolder, inFolder, removeFileSync, removeStaleTemps, tempNameFor, under } from './files';
+import { inSlices } from './slices';
 
 // Both live inside BERTH_NGINX_DIR (same file system, so a rename is atomic) under names that start
 // with a dot: glob(3), which Nginx's `include` uses, never lets `*` match a leading dot, so an
@@ -9,76 +9,103 @@ import { removeFile, removeStaleTemps, writeFileAtomic } from './files';
 export const STAGING_NAME = '.staging';
 export const CANDIDATE_CONF_NAME = '.candidate-nginx.conf';
 
-// A few link/rename calls in flight at once instead of one at a time (thousands of files at start).
-const PARALLEL = 32;
-
-async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-}
-
 /**
  * Every entry under `root` that Nginx could read through an include: regular files and symlinks, by
  * relative path. Dot entries are skipped (temp files, the staging tree itself), like `*` does. Depth
  * is bounded: berth's layout is `<file>` or `<env>/<kind>/<file>`.
  */
 async function listTree(root: string): Promise<Map<string, { ino: number; link: boolean }>> {
-  const out = new Map<string, { ino: number; link: boolean }>();
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true }).catch(() => []);
-    const files: string[] = [];
+  const files: string[] = [];
+  const walk = (rel: string, depth: number): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (depth < 2) await walk(child, depth + 1);
+        if (depth < 2) walk(child, depth + 1);
       } else if (e.isFile() || e.isSymbolicLink()) files.push(child);
     }
-    await eachLimited(files, async (f) => {
-      const st = await fs.lstat(path.join(root, f)).catch(() => null);
-      if (st) out.set(f, { ino: st.ino, link: st.isSymbolicLink() });
-    });
   };
-  await walk('', 0);
+  walk('', 0);
+  const out = new Map<string, { ino: number; link: boolean }>();
+  await inSlices(files, (f) => {
+    const st = fs.lstatSync(under(root, f), { throwIfNoEntry: false });
+    if (st) out.set(f, { ino: st.ino, link: st.isSymbolicLink() });
+  });
   return out;
 }
 
+const NO_LINK = new Set(['EPERM', 'EXDEV', 'ENOTSUP']);
+
+/** A hard link of `source` at `name`, or a copy where the file system has no hard links. */
+function linkOrCopy(source: string, name: string): void {
+  try {
+    fs.linkSync(source, name);
+  } catch (err) {
+    if (!NO_LINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    fs.copyFileSync(source, name, fs.constants.COPYFILE_EXCL);
+  }
+}
+
 /**
- * Makes `to/rel` the same file as `from/rel` (a hard link; a copy where links are not possible),
- * atomically through a temp name, or directly when `to/rel` does not exist yet (`fresh`: staging
- * only, which Nginx never reads; a third of the system calls when building 10,000 links).
+ * Makes `to/rel` the same file as `from/rel` (a hard link; a copy where links are not possible). A
+ * name that does not exist yet is linked directly: a link appears whole, so a reader sees no file or
+ * the complete one (10,000 new files at a first run: a temp name and a rename each cost as much
+ * again). An existing name is replaced atomically through a temp name and a rename. `regular`: the
+ * source is known to be a regular file (one berth staged), so it is not looked at first; otherwise a
+ * symlink (an operator's) is recreated as a symlink.
  */
-async function linkInto(from: string, to: string, rel: string, fresh = false): Promise<void> {
-  const target = path.join(to, rel);
-  const temp = fresh ? target : path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const source = path.join(from, rel);
-  const place = async () => {
-    if (fresh)
-      return fs.link(source, temp).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EPERM' && err.code !== 'EXDEV' && err.code !== 'ENOTSUP') throw err;
-        await fs.copyFile(source, temp);
-      });
-    const st = await fs.lstat(source);
-    if (st.isSymbolicLink()) await fs.symlink(await fs.readlink(source), temp);
-    else
-      await fs.link(source, temp).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EPERM' && err.code !== 'EXDEV' && err.code !== 'ENOTSUP') throw err;
-        await fs.copyFile(source, temp);
-      });
+function linkInto(from: string, to: string, rel: string, regular: boolean): void {
+  const target = under(to, rel);
+  const source = under(from, rel);
+  const symlink = regular ? null : fs.lstatSync(source).isSymbolicLink() ? fs.readlinkSync(source) : null;
+  const place = (name: string) => (symlink !== null ? fs.symlinkSync(symlink, name) : linkOrCopy(source, name));
+  try {
+    inFolder(path.dirname(target), () => place(target));
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const temp = tempNameFor(target);
+  try {
+    place(temp);
+    fs.renameSync(temp, target);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Writes `content` as a new file at `root/rel`, in staging only: an existing entry there is removed
+ * first, never written into (live shares its inode). No temp name: staging is read by the test
+ * command only, after every write of the run finished, and whatever a crash leaves there is
+ * replaced from live at the next start (`reset`).
+ */
+function writeNew(root: string, rel: string, content: string | Buffer): void {
+  const target = under(root, rel);
+  const create = () => {
+    const fd = fs.openSync(target, 'wx'); // EEXIST, ENOENT: nothing was created
+    try {
+      fs.writeFileSync(fd, content);
+    } catch (err) {
+      fs.rmSync(target, { force: true }); // a disk that filled up leaves no truncated file behind
+      throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
   };
   try {
-    await place().catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await place();
-    });
-    if (temp !== target) await fs.rename(temp, target);
+    inFolder(path.dirname(target), create);
   } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    fs.unlinkSync(target);
+    create();
   }
 }
 
@@ -127,12 +154,12 @@ export class Staging {
    */
   async mirror(): Promise<number> {
     if (!this.dirty) return 0;
-    await fs.mkdir(this.root, { recursive: true });
+    ensureFolder(this.root, true);
     const [live, staged] = await Promise.all([listTree(this.liveDir), listTree(this.root)]);
     const relink = [...live].filter(([rel, e]) => e.link || staged.get(rel)?.ino !== e.ino).map(([rel]) => rel);
     const remove = [...staged.keys()].filter((rel) => !live.has(rel));
-    await eachLimited(relink, (rel) => linkInto(this.liveDir, this.root, rel, !staged.has(rel) && !live.get(rel)!.link));
-    await eachLimited(remove, (rel) => removeFile(this.root, rel));
+    await inSlices(relink, (rel) => linkInto(this.liveDir, this.root, rel, !live.get(rel)!.link));
+    await inSlices(remove, (rel) => removeFileSync(this.root, rel));
     this.dirty = false;
     return relink.length + remove.length;
   }
@@ -140,7 +167,7 @@ export class Staging {
   /** Applies changes to staging only (each file replaced by a new one, never rewritten in place: live shares its inode). */
   async stage(changes: readonly StagedChange[]): Promise<void> {
     this.dirty = true;
-    await eachLimited(changes, (c) => (c.content === null ? removeFile(this.root, c.path) : writeFileAtomic(this.root, c.path, c.content)));
+    await inSlices(changes, (c) => (c.content === null ? removeFileSync(this.root, c.path) : writeNew(this.root, c.path, c.content)));
   }
 
   /** Staging is back to what live holds (a failed test was undone). */
@@ -149,13 +176,13 @@ export class Staging {
   }
 
   /**
-   * Moves tested files into the live folder: each written file is hard-linked next to its live name
-   * and renamed over it (atomic per file), each removed file is unlinked. Staging keeps its links,
-   * so afterwards both trees hold the same files again.
+   * Moves tested files into the live folder: each written file is hard-linked to its live name when
+   * there is none yet, otherwise next to it and renamed over it (atomic per file either way), each
+   * removed file is unlinked. Staging keeps its links, so afterwards both trees hold the same files again.
    */
   async promote(changes: readonly StagedChange[]): Promise<void> {
     this.dirty = true;
-    await eachLimited(changes, (c) => (c.content === null ? removeFile(this.liveDir, c.path) : linkInto(this.root, this.liveDir, c.path)));
+    await inSlices(changes, (c) => (c.content === null ? removeFileSync(this.liveDir, c.path) : linkInto(this.root, this.liveDir, c.path, true)));
     this.dirty = false;
   }
 }

@@ -315,12 +315,13 @@ export class NginxSync {
         rendered = { ...rendered, files: rendered.files.filter((f) => !isDomainGroupPath(f.path) || groups.has(f.path)).map((f) => groups.get(f.path) ?? f) };
         keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
       }
+      const final = finalFiles(rendered.files, keep, disk);
+      // Hashed (in slices) before the plan compares them with the disk: hashing flattens each new
+      // file's text, which the plan would otherwise do in one piece (10,000 files after a restart).
+      await this.httpContext.prepare(snapshot.services, final);
       const plan = planSync(rendered.files, disk, keep, this.disk);
       await yieldToLoop();
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
-      const final = finalFiles(rendered.files, keep, disk);
-      await this.httpContext.prepare(final);
-      await yieldToLoop();
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();
       const httpConfChanged = httpConfBefore !== httpConf.content;

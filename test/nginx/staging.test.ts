@@ -93,6 +93,9 @@ describe('staging tree', () => {
     const staging = new Staging(dir);
     fs.mkdirSync(path.join(staging.root, 'qa/http'), { recursive: true });
     fs.writeFileSync(path.join(staging.root, 'qa/http/leftover.conf'), 'untested');
+    // Staging is written without temp names: a kill mid-write leaves a partial file under a live file's name.
+    fs.mkdirSync(path.join(staging.root, 'default/http'), { recursive: true });
+    fs.writeFileSync(path.join(staging.root, 'default/http/a.conf'), 'a2 half wri');
     await staging.reset();
     const stagedFiles = () =>
       fs.readdirSync(staging.root, { recursive: true, encoding: 'utf8' }).filter((f) => fs.statSync(path.join(staging.root, f)).isFile());
