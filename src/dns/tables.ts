@@ -182,9 +182,9 @@ export class NameTables {
       if (!defClaims.has(this.nsKey) && !this.apexes.has(this.nsKey)) rest.push(this.nsKey);
       for (const [env, claims] of this.claims) {
         const t = this.table(env);
-        for (const key of claims.keys()) {
+        for (const [key, c] of claims) {
           if (++n % every === 0) yield;
-          if (this.resolve(env, key, t, claims)) changed++;
+          if (this.resolve(env, key, t, claims, c)) changed++;
         }
         if (env !== def) continue;
         for (const key of rest) {
@@ -299,9 +299,8 @@ export class NameTables {
 
   // ---------------------------------------------------------------- resolution
 
-  /** Sets the served node of one name from its claims; true when it changed. */
-  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Claim>): boolean {
-    const c = claims.get(key);
+  /** Sets the served node of one name from its claims (`c`, when the caller holds it); true when it changed. */
+  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Claim>, c = claims.get(key)): boolean {
     let node: NameNode | undefined;
     if (c) {
       if (c.names.length === 1) node = c.names[0].node;
@@ -374,8 +373,9 @@ export class NameTables {
   }
 }
 
+/** A flat string (joined, not a rope): the fragment maps keep it for as long as the app is unchanged. */
 function fragmentId(env: string, key: string): string {
-  return `${env} ${key}`;
+  return [env, key].join(' ');
 }
 
 function claimAt(claims: Map<string, Claim>, key: string, zone: string): Claim {
