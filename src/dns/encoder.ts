@@ -271,7 +271,7 @@ export class BodyWriter {
     for (let k = 0; k < this.sufName.length; k++) this.names.set(this.sufName[k].substring(this.sufAt[k]), this.sufOff[k]);
   }
 
-  /** Room for `n` more bytes; the u8/u16/u32/bytes writers below assume it was made. */
+  /** Room for `n` more bytes; the u16/u32 writers below and the label loop in `name` assume it was made. */
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));

@@ -42,17 +42,24 @@ export interface TablesOptions {
   ttl: number;
 }
 
+const NO_NAMES: readonly FragmentNode[] = Object.freeze([]);
+
 /** Everything that claims one name in one environment. */
-interface Claim {
-  zone: string;
+class Claim {
   /** App names, sorted by app id (the order a full catalog lists them in); exact size, replaced on change. */
-  names: readonly FragmentNode[];
+  names: readonly FragmentNode[] = NO_NAMES;
   /** Apps for which this is a parent of one of their names. */
-  ents: number;
-  ptr: PtrSet | null;
+  ents = 0;
+  ptr: PtrSet | null = null;
+
+  constructor(readonly zone: string) {}
 }
 
-const NO_NAMES: readonly FragmentNode[] = Object.freeze([]);
+/**
+ * What the claims table holds per name: the name of one app stands for its own claim (almost every
+ * name: no Claim and no list for it); anything more (two apps, a parent, a PTR set) is a Claim.
+ */
+type Entry = Claim | FragmentNode;
 
 /** Served tables plus the claims behind them. Not safe to share between two indexes being built. */
 export class NameTables {
@@ -60,7 +67,7 @@ export class NameTables {
   readonly envs = new Map<string, Map<string, NameNode>>();
   /** Zones by name key: what queries read. */
   readonly zones = new Map<string, ZoneInfo>();
-  private readonly claims = new Map<string, Map<string, Claim>>();
+  private readonly claims = new Map<string, Map<string, Entry>>();
   /** By `fragmentId`. */
   private readonly fragments = new Map<string, Fragment>();
   private readonly appEnvs = new Map<string, string[]>();
@@ -222,8 +229,11 @@ export class NameTables {
     const env = f.env;
     const claims = this.claimsOf(env);
     for (const n of f.nodes) {
-      const c = claimAt(claims, n.key, n.recs.zone);
-      c.names = insertByApp(c.names, n);
+      if (!claims.has(n.key)) claims.set(n.key, n);
+      else {
+        const c = claimAt(claims, n.key, n.recs.zone);
+        c.names = insertByApp(c.names, n);
+      }
       this.mark(env, n.key);
     }
     for (const [key, zone] of f.parents) {
@@ -249,17 +259,21 @@ export class NameTables {
     for (const n of f.nodes) {
       const c = claims.get(n.key);
       if (!c) continue;
-      const i = c.names.indexOf(n);
-      if (i >= 0) c.names = c.names.length === 1 ? NO_NAMES : removed(c.names, i);
+      // An empty claim in its place, as a Claim left without names: `resolve` drops it.
+      if (c === n) claims.set(n.key, new Claim(n.recs.zone));
+      else if (c instanceof Claim) {
+        const i = c.names.indexOf(n);
+        if (i >= 0) c.names = c.names.length === 1 ? NO_NAMES : removed(c.names, i);
+      }
       this.mark(env, n.key);
     }
     for (const [key] of f.parents) {
       const c = claims.get(key);
-      if (c && --c.ents === 0) this.mark(env, key);
+      if (c instanceof Claim && --c.ents === 0) this.mark(env, key);
     }
     for (const [rev, key, domain, zone] of f.ptrs) {
       const c = claims.get(key);
-      if (!c?.ptr) continue;
+      if (!(c instanceof Claim) || !c.ptr) continue;
       if (c.ptr.remove(domain)) this.mark(env, key);
       if (c.ptr.size > 0) continue;
       c.ptr = null;
@@ -300,9 +314,10 @@ export class NameTables {
   // ---------------------------------------------------------------- resolution
 
   /** Sets the served node of one name from its claims (`c`, when the caller holds it); true when it changed. */
-  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Claim>, c = claims.get(key)): boolean {
+  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Entry>, c = claims.get(key)): boolean {
     let node: NameNode | undefined;
-    if (c) {
+    if (c && !(c instanceof Claim)) node = c.node;
+    else if (c) {
       if (c.names.length === 1) node = c.names[0].node;
       else if (c.names.length > 1) node = this.merged(env, c);
       else if (c.ptr && c.ptr.size > 0) node = c.ptr.encoded(this.o.nsName, this.o.ttl, this.batch);
@@ -338,6 +353,7 @@ export class NameTables {
     return {
       get(name: string): NameRecords | undefined {
         const c = claims.get(nameKey(name));
+        if (c && !(c instanceof Claim)) return c.recs;
         if (!c || c.names.length === 0) return undefined;
         if (c.names.length === 1) return c.names[0].recs;
         const recs: NameRecords = { zone: c.zone };
@@ -362,7 +378,7 @@ export class NameTables {
     return t;
   }
 
-  private claimsOf(env: string): Map<string, Claim> {
+  private claimsOf(env: string): Map<string, Entry> {
     let c = this.claims.get(env);
     if (!c) this.claims.set(env, (c = new Map()));
     return c;
@@ -378,9 +394,13 @@ function fragmentId(env: string, key: string): string {
   return [env, key].join(' ');
 }
 
-function claimAt(claims: Map<string, Claim>, key: string, zone: string): Claim {
-  let c = claims.get(key);
-  if (!c) claims.set(key, (c = { zone, names: NO_NAMES, ents: 0, ptr: null }));
+/** The Claim of `key`, made (first claimant's zone) or grown from one app's name in place. */
+function claimAt(claims: Map<string, Entry>, key: string, zone: string): Claim {
+  const e = claims.get(key);
+  if (e instanceof Claim) return e;
+  const c = new Claim(e ? e.recs.zone : zone);
+  if (e) c.names = [e];
+  claims.set(key, c);
   return c;
 }
 
