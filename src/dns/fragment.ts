@@ -6,6 +6,11 @@ import { serviceRecords, type NameRecords } from './records';
 import { reverseName } from './reverse';
 import { nameKey } from './wire';
 
+/** Row width of `Fragment.parents`. */
+export const PARENT = 2;
+/** Row width of `Fragment.ptrs`. */
+export const PTR = 4;
+
 /** One encoded name of an app. */
 export interface FragmentNode {
   appId: string;
@@ -20,10 +25,13 @@ export interface Fragment {
   svc: Service;
   env: string;
   nodes: FragmentNode[];
-  /** Parent names (key, dotted zone) that must exist as empty non-terminals. */
-  parents: Array<[string, string]>;
-  /** [reverse name, its key, primary domain, zone] per served address (direct services). */
-  ptrs: Array<[string, string, string, string]>;
+  /**
+   * Parent names that must exist as empty non-terminals, as a flat table of `PARENT` columns: key,
+   * dotted zone (one list per app rather than a pair per parent).
+   */
+  parents: string[];
+  /** Per served address (direct services), a flat table of `PTR` columns: reverse name, its key, primary domain, zone. */
+  ptrs: string[];
   skipped: string[];
 }
 
@@ -64,13 +72,15 @@ function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
   }
   const buf = arena.seal();
   for (const n of nodes) n.node.buf = buf;
-  const ptrs: Fragment['ptrs'] = [];
+  const ptrs: string[] = [];
   for (const [address, domain] of r.ptrs) {
     const rev = reverseName(address);
     // A served address outside every pool gets a zone of its own: its exact reverse name.
-    if (rev) ptrs.push([rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev]);
+    if (rev) ptrs.push(rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev);
   }
-  return { svc, env: svc.env, nodes, parents: [...parents].map(([p, zone]) => [nameKey(p), zone]), ptrs: ptrs.slice(), skipped: r.skipped };
+  const parentRows: string[] = [];
+  for (const [p, zone] of parents) parentRows.push(nameKey(p), zone);
+  return { svc, env: svc.env, nodes, parents: parentRows.slice(), ptrs: ptrs.slice(), skipped: r.skipped };
 }
 
 /** Equal as far as DNS is concerned (cheaper than serialising 10,000 services per build). */

@@ -12,7 +12,7 @@
 import { serviceKey } from '../model/service-key';
 import { Apexes } from './apex';
 import { Arena, encodeSoaTail, type SoaData } from './encoder';
-import type { Fragment, FragmentNode } from './fragment';
+import { PARENT, PTR, type Fragment, type FragmentNode } from './fragment';
 import { inserted, removed } from './lists';
 import { encodeNode, ent, type GlueSource, type NameNode } from './node';
 import { NodeBatch, PtrSet } from './ptr';
@@ -236,11 +236,16 @@ export class NameTables {
       }
       this.mark(env, n.key);
     }
-    for (const [key, zone] of f.parents) {
-      const c = claimAt(claims, key, zone);
+    for (let i = 0; i < f.parents.length; i += PARENT) {
+      const key = f.parents[i];
+      const c = claimAt(claims, key, f.parents[i + 1]);
       if (c.ents++ === 0) this.mark(env, key);
     }
-    for (const [rev, key, domain, zone] of f.ptrs) {
+    for (let i = 0; i < f.ptrs.length; i += PTR) {
+      const rev = f.ptrs[i],
+        key = f.ptrs[i + 1],
+        domain = f.ptrs[i + 2],
+        zone = f.ptrs[i + 3];
       const c = claimAt(claims, key, zone);
       if (!c.ptr) c.ptr = new PtrSet(rev, zone);
       const first = c.ptr.size === 0;
@@ -267,11 +272,16 @@ export class NameTables {
       }
       this.mark(env, n.key);
     }
-    for (const [key] of f.parents) {
+    for (let i = 0; i < f.parents.length; i += PARENT) {
+      const key = f.parents[i];
       const c = claims.get(key);
       if (c instanceof Claim && --c.ents === 0) this.mark(env, key);
     }
-    for (const [rev, key, domain, zone] of f.ptrs) {
+    for (let i = 0; i < f.ptrs.length; i += PTR) {
+      const rev = f.ptrs[i],
+        key = f.ptrs[i + 1],
+        domain = f.ptrs[i + 2],
+        zone = f.ptrs[i + 3];
       const c = claims.get(key);
       if (!(c instanceof Claim) || !c.ptr) continue;
       if (c.ptr.remove(domain)) this.mark(env, key);
