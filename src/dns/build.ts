@@ -87,7 +87,9 @@ export class IndexBuilder {
     for (const n of [nsName, ...opts.zones]) checkName(n);
     const baseZones = new Set(opts.zones.map((z) => z.toLowerCase()));
     for (const cidr of opts.reverseNetworks) for (const z of reverseZones(cidr)) baseZones.add(z);
-    const zoneOf = (name: string) => zoneIn(name, baseZones);
+    // Each zone's one string instance: every record set of the index refers to it (and its hash is computed once).
+    const canonical = new Map([...baseZones].map((z) => [z, z]));
+    const zoneOf = (name: string) => zoneIn(name, canonical);
     const nsZone = zoneOf(nsName);
     this.ctx = { zoneOf, environments: opts.environments, nsName, ttl: opts.ttl };
     this.tablesOptions = {
@@ -177,11 +179,11 @@ function indexOf(t: NameTables, loaded: boolean, position: number, serialDue: nu
   return { loaded, position, serial: t.serial, zones: t.zones, envs: t.envs, defaultEnv: t.defaultEnv, names: t.names, skipped: t.skipped(), serialDue };
 }
 
-/** The zone (dotted) of `name`: its longest suffix in `zones`, or null. */
-function zoneIn(name: string, zones: ReadonlySet<string>): string | null {
+/** The zone (dotted) of `name`: its longest suffix in `zones` (as the map's own string), or null. */
+function zoneIn(name: string, zones: ReadonlyMap<string, string>): string | null {
   for (let i = 0; ; i = name.indexOf('.', i) + 1) {
-    const n = i === 0 ? name : name.substring(i);
-    if (zones.has(n)) return n;
+    const z = zones.get(i === 0 ? name : name.substring(i));
+    if (z !== undefined) return z;
     if (name.indexOf('.', i) < 0) return null;
   }
 }

@@ -11,6 +11,15 @@ import { CLASS_IN, TYPE, checkName, ipv4Bytes, ipv6Bytes, wireLength } from './w
 /** Compression pointers are 14 bits: names written past this offset cannot be pointed to. */
 const MAX_POINTER = 0x3fff;
 
+/** Suffixes a body searches one by one; past this many (a zone transfer's bodies), a Map. */
+const SUFFIX_SCAN_MAX = 48;
+
+/** True when `a` from `i` and `b` from `j` hold the same `len` characters. */
+function sameText(a: string, i: number, b: string, j: number, len: number): boolean {
+  for (let k = 0; k < len; k++) if (a.charCodeAt(i + k) !== b.charCodeAt(j + k)) return false;
+  return true;
+}
+
 /** Pre-encoded records for one (name, type): `arena[off, off+len)` is copied after the question of a reply. */
 export interface Encoded {
   off: number;
@@ -45,7 +54,9 @@ export class Arena {
       this.buf.copy(next, 0, 0, this.used);
       this.buf = next;
     }
-    src.copy(this.buf, this.used, 0, len);
+    // Bodies are tens of bytes: a loop beats Buffer#copy's argument checks and native call.
+    if (len <= 64) for (let i = 0; i < len; i++) this.buf[this.used + i] = src[i];
+    else src.copy(this.buf, this.used, 0, len);
     this.used += len;
     return this.used - len;
   }
@@ -104,14 +115,25 @@ export class BodyWriter {
   private static shared = Buffer.alloc(4096);
   private buf = BodyWriter.shared;
   private len = 0;
-  private readonly names = new Map<string, number>();
+  /**
+   * Name suffixes written so far (compression targets), in the order written: the lowercase name,
+   * where the suffix starts in it, and its offset in the reply. Filled on first need (most bodies
+   * point only at the question) and searched in place, without a substring per label; a body
+   * with many names (a zone transfer) moves them into `names`.
+   */
+  private readonly sufName: string[] = [];
+  private readonly sufAt: number[] = [];
+  private readonly sufOff: number[] = [];
+  private started = false;
+  /** Suffix → offset, once the lists above grew past SUFFIX_SCAN_MAX. */
+  private names: Map<string, number> | null = null;
+  /** The question name once checked: an owner equal to it is the pointer to offset 12 without a lookup. */
+  private qnameChecked = false;
 
   constructor(
     private readonly base: number,
-    qname: string,
-  ) {
-    this.remember(qname, 12);
-  }
+    private readonly qname: string,
+  ) {}
 
   /** Bytes written so far; valid until the next writer is created. */
   get bytesWritten(): number {
@@ -137,6 +159,7 @@ export class BodyWriter {
   private record(rr: Rr): void {
     checkTtl(rr.ttl);
     this.name(rr.name, true);
+    this.ensure(10);
     this.u16(rr.rec.type);
     this.u16(CLASS_IN);
     this.u32(rr.ttl);
@@ -155,7 +178,10 @@ export class BodyWriter {
         this.name(r.data, true);
         break;
       case TYPE.SRV:
-        for (const v of [r.data.priority, r.data.weight, r.data.port]) checkU16(v);
+        checkU16(r.data.priority);
+        checkU16(r.data.weight);
+        checkU16(r.data.port);
+        this.ensure(6);
         this.u16(r.data.priority);
         this.u16(r.data.weight);
         this.u16(r.data.port);
@@ -165,6 +191,7 @@ export class BodyWriter {
       case TYPE.SOA:
         this.name(r.data.mname, true);
         this.name(r.data.rname, true);
+        this.ensure(20);
         for (const v of [r.data.serial, r.data.refresh, r.data.retry, r.data.expire, r.data.minimum]) {
           checkU32(v);
           this.u32(v);
@@ -175,37 +202,76 @@ export class BodyWriter {
   }
 
   private name(name: string, compress: boolean): void {
+    // Owners are almost always the question itself: the same pointer the suffix table would give.
+    if (compress && name === this.qname && name !== '') {
+      if (!this.qnameChecked) checkName(name);
+      this.qnameChecked = true;
+      this.ensure(2);
+      this.u16(0xc00c);
+      return;
+    }
     checkName(name);
+    if (!this.started) this.questionSuffixes();
     const lower = name.toLowerCase();
+    this.ensure(name.length + 2);
     for (let i = 0; i < name.length;) {
-      const suffix = i === 0 ? lower : lower.substring(i);
-      const at = this.names.get(suffix);
+      const at = this.find(lower, i);
       if (compress && at !== undefined) {
         this.u16(0xc000 | at);
         return;
       }
       const offset = this.base + this.len;
-      if (offset <= MAX_POINTER && at === undefined) this.names.set(suffix, offset);
+      if (offset <= MAX_POINTER && at === undefined) this.remember(lower, i, offset);
       let dot = name.indexOf('.', i);
       if (dot < 0) dot = name.length;
-      this.u8(dot - i);
-      this.ensure(dot - i);
-      this.len += this.buf.write(name.substring(i, dot), this.len, 'latin1');
+      // checkName admits printable ASCII only: each character is its byte.
+      this.buf[this.len++] = dot - i;
+      for (let j = i; j < dot; j++) this.buf[this.len++] = name.charCodeAt(j);
       i = dot + 1;
     }
-    this.u8(0);
+    this.buf[this.len++] = 0;
   }
 
-  private remember(name: string, offset: number): void {
-    const lower = name.toLowerCase();
-    for (let i = 0; i < name.length;) {
-      this.names.set(i === 0 ? lower : lower.substring(i), offset + i);
-      const dot = name.indexOf('.', i);
+  /** Every suffix of the question name at its offset in the reply. */
+  private questionSuffixes(): void {
+    this.started = true;
+    const q = this.qname;
+    const lower = q.toLowerCase();
+    for (let i = 0; i < q.length;) {
+      this.remember(lower, i, 12 + i);
+      const dot = q.indexOf('.', i);
       if (dot < 0) break;
       i = dot + 1;
     }
   }
 
+  /** The offset of the first suffix written equal to `lower` from `i`. */
+  private find(lower: string, i: number): number | undefined {
+    if (this.names) return this.names.get(i === 0 ? lower : lower.substring(i));
+    const len = lower.length - i;
+    for (let k = 0; k < this.sufName.length; k++) {
+      const s = this.sufName[k];
+      const at = this.sufAt[k];
+      if (s.length - at === len && sameText(s, at, lower, i, len)) return this.sufOff[k];
+    }
+    return undefined;
+  }
+
+  /** Records a suffix not written before. */
+  private remember(lower: string, i: number, offset: number): void {
+    if (this.names) {
+      this.names.set(i === 0 ? lower : lower.substring(i), offset);
+      return;
+    }
+    this.sufName.push(lower);
+    this.sufAt.push(i);
+    this.sufOff.push(offset);
+    if (this.sufName.length <= SUFFIX_SCAN_MAX) return;
+    this.names = new Map();
+    for (let k = 0; k < this.sufName.length; k++) this.names.set(this.sufName[k].substring(this.sufAt[k]), this.sufOff[k]);
+  }
+
+  /** Room for `n` more bytes; the u16/u32 writers below and the label loop in `name` assume it was made. */
   private ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const next = Buffer.alloc(Math.max(this.buf.length * 2, this.len + n));
@@ -213,17 +279,11 @@ export class BodyWriter {
     this.buf = next;
     BodyWriter.shared = next;
   }
-  private u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = v;
-  }
   private u16(v: number): void {
-    this.ensure(2);
-    this.buf.writeUInt16BE(v, this.len);
-    this.len += 2;
+    this.buf[this.len++] = v >>> 8;
+    this.buf[this.len++] = v & 0xff;
   }
   private u32(v: number): void {
-    this.ensure(4);
     this.buf.writeUInt32BE(v, this.len);
     this.len += 4;
   }

@@ -6,6 +6,11 @@ import { serviceRecords, type NameRecords } from './records';
 import { reverseName } from './reverse';
 import { nameKey } from './wire';
 
+/** Row width of `Fragment.parents`. */
+export const PARENT = 2;
+/** Row width of `Fragment.ptrs`. */
+export const PTR = 4;
+
 /** One encoded name of an app. */
 export interface FragmentNode {
   appId: string;
@@ -20,10 +25,13 @@ export interface Fragment {
   svc: Service;
   env: string;
   nodes: FragmentNode[];
-  /** Parent names (key, zone key) that must exist as empty non-terminals. */
-  parents: Array<[string, string]>;
-  /** [reverse name, its key, primary domain, zone] per served address (direct services). */
-  ptrs: Array<[string, string, string, string]>;
+  /**
+   * Parent names that must exist as empty non-terminals, as a flat table of `PARENT` columns: key,
+   * dotted zone (one list per app rather than a pair per parent).
+   */
+  parents: string[];
+  /** Per served address (direct services), a flat table of `PTR` columns: reverse name, its key, primary domain, zone. */
+  ptrs: string[];
   skipped: string[];
 }
 
@@ -50,21 +58,29 @@ export function buildFragment(svc: Service, ctx: FragmentContext): Fragment {
 function encodeFragment(svc: Service, ctx: FragmentContext): Fragment {
   const r = serviceRecords(svc, { zoneOf: ctx.zoneOf, environments: ctx.environments });
   const arena = new Arena();
-  const nodes: Fragment['nodes'] = [];
+  // Kept as long as the app is unchanged: lists of exact size, not grown by push.
+  const nodes: Fragment['nodes'] = new Array(r.names.size);
+  /** Dotted parent → its zone, in first-seen order. */
   const parents = new Map<string, string>();
+  let i = 0;
   for (const [name, recs] of r.names) {
-    nodes.push({ appId: svc.appId, name, key: nameKey(name), recs, node: encodeNode(arena, name, recs, recs.zone, null, ctx.nsName, r.names, ctx.ttl) });
-    for (const [k, z] of parentsOf(name, recs.zone)) if (!r.names.has(keyToName(k, name))) parents.set(k, z);
+    const node = encodeNode(arena, name, recs, recs.zone, null, ctx.nsName, r.names, ctx.ttl);
+    const n: FragmentNode = { appId: svc.appId, name, key: nameKey(name), recs, node };
+    node.src = n; // the same name and records: one object rather than two per name
+    nodes[i++] = n;
+    for (const p of parentsOf(name, recs.zone)) if (!r.names.has(p)) parents.set(p, recs.zone);
   }
   const buf = arena.seal();
   for (const n of nodes) n.node.buf = buf;
-  const ptrs: Fragment['ptrs'] = [];
+  const ptrs: string[] = [];
   for (const [address, domain] of r.ptrs) {
     const rev = reverseName(address);
     // A served address outside every pool gets a zone of its own: its exact reverse name.
-    if (rev) ptrs.push([rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev]);
+    if (rev) ptrs.push(rev, nameKey(rev), domain, ctx.zoneOf(rev) ?? rev);
   }
-  return { svc, env: svc.env, nodes, parents: [...parents], ptrs, skipped: r.skipped };
+  const parentRows: string[] = [];
+  for (const [p, zone] of parents) parentRows.push(nameKey(p), zone);
+  return { svc, env: svc.env, nodes, parents: parentRows.slice(), ptrs: ptrs.slice(), skipped: r.skipped };
 }
 
 /** Equal as far as DNS is concerned (cheaper than serialising 10,000 services per build). */
@@ -85,9 +101,4 @@ export function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** The dotted suffix of `name` whose key is `key` (keys and names have the same length). */
-function keyToName(key: string, name: string): string {
-  return name.substring(name.length - key.length + 1);
 }

@@ -28,19 +28,19 @@ const ents = new Map<string, NameNode>();
 export function ent(zone: string): NameNode {
   let n = ents.get(zone);
   if (!n) {
-    n = Object.freeze({ zone: nameKey(zone), defined: false });
+    n = Object.freeze({ zone: zoneKey(zone), defined: false });
     if (ents.size < 10_000) ents.set(zone, n);
   }
   return n;
 }
 
-/** [key, zone] of each proper parent of `name` below and excluding the apex `zone`. */
-export function parentsOf(name: string, zone: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/** Each proper parent (dotted) of `name` below and excluding the apex `zone`. */
+export function parentsOf(name: string, zone: string): string[] {
+  const out: string[] = [];
   for (let p = name; p.length > zone.length;) {
     p = p.substring(p.indexOf('.') + 1);
     if (p.length <= zone.length) break;
-    out.push([nameKey(p), zone]);
+    out.push(p);
   }
   return out;
 }
@@ -61,50 +61,68 @@ export function encodeNode(
   table: GlueSource,
   ttl: number,
 ): NameNode {
-  const rr = (rec: Rr['rec']): Rr => ({ name, ttl, rec });
-  const sets: Array<[keyof NameNode, Rr[], Rr[]]> = [];
-  const glueFor = (target: string): Rr[] => {
-    const t = table.get(target);
-    if (!t) return [];
-    const out: Rr[] = [];
-    for (const a of t.a ?? []) out.push({ name: target, ttl, rec: { type: TYPE.A, data: a } });
-    for (const a of t.aaaa ?? []) out.push({ name: target, ttl, rec: { type: TYPE.AAAA, data: a } });
-    return out;
+  const node: NameNode = { zone: zoneKey(zone), defined: false, src: { name, recs: r } };
+  // Sets in a fixed order (A, AAAA, SRV, PTR, SOA, NS): ANY lists them in that order.
+  const sets: Rr[][] = [];
+  let last: Encoded | undefined;
+  const put = (answers: Rr[], additional: Rr[] = []): Encoded => {
+    sets.push(answers);
+    return (last = encodeSections(arena, name, answers, [], additional));
   };
-  if (r.a?.length) sets.push(['a', r.a.map((data) => rr({ type: TYPE.A, data })), []]);
-  if (r.aaaa?.length) sets.push(['aaaa', r.aaaa.map((data) => rr({ type: TYPE.AAAA, data })), []]);
+  if (r.a?.length) node.a = put(r.a.map((data) => ({ name, ttl, rec: { type: TYPE.A, data } })));
+  if (r.aaaa?.length) node.aaaa = put(r.aaaa.map((data) => ({ name, ttl, rec: { type: TYPE.AAAA, data } })));
   if (r.srv?.length) {
     const srv = dedupeSrv(r.srv);
-    sets.push(['srv', srv.map((data) => rr({ type: TYPE.SRV, data })), srv.flatMap((s) => glueFor(s.target))]);
+    const glue: Rr[] = [];
+    for (const s of srv) glueFor(table, s.target, ttl, glue);
+    node.srv = put(
+      srv.map((data) => ({ name, ttl, rec: { type: TYPE.SRV, data } })),
+      glue,
+    );
   }
   if (r.ptr?.length)
-    sets.push([
-      'ptr',
+    node.ptr = put(
       r.ptr
         .slice()
         .sort()
-        .map((data) => rr({ type: TYPE.PTR, data })),
-      [],
-    ]);
-  if (soa) {
-    sets.push(['soa', [rr({ type: TYPE.SOA, data: soa })], []]);
-    sets.push(['ns', [rr({ type: TYPE.NS, data: nsName })], glueFor(nsName)]);
-  }
-  const node: NameNode = { zone: nameKey(zone), defined: sets.length > 0 || r.owned === true, src: { name, recs: r } };
-  const enc = node as unknown as Record<string, Encoded>;
-  for (const [field, answers, additional] of sets) enc[field] = encodeSections(arena, name, answers, [], additional);
-  // ANY: every RRset of the name; with a single set that is the same body (without additional records).
-  if (sets.length === 1) node.any = enc[sets[0][0]].lean ?? enc[sets[0][0]];
-  else if (sets.length > 0)
-    node.any = encodeSections(
-      arena,
-      name,
-      sets.flatMap((s) => s[1]),
+        .map((data) => ({ name, ttl, rec: { type: TYPE.PTR, data } })),
     );
+  if (soa) {
+    node.soa = put([{ name, ttl, rec: { type: TYPE.SOA, data: soa } }]);
+    node.ns = put([{ name, ttl, rec: { type: TYPE.NS, data: nsName } }], glueFor(table, nsName, ttl, []));
+  }
+  node.defined = sets.length > 0 || r.owned === true;
+  // ANY: every RRset of the name; with a single set that is the same body (without additional records).
+  if (sets.length === 1) node.any = last!.lean ?? last;
+  else if (sets.length > 0) node.any = encodeSections(arena, name, sets.flat());
   return node;
 }
 
+/** Appends the A and AAAA records `table` holds for `target` to `out`. */
+function glueFor(table: GlueSource, target: string, ttl: number, out: Rr[]): Rr[] {
+  const t = table.get(target);
+  if (!t) return out;
+  for (const a of t.a ?? []) out.push({ name: target, ttl, rec: { type: TYPE.A, data: a } });
+  for (const a of t.aaaa ?? []) out.push({ name: target, ttl, rec: { type: TYPE.AAAA, data: a } });
+  return out;
+}
+
+/**
+ * The key of a zone (dotted): a handful of zones stand behind every node, so each key is made once
+ * and one string is shared by all of them.
+ */
+export function zoneKey(zone: string): string {
+  let k = zoneKeys.get(zone);
+  if (k === undefined) {
+    k = nameKey(zone);
+    if (zoneKeys.size < 10_000) zoneKeys.set(zone, k);
+  }
+  return k;
+}
+const zoneKeys = new Map<string, string>();
+
 function dedupeSrv(srv: NonNullable<NameRecords['srv']>): NonNullable<NameRecords['srv']> {
+  if (srv.length < 2) return srv;
   const seen = new Set<string>();
   return srv.filter((s) => {
     const k = `${s.target} ${s.port}`;

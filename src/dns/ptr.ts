@@ -3,8 +3,9 @@
  * and counted so that one app's tasks coming and going costs a binary search, not a re-sort.
  */
 import { Arena } from './encoder';
-import { encodeNode, type NameNode } from './node';
-import { nameKey, wireLength } from './wire';
+import { inserted, removed } from './lists';
+import { encodeNode, zoneKey, type NameNode } from './node';
+import { wireLength } from './wire';
 
 /**
  * Bytes of PTR records one answer may hold: a DNS message is at most 65,535 bytes (TCP), so an
@@ -24,12 +25,38 @@ const NO_GLUE = new Map();
  */
 const EAGER_MAX = 32;
 
+/** Lists longer than this grow in place (amortized); shorter ones are copied at exact size. */
+const EXACT_MAX = 16;
+
+/**
+ * Small PTR nodes encoded into one shared buffer (a full build's flush: one Buffer instead of one
+ * per address). A node's `buf` is set when the batch is sealed. The buffer lives while any node in
+ * it is served: a node replaced by a later patch leaves its bytes there until the next full build
+ * (tens of bytes per address, against ~200 bytes of Buffer bookkeeping per address saved).
+ */
+export class NodeBatch {
+  readonly arena = new Arena(65536);
+  private readonly nodes: NameNode[] = [];
+
+  add(node: NameNode): void {
+    this.nodes.push(node);
+  }
+
+  seal(): void {
+    const buf = this.arena.seal();
+    for (const n of this.nodes) n.buf = buf;
+  }
+}
+
 /** Who stands behind one reverse name in one environment. */
 export class PtrSet {
   /** Distinct domains, sorted. */
-  private readonly sorted: string[] = [];
-  /** (app, address) pairs behind each domain. */
-  private readonly counts = new Map<string, number>();
+  private sorted: string[] = [];
+  /**
+   * Claims beyond the first, by domain: (app, address) pairs behind one domain. Almost every
+   * domain has one, so there is no map until some domain has two.
+   */
+  private extra: Map<string, number> | null = null;
   private node: NameNode | null = null;
   /** How many of `sorted` the encoded node holds (the rest did not fit); Infinity until encoded. */
   private cut = Infinity;
@@ -45,34 +72,38 @@ export class PtrSet {
 
   /** Adds one claim of `domain`; true when the encoded answer must change. */
   add(domain: string): boolean {
-    const n = this.counts.get(domain) ?? 0;
-    this.counts.set(domain, n + 1);
-    if (n > 0) return false;
     const i = lowerBound(this.sorted, domain);
-    this.sorted.splice(i, 0, domain);
+    if (this.sorted[i] === domain) {
+      const extra = (this.extra ??= new Map());
+      extra.set(domain, (extra.get(domain) ?? 0) + 1);
+      return false;
+    }
+    if (this.sorted.length < EXACT_MAX) this.sorted = inserted(this.sorted, i, domain);
+    else this.sorted.splice(i, 0, domain);
     return this.touched(i, this.sorted.length - 1);
   }
 
   /** Drops one claim of `domain`; true when the encoded answer must change. */
   remove(domain: string): boolean {
-    const n = this.counts.get(domain) ?? 0;
-    if (n > 1) {
-      this.counts.set(domain, n - 1);
+    const i = lowerBound(this.sorted, domain);
+    if (this.sorted[i] !== domain) return false;
+    const more = this.extra?.get(domain);
+    if (more !== undefined) {
+      if (more > 1) this.extra!.set(domain, more - 1);
+      else if (this.extra!.delete(domain) && this.extra!.size === 0) this.extra = null;
       return false;
     }
-    if (n === 0) return false;
-    this.counts.delete(domain);
-    const i = lowerBound(this.sorted, domain);
-    this.sorted.splice(i, 1);
+    if (this.sorted.length <= EXACT_MAX) this.sorted = removed(this.sorted, i);
+    else this.sorted.splice(i, 1);
     return this.touched(i, this.sorted.length + 1);
   }
 
   /** The PTR node (cached until the encoded prefix changes). */
-  encoded(nsName: string, ttl: number): NameNode {
+  encoded(nsName: string, ttl: number, batch: NodeBatch | null = null): NameNode {
     if (this.node) return this.node;
     this.cut = Infinity;
     if (this.sorted.length <= EAGER_MAX) {
-      const { node, cut } = encodePtr(this.rev, this.zone, this.sorted, nsName, ttl);
+      const { node, cut } = encodePtr(this.rev, this.zone, this.sorted, nsName, ttl, batch);
       this.cut = cut;
       return (this.node = node);
     }
@@ -88,7 +119,7 @@ export class PtrSet {
       }
       return real;
     };
-    const lazy: NameNode = { zone: nameKey(this.zone), defined: true };
+    const lazy: NameNode = { zone: zoneKey(this.zone), defined: true };
     for (const f of ['buf', 'src', 'ptr', 'any'] as const) Object.defineProperty(lazy, f, { enumerable: true, get: () => realize()[f] });
     return (this.node = lazy);
   }
@@ -105,16 +136,24 @@ export class PtrSet {
 }
 
 /** The first domains that surely fit in one message, encoded. */
-function encodePtr(rev: string, zone: string, sorted: readonly string[], nsName: string, ttl: number): { node: NameNode; cut: number } {
+function encodePtr(
+  rev: string,
+  zone: string,
+  sorted: readonly string[],
+  nsName: string,
+  ttl: number,
+  batch: NodeBatch | null = null,
+): { node: NameNode; cut: number } {
   let bytes = 0;
   let cut = 0;
   for (; cut < sorted.length; cut++) {
     bytes += wireLength(sorted[cut]) + RECORD_OVERHEAD;
     if (bytes > MAX_PTR_BYTES) break;
   }
-  const a = new Arena();
+  const a = batch?.arena ?? new Arena();
   const node = encodeNode(a, rev, { zone, ptr: sorted.slice(0, cut) }, zone, null, nsName, NO_GLUE, ttl);
-  node.buf = a.seal();
+  if (batch) batch.add(node);
+  else node.buf = a.seal();
   return { node, cut };
 }
 

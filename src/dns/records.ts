@@ -82,21 +82,35 @@ export function serviceRecords(svc: Service, opts: GatherOptions): ServiceRecord
     for (const a of addrs) add(node, a);
     const srv: SrvData[] = [];
     serving.forEach((e, i) => {
-      const target = `${labels[i]}.${domain}`;
+      const target = flat(labels[i], '.', domain);
       if (!validName(target)) return;
       add(get(table, target, zone), e.address);
       srv.push({ priority: 0, weight: 10, port: e.port, target });
     });
     if (srv.length === 0) continue;
+    const exact = srv.slice();
     for (const p of ports) {
-      const name = `_${p}._tcp.${domain}`;
+      const name = flat('_', p, '._tcp.', domain);
       if (!validName(name)) continue;
       const n = get(table, name, zone);
-      n.srv = n.srv ? n.srv.concat(srv) : srv;
+      n.srv = n.srv ? n.srv.concat(exact) : exact;
     }
   }
   if (svc.dns === 'direct') for (const e of serving) out.ptrs.push([e.address, domains[0][0]]);
+  // The lists are kept as long as the app is unchanged: exact-size copies, not arrays grown by push (17 slots for 3).
+  for (const n of table.values()) {
+    if (n.a && n.a.length > 1) n.a = n.a.slice();
+    if (n.aaaa && n.aaaa.length > 1) n.aaaa = n.aaaa.slice();
+  }
   return out;
+}
+
+/**
+ * One flat string: a template literal of a long name is a rope (a cons string), and the flattened
+ * copy a Map lookup makes would be kept alongside it for as long as the index holds the name.
+ */
+function flat(...parts: string[]): string {
+  return parts.join('');
 }
 
 /** Merges `from` into `into` (two sources for one name). */

@@ -7,7 +7,8 @@ export function reverseName(address: string): string | null {
   if (!address.includes(':')) {
     try {
       const b = ipv4Bytes(address);
-      return `${b[3]}.${b[2]}.${b[1]}.${b[0]}.in-addr.arpa`;
+      // joined, not a template literal: a flat string, not a rope (the index keeps it)
+      return [b[3], b[2], b[1], b[0], 'in-addr.arpa'].join('.');
     } catch {
       return null;
     }

@@ -10,10 +10,12 @@
  * `flush` resolves the dirty names, so callers decide which changes a query may see together.
  */
 import { serviceKey } from '../model/service-key';
-import { Arena, encodeSoaTail, type Encoded, type SoaData } from './encoder';
-import type { Fragment, FragmentNode } from './fragment';
+import { Apexes } from './apex';
+import { Arena, encodeSoaTail, type SoaData } from './encoder';
+import { PARENT, PTR, type Fragment, type FragmentNode } from './fragment';
+import { inserted, removed } from './lists';
 import { encodeNode, ent, type GlueSource, type NameNode } from './node';
-import { PtrSet } from './ptr';
+import { NodeBatch, PtrSet } from './ptr';
 import { mergeRecords, type NameRecords } from './records';
 import { nameKey, wireLength } from './wire';
 
@@ -40,17 +42,24 @@ export interface TablesOptions {
   ttl: number;
 }
 
+const NO_NAMES: readonly FragmentNode[] = Object.freeze([]);
+
 /** Everything that claims one name in one environment. */
-interface Claim {
-  zone: string;
-  /** App names, sorted by app id (the order a full catalog lists them in). */
-  names: FragmentNode[];
+class Claim {
+  /** App names, sorted by app id (the order a full catalog lists them in); exact size, replaced on change. */
+  names: readonly FragmentNode[] = NO_NAMES;
   /** Apps for which this is a parent of one of their names. */
-  ents: number;
-  ptr: PtrSet | null;
+  ents = 0;
+  ptr: PtrSet | null = null;
+
+  constructor(readonly zone: string) {}
 }
 
-const EMPTY = new Map<string, NameRecords>();
+/**
+ * What the claims table holds per name: the name of one app stands for its own claim (almost every
+ * name: no Claim and no list for it); anything more (two apps, a parent, a PTR set) is a Claim.
+ */
+type Entry = Claim | FragmentNode;
 
 /** Served tables plus the claims behind them. Not safe to share between two indexes being built. */
 export class NameTables {
@@ -58,7 +67,7 @@ export class NameTables {
   readonly envs = new Map<string, Map<string, NameNode>>();
   /** Zones by name key: what queries read. */
   readonly zones = new Map<string, ZoneInfo>();
-  private readonly claims = new Map<string, Map<string, Claim>>();
+  private readonly claims = new Map<string, Map<string, Entry>>();
   /** By `fragmentId`. */
   private readonly fragments = new Map<string, Fragment>();
   private readonly appEnvs = new Map<string, string[]>();
@@ -72,9 +81,9 @@ export class NameTables {
   private readonly nsKey: string;
   private soa: SoaData;
   private soaTail: Buffer;
-  /** env → key → the apex node and what it was encoded from. */
-  private readonly apexCache = new Map<string, Map<string, { serial: number; from: NameNode | undefined; node: NameNode }>>();
-  private glueNode: NameNode | null = null;
+  private readonly apexNodes: Apexes;
+  /** During the first flush: the small PTR nodes, encoded into one buffer. */
+  private batch: NodeBatch | null = null;
   private readonly skippedBy = new Map<string, string[]>();
   private skippedList: string[] | null = [];
 
@@ -83,6 +92,7 @@ export class NameTables {
     serial: number,
   ) {
     this.nsKey = nameKey(o.nsName);
+    this.apexNodes = new Apexes(o);
     this.soa = this.soaData(serial);
     this.soaTail = encodeSoaTail(o.ttl, this.soa);
     this.table(o.defaultEnv);
@@ -126,14 +136,15 @@ export class NameTables {
 
   /** Replaces the app's names in the fragment's environment. */
   put(f: Fragment): void {
-    const id = fragmentId(f.env, serviceKey(f.svc));
+    const key = serviceKey(f.svc);
+    const id = fragmentId(f.env, key);
     const old = this.fragments.get(id);
-    if (!old) this.appEnvs.set(serviceKey(f.svc), [...this.envsOf(serviceKey(f.svc)), f.env]);
+    if (!old) this.appEnvs.set(key, [...this.envsOf(key), f.env]);
     this.fragments.set(id, f);
     // New claims before dropping the old ones: a PTR or parent name the app keeps never looks
     // unclaimed for a moment (an address shared by thousands of apps is not re-encoded).
-    this.claim(f);
-    if (old) this.unclaim(old);
+    this.claim(f, id);
+    if (old) this.unclaim(old, id);
   }
 
   /** Removes the app's names in `env`. */
@@ -145,7 +156,7 @@ export class NameTables {
     const envs = this.envsOf(key).filter((e) => e !== env);
     if (envs.length > 0) this.appEnvs.set(key, envs);
     else this.appEnvs.delete(key);
-    this.unclaim(old);
+    this.unclaim(old, id);
   }
 
   /** A new SOA serial: every apex is re-encoded at the next `flush`. */
@@ -168,11 +179,28 @@ export class NameTables {
     let changed = 0;
     let n = 0;
     if (this.bulk) {
+      // Every name is new: resolved in the order marking each would give (each environment's
+      // claims; then, in the default one, the apexes and the NS name nothing claims).
       this.bulk = false;
-      this.dirty.clear();
-      for (const [env, claims] of this.claims) for (const key of claims.keys()) this.mark(env, key);
-      for (const key of this.apexes.keys()) this.markApex(key);
-      this.mark(this.o.defaultEnv, this.nsKey);
+      this.batch = new NodeBatch();
+      const def = this.o.defaultEnv;
+      const defClaims = this.claimsOf(def);
+      const rest = [...this.apexes.keys()].filter((k) => !defClaims.has(k));
+      if (!defClaims.has(this.nsKey) && !this.apexes.has(this.nsKey)) rest.push(this.nsKey);
+      for (const [env, claims] of this.claims) {
+        const t = this.table(env);
+        for (const [key, c] of claims) {
+          if (++n % every === 0) yield;
+          if (this.resolve(env, key, t, claims, c)) changed++;
+        }
+        if (env !== def) continue;
+        for (const key of rest) {
+          if (++n % every === 0) yield;
+          if (this.resolve(env, key, t, claims)) changed++;
+        }
+      }
+      this.batch.seal();
+      this.batch = null;
     }
     for (const [env, keys] of this.dirty) {
       const t = this.table(env);
@@ -197,19 +225,27 @@ export class NameTables {
 
   // ---------------------------------------------------------------- claims
 
-  private claim(f: Fragment): void {
+  private claim(f: Fragment, id: string): void {
     const env = f.env;
     const claims = this.claimsOf(env);
     for (const n of f.nodes) {
-      const c = claimAt(claims, n.key, n.recs.zone);
-      insertByApp(c.names, n);
+      if (!claims.has(n.key)) claims.set(n.key, n);
+      else {
+        const c = claimAt(claims, n.key, n.recs.zone);
+        c.names = insertByApp(c.names, n);
+      }
       this.mark(env, n.key);
     }
-    for (const [key, zone] of f.parents) {
-      const c = claimAt(claims, key, zone);
+    for (let i = 0; i < f.parents.length; i += PARENT) {
+      const key = f.parents[i];
+      const c = claimAt(claims, key, f.parents[i + 1]);
       if (c.ents++ === 0) this.mark(env, key);
     }
-    for (const [rev, key, domain, zone] of f.ptrs) {
+    for (let i = 0; i < f.ptrs.length; i += PTR) {
+      const rev = f.ptrs[i],
+        key = f.ptrs[i + 1],
+        domain = f.ptrs[i + 2],
+        zone = f.ptrs[i + 3];
       const c = claimAt(claims, key, zone);
       if (!c.ptr) c.ptr = new PtrSet(rev, zone);
       const first = c.ptr.size === 0;
@@ -217,35 +253,43 @@ export class NameTables {
       if (first && zone === rev) this.ownZone(key, zone, 1);
     }
     if (f.skipped.length > 0) {
-      this.skippedBy.set(fragmentId(f.env, serviceKey(f.svc)), f.skipped);
+      this.skippedBy.set(id, f.skipped);
       this.skippedList = null;
     }
   }
 
-  private unclaim(f: Fragment): void {
+  private unclaim(f: Fragment, id: string): void {
     const env = f.env;
     const claims = this.claimsOf(env);
     for (const n of f.nodes) {
       const c = claims.get(n.key);
       if (!c) continue;
-      const i = c.names.indexOf(n);
-      if (i >= 0) c.names.splice(i, 1);
+      // An empty claim in its place, as a Claim left without names: `resolve` drops it.
+      if (c === n) claims.set(n.key, new Claim(n.recs.zone));
+      else if (c instanceof Claim) {
+        const i = c.names.indexOf(n);
+        if (i >= 0) c.names = c.names.length === 1 ? NO_NAMES : removed(c.names, i);
+      }
       this.mark(env, n.key);
     }
-    for (const [key] of f.parents) {
+    for (let i = 0; i < f.parents.length; i += PARENT) {
+      const key = f.parents[i];
       const c = claims.get(key);
-      if (c && --c.ents === 0) this.mark(env, key);
+      if (c instanceof Claim && --c.ents === 0) this.mark(env, key);
     }
-    for (const [rev, key, domain, zone] of f.ptrs) {
+    for (let i = 0; i < f.ptrs.length; i += PTR) {
+      const rev = f.ptrs[i],
+        key = f.ptrs[i + 1],
+        domain = f.ptrs[i + 2],
+        zone = f.ptrs[i + 3];
       const c = claims.get(key);
-      if (!c?.ptr) continue;
+      if (!(c instanceof Claim) || !c.ptr) continue;
       if (c.ptr.remove(domain)) this.mark(env, key);
       if (c.ptr.size > 0) continue;
       c.ptr = null;
       if (zone === rev) this.ownZone(key, zone, -1);
     }
     // Only its own entry: `put` claims the replacement before unclaiming this one.
-    const id = fragmentId(f.env, serviceKey(f.svc));
     if (this.skippedBy.get(id) === f.skipped && this.skippedBy.delete(id)) this.skippedList = null;
   }
 
@@ -259,8 +303,7 @@ export class NameTables {
       this.apexes.delete(key);
       this.zones.delete(key);
       this.markApex(key);
-      // An address's own zone comes and goes with its tasks: forget its apex nodes too.
-      for (const cache of this.apexCache.values()) cache.delete(key);
+      this.apexNodes.forgetZone(key);
     }
   }
 
@@ -280,22 +323,22 @@ export class NameTables {
 
   // ---------------------------------------------------------------- resolution
 
-  /** Sets the served node of one name from its claims; true when it changed. */
-  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Claim>): boolean {
-    const c = claims.get(key);
+  /** Sets the served node of one name from its claims (`c`, when the caller holds it); true when it changed. */
+  private resolve(env: string, key: string, t: Map<string, NameNode>, claims: Map<string, Entry>, c = claims.get(key)): boolean {
     let node: NameNode | undefined;
-    if (c) {
+    if (c && !(c instanceof Claim)) node = c.node;
+    else if (c) {
       if (c.names.length === 1) node = c.names[0].node;
       else if (c.names.length > 1) node = this.merged(env, c);
-      else if (c.ptr && c.ptr.size > 0) node = c.ptr.encoded(this.o.nsName, this.o.ttl);
+      else if (c.ptr && c.ptr.size > 0) node = c.ptr.encoded(this.o.nsName, this.o.ttl, this.batch);
       else if (c.ents > 0) node = ent(c.zone);
       else claims.delete(key);
     }
     const apex = this.apexes.get(key);
-    if (apex !== undefined && (node || env === this.o.defaultEnv)) node = this.apexNode(env, key, apex, node);
+    if (apex !== undefined && (node || env === this.o.defaultEnv)) node = this.apexNodes.node(env, key, apex, node, this.soa);
     else if (apex !== undefined)
-      this.apexCache.get(env)?.delete(key); // nothing left at this apex in this env
-    else if (!node && key === this.nsKey && env === this.o.defaultEnv) node = this.nsGlueNode();
+      this.apexNodes.forget(env, key); // nothing left at this apex in this env
+    else if (!node && key === this.nsKey && env === this.o.defaultEnv) node = this.apexNodes.nsGlueNode();
     const before = t.get(key);
     if (node === before) return false;
     if (node) t.set(key, node);
@@ -320,6 +363,7 @@ export class NameTables {
     return {
       get(name: string): NameRecords | undefined {
         const c = claims.get(nameKey(name));
+        if (c && !(c instanceof Claim)) return c.recs;
         if (!c || c.names.length === 0) return undefined;
         if (c.names.length === 1) return c.names[0].recs;
         const recs: NameRecords = { zone: c.zone };
@@ -327,34 +371,6 @@ export class NameTables {
         return recs;
       },
     };
-  }
-
-  private apexNode(env: string, key: string, zone: string, from: NameNode | undefined): NameNode {
-    let cache = this.apexCache.get(env);
-    if (!cache) this.apexCache.set(env, (cache = new Map()));
-    const hit = cache.get(key);
-    if (hit && hit.serial === this.soa.serial && hit.from === from) return hit.node;
-    const node = withApex(zone, from, this.soa, this.o.nsName, this.nsRecs(), this.o.ttl);
-    cache.set(key, { serial: this.soa.serial, from, node });
-    return node;
-  }
-
-  private nsRecs(): Map<string, NameRecords> {
-    const { nsGlue: glue, nsZone, nsName } = this.o;
-    if (glue.length === 0 || nsZone === null) return EMPTY;
-    return new Map([[nsName, { zone: nsZone, a: glue.filter((x) => !x.includes(':')), aaaa: glue.filter((x) => x.includes(':')) }]]);
-  }
-
-  /** The NS name's own A/AAAA (default env), unless an app claims that name. */
-  private nsGlueNode(): NameNode | undefined {
-    const { nsGlue, nsZone, nsName, ttl } = this.o;
-    if (nsGlue.length === 0 || nsZone === null) return undefined;
-    if (!this.glueNode) {
-      const a = new Arena();
-      this.glueNode = encodeNode(a, nsName, this.nsRecs().get(nsName)!, nsZone, null, nsName, EMPTY, ttl);
-      this.glueNode.buf = a.seal();
-    }
-    return this.glueNode;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -372,7 +388,7 @@ export class NameTables {
     return t;
   }
 
-  private claimsOf(env: string): Map<string, Claim> {
+  private claimsOf(env: string): Map<string, Entry> {
     let c = this.claims.get(env);
     if (!c) this.claims.set(env, (c = new Map()));
     return c;
@@ -383,105 +399,24 @@ export class NameTables {
   }
 }
 
-/**
- * An apex: SOA and NS encoded here; the records an app (or a PTR set) has at that name are reused
- * as they are encoded, read through on first use (the apex of an address's own zone may hold a lazily
- * encoded PTR set of thousands of apps, and the serial moves every second). ANY, the one answer that
- * needs them all in one body, is encoded on the first ANY question.
- */
-function withApex(zone: string, from: NameNode | undefined, soa: SoaData, nsName: string, glue: GlueSource, ttl: number): NameNode {
-  const a = new Arena();
-  const own = encodeNode(a, zone, { zone }, zone, soa, nsName, glue, ttl);
-  own.buf = a.seal();
-  if (!from?.defined) return own;
-  return new ApexNode(own, zone, from, soa, nsName, glue, ttl);
-}
-
-/**
- * An apex over another node's records. Its read-through fields are getters on the prototype: every
- * served address outside the pools is an apex of its own zone, and per-instance accessors (a
- * closure, context and accessor pair per field) cost ~1.5 KB each, a fifth of an index's heap.
- */
-const UNSET = Symbol('unset');
-
-class ApexNode implements NameNode {
-  readonly zone: string;
-  readonly defined = true;
-  readonly buf: Buffer | undefined;
-  readonly soa: Encoded | undefined;
-  readonly ns: Encoded | undefined;
-  /** Read-through values, computed on first use (`UNSET` until then). */
-  private cache: { src: unknown; a: unknown; aaaa: unknown; srv: unknown; ptr: unknown; any: unknown } | null = null;
-
-  constructor(
-    own: NameNode,
-    private readonly name: string,
-    private readonly from: NameNode,
-    private readonly soaData: SoaData,
-    private readonly nsName: string,
-    private readonly glue: GlueSource,
-    private readonly ttl: number,
-  ) {
-    this.zone = own.zone;
-    this.buf = own.buf;
-    this.soa = own.soa;
-    this.ns = own.ns;
-  }
-
-  get src(): NameNode['src'] {
-    return this.once('src', () => ({ name: this.name, recs: this.from.src!.recs }));
-  }
-  get a(): Encoded | undefined {
-    return this.borrowed('a');
-  }
-  get aaaa(): Encoded | undefined {
-    return this.borrowed('aaaa');
-  }
-  get srv(): Encoded | undefined {
-    return this.borrowed('srv');
-  }
-  get ptr(): Encoded | undefined {
-    return this.borrowed('ptr');
-  }
-  get any(): Encoded | undefined {
-    return this.once('any', () => {
-      const b = new Arena();
-      const full = encodeNode(b, this.name, this.from.src!.recs, this.name, this.soaData, this.nsName, this.glue, this.ttl);
-      const buf = b.seal();
-      return full.any && { ...full.any, buf, lean: full.any.lean && { ...full.any.lean, buf } };
-    });
-  }
-
-  /** The other node's answer, pointing at that node's bytes. */
-  private borrowed(f: 'a' | 'aaaa' | 'srv' | 'ptr'): Encoded | undefined {
-    return this.once(f, () => {
-      const e = this.from[f];
-      const buf = this.from.buf;
-      return e && { ...e, buf: e.buf ?? buf, lean: e.lean && { ...e.lean, buf: e.lean.buf ?? buf } };
-    });
-  }
-
-  private once<T>(field: 'src' | 'a' | 'aaaa' | 'srv' | 'ptr' | 'any', make: () => T): T {
-    const c = (this.cache ??= { src: UNSET, a: UNSET, aaaa: UNSET, srv: UNSET, ptr: UNSET, any: UNSET });
-    if (c[field] === UNSET) c[field] = make();
-    return c[field] as T;
-  }
-}
-
+/** A flat string (joined, not a rope): the fragment maps keep it for as long as the app is unchanged. */
 function fragmentId(env: string, key: string): string {
-  return `${env} ${key}`;
+  return [env, key].join(' ');
 }
 
-function claimAt(claims: Map<string, Claim>, key: string, zone: string): Claim {
-  let c = claims.get(key);
-  if (!c) claims.set(key, (c = { zone, names: [], ents: 0, ptr: null }));
+/** The Claim of `key`, made (first claimant's zone) or grown from one app's name in place. */
+function claimAt(claims: Map<string, Entry>, key: string, zone: string): Claim {
+  const e = claims.get(key);
+  if (e instanceof Claim) return e;
+  const c = new Claim(e ? e.recs.zone : zone);
+  if (e) c.names = [e];
+  claims.set(key, c);
   return c;
 }
 
-/** Keeps `names` ordered by app id, so merged answers list apps as a full build would. */
-function insertByApp(names: FragmentNode[], n: FragmentNode): void {
+/** `names` with `n`, ordered by app id, so merged answers list apps as a full build would. */
+function insertByApp(names: readonly FragmentNode[], n: FragmentNode): readonly FragmentNode[] {
   let i = names.length;
   while (i > 0 && names[i - 1].appId > n.appId) i--;
-  if (i === names.length) names.push(n);
-  else names.splice(i, 0, n);
+  return inserted(names, i, n);
 }
