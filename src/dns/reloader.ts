@@ -12,6 +12,7 @@ import type { Clock } from '../clock';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from '../registry/view';
 import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { DnsIndex } from './build';
+import { runSliced } from '../slices';
 
 export type UpdateKind = 'build' | 'patch';
 
@@ -36,9 +37,6 @@ export interface ReloaderOptions {
   /** A full rebuild at least this often even when patches kept up; 0/absent: never. */
   fullEveryMs?: number;
 }
-
-/** Longest stretch a build holds the event loop; queries wait at most about this long. */
-const SLICE_MS = 5;
 
 /** Drives index rebuilds; `start()` triggers the first load at once. */
 export class IndexReloader {
@@ -84,18 +82,9 @@ export class IndexReloader {
     this.loop.request();
   }
 
-  /** Runs a build in slices of ~SLICE_MS, yielding to the event loop in between; null when stopped. */
-  private async sliced(steps: Generator<void, DnsIndex>): Promise<DnsIndex | null> {
-    for (;;) {
-      const until = performance.now() + SLICE_MS;
-      for (;;) {
-        const r = steps.next();
-        if (r.done) return r.value;
-        if (performance.now() >= until) break;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.stopped) return null;
-    }
+  /** Runs a build in slices (src/slices.ts) so queries are answered meanwhile; null when stopped. */
+  private sliced(steps: Generator<void, DnsIndex>): Promise<DnsIndex | null> {
+    return runSliced(steps, () => this.stopped);
   }
 
   private async run(): Promise<void> {

@@ -14,6 +14,7 @@ import { BodyWriter, type Rr } from './encoder';
 import { isRejection, parseQuery } from './query';
 import { serialNewer, zoneVersionSteps, type ZoneVersion } from './zone-content';
 import { RCODE, TYPE } from './wire';
+import { runSliced } from '../slices';
 
 const AXFR = 252;
 const NOTAUTH = 9;
@@ -108,15 +109,12 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
 
 /** Zone reads at once (each holds a copy of its zone's records); more transfers are refused until one ends. */
 export const MAX_CONCURRENT_TRANSFERS = 4;
-/** Longest stretch a zone read holds the event loop; queries wait at most about this long. */
-const SLICE_MS = 5;
-
 let reading = 0;
 
 /**
  * The answer to an AXFR or IXFR query from a client whose view is `env`. Over UDP only IXFR comes
  * here, and gets the current SOA alone: the client is current, or must ask again over TCP (RFC 1995
- * §2). The zone is read in slices of at most SLICE_MS, so queries are answered meanwhile; a patch
+ * §2). The zone is read in slices (src/slices.ts), so queries are answered meanwhile; a patch
  * that lands in between may show in part, and the result carries the serial the read started
  * from, so a client holding it asks again for what moved on.
  */
@@ -158,17 +156,9 @@ export async function transfer(msg: Buffer, index: DnsIndex, env: string, tcp: b
   return { result: 'axfr', qtype, messages: messages(head, qname, full(v)) };
 }
 
-/** `zoneVersionSteps` run in slices of SLICE_MS with the event loop let in between. */
-async function readZone(index: DnsIndex, zoneKey: string, env: string): Promise<ZoneVersion | null> {
-  const steps = zoneVersionSteps(index, zoneKey, env);
-  for (let t0 = performance.now(); ;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-    if (performance.now() - t0 >= SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      t0 = performance.now();
-    }
-  }
+/** `zoneVersionSteps` run in slices (src/slices.ts). */
+function readZone(index: DnsIndex, zoneKey: string, env: string): Promise<ZoneVersion | null> {
+  return runSliced(zoneVersionSteps(index, zoneKey, env));
 }
 
 /** SOA, every record, SOA (RFC 5936 §2.2). */

@@ -3,7 +3,7 @@
  * (the connection is dropped, nothing past it is kept) and the failure is a `too_large`
  * MarathonError whose message starts with MARATHON_ANSWER_TOO_LARGE.
  */
-import { Slices } from '../registry/sliced';
+import { Slices } from '../slices';
 import { AppsCutter } from './apps-stream';
 import { MarathonError, TOO_LARGE_CODES } from './errors';
 import { type LabelFilter, projectApp } from './project';

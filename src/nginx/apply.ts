@@ -3,7 +3,7 @@ import { findOffenders } from './bisect';
 import type { CommandResult, NginxControl, TestTarget } from './command';
 import { removeFileSync, writeFileAtomicSync } from './files';
 import type { FileChange } from './plan';
-import { inSlices } from './slices';
+import { inSlices } from '../slices';
 import type { Staging, StagedChange } from './staging';
 
 export interface ApplyOutcome {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isEnv } from '../rules';
 import type { FileBytes } from './plan';
-import { inSlices } from './slices';
+import { inSlices } from '../slices';
 
 // Files berth manages: `<dir>/<env>/http/*.conf` and `<dir>/<env>/stream/*.conf` whose first line
 // is berth's header. An operator's own files in the same folders are never touched.

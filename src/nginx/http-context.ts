@@ -4,7 +4,8 @@ import type { Service } from '../model/types';
 import { GenerationHasher } from './generation';
 import { HTTP_CONF_PATH, renderHttpConf, type HttpConfExtras } from './http-conf';
 import type { FileBytes } from './plan';
-import { SLICE_MS, yieldToLoop, type RenderedFile } from './render';
+import { loopTurn, SLICE_MS } from '../slices';
+import type { RenderedFile } from './render';
 import { NameCensus } from './name-census';
 
 /** One file as Nginx will see it after a sync. */
@@ -66,7 +67,7 @@ export class HttpContext {
   /** Does the expensive part of `desired` for these services and files ahead, without holding the event loop (see GenerationHasher.prepare). */
   async prepare(services: readonly Service[], final: readonly FinalFile[]): Promise<void> {
     await this.census.prepare(services);
-    await this.hasher.prepare(final, yieldToLoop, SLICE_MS);
+    await this.hasher.prepare(final, loopTurn, SLICE_MS);
   }
 
   /** http.conf on disk (null: absent); read once, then what berth wrote. */

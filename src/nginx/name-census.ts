@@ -1,6 +1,6 @@
 import type { Service } from '../model/types';
 import { hashSizesFor, type HashSizes } from './names-hash';
-import { inSlices } from './slices';
+import { inSlices } from '../slices';
 
 /** Longest server name Nginx accepts (a DNS name); longer values are invalid and never rendered. */
 export const MAX_NAME = 253;

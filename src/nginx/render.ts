@@ -7,6 +7,7 @@ import { isPortRef, PROXY_OPTION_LIMITS } from '../rules';
 import { isValidAppId, isValidEnv, parseListen, serviceErrors } from './validate';
 import { tlsPlanKey, type TlsPlan, type TlsServer } from './tls-catalog';
 import { groupKey, matchesOf, renderGroup, sharedDomainKeys, type Route } from './shared-domains';
+import { loopTurn, SLICE_MS } from '../slices';
 
 /** HTTPS for services with `berth.tls` (the sync resolves certificates first, tls-catalog.ts). */
 export interface TlsRenderInput {
@@ -466,9 +467,6 @@ function sortOrder(services: readonly Service[]): Uint32Array {
   return Uint32Array.from(perm);
 }
 
-/** How long one slice of `renderServicesAsync` may hold the event loop before it lets others run. */
-export const SLICE_MS = 5;
-
 /**
  * Renders one file per service with proxy `http` or `tcp`, and one per domain shared by path
  * (shared-domains.ts). Pure: services whose values fail
@@ -515,7 +513,7 @@ export async function renderServicesAsync(
   const changed = memo?.changes(sorted, r.tied);
   const pause = async () => {
     if (performance.now() - slice <= SLICE_MS) return;
-    await yieldToLoop();
+    await loopTurn();
     slice = performance.now();
   };
   if (memo && changed) {
@@ -556,9 +554,6 @@ export function renderSharedDomainsOnly(
   renderSharedDomains(members, sharedKeys, { templates, listen: httpListen.trim(), lua: dynamic === 'lua', tls, memo }, result.files, result.rejected);
   return result.files.filter((f) => isDomainGroupPath(f.path));
 }
-
-/** Lets pending I/O and timers run (setImmediate runs after the poll phase, unlike a resolved promise). */
-export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 const inOrder = (services: readonly Service[]): Service[] => Array.from(sortOrder(services), (i) => services[i]);
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureFolder, inFolder, removeFileSync, removeStaleTemps, tempNameFor, under } from './files';
-import { inSlices } from './slices';
+import { inSlices } from '../slices';
 
 // Both live inside BERTH_NGINX_DIR (same file system, so a rename is atomic) under names that start
 // with a dot: glob(3), which Nginx's `include` uses, never lets `*` match a leading dot, so an

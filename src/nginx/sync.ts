@@ -16,7 +16,8 @@ import { TcpPortCheck } from './port-check';
 import { createNginxMetrics, type NginxMetrics } from './metrics';
 import { guardReason, planSync, type FileChange, type FileBytes } from './plan';
 import { ProblemTracker } from './problem-tracker';
-import { RenderMemo, renderServicesAsync, renderSharedDomainsOnly, yieldToLoop, type DynamicMode, type RenderedFile, type Templates } from './render';
+import { loopTurn } from '../slices';
+import { RenderMemo, renderServicesAsync, renderSharedDomainsOnly, type DynamicMode, type RenderedFile, type Templates } from './render';
 import type { ProblemSink, SyncRun, SyncRunStore, SyncTrigger } from './store';
 import { RunRecorder } from './run-recorder';
 import { CANDIDATE_CONF_NAME, Staging } from './staging';
@@ -299,7 +300,7 @@ export class NginxSync {
         await this.staging.mirror();
       }
       // Each step below walks every file once: the event loop runs between them (DNS, events).
-      await yieldToLoop();
+      await loopTurn();
       const checked = await this.ports.check(all.files, snapshot.services, disk);
       let rendered = { files: checked.files, rejected: [...all.rejected, ...checked.rejected] };
       let keep = this.excluded.keepPaths(rendered.files, rendered.rejected, started);
@@ -320,7 +321,7 @@ export class NginxSync {
       // file's text, which the plan would otherwise do in one piece (10,000 files after a restart).
       await this.httpContext.prepare(snapshot.services, final);
       const plan = planSync(rendered.files, disk, keep, this.disk);
-      await yieldToLoop();
+      await loopTurn();
       this.excluded.settle(new Set(plan.changes.map((c) => c.path)), keep);
       const httpConf = this.httpContext.desired(snapshot.services, final);
       const httpConfBefore = await this.httpContext.current();

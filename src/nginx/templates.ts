@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { compileTemplates, yieldToLoop, type TemplateContext, type Templates } from './render';
+import { loopTurn } from '../slices';
+import { compileTemplates, type TemplateContext, type Templates } from './render';
 
 /** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
 export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs', httpLua: 'http-lua.conf.hbs' } as const;
@@ -27,7 +28,7 @@ export async function loadTemplates(templatesDir: string, opts: { lua?: boolean 
   // Handlebars compiles lazily: render a dummy once so a syntax error surfaces at load, with the file name.
   for (const kind of opts.lua ? (['http', 'stream', 'httpLua'] as const) : (['http', 'stream'] as const)) {
     // Compiling one template holds the event loop for tens of milliseconds: the loop runs between them.
-    await yieldToLoop();
+    await loopTurn();
     try {
       const ctx: TemplateContext = {
         env: 'x',

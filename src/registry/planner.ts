@@ -17,7 +17,7 @@ import type { Steps } from '../model/steps';
 import type { Problem, Service } from '../model/types';
 import type { Mirror } from './mirror';
 import type { HostResolver } from './resolver';
-import { runSliced } from './sliced';
+import { runSliced } from '../slices';
 import type { StoredProblem, StoredService, WriteSet } from './store';
 
 /** Everything one write needs, and what the mirror becomes after it commits. */
@@ -69,7 +69,7 @@ export class Planner {
 
   /**
    * A full snapshot: every app rebuilt, conflicts and problems recomputed, all services compared.
-   * Runs in slices (sliced.ts): events and DNS queries are served while it plans.
+   * Runs in slices (src/slices.ts): events and DNS queries are served while it plans.
    */
   async full(apps: App[], records: ReadonlyMap<string, AppRecord>, mirror: Mirror): Promise<Plan> {
     const next = await runSliced(this.recordsOf(apps, records, this.o.clock.now()));

@@ -21,7 +21,7 @@ import { Batcher, SerialQueue } from './serial';
 import { CatchUp, type RecordsRef } from './catch-up';
 import { Mirror } from './mirror';
 import { Planner, type Plan } from './planner';
-import { runSliced } from './sliced';
+import { runSliced } from '../slices';
 import { StaticHostResolver } from './resolver';
 import { RegistryStore, type StoredProblem } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';

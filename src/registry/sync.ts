@@ -11,7 +11,7 @@ import { coalesce, type Coalescer } from '../runtime/coalesce';
 import type { IpamReconcilePort } from './ipam-port';
 import { ipamInputSteps, reconcileIpam } from './ipam-reconcile';
 import type { Registry, SnapshotOutcome } from './registry';
-import { runSliced } from './sliced';
+import { runSliced } from '../slices';
 
 /** The REST side berth needs from Marathon (main.ts adapts the real client to it). */
 export interface MarathonAppsSource {
