@@ -18,20 +18,13 @@ import path from 'node:path';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/marathon/limits';
 import { getJson, until } from '../events/phases';
 import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
+import { DEPLOY_GRANT_MB as GRANT_MB, DEPLOY_NODE_OPTIONS as NODE_OPTIONS } from '../lib/deploy';
 import { scratchPg } from '../lib/pg';
 import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
 import { rssMb } from '../lib/stats';
 import { startBigMarathon } from './big-marathon';
 
 const B = 'marathon';
-const DEPLOY = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../deploy/marathon/berth.json'), 'utf8')) as {
-  mem: number;
-  env: Record<string, string>;
-};
-/** deploy/marathon/berth.json: `"mem": 512`. */
-const GRANT_MB = DEPLOY.mem;
-/** deploy/marathon/berth.json's NODE_OPTIONS (V8's old space sized for the grant), '' when unset. */
-const NODE_OPTIONS = DEPLOY.env.NODE_OPTIONS ?? '';
 /** Per-app padding that makes 20,000 apps a ~300 MB answer (measured: 13,000 → 295.6 MB). */
 const PAD_300MB = 13_250;
 /** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
