@@ -13,8 +13,6 @@
  *  3. 200 status flips/s (TASK_RUNNING ↔ TASK_KILLING), event → DNS, as context;
  *  4. Nginx reloads during a burst of 1,000 changes (a counting script as the reload command);
  *  5. the same flip load against the peers' strategy (full /v2/apps fetch per event, coalesced);
- *  6. (full run only) 20,000 apps / 60,000 tasks: start and the same 30 s of replacements, for the
- *     peak RSS (bench/events/scale.ts);
  * and what one Nginx sync run costs with nothing or 1 % changed (bench/nginx/sync-cost.ts).
  *
  *   node --import tsx bench/events/run.ts [--quick]
@@ -31,13 +29,9 @@ import { cpuMs, percentile, rssMb } from '../lib/stats';
 import { printTargets, targetFig, targetsMarkdown } from '../lib/targets';
 import { measureSyncCost } from '../nginx/sync-cost';
 import { getJson, MAX_WAIT_MS, measureEventLatency, measureReloadBurst, until, type LatencyResult } from './phases';
-import { runAtScale } from './scale';
-import { awaitStart, RESYNC_INTERVAL_MS, startCluster, SYNC_INTERVAL_MS, TASKS_PER_APP } from './setup';
+import { awaitStart, EVENT_SECONDS, RATE, RESYNC_INTERVAL_MS, startCluster, SYNC_INTERVAL_MS, TASKS_PER_APP } from './setup';
 
 const B = 'events';
-const RATE = 200;
-/** Issue 18's window: 30 s of events at RATE. */
-const EVENT_SECONDS = 30;
 
 export interface EventsOptions {
   quick?: boolean;
@@ -259,21 +253,10 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     extra.latency = summarise(flap);
     extra.baseline = { fetches: base.fetches, events: base.events, cpuMs: base.cpuMs, simCpuMs: base.simCpuMs };
   } finally {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  // 6. 20,000 apps / 60,000 tasks: peak RSS through the start and 30 s of replacements (full run only).
-  if (!opts.quick) {
-    try {
-      const big = await runAtScale({ apps: 20_000, replacements: RATE * EVENT_SECONDS, rate: RATE, log });
-      figures.push(...big.figures);
-      extra.scale20k = big.extra;
-    } catch (err) {
-      // The 10,000-app figures stand; the 20,000-app target is reported missed, with why.
-      figures.push(targetFig('events.rss-20k', B, 'berth peak RSS at 20,000 apps / 60,000 tasks', null, `did not complete: ${String(err).slice(0, 160)}`));
-    }
-  }
   return { figures, extra };
 }
 

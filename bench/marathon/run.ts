@@ -2,9 +2,10 @@
  * Marathon intake memory benchmark: berth in its own process (default settings, and exactly the
  * NODE_OPTIONS of `deploy/marathon/berth.json`, read from it so the two cannot drift: the memory it
  * would have under that file's 512 MB grant), peak RSS through
- *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) shaped like the simulator's
- *     (bench/marathon/big-marathon.ts streams its answer as Marathon does; src/sim builds 20,000 apps
- *     into one string first, which under load takes longer than berth's 10 s wait for an answer);
+ *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) from the simulator, then 30 s
+ *     of 200 task replacements/s (`--quick`: 5 s; bench/events/scale.ts): issue 18's "peak RSS at
+ *     20k apps with events" (the simulator builds its 49 MB answer as one string: 1.2 s at load 10,
+ *     well inside berth's 10 s wait for an answer);
  *  2. a 300 MB `/v2/apps` answer (20,000 apps, 3 tasks each, ~15 kB of env, cmd and other tools'
  *     labels per app that berth does not keep) — applied;
  *  3. then an answer over BERTH_MARATHON_MAX_RESPONSE_BYTES (the default, 384 MiB) — refused with
@@ -17,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/marathon/limits';
 import { getJson, until } from '../events/phases';
+import { runAtScale } from '../events/scale';
+import { EVENT_SECONDS, RATE } from '../events/setup';
 import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
 import { DEPLOY_GRANT_MB as GRANT_MB, DEPLOY_NODE_OPTIONS as NODE_OPTIONS } from '../lib/deploy';
 import { scratchPg } from '../lib/pg';
@@ -119,31 +122,13 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
   const cleanups: Array<() => Promise<void>> = [];
   const scale = `${apps.toLocaleString('en')} apps / ${(apps * tasksPerApp).toLocaleString('en')} tasks`;
   try {
-    // 1. The plain snapshot: apps shaped like the simulator's (nothing padded).
+    // 1. The plain snapshot, from the simulator (nothing padded), then 30 s of 200 task replacements/s.
     {
-      const plain = await startBigMarathon({ apps, tasksPerApp, padBytes: 0 });
-      cleanups.push(() => plain.close());
-      log(`simulated Marathon: ${scale}, no padding; starting berth with ${how}`);
-      const berth = await berthAgainst(plain.url, dir, 'plain', cleanups);
-      const t0 = performance.now();
-      await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, `the ${scale} snapshot`);
-      const ms = performance.now() - t0;
-      await downstreamDone(dir, 'plain', apps);
-      const mem = rssMb(berth.pid);
-      extra.plainAnswerBytes = plain.lastBytes();
-      figures.push(
-        fig(
-          B,
-          `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`,
-          mem.peak,
-          'MB',
-          { op: '<=', limit: GRANT_MB },
-          `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened; ${how}`,
-        ),
-      );
-      log(`plain snapshot: ${(plain.lastBytes() / 1e6).toFixed(0)} MB answer, peak RSS ${mem.peak.toFixed(0)} MB, ${(ms / 1000).toFixed(1)} s`);
-      await berth.stop();
-      await plain.close();
+      const replacements = RATE * (opts.quick ? 5 : EVENT_SECONDS);
+      log(`simulator: ${scale}, no padding; berth with ${how}; then ${replacements} replacements at ${RATE}/s`);
+      const plain = await runAtScale({ bench: B, apps, replacements, rate: RATE, log });
+      figures.push(...plain.figures);
+      extra.plain = plain.extra;
     }
 
     // 2. and 3. A 300 MB answer, then one over the limit.
