@@ -132,64 +132,83 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
     }
 
     // 2. and 3. A 300 MB answer, then one over the limit.
-    const big = await startBigMarathon({ apps, tasksPerApp, padBytes: PAD_300MB });
-    cleanups.push(() => big.close());
-    log(`big Marathon: ${scale}, ${PAD_300MB} bytes of unkept content per app; starting berth`);
-    const berth = await berthAgainst(big.url, dir, 'big', cleanups);
-    const t0 = performance.now();
-    await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
-    const appliedMs = performance.now() - t0;
-    const bytes = big.lastBytes();
-    await downstreamDone(dir, 'big', apps);
-    const applied = rssMb(berth.pid);
-    extra.answerBytes = bytes;
-    figures.push(
-      fig(
-        B,
-        `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`,
-        applied.peak,
-        'MB',
-        { op: '<=', limit: GRANT_MB },
-        `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened; ${how}`,
-      ),
-    );
-    log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
+    // A failure here (berth exits, a request fails) is reported as such; step 1's figures stand.
+    let berthRef: BerthProcess | undefined;
+    try {
+      const big = await startBigMarathon({ apps, tasksPerApp, padBytes: PAD_300MB });
+      cleanups.push(() => big.close());
+      log(`big Marathon: ${scale}, ${PAD_300MB} bytes of unkept content per app; starting berth`);
+      const berth = await berthAgainst(big.url, dir, 'big', cleanups);
+      berthRef = berth;
+      const t0 = performance.now();
+      await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
+      const appliedMs = performance.now() - t0;
+      const bytes = big.lastBytes();
+      await downstreamDone(dir, 'big', apps);
+      const applied = rssMb(berth.pid);
+      extra.answerBytes = bytes;
+      figures.push(
+        fig(
+          B,
+          `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`,
+          applied.peak,
+          'MB',
+          { op: '<=', limit: GRANT_MB },
+          `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened; ${how}`,
+        ),
+      );
+      log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
 
-    const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
-    big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
-    log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
-    const during = await rssDuring(
-      berth.pid,
-      fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()),
-    );
-    const sync = during.value as { result: string; error?: string };
-    const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
-    const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
-    const over = rssMb(berth.pid);
-    extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
-    figures.push(
-      fig(
-        B,
-        'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept',
-        refused ? 1 : 0,
-        '',
-        { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
-        `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`,
-      ),
-    );
-    figures.push(
-      fig(
-        B,
-        'berth RSS while it reads and refuses that answer (sampled every 50 ms)',
-        during.peakMb,
-        'MB',
-        { op: '<=', limit: GRANT_MB },
-        `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB; ${how}`,
-      ),
-    );
-    log(
-      `over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`,
-    );
+      const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
+      big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
+      log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
+      const during = await rssDuring(
+        berth.pid,
+        fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()),
+      );
+      const sync = during.value as { result: string; error?: string };
+      const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
+      const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
+      const over = rssMb(berth.pid);
+      extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
+      figures.push(
+        fig(
+          B,
+          'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept',
+          refused ? 1 : 0,
+          '',
+          { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
+          `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`,
+        ),
+      );
+      figures.push(
+        fig(
+          B,
+          'berth RSS while it reads and refuses that answer (sampled every 50 ms)',
+          during.peakMb,
+          'MB',
+          { op: '<=', limit: GRANT_MB },
+          `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB; ${how}`,
+        ),
+      );
+      log(
+        `over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`,
+      );
+    } catch (err) {
+      const exit = berthRef && (berthRef.child.exitCode ?? berthRef.child.signalCode);
+      const last = berthRef?.output().trim().split('\n').pop()?.slice(0, 160);
+      figures.push(
+        fig(
+          B,
+          'steps 2-3 (large answer, over-limit answer) did not complete',
+          null,
+          '',
+          { op: '<=', limit: 0, text: 'completes' },
+          `${String(err).slice(0, 120)}${exit !== undefined && exit !== null ? `; berth exited (${exit}): ${last}` : ''}`,
+        ),
+      );
+      log(`steps 2-3 failed: ${String(err)}; berth ${exit ?? 'running'}; last log line: ${last}`);
+    }
     return { figures, extra };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
