@@ -196,7 +196,9 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
       );
     } catch (err) {
       const exit = berthRef && (berthRef.child.exitCode ?? berthRef.child.signalCode);
-      const last = berthRef?.output().trim().split('\n').pop()?.slice(0, 160);
+      // A V8 fatal error (heap limit) ends with a native stack trace: its first line says what happened.
+      const out = berthRef?.output() ?? '';
+      const last = (/FATAL ERROR[^\n]*/.exec(out)?.[0] ?? out.trim().split('\n').pop())?.slice(0, 160);
       figures.push(
         fig(
           B,
