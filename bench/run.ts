@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark behind the targets in docs/architecture.md in one run, one after the other (they would skew
  * each other in parallel), with progress on stderr; one Markdown table and one JSON per run under
  * bench/results/ (`run-<date>.json|md` and `run-latest.json`), with commit, date, cores, Node and
- * the load average (the machine may be shared: compare runs at similar load).
+ * the load average (the machine may be shared: compare runs at similar load). The run ends with
+ * issue 18's targets side by side, met or missed (bench/lib/targets.ts), also in the run's .md.
  *
  *   node --import tsx bench/run.ts [--quick] [ipam] [events] [follow] [marathon] [dns] [nginx]
  *
@@ -15,6 +16,7 @@ import { runMarathonBench } from './marathon/run';
 import { dnsFigures, ipamFigures, nginxFigures, runPeerBench } from './lib/peers';
 import { ensureTools } from './lib/tools';
 import { fig, machine, markdownTable, printTable, writeRun, type Figure } from './lib/results';
+import { printTargets, targetsMarkdown } from './lib/targets';
 
 const ALL = ['ipam', 'events', 'follow', 'marathon', 'dns', 'nginx'] as const;
 type Name = (typeof ALL)[number];
@@ -22,9 +24,9 @@ type Name = (typeof ALL)[number];
 /** Per-benchmark time limits (s): a stuck benchmark is reported, the others still run. */
 const LIMITS: Record<Name, { full: number; quick: number }> = {
   ipam: { full: 150, quick: 40 },
-  events: { full: 240, quick: 60 },
+  events: { full: 240, quick: 90 },
   follow: { full: 240, quick: 90 },
-  marathon: { full: 300, quick: 90 },
+  marathon: { full: 360, quick: 120 }, // step 1 includes 30 s of events at 20,000 apps
   dns: { full: 150, quick: 80 }, // quick: three servers, then the 10,000-app index build
   nginx: { full: 320, quick: 70 }, // includes the off/lua comparison (bench/nginx/dynamic.ts)
 };
@@ -84,9 +86,11 @@ async function main(): Promise<void> {
   }
   const seconds = (Date.now() - t0) / 1000;
   figures.push(fig('run', `whole ${quick ? 'quick' : 'full'} run`, seconds, 's', { op: '<', limit: quick ? 120 : 600 }));
-  const file = writeRun(quick ? 'run-quick' : 'run', m, figures, { quick, benches: names, runs });
+  const file = writeRun(quick ? 'run-quick' : 'run', m, figures, { quick, benches: names, runs }, (mm) => targetsMarkdown(figures, mm));
   process.stderr.write('\n');
   printTable(figures);
+  console.log('');
+  printTargets(figures, m);
   console.log(
     `\n${markdownTable(figures).split('\n').length - 2} figures; ${figures.filter((f) => f.pass === false).length} missed targets; load average ${m.loadStart.join(' ')} → ${os
       .loadavg()

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Simulator, SimTask } from '../../src/sim';
-import type { DnsProbe } from '../lib/dns-probe';
+import { taskLabels } from '../../src/dns/records';
+import type { DnsAnswer, DnsProbe } from '../lib/dns-probe';
 import { cpuMs } from '../lib/stats';
 
 export const domainOf = (appId: string): string => `${appId.split('/').pop()}.bench.berth.internal`;
@@ -47,34 +48,54 @@ export interface LatencyResult {
   requests: number;
 }
 
+export interface LatencyOptions {
+  rate: number;
+  count: number;
+  /**
+   * 'state-flap' (default): a running task goes TASK_KILLING or back; confirmed when DNS shows at
+   * most the serving tasks Marathon had right after it (flips in one pass only remove tasks, so "at
+   * most" also accepts an answer that includes a later flip). 'replace': a task is killed and a new
+   * one starts at a new address; confirmed when the SRV answer has the new task (its per-task name
+   * and port) and no longer the killed one.
+   */
+  kind?: 'state-flap' | 'replace';
+  /** Each confirmed event: its app, when it was emitted and when DNS showed it (performance.now() ms). */
+  onSeen?: (appId: string, emittedAt: number, seenAt: number) => void;
+}
+
+/** The per-task SRV target label berth gives a task (src/dns/records.ts), as the start of its name. */
+const taskTarget = (task: SimTask): string => `${taskLabels([task.id])[0]}.`;
+
+/** Whether an SRV answer shows `task` (name and port) and not `gone`. */
+function showsReplacement(a: DnsAnswer, task: SimTask, gone: SimTask): boolean {
+  const want = taskTarget(task);
+  const old = taskTarget(gone);
+  return a.srv.some((r) => r.target.startsWith(want) && r.port === task.ports[0]) && !a.srv.some((r) => r.target.startsWith(old));
+}
+
 /**
- * Pumps `count` state flips at `rate`/s and watches DNS: every 20 ms, one SRV query per app with
- * unconfirmed flips (one query per app, not per event, so that watching does not load berth). A
- * flip is confirmed when DNS shows at most the serving tasks Marathon had right after it (flips in
- * one pass only remove tasks, so "at most" also accepts an answer that includes a later flip).
+ * Pumps `count` task events at `rate`/s and watches DNS: every 20 ms, one SRV query per app with
+ * unconfirmed events (one query per app, not per event, so that watching does not load berth).
  */
-export async function measureEventLatency(
-  sim: Simulator,
-  dns: DnsProbe,
-  berthPid: number,
-  rate: number,
-  count: number,
-  /** Each confirmed flip: its app, when it was emitted and when DNS showed it (performance.now() ms). */
-  onSeen?: (appId: string, emittedAt: number, seenAt: number) => void,
-): Promise<LatencyResult> {
+export async function measureEventLatency(sim: Simulator, dns: DnsProbe, berthPid: number, opts: LatencyOptions): Promise<LatencyResult> {
+  const { rate, count, onSeen } = opts;
   const latencies: number[] = [];
   let missed = 0;
-  const pending = new Map<string, Array<{ expected: number; at: number }>>();
+  const pending = new Map<string, Array<{ shown: (a: DnsAnswer) => boolean; at: number }>>();
   sim.control.resetCounts();
   const cpu0 = cpuMs(berthPid);
   const sim0 = process.cpuUsage();
   const t0 = performance.now();
-  const onEmit = (task: SimTask, at: number) => {
+  const onEmit = (task: SimTask, at: number, replaced?: SimTask) => {
     const list = pending.get(task.appId) ?? [];
-    list.push({ expected: runningCount(sim, task.appId), at });
+    if (replaced) list.push({ shown: (a) => showsReplacement(a, task, replaced), at });
+    else {
+      const expected = runningCount(sim, task.appId);
+      list.push({ shown: (a) => (a.rcode === 3 ? 0 : a.answers) <= expected, at });
+    }
     pending.set(task.appId, list);
   };
-  const p = sim.control.pump({ ratePerSec: rate, count, kind: 'state-flap', onEmit });
+  const p = sim.control.pump({ ratePerSec: rate, count, kind: opts.kind ?? 'state-flap', onEmit });
   let pumping = true;
   void p.done.then(() => {
     pumping = false;
@@ -85,9 +106,8 @@ export async function measureEventLatency(
       [...pending.keys()].map(async (appId) => {
         const a = await dns.query(srvName(appId), 33, 1000);
         const now = performance.now();
-        const seen = a ? (a.rcode === 3 ? 0 : a.answers) : Infinity;
         const left = (pending.get(appId) ?? []).filter((e) => {
-          if (seen <= e.expected) {
+          if (a && e.shown(a)) {
             latencies.push(now - e.at);
             onSeen?.(appId, e.at, now);
             return false;

@@ -1,9 +1,54 @@
-/** A minimal DNS client for benchmarks: one UDP socket, queries by id, answers as rcode + count. */
+/** A minimal DNS client for benchmarks: one UDP socket, queries by id, answers as rcode + count (and SRV records). */
 import dgram from 'node:dgram';
+
+export interface SrvRecord {
+  port: number;
+  /** Lower case, without the trailing dot. */
+  target: string;
+}
 
 export interface DnsAnswer {
   rcode: number;
   answers: number;
+  /** The SRV records of the answer section (empty for other types). */
+  srv: SrvRecord[];
+}
+
+/** A (possibly compressed) name at `at`; returns it and the offset after it in the record. */
+function readName(msg: Buffer, at: number): { name: string; next: number } {
+  const labels: string[] = [];
+  let next = -1;
+  // Bounded: a malformed pointer loop cannot hold the benchmark.
+  for (let hops = 0; hops < 128 && at < msg.length; hops++) {
+    const len = msg[at];
+    if (len === 0) {
+      if (next < 0) next = at + 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (next < 0) next = at + 2;
+      at = msg.readUInt16BE(at) & 0x3fff;
+      continue;
+    }
+    labels.push(msg.toString('ascii', at + 1, at + 1 + len).toLowerCase());
+    at += 1 + len;
+  }
+  return { name: labels.join('.'), next: next < 0 ? msg.length : next };
+}
+
+/** The SRV records in a response's answer section. */
+function srvRecords(msg: Buffer): SrvRecord[] {
+  const out: SrvRecord[] = [];
+  let at = readName(msg, 12).next + 4; // the question: name, type, class
+  for (let i = 0, n = msg.readUInt16BE(6); i < n && at < msg.length; i++) {
+    at = readName(msg, at).next;
+    const type = msg.readUInt16BE(at);
+    const rdlen = msg.readUInt16BE(at + 8);
+    const rdata = at + 10;
+    if (type === 33) out.push({ port: msg.readUInt16BE(rdata + 4), target: readName(msg, rdata + 6).name });
+    at = rdata + rdlen;
+  }
+  return out;
 }
 
 function encodeQuery(id: number, name: string, type: number): Buffer {
@@ -35,7 +80,13 @@ export class DnsProbe {
       const done = this.waiting.get(id);
       if (!done) return;
       this.waiting.delete(id);
-      done({ rcode: msg[3] & 15, answers: msg.readUInt16BE(6) });
+      let srv: SrvRecord[] = [];
+      try {
+        srv = srvRecords(msg);
+      } catch {
+        /* truncated or malformed: counted by rcode and answers only */
+      }
+      done({ rcode: msg[3] & 15, answers: msg.readUInt16BE(6), srv });
     });
     this.sock.unref();
   }

@@ -24,6 +24,8 @@ export interface Figure {
   target: string | null;
   pass: boolean | null;
   note?: string;
+  /** Set on the figure that measures one of issue 18's targets (bench/lib/targets.ts). */
+  key?: string;
 }
 
 /** Machine and build facts recorded with every run. */
@@ -129,8 +131,11 @@ export function pruneHistory(dir = RESULTS_DIR, keep = HISTORY_KEEP): string[] {
   return removed;
 }
 
-/** Writes `<name>-<stamp>.json` and `.md` plus `<name>-latest.json` (and prunes the history); returns the JSON path. */
-export function writeRun(name: string, m: Machine, figures: Figure[], extra: Record<string, unknown> = {}): string {
+/**
+ * Writes `<name>-<stamp>.json` and `.md` plus `<name>-latest.json` (and prunes the history); returns the JSON path.
+ * `appendix(m)` adds a Markdown section after the table, given the machine with its end load.
+ */
+export function writeRun(name: string, m: Machine, figures: Figure[], extra: Record<string, unknown> = {}, appendix?: (m: Machine) => string): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   m.loadEnd ??= os.loadavg().map((l) => Math.round(l * 100) / 100);
   const stamp = m.date.replace(/[:.]/g, '-');
@@ -145,6 +150,7 @@ export function writeRun(name: string, m: Machine, figures: Figure[], extra: Rec
     '',
     markdownTable(figures),
     '',
+    ...(appendix ? [appendix(m)] : []),
   ].join('\n');
   fs.writeFileSync(file.replace(/\.json$/, '.md'), md);
   pruneHistory();

@@ -2,9 +2,10 @@
  * Marathon intake memory benchmark: berth in its own process (default settings, and exactly the
  * NODE_OPTIONS of `deploy/marathon/berth.json`, read from it so the two cannot drift: the memory it
  * would have under that file's 512 MB grant), peak RSS through
- *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) shaped like the simulator's
- *     (bench/marathon/big-marathon.ts streams its answer as Marathon does; src/sim builds 20,000 apps
- *     into one string first, which under load takes longer than berth's 10 s wait for an answer);
+ *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) from the simulator, then 30 s
+ *     of 200 task replacements/s (`--quick`: 5 s; bench/events/scale.ts): issue 18's "peak RSS at
+ *     20k apps with events" (the simulator builds its 49 MB answer as one string: 1.2 s at load 10,
+ *     well inside berth's 10 s wait for an answer);
  *  2. a 300 MB `/v2/apps` answer (20,000 apps, 3 tasks each, ~15 kB of env, cmd and other tools'
  *     labels per app that berth does not keep) — applied;
  *  3. then an answer over BERTH_MARATHON_MAX_RESPONSE_BYTES (the default, 384 MiB) — refused with
@@ -17,21 +18,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/marathon/limits';
 import { getJson, until } from '../events/phases';
+import { runAtScale } from '../events/scale';
+import { EVENT_SECONDS, RATE } from '../events/setup';
 import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
+import { DEPLOY_GRANT_MB as GRANT_MB, DEPLOY_NODE_OPTIONS as NODE_OPTIONS } from '../lib/deploy';
 import { scratchPg } from '../lib/pg';
 import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
 import { rssMb } from '../lib/stats';
 import { startBigMarathon } from './big-marathon';
 
 const B = 'marathon';
-const DEPLOY = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../deploy/marathon/berth.json'), 'utf8')) as {
-  mem: number;
-  env: Record<string, string>;
-};
-/** deploy/marathon/berth.json: `"mem": 512`. */
-const GRANT_MB = DEPLOY.mem;
-/** deploy/marathon/berth.json's NODE_OPTIONS (V8's old space sized for the grant), '' when unset. */
-const NODE_OPTIONS = DEPLOY.env.NODE_OPTIONS ?? '';
 /** Per-app padding that makes 20,000 apps a ~300 MB answer (measured: 13,000 → 295.6 MB). */
 const PAD_300MB = 13_250;
 /** Wait after the last Nginx file, so the peak includes the work that follows a snapshot. */
@@ -126,92 +122,95 @@ export async function runMarathonBench(opts: MarathonBenchOptions = {}): Promise
   const cleanups: Array<() => Promise<void>> = [];
   const scale = `${apps.toLocaleString('en')} apps / ${(apps * tasksPerApp).toLocaleString('en')} tasks`;
   try {
-    // 1. The plain snapshot: apps shaped like the simulator's (nothing padded).
+    // 1. The plain snapshot, from the simulator (nothing padded), then 30 s of 200 task replacements/s.
     {
-      const plain = await startBigMarathon({ apps, tasksPerApp, padBytes: 0 });
-      cleanups.push(() => plain.close());
-      log(`simulated Marathon: ${scale}, no padding; starting berth with ${how}`);
-      const berth = await berthAgainst(plain.url, dir, 'plain', cleanups);
-      const t0 = performance.now();
-      await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, `the ${scale} snapshot`);
-      const ms = performance.now() - t0;
-      await downstreamDone(dir, 'plain', apps);
-      const mem = rssMb(berth.pid);
-      extra.plainAnswerBytes = plain.lastBytes();
-      figures.push(
-        fig(
-          B,
-          `berth peak RSS through a full snapshot, ${scale} (${(plain.lastBytes() / 1e6).toFixed(0)} MB answer)`,
-          mem.peak,
-          'MB',
-          { op: '<=', limit: GRANT_MB },
-          `snapshot applied ${(ms / 1000).toFixed(1)} s after berth listened; ${how}`,
-        ),
-      );
-      log(`plain snapshot: ${(plain.lastBytes() / 1e6).toFixed(0)} MB answer, peak RSS ${mem.peak.toFixed(0)} MB, ${(ms / 1000).toFixed(1)} s`);
-      await berth.stop();
-      await plain.close();
+      const replacements = RATE * (opts.quick ? 5 : EVENT_SECONDS);
+      log(`simulator: ${scale}, no padding; berth with ${how}; then ${replacements} replacements at ${RATE}/s`);
+      const plain = await runAtScale({ bench: B, apps, replacements, rate: RATE, log });
+      figures.push(...plain.figures);
+      extra.plain = plain.extra;
     }
 
     // 2. and 3. A 300 MB answer, then one over the limit.
-    const big = await startBigMarathon({ apps, tasksPerApp, padBytes: PAD_300MB });
-    cleanups.push(() => big.close());
-    log(`big Marathon: ${scale}, ${PAD_300MB} bytes of unkept content per app; starting berth`);
-    const berth = await berthAgainst(big.url, dir, 'big', cleanups);
-    const t0 = performance.now();
-    await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
-    const appliedMs = performance.now() - t0;
-    const bytes = big.lastBytes();
-    await downstreamDone(dir, 'big', apps);
-    const applied = rssMb(berth.pid);
-    extra.answerBytes = bytes;
-    figures.push(
-      fig(
-        B,
-        `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`,
-        applied.peak,
-        'MB',
-        { op: '<=', limit: GRANT_MB },
-        `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened; ${how}`,
-      ),
-    );
-    log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
+    // A failure here (berth exits, a request fails) is reported as such; step 1's figures stand.
+    let berthRef: BerthProcess | undefined;
+    try {
+      const big = await startBigMarathon({ apps, tasksPerApp, padBytes: PAD_300MB });
+      cleanups.push(() => big.close());
+      log(`big Marathon: ${scale}, ${PAD_300MB} bytes of unkept content per app; starting berth`);
+      const berth = await berthAgainst(big.url, dir, 'big', cleanups);
+      berthRef = berth;
+      const t0 = performance.now();
+      await statusUntil(berth, (s) => s.services >= apps && s.endpoints >= apps * tasksPerApp, 'the big snapshot');
+      const appliedMs = performance.now() - t0;
+      const bytes = big.lastBytes();
+      await downstreamDone(dir, 'big', apps);
+      const applied = rssMb(berth.pid);
+      extra.answerBytes = bytes;
+      figures.push(
+        fig(
+          B,
+          `berth peak RSS through a ${(bytes / 1e6).toFixed(0)} MB /v2/apps answer (${scale}), applied`,
+          applied.peak,
+          'MB',
+          { op: '<=', limit: GRANT_MB },
+          `applied ${(appliedMs / 1000).toFixed(1)} s after berth listened; ${how}`,
+        ),
+      );
+      log(`${(bytes / 1e6).toFixed(0)} MB answer applied: peak RSS ${applied.peak.toFixed(0)} MB`);
 
-    const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
-    big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
-    log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
-    const during = await rssDuring(
-      berth.pid,
-      fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()),
-    );
-    const sync = during.value as { result: string; error?: string };
-    const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
-    const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
-    const over = rssMb(berth.pid);
-    extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
-    figures.push(
-      fig(
-        B,
-        'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept',
-        refused ? 1 : 0,
-        '',
-        { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
-        `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`,
-      ),
-    );
-    figures.push(
-      fig(
-        B,
-        'berth RSS while it reads and refuses that answer (sampled every 50 ms)',
-        during.peakMb,
-        'MB',
-        { op: '<=', limit: GRANT_MB },
-        `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB; ${how}`,
-      ),
-    );
-    log(
-      `over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`,
-    );
+      const overApps = Math.ceil((DEFAULT_MAX_RESPONSE_BYTES / bytes) * apps * 1.1);
+      big.answer = { apps: overApps, tasksPerApp, padBytes: PAD_300MB };
+      log(`answering ${overApps.toLocaleString('en')} apps (over ${DEFAULT_MAX_RESPONSE_BYTES} bytes); POST /v1/sync`);
+      const during = await rssDuring(
+        berth.pid,
+        fetch(`${berth.url}/v1/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json()),
+      );
+      const sync = during.value as { result: string; error?: string };
+      const after = await getJson<Status>(`${berth.url}/v1/registry/status`);
+      const refused = sync.result === 'failed' && /^MARATHON_ANSWER_TOO_LARGE/.test(sync.error ?? '') && after.services === apps;
+      const over = rssMb(berth.pid);
+      extra.overLimit = { apps: overApps, bytesSentBeforeCut: big.lastBytes(), sync, servicesKept: after.services };
+      figures.push(
+        fig(
+          B,
+          'answer over BERTH_MARATHON_MAX_RESPONSE_BYTES refused, last good state kept',
+          refused ? 1 : 0,
+          '',
+          { op: '>=', limit: 1, text: 'refused (MARATHON_ANSWER_TOO_LARGE), services kept' },
+          `${String(sync.error ?? sync.result).slice(0, 90)}; ${after.services} services kept`,
+        ),
+      );
+      figures.push(
+        fig(
+          B,
+          'berth RSS while it reads and refuses that answer (sampled every 50 ms)',
+          during.peakMb,
+          'MB',
+          { op: '<=', limit: GRANT_MB },
+          `RSS ${applied.rss.toFixed(0)} MB before it; process peak over the whole run ${over.peak.toFixed(0)} MB; ${how}`,
+        ),
+      );
+      log(
+        `over-limit answer: ${sync.result} (${sync.error ?? ''}); RSS during it up to ${during.peakMb.toFixed(0)} MB (before: ${applied.rss.toFixed(0)} MB), process peak ${over.peak.toFixed(0)} MB`,
+      );
+    } catch (err) {
+      const exit = berthRef && (berthRef.child.exitCode ?? berthRef.child.signalCode);
+      // A V8 fatal error (heap limit) ends with a native stack trace: its first line says what happened.
+      const out = berthRef?.output() ?? '';
+      const last = (/FATAL ERROR[^\n]*/.exec(out)?.[0] ?? out.trim().split('\n').pop())?.slice(0, 160);
+      figures.push(
+        fig(
+          B,
+          'steps 2-3 (large answer, over-limit answer) did not complete',
+          null,
+          '',
+          { op: '<=', limit: 0, text: 'completes' },
+          `${String(err).slice(0, 120)}${exit !== undefined && exit !== null ? `; berth exited (${exit}): ${last}` : ''}`,
+        ),
+      );
+      log(`steps 2-3 failed: ${String(err)}; berth ${exit ?? 'running'}; last log line: ${last}`);
+    }
     return { figures, extra };
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

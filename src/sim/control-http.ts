@@ -5,6 +5,7 @@ import type { SimEvent } from './events';
 import type { Fault } from './faults';
 import type { TaskState } from './model';
 import type { SimAuth } from './node';
+import type { PumpKind } from './seed';
 import { type PlaceTask, ipAddressOf } from './state';
 
 type Json = Record<string, unknown>;
@@ -91,7 +92,7 @@ export async function handleControl(ctl: SimControl, req: IncomingMessage, res: 
         const p = ctl.pump({
           ratePerSec: Number(body.ratePerSec),
           count: Number(body.count ?? 1000),
-          kind: body.kind as 'state-flap' | 'health-flap' | undefined,
+          kind: body.kind as PumpKind | undefined,
         });
         void p.done;
         return reply(res, 200, {});

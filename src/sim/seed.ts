@@ -5,7 +5,7 @@
 import { type SimApp, type SimTask, isoNow } from './model';
 import { normalizeApp } from './normalize';
 import type { SimCluster } from './state';
-import { newTask, setHealth, setTaskState } from './tasks';
+import { hasHealthChecks, newTask, setHealth, setTaskState } from './tasks';
 
 type Json = Record<string, unknown>;
 
@@ -56,11 +56,30 @@ export interface PumpOptions {
   /**
    * What one emission does. Default 'state-flap': the next running task goes TASK_RUNNING →
    * TASK_KILLING, or back (a visible change for a consumer at every event). 'health-flap' flips
-   * the task's health result instead.
+   * the task's health result instead. 'replace': the next task is killed (TASK_KILLED, it leaves
+   * its app) and a new task of the same app starts in its place (TASK_STAGING, TASK_RUNNING), on
+   * the next agent with a fresh host port, as Marathon relaunches a lost task: a consumer must drop
+   * one endpoint and add one it has never seen, not only flip a known one.
    */
-  kind?: 'state-flap' | 'health-flap';
-  /** Called right after each emission, with the task and a monotonic timestamp (ms). */
-  onEmit?: (task: SimTask, atMs: number) => void;
+  kind?: PumpKind;
+  /**
+   * Called right after each emission, with the task and a monotonic timestamp (ms). For 'replace',
+   * `task` is the new task and `replaced` the one killed.
+   */
+  onEmit?: (task: SimTask, atMs: number, replaced?: SimTask) => void;
+}
+
+export type PumpKind = 'state-flap' | 'health-flap' | 'replace';
+
+/** Kills `task` and starts a new task of its app in its place (see PumpOptions.kind); returns the new task. */
+export function replaceTask(c: SimCluster, app: SimApp, task: SimTask): SimTask {
+  setTaskState(c, app, task, 'TASK_KILLED', 'Container exited with status 137');
+  const next = newTask(c, app, app.tasks.size);
+  app.tasks.set(next.id, next);
+  setTaskState(c, app, next, 'TASK_STAGING');
+  setTaskState(c, app, next, 'TASK_RUNNING');
+  if (hasHealthChecks(app.def)) setHealth(c, app, next, true);
+  return next;
 }
 
 /** Emits task changes at a steady rate; resolves `done` after `count` emissions or stop(). */
@@ -84,10 +103,15 @@ export function pump(c: SimCluster, opts: PumpOptions): { stop: () => void; done
     const task = tasks[cursor++];
     const app = c.apps.get(task.appId);
     if (!app || !app.tasks.has(task.id)) return true; // gone since the snapshot: skip it
-    if (opts.kind === 'health-flap') setHealth(c, app, task, !(task.health?.alive ?? false));
+    let replaced: SimTask | undefined;
+    let emitted = task;
+    if (opts.kind === 'replace') {
+      replaced = task;
+      emitted = replaceTask(c, app, task);
+    } else if (opts.kind === 'health-flap') setHealth(c, app, task, !(task.health?.alive ?? false));
     else setTaskState(c, app, task, task.state === 'TASK_RUNNING' ? 'TASK_KILLING' : 'TASK_RUNNING');
     sent++;
-    opts.onEmit?.(task, performance.now());
+    opts.onEmit?.(emitted, performance.now(), replaced);
     return true;
   };
   const timer = setInterval(() => {

@@ -1,0 +1,137 @@
+/**
+ * One events-bench cluster: the Marathon simulator seeded with `apps` apps, berth in its own process
+ * against it (its own scratch database, Nginx folder and counting reload command), and a DNS probe;
+ * and the start-up measurement shared by the 10,000- and 20,000-app runs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startSimulator, type Simulator } from '../../src/sim';
+import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
+import { DEPLOY_NODE_OPTIONS } from '../lib/deploy';
+import { DnsProbe } from '../lib/dns-probe';
+import { scratchPg } from '../lib/pg';
+import { getJson, reloadCounter, srvName, until } from './phases';
+
+export const SYNC_INTERVAL_MS = 2000;
+export const RESYNC_INTERVAL_MS = 300_000;
+export const TASKS_PER_APP = 3;
+/** Issue 18's event load: 200 events/s for 30 s. */
+export const RATE = 200;
+export const EVENT_SECONDS = 30;
+
+/**
+ * Agents the simulator spreads tasks over. Host ports come from one counter of 30,000 ports shared
+ * by all agents; with a prime number of agents, a host:port pair comes round again only after
+ * 31 × 30,000 tasks, so every task of the 20,000-app run and every replacement has an address no
+ * other task had (and each app's tasks sit on different hosts, as on a real cluster).
+ */
+export const AGENTS = Array.from({ length: 31 }, (_, i) => `10.20.0.${i + 1}`);
+
+export interface BenchCluster {
+  sim: Simulator;
+  berth: BerthProcess;
+  dns: DnsProbe;
+  nginxDir: string;
+  reloadLog: string;
+  database: 'postgresql' | 'pglite';
+  /** performance.now() of the simulator's first `GET /v2/apps` (0 until it came). */
+  firstFetchAt(): number;
+  /** performance.now() just before berth's process was spawned. */
+  spawnedAt: number;
+}
+
+/** Seeds a simulator and starts berth against it; everything started is pushed onto `cleanups`. */
+export async function startCluster(apps: number, dir: string, tag: string, cleanups: Array<() => Promise<void>>): Promise<BenchCluster> {
+  const sim = await startSimulator({ flavour: '1.10', agents: AGENTS });
+  cleanups.push(() => sim.close());
+  sim.control.seed({ apps, tasksPerApp: TASKS_PER_APP });
+  let firstFetchAt = 0;
+  const counts = (sim.control.node as unknown as { counts: Map<string, number> }).counts;
+  const set = counts.set.bind(counts);
+  counts.set = (k: string, v: number) => {
+    if (k === 'GET /v2/apps' && !firstFetchAt) firstFetchAt = performance.now();
+    return set(k, v);
+  };
+
+  const pg = await scratchPg(tag);
+  if (pg) cleanups.push(pg.drop);
+  fs.mkdirSync(path.join(dir, tag), { recursive: true });
+  const reload = reloadCounter(path.join(dir, tag));
+  const nginxDir = path.join(dir, tag, 'nginx');
+  // The deployment's NODE_OPTIONS (V8's old space sized for its memory grant), as bench/marathon:
+  // the RSS figures are what berth would use under deploy/marathon/berth.json.
+  const nodeOptions = [DEPLOY_NODE_OPTIONS, process.env.BERTH_BENCH_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
+  const env: Record<string, string> = {
+    BERTH_MARATHON_URLS: sim.url,
+    BERTH_HTTP_ADDR: '127.0.0.1:0',
+    BERTH_DNS_ADDR: '127.0.0.1:0',
+    BERTH_DATA_DIR: path.join(dir, tag, 'var'),
+    BERTH_NGINX_DIR: nginxDir,
+    BERTH_NGINX_TEST_CMD: '',
+    BERTH_NGINX_RELOAD_CMD: reload.cmd,
+    // The reload only counts; no real Nginx answers a generation.
+    BERTH_NGINX_ADMIN_LISTEN: '',
+    BERTH_NGINX_HTTP_LISTEN: '127.0.0.1:18080',
+    BERTH_SYNC_INTERVAL_MS: String(SYNC_INTERVAL_MS),
+    BERTH_RESYNC_INTERVAL_MS: String(RESYNC_INTERVAL_MS),
+    BERTH_DNS_ZONES: 'berth.internal',
+    // The DNS poller asks thousands of times a second from one address: no response rate limit.
+    BERTH_DNS_RRL_RESPONSES_PER_SECOND: '0',
+    BERTH_LOG_LEVEL: 'info',
+    ...(pg ? { BERTH_DATABASE_URL: pg.url } : {}),
+    // Profiling hook: BERTH_BENCH_NODE_OPTIONS='--require <preload that starts the inspector profiler>' (NODE_OPTIONS refuses --cpu-prof).
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+  };
+  const spawnedAt = performance.now();
+  const berth = await startBerthProcess(env);
+  cleanups.push(() => berth.stop());
+  const dnsPort = Number(
+    await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, "the DNS port in berth's log"),
+  );
+  const dns = new DnsProbe('127.0.0.1', dnsPort);
+  cleanups.push(async () => dns.close());
+  return { sim, berth, dns, nginxDir, reloadLog: reload.log, database: pg ? 'postgresql' : 'pglite', firstFetchAt: () => firstFetchAt, spawnedAt };
+}
+
+/** When each part of start-up was complete (performance.now() ms). */
+export interface StartTimes {
+  firstFetch: number;
+  registry: number;
+  dns: number;
+  nginx: number;
+  /** GET /readyz answered 200. */
+  ready: number;
+}
+
+/**
+ * Polls every 50 ms until the registry holds every app and task, DNS answers the last app with all
+ * its tasks, every Nginx file is written and /readyz answers 200.
+ */
+export async function awaitStart(c: BenchCluster, apps: number): Promise<StartTimes> {
+  const lastApp = `/bench/app-${apps - 1}`;
+  const httpDir = path.join(c.nginxDir, 'default', 'http');
+  const done = { registry: 0, dns: 0, nginx: 0, ready: 0 };
+  await until(
+    async () => {
+      if (!done.registry) {
+        const st = await getJson<{ services: number; endpoints: number }>(`${c.berth.url}/v1/registry/status`).catch(() => null);
+        if (st && st.services >= apps && st.endpoints >= apps * TASKS_PER_APP) done.registry = performance.now();
+      }
+      if (!done.dns) {
+        const a = await c.dns.query(srvName(lastApp), 33, 500);
+        if (a && a.answers === TASKS_PER_APP) done.dns = performance.now();
+      }
+      if (!done.nginx && fs.existsSync(httpDir) && fs.readdirSync(httpDir).length >= apps) done.nginx = performance.now();
+      if (!done.ready) {
+        const r = await fetch(`${c.berth.url}/readyz`).catch(() => null);
+        await r?.arrayBuffer();
+        if (r?.status === 200) done.ready = performance.now();
+      }
+      return done.registry && done.dns && done.nginx && done.ready;
+    },
+    300_000,
+    'the first snapshot to reach registry, DNS, Nginx and readiness',
+    50,
+  );
+  return { firstFetch: c.firstFetchAt(), ...done };
+}
