@@ -2,7 +2,7 @@
  * How the registry's in-memory state follows the database: the whole state read at start-up (or
  * when the journal cannot tell what changed), and the journal applied as a delta otherwise, for
  * standby replicas catching up with the leader and for a writer that finds another writer's rows
- * below its own (docs/architecture.md "Replicas").
+ * below its own (docs/reliability.md "7. One writer at a time, even across replicas").
  */
 import type { Logger } from '../log';
 import type { AppRecord } from '../model/catalog';
