@@ -3,7 +3,7 @@
  * each other in parallel), with progress on stderr; one Markdown table and one JSON per run under
  * bench/results/ (`run-<date>.json|md` and `run-latest.json`), with commit, date, cores, Node and
  * the load average (the machine may be shared: compare runs at similar load). The run ends with
- * issue 18's targets side by side, met or missed (bench/lib/targets.ts), also in the run's .md.
+ * the performance targets side by side, met or missed (bench/lib/targets.ts), also in the run's .md.
  *
  *   node --import tsx bench/run.ts [--quick] [ipam] [events] [follow] [marathon] [dns] [nginx]
  *

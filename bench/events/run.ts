@@ -1,5 +1,5 @@
 /**
- * Event-processing benchmark (issue 18's targets, bench/lib/targets.ts), berth in its own process
+ * Event-processing benchmark (the performance targets, bench/lib/targets.ts), berth in its own process
  * (with deploy/marathon/berth.json's NODE_OPTIONS) against the Marathon simulator seeded with
  * 10,000 apps / 30,000 tasks on 31 agents (`--quick`: 2,000 / 6,000):
  *  1. start → ready: from the simulator's first `GET /v2/apps` to `/readyz` answering 200 AND DNS
@@ -45,7 +45,7 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
   const replacements = opts.quick ? RATE * 5 : RATE * EVENT_SECONDS;
   const flips = opts.quick ? 1000 : 2000;
   const scale = `${apps.toLocaleString('en')} apps / ${(apps * TASKS_PER_APP).toLocaleString('en')} tasks`;
-  // The issue's targets are at 10,000 apps: a quick run reports its figures without judging them.
+  // The targets are at 10,000 apps: a quick run reports its figures without judging them.
   const atScale = apps === 10000 ? undefined : `${apps.toLocaleString('en')} apps (--quick), not judged`;
   const figures: Figure[] = [];
   const extra: Record<string, unknown> = { apps, tasks: apps * TASKS_PER_APP, rate: RATE, replacements, flips, nodeOptions: DEPLOY_NODE_OPTIONS };

@@ -1,7 +1,7 @@
 /**
  * The events benchmark's start and replacements at a larger cluster (bench/marathon runs it at
  * 20,000 apps / 60,000 tasks): a fresh simulator and berth, the start, then replacements at `rate`;
- * berth's peak RSS through both is the figure (issue 18: ≤ 512 MB at 20,000 apps). The burst,
+ * berth's peak RSS through both is the figure (target: ≤ 512 MB at 20,000 apps). The burst,
  * baseline and sync-cost parts of bench/events are not repeated: they answer other questions and
  * would make the whole benchmark longer than its budget.
  */

@@ -15,7 +15,7 @@ import { getJson, reloadCounter, srvName, until } from './phases';
 export const SYNC_INTERVAL_MS = 2000;
 export const RESYNC_INTERVAL_MS = 300_000;
 export const TASKS_PER_APP = 3;
-/** Issue 18's event load: 200 events/s for 30 s. */
+/** The targets' event load: 200 events/s for 30 s. */
 export const RATE = 200;
 export const EVENT_SECONDS = 30;
 

@@ -24,7 +24,7 @@ export interface Figure {
   target: string | null;
   pass: boolean | null;
   note?: string;
-  /** Set on the figure that measures one of issue 18's targets (bench/lib/targets.ts). */
+  /** Set on the figure that measures one of the performance targets (bench/lib/targets.ts). */
   key?: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Issue 18's targets, each defined once here: the benchmark that measures one makes its figure with
+ * The performance targets (docs/architecture.md), each defined once here: the benchmark that measures one makes its figure with
  * `targetFig` (the figure carries the target and the key), and every run ends with the table of all
  * of them side by side, met or missed, or "not measured" when the run did not include that benchmark.
  */
@@ -7,7 +7,7 @@ import { fig, fmt, type Figure, type Machine } from './results';
 
 export interface IssueTarget {
   key: string;
-  /** What is measured, as the issue states it. */
+  /** What is measured, as the target states it. */
   figure: string;
   unit: string;
   target: { op: '<=' | '>=' | '<'; limit: number; text?: string };
@@ -40,7 +40,7 @@ export type TargetKey = (typeof ISSUE_TARGETS)[number]['key'];
 const byKey = (key: TargetKey): IssueTarget => ISSUE_TARGETS.find((t) => t.key === key)!;
 
 /**
- * The figure for one issue target: its unit and target from the table above, marked with its key.
+ * The figure for one performance target: its unit and target from the table above, marked with its key.
  * `judged` false (a quick run, smaller than the target's scale): shown with its target, neither met nor missed.
  */
 export function targetFig(key: TargetKey, bench: string, what: string, value: number | null, note?: string, judged = true): Figure {
@@ -56,7 +56,7 @@ export interface TargetRow {
   result: 'met' | 'missed' | 'not judged' | 'not measured';
 }
 
-/** One row per issue target, in the issue's order, from a run's figures (the last figure with a key wins). */
+/** One row per target, in the table's order, from a run's figures (the last figure with a key wins). */
 export function targetRows(figures: Figure[]): TargetRow[] {
   return ISSUE_TARGETS.map((t) => {
     const f = figures.filter((x) => x.key === t.key).pop();
@@ -67,10 +67,10 @@ export function targetRows(figures: Figure[]): TargetRow[] {
   });
 }
 
-/** The "Issue targets" section of a run's Markdown. */
+/** The "Performance targets" section of a run's Markdown. */
 export function targetsMarkdown(figures: Figure[], m: Machine): string {
   return [
-    '## Issue targets',
+    '## Performance targets',
     '',
     `commit \`${m.commit.slice(0, 12)}\`${m.dirty ? ' (uncommitted changes)' : ''} · load average ${m.loadStart.join(' / ')} at start${m.loadEnd ? `, ${m.loadEnd.join(' / ')} at end` : ''}`,
     '',
@@ -86,7 +86,7 @@ export function printTargets(figures: Figure[], m: Machine, out: (s: string) => 
   const rows = targetRows(figures);
   const cells = rows.map((r) => [r.figure, r.measured, r.target, r.result]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((r) => r[i].length)));
-  out(`Issue targets (commit ${m.commit.slice(0, 12)}, load ${m.loadStart.join(' ')} → ${(m.loadEnd ?? []).join(' ')}):`);
+  out(`Performance targets (commit ${m.commit.slice(0, 12)}, load ${m.loadStart.join(' ')} → ${(m.loadEnd ?? []).join(' ')}):`);
   for (const r of cells) out(`  ${r.map((c, i) => c.padEnd(widths[i])).join('  ')}`);
   const count = (k: TargetRow['result']) => rows.filter((r) => r.result === k).length;
   out(`  ${count('met')} met, ${count('missed')} missed, ${count('not judged')} not judged (quick scale), ${count('not measured')} not measured in this run`);

@@ -3,7 +3,7 @@
  * NODE_OPTIONS of `deploy/marathon/berth.json`, read from it so the two cannot drift: the memory it
  * would have under that file's 512 MB grant), peak RSS through
  *  1. a full snapshot of 20,000 apps / 60,000 tasks (`--quick`: 5,000) from the simulator, then 30 s
- *     of 200 task replacements/s (`--quick`: 5 s; bench/events/scale.ts): issue 18's "peak RSS at
+ *     of 200 task replacements/s (`--quick`: 5 s; bench/events/scale.ts): the target "peak RSS at
  *     20k apps with events" (the simulator builds its 49 MB answer as one string: 1.2 s at load 10,
  *     well inside berth's 10 s wait for an answer);
  *  2. a 300 MB `/v2/apps` answer (20,000 apps, 3 tasks each, ~15 kB of env, cmd and other tools'
