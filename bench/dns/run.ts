@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeBenchFiles, ZONE } from './data';
 import { measureIndexBuild } from './index-build';
-import { cpuSeconds, have, priority, query, rssMb, serverSpecs, start, stop, udpQuery, type Running } from './servers';
+import { cpuSeconds, FLOOR, have, priority, query, rssMb, serverSpecs, start, stop, udpQuery, type Running } from './servers';
 
 const repo = path.resolve(__dirname, '../..');
 const quick = process.argv.includes('--quick');
@@ -23,7 +23,7 @@ const WARM_S = quick ? 1 : 2;
 // The quick run keeps what the targets need: the reference (NSD) and berth with and without the
 // young-generation limit (the RSS a DNS-only process can have), within bench/run.ts's time limit; the full
 // run adds the dnsmasq baseline.
-const QUICK_SERVERS = ['berth', 'berth-heap', 'nsd'];
+const QUICK_SERVERS = ['berth', 'berth-heap', 'nsd', FLOOR];
 /** Targets, each measured in the same run against NSD on the same core (docs/dns.md "Measured before and after"). */
 export const TARGETS = { nsdRatio: 0.6, p99Ms: 1, rssMb: 100, rssNames: 10_000 };
 
@@ -138,10 +138,21 @@ async function main(): Promise<void> {
     logLevel: 'error',
   });
 
+  const floorBundle = path.join(dir, 'node-floor.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('esbuild').buildSync({
+    entryPoints: [path.join(__dirname, 'node-floor.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile: floorBundle,
+    logLevel: 'error',
+  });
+
   const results: ServerResult[] = [];
-  const specs = serverSpecs(dir, repo, bundle, 0).filter((sp) => !quick || QUICK_SERVERS.includes(sp.name));
+  const specs = serverSpecs(dir, repo, bundle, floorBundle, 0).filter((sp) => !quick || QUICK_SERVERS.includes(sp.name));
   for (const spec of specs) {
-    const bin = spec.name.startsWith('berth') ? process.execPath : spec.command[spec.command.indexOf('taskset') + 3];
+    const bin = spec.name.startsWith('berth') || spec.name === FLOOR ? process.execPath : spec.command[spec.command.indexOf('taskset') + 3];
     if (!have(bin)) {
       results.push({ name: spec.name, skipped: `${bin} not installed` });
       continue;
@@ -166,7 +177,8 @@ async function main(): Promise<void> {
     }
   }
   const probes = results.map((r) => r.probe).filter(Boolean);
-  for (const r of results) if (!r.skipped) r.answersMatch = r.probe === probes[0];
+  // The Node floor answers every name alike: it has no answers to compare.
+  for (const r of results) if (!r.skipped && r.name !== FLOOR) r.answersMatch = r.probe === probes[0];
 
   report(results);
   // Index build at the scale of the targets in docs/architecture.md, in this (unpinned) process.
@@ -249,7 +261,7 @@ function report(results: ServerResult[]): void {
       f(r.fix2k!.lost),
       `${f(r.rssIdleMb, 1)}→${f(r.rssAfterMb, 1)}`,
       ratio,
-      r.answersMatch ? 'yes' : 'NO',
+      r.name === FLOOR ? 'n/a' : r.answersMatch ? 'yes' : 'NO',
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
@@ -257,7 +269,7 @@ function report(results: ServerResult[]): void {
   const nsd = results.find((r) => r.name === 'nsd' && r.sat);
   if (berth)
     sideBySide(
-      results.filter((r) => r.sat && (r.name.startsWith('berth') || r.name === 'nsd')),
+      results.filter((r) => r.sat && (r.name.startsWith('berth') || r.name === 'nsd' || r.name === FLOOR)),
       nsd,
     );
   console.log(
@@ -284,7 +296,7 @@ function sideBySide(rows: ServerResult[], nsd: ServerResult | undefined): void {
     const ratio = nsd && r !== nsd ? r.sat!.qps / nsd.sat!.qps : NaN;
     const byCpu = nsd && r !== nsd ? nsd.sat!.cpuUsPerQuery / r.sat!.cpuUsPerQuery : NaN;
     const verdict =
-      r === nsd ? '' : [`ratio ${ok(ratio >= T.nsdRatio)}`, `p99 ${ok(r.fix2k!.p99Ms! < T.p99Ms)}`, `RSS ${ok(r.rssAfterMb! <= T.rssMb)}`].join(', ');
+      r === nsd || r.name === FLOOR ? '' : [`ratio ${ok(ratio >= T.nsdRatio)}`, `p99 ${ok(r.fix2k!.p99Ms! < T.p99Ms)}`, `RSS ${ok(r.rssAfterMb! <= T.rssMb)}`].join(', ');
     table.push([
       r.name,
       f(r.sat!.qps),

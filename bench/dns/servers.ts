@@ -28,8 +28,11 @@ export function have(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 }
 
+/** The row of bench/dns/node-floor.ts: what a Node UDP server costs before it does anything. */
+export const FLOOR = 'node-floor';
+
 /** Command lines for each server, writing their configs into `dir`. */
-export function serverSpecs(dir: string, repo: string, berthBundle: string, core: number): ServerSpec[] {
+export function serverSpecs(dir: string, repo: string, berthBundle: string, floorBundle: string, core: number): ServerSpec[] {
   // Raised priority (root only; ignored otherwise) so other work on the machine disturbs every server alike, and less.
   const pin = [...priority(), 'taskset', '-c', String(core)];
   const run = path.join(dir, 'run');
@@ -100,6 +103,7 @@ export function serverSpecs(dir: string, repo: string, berthBundle: string, core
       env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') },
     },
     { name: 'nsd', port: 5456, command: [...pin, 'nsd', '-d', '-c', path.join(dir, 'nsd.conf')] },
+    { name: FLOOR, port: 5458, command: [...pin, process.execPath, floorBundle, '5458'] },
     { name: 'dnsmasq', port: 5455, command: [...pin, 'dnsmasq', '-k', '-C', path.join(dir, 'dnsmasq.conf')] },
   ];
 }

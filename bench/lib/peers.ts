@@ -93,6 +93,7 @@ export function dnsFigures(j: Json): Figure[] {
   const nsd = by('nsd');
   const dnsmasq = by('dnsmasq');
   const heap = rs.find((r) => r.name === 'berth-heap' && r.sat);
+  const floor = rs.find((r) => r.name === 'node-floor' && r.sat);
   const q = (r: Json | undefined) => num(r?.sat?.qps);
   const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
   const skipped = rs
@@ -109,6 +110,16 @@ export function dnsFigures(j: Json): Figure[] {
       nsd
         ? `NSD ${q(nsd)?.toFixed(0)} QPS; by CPU per query ${ratio(num(nsd?.sat?.cpuUsPerQuery), num(berth?.sat?.cpuUsPerQuery))?.toFixed(2)} ×`
         : `NSD not measured${skipped ? ` (${skipped})` : ''}`,
+    ),
+    fig(
+      B,
+      'Node floor / NSD QPS, same run (bench/dns/node-floor.ts: a UDP responder that only copies the question and appends a fixed answer)',
+      ratio(q(floor), q(nsd)),
+      '×',
+      undefined,
+      floor
+        ? `Node floor ${q(floor)?.toFixed(0)} QPS, ${num(floor.sat?.cpuUsPerQuery)?.toFixed(1)} µs CPU per query; berth / floor ${ratio(q(berth), q(floor))?.toFixed(2)} ×`
+        : 'not measured',
     ),
     fig(
       B,
