@@ -296,7 +296,9 @@ function sideBySide(rows: ServerResult[], nsd: ServerResult | undefined): void {
     const ratio = nsd && r !== nsd ? r.sat!.qps / nsd.sat!.qps : NaN;
     const byCpu = nsd && r !== nsd ? nsd.sat!.cpuUsPerQuery / r.sat!.cpuUsPerQuery : NaN;
     const verdict =
-      r === nsd || r.name === FLOOR ? '' : [`ratio ${ok(ratio >= T.nsdRatio)}`, `p99 ${ok(r.fix2k!.p99Ms! < T.p99Ms)}`, `RSS ${ok(r.rssAfterMb! <= T.rssMb)}`].join(', ');
+      r === nsd || r.name === FLOOR
+        ? ''
+        : [`ratio ${ok(ratio >= T.nsdRatio)}`, `p99 ${ok(r.fix2k!.p99Ms! < T.p99Ms)}`, `RSS ${ok(r.rssAfterMb! <= T.rssMb)}`].join(', ');
     table.push([
       r.name,
       f(r.sat!.qps),
