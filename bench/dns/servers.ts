@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DEPLOY_NODE_OPTIONS } from '../lib/deploy';
 import { ZONE } from './data';
 
 export interface Running {
@@ -93,9 +94,10 @@ export function serverSpecs(dir: string, repo: string, berthBundle: string, floo
       name: 'berth',
       port: 5454,
       command: [...pin, process.execPath, berthBundle, '5454'],
-      env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules') },
+      // As deployed: deploy/marathon/berth.json's NODE_OPTIONS size V8's old space and young generation for the container.
+      env: { ...process.env, NODE_PATH: path.join(repo, 'node_modules'), NODE_OPTIONS: DEPLOY_NODE_OPTIONS },
     },
-    // The same with limitYoungGeneration() (src/dns/heap.ts): V8 otherwise keeps a 32 MB young generation.
+    // V8's defaults with limitYoungGeneration() (src/dns/heap.ts) instead: V8 otherwise keeps a 32 MB young generation.
     {
       name: 'berth-heap',
       port: 5457,

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fig, RESULTS_DIR, type Figure } from './results';
 import { targetFig } from './targets';
+import { DEPLOY_NODE_OPTIONS } from './deploy';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -130,7 +131,13 @@ export function dnsFigures(j: Json): Figure[] {
       dnsmasq ? `dnsmasq ${q(dnsmasq)?.toFixed(0)} QPS` : 'dnsmasq not measured',
     ),
     targetFig('dns.p99', B, 'berth p99 at 2,000 QPS', num(berth?.fix2k?.p99Ms), nsd ? `NSD p99 ${num(nsd?.fix2k?.p99Ms)?.toFixed(3)} ms` : undefined),
-    targetFig('dns.rss', B, 'berth RSS after load', num(berth?.rssAfterMb), berth?.names ? `${berth.names} names` : undefined),
+    targetFig(
+      'dns.rss',
+      B,
+      'berth RSS after load',
+      num(berth?.rssAfterMb),
+      [berth?.names ? `${berth.names} names` : '', `NODE_OPTIONS=${DEPLOY_NODE_OPTIONS} as in deploy/marathon/berth.json`].filter(Boolean).join('; '),
+    ),
     fig(B, 'berth RSS after load, young generation limited (src/dns/heap.ts)', num(heap?.rssAfterMb), 'MB', { op: '<=', limit: 100 }),
   ];
 }
