@@ -118,6 +118,22 @@ function versions(): Record<string, string> {
   return out;
 }
 
+/** `<name>.ts` of this folder bundled by esbuild into `dir`; returns the bundle's path. */
+function bundled(dir: string, name: string, external: string[]): string {
+  const outfile = path.join(dir, `${name}.js`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('esbuild').buildSync({
+    entryPoints: [path.join(__dirname, `${name}.ts`)],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile,
+    external,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
 async function main(): Promise<void> {
   if (!have('dnsperf') || !have('taskset')) {
     console.error('dnsperf and taskset are required: apt-get install -y dnsperf util-linux');
@@ -125,29 +141,9 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-dnsbench-'));
   const files = writeBenchFiles(dir);
-  const bundle = path.join(dir, 'berth-server.js');
-  // Run berth compiled, as deployed: under tsx the loader's own memory would count against berth's RSS.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('esbuild').buildSync({
-    entryPoints: [path.join(__dirname, 'berth-server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: bundle,
-    external: ['pino', 'prom-client', 'ipaddr.js'],
-    logLevel: 'error',
-  });
-
-  const floorBundle = path.join(dir, 'node-floor.js');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('esbuild').buildSync({
-    entryPoints: [path.join(__dirname, 'node-floor.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: floorBundle,
-    logLevel: 'error',
-  });
+  // Both servers run compiled, as deployed: under tsx the loader's own memory would count against their RSS.
+  const bundle = bundled(dir, 'berth-server', ['pino', 'prom-client', 'ipaddr.js']);
+  const floorBundle = bundled(dir, 'node-floor', []);
 
   const results: ServerResult[] = [];
   const specs = serverSpecs(dir, repo, bundle, floorBundle, 0).filter((sp) => !quick || QUICK_SERVERS.includes(sp.name));
