@@ -27,7 +27,7 @@ const LIMITS: Record<Name, { full: number; quick: number }> = {
   events: { full: 240, quick: 90 },
   follow: { full: 240, quick: 90 },
   marathon: { full: 360, quick: 120 }, // step 1 includes 30 s of events at 20,000 apps
-  dns: { full: 150, quick: 80 }, // quick: three servers, then the 10,000-app index build
+  dns: { full: 150, quick: 80 }, // quick: berth twice, NSD and the Node floor, then the 10,000-app index build
   nginx: { full: 320, quick: 70 }, // includes the off/lua comparison (bench/nginx/dynamic.ts)
 };
 
