@@ -218,19 +218,11 @@ export function parseApp(app: App, opts: SpecOptions): SpecResult {
 }
 
 /** What every service of an app shares; optional members are left out of the spec when undefined. */
-interface CommonSpec {
-  env: string;
-  appId: string;
-  fixedIp: string | null;
-  network: NetworkMode;
-  version: string;
-  healthChecked: boolean;
-  instances: number;
-  configChangedAt: string;
+type CommonSpec = Pick<ServiceSpec, 'env' | 'appId' | 'fixedIp' | 'network' | 'version' | 'healthChecked' | 'instances' | 'configChangedAt'> & {
   readinessChecked: true | undefined;
   deploying: boolean | undefined;
   options: ProxyOptions | undefined;
-}
+};
 
 /** One service's spec, keys in the order docs and stored rows have always shown them. */
 function specOf(
