@@ -66,7 +66,7 @@ function merge(parts: readonly AppPart[]): WriteSet {
 export async function writeIsolated(w: WriteSet, write: (w: WriteSet) => Promise<number | null>): Promise<IsolatedResult> {
   const failed = new Map<string, Error>();
   let position: number | null = null;
-  // `parts` null: the whole write set, split by app only once the database refused it (splitting
+  // `given` null: the whole write set, split by app only once the database refused it (splitting
   // a 10,000-app snapshot up front cost ~15 ms for a write that nearly always succeeds whole).
   const attempt = async (given: readonly AppPart[] | null, whole: WriteSet): Promise<void> => {
     try {
