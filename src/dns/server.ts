@@ -1,13 +1,13 @@
 /**
- * The embedded authoritative DNS server: UDP and TCP sockets on one port, answering from an
- * in-memory index that `IndexReloader` keeps in step with the registry (patched per changed app,
- * rebuilt whole on first load, settings changes and as a periodic safety net).
+ * The embedded authoritative DNS server: UDP and TCP on one port, answering from an in-memory index
+ * that `IndexReloader` keeps in step with the registry (patched per changed app, rebuilt whole on
+ * first load, settings changes and as a periodic safety net). This file wires the parts and runs
+ * their lifecycle; the transports (`udp-transport.ts`, `tcp-transport.ts`) and query dispatch
+ * (`dispatch.ts`) live apart so each stays small.
  *
  * Hot path: guarded parser → table lookup → copy of a pre-encoded body. dns2 is not on it: its
  * codec costs ~200 µs per query and stalls seconds on crafted section counts (docs/dns.md).
  */
-import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -16,19 +16,17 @@ import type { EnvironmentConfig } from '../model/types';
 import type { RegistryView } from '../registry/view';
 import { buildIndex, IndexBuilder, type DnsIndex, type IndexOptions } from './build';
 import { EnvironmentMatcher } from './client-env';
+import { QueryDispatcher } from './dispatch';
 import { Forwarder, parseUpstream } from './forwarder';
 import { createDnsMetrics, type DnsMetrics } from './metrics';
 import { DNS_LIMIT_DEFAULTS, VERIFIED_MAX, VERIFIED_TTL_MS, type DnsLimits } from './limits';
 import { IndexReloader, type UpdateKind } from './reloader';
 import { Notifier } from './notify';
-import type { ParsedQuery } from './query';
-import { rcodeReply, respond, type Outcome, type SubnetChooser } from './respond';
-import { RRL_DROP, RRL_SEND, ResponseRateLimiter, responseClass } from './rrl';
-import { createTcpServer, type TcpServer } from './tcp';
-import { TransferAcl, TransferHistory, transfer, type TransferReply } from './transfer';
-import { truncateReply } from './truncate';
+import { TcpTransport } from './tcp-transport';
+import { TransferAcl } from './transfer';
+import { UdpTransport } from './udp-transport';
 import { VerifiedClients } from './verified';
-import { RCODE, TYPE } from './wire';
+import { TYPE } from './wire';
 
 export interface DnsServerOptions {
   host: string;
@@ -64,44 +62,19 @@ export interface DnsServerOptions {
   notifyRetryMs?: number;
 }
 
-/**
- * The UDP socket's resolver: replies go to the address a query came from, always an IP literal, so
- * it answers at once. With the default (`dns.lookup`) every send waited for a `process.nextTick`
- * and a trip through the resolver's validation: ~4 % of a query's CPU (docs/dns.md "Query path and memory layout").
- */
-const literalLookup = (
-  address: string,
-  options: dns.LookupOneOptions,
-  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void => {
-  const family = net.isIP(address);
-  if (family !== 0) cb(null, address, family);
-  else dns.lookup(address, options, cb);
-};
-
 /** Authoritative DNS for the registry's services. `start()` listens, `stop()` closes everything. */
 export class DnsServer {
-  private index: DnsIndex;
-  private udp: dgram.Socket | null = null;
-  private tcp: TcpServer | null = null;
-  private readonly limits: DnsLimits;
-  private readonly rrl: ResponseRateLimiter;
-  private readonly verified: VerifiedClients;
-  private readonly matcher: EnvironmentMatcher;
-  private readonly forwarder: Forwarder | null;
+  private readonly dispatch: QueryDispatcher;
+  private readonly udp: UdpTransport;
+  private readonly tcp: TcpTransport;
   private readonly metrics: DnsMetrics;
   private readonly reloader: IndexReloader;
   private indexOptions: IndexOptions;
   private builder: IndexBuilder;
   private readonly log: Logger;
-  private lastErrorLog = 0;
-  private lastRefusalLog = 0;
   private boundPort = 0;
   private readonly swapListeners = new Set<(index: DnsIndex) => void>();
-  private readonly transferAcl: TransferAcl;
-  private readonly history = new TransferHistory();
   private readonly notifier: Notifier;
-  private readonly bySubnet: SubnetChooser | undefined;
 
   constructor(
     private readonly opts: DnsServerOptions,
@@ -119,28 +92,29 @@ export class DnsServer {
       nsName: opts.nsName,
       nsAddresses: hostIsUnicast ? [opts.host] : [],
     };
-    this.index = buildIndex([], this.indexOptions, { loaded: false, position: -1, serial: 0 });
-    this.matcher = new EnvironmentMatcher(opts.environments, opts.defaultEnv);
-    this.forwarder = opts.forwarders.length > 0 ? new Forwarder(opts.forwarders.map(parseUpstream), opts.forwardTimeoutMs ?? 2000) : null;
+    const index = buildIndex([], this.indexOptions, { loaded: false, position: -1, serial: 0 });
+    const matcher = new EnvironmentMatcher(opts.environments, opts.defaultEnv);
+    const forwarder = opts.forwarders.length > 0 ? new Forwarder(opts.forwarders.map(parseUpstream), opts.forwardTimeoutMs ?? 2000) : null;
     this.metrics = createDnsMetrics(opts.metricsRegistry);
-    this.limits = { ...DNS_LIMIT_DEFAULTS, ...opts.limits };
-    this.rrl = new ResponseRateLimiter({
-      responsesPerSecond: this.limits.rrlResponsesPerSecond,
-      windowSeconds: this.limits.rrlWindowSeconds,
-      slip: this.limits.rrlSlip,
+    const limits: DnsLimits = { ...DNS_LIMIT_DEFAULTS, ...opts.limits };
+    const verified = new VerifiedClients(VERIFIED_MAX, VERIFIED_TTL_MS);
+    this.dispatch = new QueryDispatcher(index, {
+      matcher,
+      forwarder,
+      transferAcl: new TransferAcl(opts.transferAllow ?? []),
+      envByEcs: opts.envByEcs ?? false,
+      metrics: this.metrics,
+      log: this.log,
     });
-    this.verified = new VerifiedClients(VERIFIED_MAX, VERIFIED_TTL_MS);
-    this.transferAcl = new TransferAcl(opts.transferAllow ?? []);
+    this.udp = new UdpTransport(this.dispatch, verified, limits, this.metrics, this.log);
+    this.tcp = new TcpTransport(this.dispatch, verified, limits, this.metrics);
     this.notifier = new Notifier({
       targets: opts.notify ?? [],
       firstWaitMs: opts.notifyRetryMs,
       onResult: (r) => this.metrics.notify(r),
       onError: (err) => this.log.debug({ err }, 'dns: NOTIFY send failed'),
     });
-    this.bySubnet = opts.envByEcs
-      ? (q: ParsedQuery, msg: Buffer) => this.matcher.envForSubnet(q.ecsFamily, msg.subarray(q.ecsAt, q.ecsAt + q.ecsLength), q.ecsSource)
-      : undefined;
-    this.metrics.watch({ tcpConnections: () => this.tcp?.connections() ?? 0, verifiedClients: () => this.verified.size });
+    this.metrics.watch({ tcpConnections: () => this.tcp.connections(), verifiedClients: () => verified.size });
     const clock = opts.clock ?? systemClock;
     this.builder = new IndexBuilder(this.indexOptions);
     this.reloader = new IndexReloader({
@@ -151,10 +125,10 @@ export class DnsServer {
       pollMs: 5000,
       retryMs: 1000,
       fullEveryMs: opts.fullRebuildMs ?? 600_000,
-      current: () => this.index,
+      current: () => this.dispatch.index,
       build: (snap, reassemble) => {
         // Strictly increasing across builders too (a settings change starts a new one).
-        const serial = Math.max(this.index.serial + 1, Math.floor(clock.now() / 1000));
+        const serial = Math.max(this.dispatch.index.serial + 1, Math.floor(clock.now() / 1000));
         return this.builder.build(snap.services, { loaded: snap.loaded, position: snap.position, serial }, reassemble);
       },
       patch: (changes) => this.builder.patch(changes.changed, { loaded: changes.loaded, position: changes.position, now: clock.now() }),
@@ -183,7 +157,7 @@ export class DnsServer {
   /** Stops answering and following the registry. */
   async stop(): Promise<void> {
     await this.reloader.stop();
-    this.forwarder?.close();
+    this.dispatch.close();
     this.notifier.close();
     await this.closeSockets();
   }
@@ -202,7 +176,7 @@ export class DnsServer {
 
   /** The index being served (read-only; replaced whole on every rebuild). */
   currentIndex(): DnsIndex {
-    return this.index;
+    return this.dispatch.index;
   }
 
   /** Called after each index swap; returns an unsubscribe function. */
@@ -212,10 +186,11 @@ export class DnsServer {
   }
 
   private swap(index: DnsIndex, seconds: number, kind: UpdateKind): void {
-    const first = !this.index.loaded && index.loaded;
-    const skippedBefore = this.index.skipped.length;
-    const serialMoved = index.loaded && index.serial !== this.index.serial;
-    this.index = index;
+    const before = this.dispatch.index;
+    const first = !before.loaded && index.loaded;
+    const skippedBefore = before.skipped.length;
+    const serialMoved = index.loaded && index.serial !== before.serial;
+    this.dispatch.index = index;
     if (serialMoved && this.notifier.enabled) {
       this.notifier.notify([...index.zones.values()].map((z) => ({ name: z.name, soa: { type: TYPE.SOA, data: z.soa } })));
     }
@@ -235,213 +210,12 @@ export class DnsServer {
   }
 
   private async listen(): Promise<void> {
-    const udp = dgram.createSocket({ type: net.isIPv6(this.opts.host) ? 'udp6' : 'udp4', lookup: literalLookup });
-    this.udp = udp;
-    udp.on('message', (msg, rinfo) => this.onUdp(msg, rinfo));
-    udp.on('error', (err) => this.log.warn({ err }, 'dns: UDP socket error'));
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(this.opts.port, this.opts.host, () => {
-        udp.removeListener('error', reject);
-        resolve();
-      });
-    });
-    try {
-      udp.setRecvBufferSize(4 << 20); // bursts: the default ~200 KB holds only ~300 queries (capped by net.core.rmem_max)
-    } catch {
-      /* best effort */
-    }
-    this.boundPort = udp.address().port;
-    const tcp = createTcpServer({
-      idleTimeoutMs: this.limits.tcpIdleMs,
-      deadlineMs: this.limits.tcpDeadlineMs,
-      maxConnections: this.limits.tcpMaxConnections,
-      maxPerSource: this.limits.tcpPerSource,
-      onMessage: (msg, remote, reply) => this.onTcp(msg, remote.address, reply),
-      onClose: (reason) => this.metrics.tcpClosed(reason),
-    });
-    this.tcp = tcp;
-    await new Promise<void>((resolve, reject) => {
-      tcp.server.once('error', reject);
-      tcp.server.listen(this.boundPort, this.opts.host, () => {
-        tcp.server.removeListener('error', reject);
-        resolve();
-      });
-    });
+    this.boundPort = await this.udp.bind(this.opts.port, this.opts.host);
+    await this.tcp.listen(this.boundPort, this.opts.host);
   }
 
   private async closeSockets(): Promise<void> {
-    const udp = this.udp,
-      tcp = this.tcp;
-    this.udp = null;
-    this.tcp = null;
-    if (udp)
-      await new Promise<void>((r) => {
-        try {
-          udp.close(() => r());
-        } catch {
-          r();
-        }
-      });
-    if (tcp) {
-      const closed = new Promise<void>((r) => tcp.server.close(() => r()));
-      tcp.destroyConnections(); // close() alone would wait for idle clients to time out
-      await closed;
-    }
-  }
-
-  private onUdp(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    // Port 0 cannot be answered (and `send` would throw ERR_SOCKET_BAD_PORT): a spoofed packet.
-    if (rinfo.port === 0) {
-      this.metrics.dropped('source_port_0');
-      return;
-    }
-    const t0 = performance.now();
-    const out = this.answer(msg, rinfo.address, false);
-    if (out === null) return;
-    if (out.transfer) {
-      // IXFR over UDP: one message (the current SOA or a refusal), under the same UDP limits as any answer.
-      void this.transfer(msg, rinfo.address, false).then((t) => {
-        const first = t?.messages.next();
-        const limited = first && !first.done ? this.limitUdp(msg, first.value, rinfo.address, t0, null) : null;
-        if (limited) this.sendUdp(limited, rinfo);
-      });
-      return;
-    }
-    if (out.forward) {
-      void this.forward(msg, out.qtype, false, (reply) => {
-        if (!reply) return;
-        const limited = this.limitUdp(msg, reply, rinfo.address, performance.now(), null);
-        if (limited) this.sendUdp(limited, rinfo);
-      });
-      return;
-    }
-    const reply = this.limitUdp(msg, out.reply, rinfo.address, t0, out);
-    if (reply === null) {
-      this.metrics.dropped('rate_limited');
-      return;
-    }
-    this.sendUdp(reply, rinfo);
-    this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
-  }
-
-  /**
-   * The UDP abuse limits applied to a reply: an answer over the amplification limit to a client not
-   * verified over TCP is answered again under that limit (lean or truncated; forwarded replies are
-   * truncated), then the rate limit sends it, slips it out truncated, or drops it (null).
-   */
-  private limitUdp(msg: Buffer, reply: Buffer, address: string, now: number, own: Outcome | null): Buffer | null {
-    const cls = responseClass(reply);
-    const amp = this.limits.udpAmplificationMax;
-    if (amp > 0 && reply.length > amp * msg.length && !this.verified.has(address, now)) {
-      const smaller = own ? this.answer(msg, address, false, amp * msg.length) : null;
-      const next = smaller && !smaller.forward && !smaller.transfer ? smaller.reply : truncateReply(reply);
-      if (next === null) return null;
-      this.metrics.amplificationLimited(next[2] & 0x02 ? 'truncated' : 'lean');
-      reply = next;
-    }
-    if (!this.rrl.enabled) return reply;
-    const action = this.rrl.check(address, cls, now);
-    if (action === RRL_SEND) return reply;
-    if (action === RRL_DROP) {
-      this.metrics.rateLimited('dropped', cls);
-      return null;
-    }
-    this.metrics.rateLimited('slipped', cls);
-    return reply[2] & 0x02 ? reply : truncateReply(reply);
-  }
-
-  private onTcp(msg: Buffer, address: string, reply: (b: Buffer | null | Iterator<Buffer>) => void): void {
-    const t0 = performance.now();
-    // The handshake proved the address: its UDP answers may exceed the amplification limit for a while.
-    if (this.limits.udpAmplificationMax > 0) this.verified.add(address, t0);
-    const out = this.answer(msg, address, true);
-    if (out === null) {
-      reply(null);
-      return;
-    }
-    if (out.forward) {
-      void this.forward(msg, out.qtype, true, reply);
-      return;
-    }
-    if (out.transfer) {
-      void this.transfer(msg, address, true).then((t) => {
-        reply(t ? t.messages : null);
-        if (t) this.metrics.query(t.qtype, t.result === 'refused' || t.result === 'busy' ? RCODE.REFUSED : RCODE.NOERROR, (performance.now() - t0) / 1000);
-      });
-      return;
-    }
-    reply(out.reply);
-    this.metrics.query(out.qtype, out.rcode, (performance.now() - t0) / 1000);
-  }
-
-  /** A transfer's messages (the ACL decides; the view is the client address's, as for queries), or null after an internal error. */
-  private async transfer(msg: Buffer, address: string, tcp: boolean): Promise<TransferReply | null> {
-    try {
-      const t = await transfer(msg, this.index, this.matcher.envFor(address), tcp, this.transferAcl.allows(address), this.history);
-      this.metrics.transfer(t.result);
-      const now = Date.now();
-      // Refusals are counted; the log says so once a minute (anyone can ask, and a TCP flood of asks must not flood the log).
-      if (t.result === 'refused' && now - this.lastRefusalLog > 60_000) {
-        this.lastRefusalLog = now;
-        this.log.info({ client: address }, 'dns: zone transfer refused (BERTH_DNS_TRANSFER_ALLOW); further refusals are only counted for a minute');
-      }
-      return t;
-    } catch (err) {
-      this.metrics.dropped('internal_error');
-      this.log.error({ err }, 'dns: internal error answering a zone transfer');
-      return null;
-    }
-  }
-
-  /** The reply, 'forward', 'transfer', or null to drop. Never throws. */
-  private answer(
-    msg: Buffer,
-    address: string,
-    tcp: boolean,
-    udpCap?: number,
-  ): (Outcome & { reply: Buffer; transfer?: false }) | { forward: true; transfer?: false; qtype: number } | { forward: false; transfer: true } | null {
-    try {
-      const o = respond(msg, this.index, this.matcher.envFor(address), tcp, this.forwarder !== null, udpCap, this.bySubnet);
-      if (o.forward) return { forward: true, qtype: o.qtype };
-      if (o.transfer) return { forward: false, transfer: true };
-      if (!o.reply) {
-        this.metrics.dropped(o.dropped ?? 'malformed');
-        return null;
-      }
-      return o as Outcome & { reply: Buffer; transfer?: false };
-    } catch (err) {
-      // A bug, not an input problem: keep serving, count it, say it once in a while.
-      this.metrics.dropped('internal_error');
-      const now = Date.now();
-      if (now - this.lastErrorLog > 60_000) {
-        this.lastErrorLog = now;
-        this.log.error({ err }, 'dns: internal error answering a query');
-      }
-      return null;
-    }
-  }
-
-  private async forward(msg: Buffer, qtype: number, tcp: boolean, send: (b: Buffer | null) => void): Promise<void> {
-    const t0 = performance.now();
-    try {
-      const { reply, result } = await this.forwarder!.forward(msg, tcp);
-      this.metrics.forwarded(result);
-      const out = reply ?? rcodeReply(msg, RCODE.SERVFAIL, tcp);
-      send(out);
-      this.metrics.query(qtype, out && reply ? out[3] & 0x0f : RCODE.SERVFAIL, (performance.now() - t0) / 1000);
-    } catch (err) {
-      send(null);
-      this.log.error({ err }, 'dns: forwarding failed');
-    }
-  }
-
-  private sendUdp(buf: Buffer, rinfo: dgram.RemoteInfo): void {
-    try {
-      // No callback: a failed send is dropped either way, and a callback costs a nextTick per reply.
-      this.udp?.send(buf, rinfo.port, rinfo.address);
-    } catch {
-      this.metrics.dropped('send_error');
-    }
+    await this.udp.close();
+    await this.tcp.close();
   }
 }
