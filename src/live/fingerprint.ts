@@ -4,7 +4,7 @@
  * that topic through the ordinary API, so the stream itself carries no data worth protecting.
  */
 import type { Knex } from 'knex';
-import type { SyncStatusView } from '../nginx/sync';
+import type { SyncStatusView } from '../nginx/sync-run';
 import type { RegistryStatus } from '../registry/types';
 
 export const TOPICS = ['registry', 'problems', 'pools', 'sync'] as const;

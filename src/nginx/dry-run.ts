@@ -1,7 +1,9 @@
 import type { RegistryView } from '../registry/view';
 import { readManagedFiles } from './files';
 import { planSync } from './plan';
-import { renderServices, type DynamicMode, type RenderRejection } from './render';
+import { renderServices } from './render';
+import type { DynamicMode } from './template-context';
+import type { RenderRejection } from './rendered-file';
 import { TlsCatalog } from './tls-catalog';
 import { loadTemplates } from './templates';
 import { unifiedDiff } from './diff';

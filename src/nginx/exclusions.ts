@@ -1,5 +1,5 @@
 import type { FileChange } from './plan';
-import type { RenderedFile, RenderRejection } from './render';
+import type { RenderedFile, RenderRejection } from './rendered-file';
 
 /** A quarantined service as `GET /v1/sync/status` and the problem show it. */
 export interface ExcludedService {

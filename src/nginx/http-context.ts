@@ -5,7 +5,7 @@ import { GenerationHasher } from './generation';
 import { HTTP_CONF_PATH, renderHttpConf, type HttpConfExtras } from './http-conf';
 import type { FileBytes } from './plan';
 import { loopTurn, SLICE_MS } from '../slices';
-import type { RenderedFile } from './render';
+import type { RenderedFile } from './rendered-file';
 import { NameCensus } from './name-census';
 
 /** One file as Nginx will see it after a sync. */

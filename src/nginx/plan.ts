@@ -1,4 +1,4 @@
-import { serversInFile, type RenderedFile } from './render';
+import { serversInFile, type RenderedFile } from './rendered-file';
 
 /**
  * A managed file's content on disk: the bytes read from it, or the very text berth wrote there

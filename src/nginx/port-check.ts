@@ -3,7 +3,7 @@ import { PROBLEM_CODES } from '../model/problems';
 import type { Service } from '../model/types';
 import { servicePath } from './names';
 import type { FileBytes } from './plan';
-import type { RenderedFile, RenderRejection } from './render';
+import type { RenderedFile, RenderRejection } from './rendered-file';
 
 const LISTEN = /^\s*listen\s+(?:\S*:)?(\d{1,5})\b/gm;
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../log';
 import { PROBLEM_CODES, problem, problemKey } from '../model/problems';
 import type { Problem } from '../model/types';
-import type { RenderRejection } from './render';
+import type { RenderRejection } from './rendered-file';
 import type { ProblemSink } from './store';
 
 /** What an operator reads for a quarantined service: that the failure was confirmed, and when it is tried again. */

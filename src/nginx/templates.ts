@@ -1,10 +1,33 @@
+/**
+ * The operator's templates: read from BERTH_NGINX_TEMPLATES, compiled once, and tried on a dummy
+ * context at load so a broken template stops the sync with its file name instead of failing every
+ * service at render time.
+ */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import Handlebars from 'handlebars';
 import { loopTurn } from '../slices';
-import { compileTemplates, type TemplateContext, type Templates } from './render';
+import type { TemplateContext } from './template-context';
 
 /** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
 export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs', httpLua: 'http-lua.conf.hbs' } as const;
+
+/** Compiled templates, one per proxy kind. */
+export interface Templates {
+  http: (ctx: TemplateContext) => string;
+  stream: (ctx: TemplateContext) => string;
+  /** `http-lua.conf.hbs`, loaded for `BERTH_NGINX_DYNAMIC=lua` only. */
+  httpLua?: (ctx: TemplateContext) => string;
+}
+
+/** Compiles template sources. `noEscape`: the output is Nginx syntax, not HTML; values are validated instead. */
+export function compileTemplates(sources: { http: string; stream: string; httpLua?: string }): Templates {
+  const hb = Handlebars.create();
+  const opts = { noEscape: true, strict: false };
+  const compiled: Templates = { http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
+  if (sources.httpLua !== undefined) compiled.httpLua = hb.compile(sources.httpLua, opts);
+  return compiled;
+}
 
 /**
  * Reads and compiles `http.conf.hbs` and `stream.conf.hbs` (and `http-lua.conf.hbs` with `lua`)

@@ -8,7 +8,8 @@ import type { Service } from '../../src/model/types';
 import { NameCensus } from '../../src/nginx/name-census';
 import { hashElementSize, serverNamesHashSizes } from '../../src/nginx/names-hash';
 import { listenPorts, portInUse, TcpPortCheck } from '../../src/nginx/port-check';
-import { compileTemplates, renderServices } from '../../src/nginx/render';
+import { compileTemplates } from '../../src/nginx/templates';
+import { renderServices } from '../../src/nginx/render';
 import { aService, anEndpoint, TEMPLATES_DIR, withEndpoints } from './helpers';
 
 const names = (n: number, len: number) =>

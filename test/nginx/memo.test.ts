@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { planSync } from '../../src/nginx/plan';
-import { compileTemplates, RenderMemo, renderServices } from '../../src/nginx/render';
+import { compileTemplates } from '../../src/nginx/templates';
+import { RenderMemo } from '../../src/nginx/render-memo';
+import { renderServices } from '../../src/nginx/render';
 import { aService, anEndpoint, TEMPLATES_DIR, withEndpoints } from './helpers';
 
 const templates = compileTemplates({

@@ -4,7 +4,7 @@
  * confirmed through the admin server, Nginx's error log quoted on failure.
  */
 import path from 'node:path';
-import type { DynamicMode } from '../../src/nginx/render';
+import type { DynamicMode } from '../../src/nginx/template-context';
 import { startNginx } from './nginx-harness';
 import { waitFor } from './helpers';
 import { startLuaNginx } from './lua-harness';

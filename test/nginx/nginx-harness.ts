@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';
-import type { NginxSyncOptions } from '../../src/nginx/sync';
+import type { NginxSyncOptions } from '../../src/nginx/sync-options';
 import { TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
 
 const EXAMPLE = path.resolve(__dirname, '../../nginx-templates/nginx.conf.example');

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DynamicMode } from '../../src/nginx/render';
+import type { DynamicMode } from '../../src/nginx/template-context';
 import { NGINX_MODULES } from '../support/tools';
 import { tmpDir } from './helpers';
 

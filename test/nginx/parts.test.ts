@@ -5,7 +5,7 @@ import { runCommand } from '../../src/nginx/command';
 import { unifiedDiff } from '../../src/nginx/diff';
 import { readManagedFiles, removeStaleTemps, writeFileAtomic } from '../../src/nginx/files';
 import { guardReason, planSync } from '../../src/nginx/plan';
-import type { RenderedFile } from '../../src/nginx/render';
+import type { RenderedFile } from '../../src/nginx/rendered-file';
 import { tmpDir } from './helpers';
 
 const file = (p: string, servers: number, extra = ''): RenderedFile => ({

@@ -6,7 +6,8 @@
 import { Registry } from 'prom-client';
 import type { Service } from '../../src/model/types';
 import { renderDryRun } from '../../src/nginx/dry-run';
-import { renderServices, type DynamicMode, type TlsRenderInput } from '../../src/nginx/render';
+import { renderServices } from '../../src/nginx/render';
+import type { DynamicMode, TlsRenderInput } from '../../src/nginx/template-context';
 import { InMemoryRegistryView } from '../../src/registry/view';
 import { loadTemplates } from '../../src/nginx/templates';
 import { TlsCatalog } from '../../src/nginx/tls-catalog';

@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import type { ProxyOptions, Service } from '../../src/model/types';
-import { renderServices, type DynamicMode, type TlsRenderInput } from '../../src/nginx/render';
+import { renderServices } from '../../src/nginx/render';
+import type { DynamicMode, TlsRenderInput } from '../../src/nginx/template-context';
 import { stickyCookieName, serviceUpstreamName } from '../../src/nginx/names';
 import { tlsPlanKey, type TlsPlan } from '../../src/nginx/tls-catalog';
 import { loadTemplates } from '../../src/nginx/templates';

@@ -1,4 +1,6 @@
-import { RenderMemo, renderServices, serversInFile } from '../../src/nginx/render';
+import { RenderMemo } from '../../src/nginx/render-memo';
+import { renderServices } from '../../src/nginx/render';
+import { serversInFile } from '../../src/nginx/rendered-file';
 import { loadTemplates } from '../../src/nginx/templates';
 import { EntryBuilder } from '../../src/nginx/lua/entries';
 import { aService, anEndpoint, TEMPLATES_DIR, withEndpoints } from './helpers';

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { compileTemplates, renderServices, serversInFile } from '../../src/nginx/render';
+import { compileTemplates } from '../../src/nginx/templates';
+import { renderServices } from '../../src/nginx/render';
+import { serversInFile } from '../../src/nginx/rendered-file';
 import { fileName, upstreamName } from '../../src/nginx/names';
 import { isValidAddress, isValidDomain, parseListen, serviceErrors } from '../../src/nginx/validate';
 import type { Service } from '../../src/model/types';

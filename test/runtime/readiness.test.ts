@@ -2,7 +2,7 @@
 import { marathonReadiness, type MarathonRuntime } from '../../src/runtime/marathon';
 import { nginxReadiness } from '../../src/runtime/nginx';
 import type { SyncRun } from '../../src/nginx/store';
-import type { SyncStatusView } from '../../src/nginx/sync';
+import type { SyncStatusView } from '../../src/nginx/sync-run';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 

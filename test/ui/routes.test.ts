@@ -15,7 +15,7 @@ import { registerIpamRoutes } from '../../src/http/routes/ipam';
 import { LiveHub } from '../../src/live/hub';
 import { registerDashboardRoutes } from '../../src/http/routes/ui';
 import { RateSampler } from '../../src/http/routes/dns-status';
-import type { SyncStatusView } from '../../src/nginx/sync';
+import type { SyncStatusView } from '../../src/nginx/sync-run';
 import type { RegistryStatus } from '../../src/registry/types';
 import { describeEachEngine } from '../support/db';
 import { testApp } from '../support/app';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SyncStatusView } from '../../nginx/sync';
+import type { SyncStatusView } from '../../nginx/sync-run';
 import type { SyncRun, SyncRunStore } from '../../nginx/store';
 import { BerthError } from '../../errors';
 import { finishPage, linkHeader, nextField, pagingQuery, readCursor } from '../paging';

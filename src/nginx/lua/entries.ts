@@ -1,6 +1,6 @@
 import type { Service } from '../../model/types';
 import { serviceUpstreamName } from '../names';
-import { target } from '../render';
+import { target } from '../template-context';
 import { serviceErrors } from '../validate';
 
 /** Upstream name → its endpoints as the Lua dict holds them: `addr:port addr:port …` ('' = none). */
