@@ -64,6 +64,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
     const registry = await parts.start(registryPart({ ...deps, db, leadership }));
     const view = servedView(config, registry);
     const dns = await parts.start(dnsPart({ ...deps, view, ipam: ipam.service }));
+    dns.onSwap((index) => registry.reached('dns', index.position));
     const nginx = nginxPart({ ...deps, db, registry, view, leadership });
     await parts.start(nginx);
     const marathon = marathonPart({ ...deps, registry, ipam: ipam.reconciler, leadership });

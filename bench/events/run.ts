@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Simulator } from '../../src/sim';
 import { DEPLOY_NODE_OPTIONS } from '../lib/deploy';
-import { metricsText, metricSum } from '../lib/prom';
+import { histogramQuantile, metricsText, metricSum } from '../lib/prom';
 import { fig, machine, printTable, writeRun, type Figure } from '../lib/results';
 import { cpuMs, percentile, rssMb } from '../lib/stats';
 import { printTargets, targetFig, targetsMarkdown } from '../lib/targets';
@@ -120,6 +120,17 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
         !atScale,
       ),
     );
+    // Where the milliseconds go, as berth measures them from each event's arrival (its own metric).
+    for (const stage of ['registry', 'dns'] as const) {
+      const name = 'berth_registry_event_visible_seconds';
+      const sel = `stage="${stage}"`;
+      const n = metricSum(m1, `${name}_count`, sel) - metricSum(m0, `${name}_count`, sel);
+      const mean = n > 0 ? ((metricSum(m1, `${name}_sum`, sel) - metricSum(m0, `${name}_sum`, sel)) / n) * 1000 : null;
+      const p99 = histogramQuantile(m0, m1, name, 0.99, `,${sel}`);
+      const what = stage === 'registry' ? 'committed in the registry' : 'served by DNS';
+      figures.push(fig(B, `… event arrived → ${what}, mean (berth's own clock)`, mean, 'ms'));
+      figures.push(fig(B, `… event arrived → ${what}, p99 (bucket upper bound)`, p99 === null ? null : p99 * 1000, 'ms'));
+    }
     // The gauge covers the time since the previous scrape: m0 was taken as the pump started.
     figures.push(fig(B, 'event loop delay during the replacements, p99', loopDelayMs(m1, 'p99'), 'ms', { op: '<=', limit: 20 }));
     figures.push(fig(B, 'event loop delay during the replacements, max', loopDelayMs(m1, 'max'), 'ms', { op: '<=', limit: 100 }));

@@ -16,10 +16,13 @@ export function metricSeries(text: string, name: string): Record<string, number>
   return Object.fromEntries([...text.matchAll(re)].map((m) => [m[1] ?? '', Number(m[2])]));
 }
 
-/** The `q` quantile (0–1) of a histogram's observations between two scrapes, as the upper bound of its bucket (seconds). */
-export function histogramQuantile(before: string, after: string, name: string, q: number): number | null {
+/**
+ * The `q` quantile (0–1) of a histogram's observations between two scrapes, as the upper bound of
+ * its bucket (seconds). `labels`: the series' other labels as prom-client writes them after `le` (`,stage="dns"`).
+ */
+export function histogramQuantile(before: string, after: string, name: string, q: number, labels = ''): number | null {
   const buckets = (text: string) =>
-    [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} ([0-9.eE+-]+)$`, 'gm'))].map((m) => ({
+    [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"${labels}\\} ([0-9.eE+-]+)$`, 'gm'))].map((m) => ({
       le: m[1] === '+Inf' ? Infinity : Number(m[1]),
       n: Number(m[2]),
     }));

@@ -6,6 +6,7 @@ import * as m004 from '../../migrations/004_cluster';
 import * as m005 from '../../migrations/005_journal_writer';
 import * as m006 from '../../migrations/006_ipam_event_retention';
 import * as m007 from '../../migrations/007_registry_app_index';
+import * as m008 from '../../migrations/008_registry_endpoints_no_fk';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_journal_writer': m005,
   '006_ipam_event_retention': m006,
   '007_registry_app_index': m007,
+  '008_registry_endpoints_no_fk': m008,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -47,7 +47,10 @@ export interface DnsServerOptions {
   forwardTimeoutMs?: number;
   /** Abuse limits (TCP deadlines and caps, UDP rate and amplification limits); unset fields take DNS_LIMIT_DEFAULTS. */
   limits?: Partial<DnsLimits>;
-  /** Lower bound between two index updates (default 20 ms: a patch costs the changed apps only). */
+  /**
+   * Lower bound between two index updates (default 0: a patch costs the changed apps only, and
+   * updates never overlap, so changes that arrive during one are applied together by the next).
+   */
   minRebuildIntervalMs?: number;
   /** Safety net: rebuild the whole index this often even when patches kept up (default 10 min; 0: never). */
   fullRebuildMs?: number;
@@ -121,7 +124,7 @@ export class DnsServer {
       view,
       clock,
       logger: this.log,
-      minIntervalMs: opts.minRebuildIntervalMs ?? 20,
+      minIntervalMs: opts.minRebuildIntervalMs ?? 0,
       pollMs: 5000,
       retryMs: 1000,
       fullEveryMs: opts.fullRebuildMs ?? 600_000,

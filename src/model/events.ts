@@ -14,6 +14,8 @@ export interface TaskChange {
   kind: 'task';
   appId: string;
   event: StatusUpdateEvent;
+  /** When the event arrived (performance.now() ms), for the event → visible latency metric. */
+  receivedAt?: number;
 }
 /** A health result for one instance (all its tasks); `alive = null` means unknown. */
 export interface HealthChange {
@@ -21,6 +23,8 @@ export interface HealthChange {
   appId: string;
   instanceId: string;
   alive: boolean | null;
+  /** When the event arrived (performance.now() ms), for the event → visible latency metric. */
+  receivedAt?: number;
 }
 /** Changes the registry applies in place, batched (they come in volume). */
 export type EndpointChange = TaskChange | HealthChange;

@@ -23,6 +23,8 @@ export interface RegistryMetrics {
   followerApplied: Counter;
   /** Seconds from a leader's journaled write to a follower applying it (one sample per write). */
   followerLag: Histogram;
+  /** Seconds from a Marathon task or health event's arrival to its commit (`registry`) and to DNS serving it (`dns`). */
+  eventVisible: Histogram<'stage'>;
   /** Where the gauges read from; the Registry attaches itself. */
   attach(source: () => RegistryGaugeData): void;
 }
@@ -121,6 +123,13 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
       name: 'berth_registry_follower_lag_seconds',
       help: "Seconds from the leader's journaled write to a standby applying it",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    eventVisible: new Histogram({
+      name: 'berth_registry_event_visible_seconds',
+      help: 'Seconds from a Marathon task or health event arriving to its registry commit (stage=registry) and to DNS serving it (stage=dns)',
+      labelNames: ['stage'],
+      buckets: [0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     attach(fn) {

@@ -26,20 +26,12 @@ import { StaticHostResolver } from './resolver';
 import { RegistryStore, type StoredProblem } from './store';
 import type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 import { ChangeLog } from './changes';
+import { EventVisibility, type VisibleStage } from './visibility';
 import type { RegistryChanges, RegistrySnapshot, RegistryView } from './view';
 
 export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } from './types';
 
 export type { FollowReason } from './catch-up';
-
-/**
- * Event writes start at most this often (ms). A transaction costs about the same CPU whether it
- * carries one event or ten (seven round trips through knex and pg): at 200 events/s, 50 ms makes
- * ~10 events per write and cut berth's CPU per event by a third (bench/events), while adding at most
- * 50 ms, ~25 on average, to the 250 ms event → DNS budget (docs/architecture.md "Performance targets"). An event after a quiet
- * spell is written at once.
- */
-const DEFAULT_EVENT_BATCH_MS = 50;
 
 /** Database-backed registry with an in-memory mirror. Create with `Registry.open`. */
 export class Registry implements RegistryView {
@@ -57,15 +49,17 @@ export class Registry implements RegistryView {
   private readonly catchUp: CatchUp;
   private readonly queue = new SerialQueue();
   private readonly events: Batcher<EndpointChange, EventOutcome>;
+  private readonly visibility: EventVisibility;
   private lastSnapshot: RegistryStatus['lastSnapshot'] = null;
   /** IPAM's holders of the addresses the current plan parses (`poolHolders`). */
   private holders: PoolHolderLookup | undefined;
 
   private constructor(private readonly opts: RegistryOptions) {
     this.store = new RegistryStore(opts.knex, opts.fence);
-    this.events = new Batcher(this.queue, (batch) => this.flushEvents(batch), opts.eventBatchMs ?? DEFAULT_EVENT_BATCH_MS);
+    this.events = new Batcher(this.queue, (batch) => this.flushEvents(batch), opts.eventBatchMs ?? 0);
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger;
+    this.visibility = new EventVisibility(opts.metrics?.eventVisible);
     const specOpts: SpecOptions = { ...opts.modelPolicy, defaultEnv: opts.defaultEnv, labelPrefix: opts.labelPrefix };
     if (opts.poolHolders) specOpts.poolHolder = (ip) => this.holders?.(ip);
     opts.metrics?.attach(() => this.mirror.gaugeData(this.held.status() !== null));
@@ -322,7 +316,7 @@ export class Registry implements RegistryView {
   private async flushEvents(batch: EndpointChange[]): Promise<EventOutcome> {
     const { plan, refetch } = await this.planner.events(batch, this.records, this.mirror);
     try {
-      if (plan) await this.commit(plan, 'events', false);
+      if (plan) await this.commit(plan, 'events', false, receivedTimes(batch));
       return { refetch };
     } catch (err) {
       // The mirror kept the old state; the next snapshot converges. Ask for the touched apps again.
@@ -330,7 +324,8 @@ export class Registry implements RegistryView {
     }
   }
 
-  private async commit(plan: Plan, kind: string, markLoaded: boolean): Promise<void> {
+  /** `receivedAt`: when the events behind an events write arrived, for `berth_registry_event_visible_seconds`. */
+  private async commit(plan: Plan, kind: string, markLoaded: boolean, receivedAt: readonly number[] = []): Promise<void> {
     const w = plan.write;
     w.markLoaded = markLoaded;
     const empty = w.upserts.length + w.removals.length + w.raise.length + w.clear.length === 0 && !markLoaded;
@@ -372,7 +367,16 @@ export class Registry implements RegistryView {
       this.log.warn({ from, position: this.mirror.position }, "registry write landed after another writer's journal rows; reading them");
       await this.catchUp.follow(from);
     }
-    if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) this.notify();
+    if (plan.diff.upserts.length + plan.diff.removals.length > 0 || markLoaded) {
+      // Before the listeners hear of it: a consumer may report this position from its callback.
+      if (receivedAt.length > 0 && this.mirror.position !== from) this.visibility.committed(this.mirror.position, receivedAt);
+      this.notify();
+    }
+  }
+
+  /** A consumer now serves the registry as of `position` (`berth_registry_event_visible_seconds`). */
+  reached(stage: VisibleStage, position: number): void {
+    this.visibility.reached(stage, position);
   }
 
   private notify(): void {
@@ -399,4 +403,10 @@ export class Registry implements RegistryView {
     this.events.flushNow();
     return this.queue.run(fn);
   }
+}
+
+function receivedTimes(batch: readonly EndpointChange[]): number[] {
+  const out: number[] = [];
+  for (const c of batch) if (c.receivedAt !== undefined) out.push(c.receivedAt);
+  return out;
 }

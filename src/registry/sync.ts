@@ -244,6 +244,7 @@ export class MarathonSync {
   private onEvent(e: MarathonEvent): void {
     if (this.stopped || !e || typeof e !== 'object') return;
     const c = classifyEvent(e);
+    if (c.kind === 'task' || c.kind === 'health') c.receivedAt = performance.now();
     this.o.registry.countChange(c.kind);
     if (c.kind === 'ignored') return;
     if (this.windows.size > 0) {

@@ -29,7 +29,12 @@ export interface RegistryOptions {
   /** Resolves agent host names for host-networked apps; default: none (IP-literal hosts only). */
   resolver?: HostResolver;
   metrics?: RegistryMetrics;
-  /** Task events are written at most once per this many ms (batched); default 50, 0: as soon as the writer is free. */
+  /**
+   * Least time (ms) between the starts of two event writes. Default 0: an event is written as soon
+   * as the writer is free, and the events that arrive during a write go together in the next one
+   * (the batch grows with the load, with no fixed wait). A positive value trades latency for fewer
+   * transactions; tests use it to hold a batch open.
+   */
   eventBatchMs?: number;
   /** Runs first in every write transaction; throw to refuse the write (cluster fencing). Its stamp goes on the journal rows. */
   fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>;

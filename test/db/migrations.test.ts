@@ -18,7 +18,14 @@ describeEachEngine('migrations', (get) => {
       '005_journal_writer',
       '006_ipam_event_retention',
       '007_registry_app_index',
+      '008_registry_endpoints_no_fk',
     ]);
+  });
+
+  it('leave registry_endpoints without a foreign key (the store keeps endpoints with their services itself)', async () => {
+    const { knex } = get();
+    const fks = await knex.raw(`select conname from pg_constraint where conrelid = 'registry_endpoints'::regclass and contype = 'f'`);
+    expect((fks as { rows: unknown[] }).rows).toEqual([]);
   });
 });
 

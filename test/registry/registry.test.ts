@@ -71,6 +71,9 @@ describeEachEngine('registry', (db) => {
       expect(out).toMatchObject({ result: 'applied', removals: 1 });
       expect(registry.listServices().map((s) => s.appId)).toEqual(['/s0', '/s1', '/s2']);
       expect(await db().knex('registry_services').count({ n: '*' })).toEqual([{ n: 3 }]);
+      // No foreign key cascades any more: the store itself deletes a removed service's endpoints.
+      expect(await db().knex('registry_endpoints').where({ app_id: '/s3' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+      expect(await db().knex('registry_endpoints').count({ n: '*' })).toEqual([{ n: 3 }]);
     });
 
     test('a label change moves a service to another environment', async () => {
