@@ -140,15 +140,23 @@ export class Planner {
   }
 
   /** One log line per meaningful change (docs/architecture.md "Logs"), or a summary for large writes. */
-  logChanges(plan: Plan, before: ReadonlyMap<string, Service>): void {
+  logChanges(plan: Plan, before: ReadonlyMap<string, Service>, endpointsOnly = false): void {
     const log = this.o.logger;
     const { upserts, removals } = plan.diff;
     if (upserts.length + removals.length > LOG_EACH_MAX) {
       const added = upserts.filter((s) => !before.has(serviceKey(s))).length;
-      log.info({ added, changed: upserts.length - added, removed: removals.length }, 'services updated');
+      const fields = { added, changed: upserts.length - added, removed: removals.length };
+      if (endpointsOnly && added + removals.length === 0) log.debug(fields, 'endpoints updated');
+      else log.info(fields, 'services updated');
     } else {
       for (const s of upserts) {
-        const verb = before.has(serviceKey(s)) ? 'service changed' : 'service added';
+        const known = before.has(serviceKey(s));
+        // Task churn is routine (hundreds of lines a second on a busy cluster): debug, not info.
+        if (known && endpointsOnly) {
+          log.debug({ appId: s.appId, port: s.port, env: s.env, endpoints: s.endpoints.length }, 'endpoints changed');
+          continue;
+        }
+        const verb = known ? 'service changed' : 'service added';
         log.info({ appId: s.appId, port: s.port, env: s.env, domains: s.domains, endpoints: s.endpoints.length }, verb);
       }
       for (const s of removals) log.info({ appId: s.appId, port: s.port, env: s.env, domains: s.domains }, 'service removed');

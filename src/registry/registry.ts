@@ -350,7 +350,7 @@ export class Registry implements RegistryView {
     }
     if (markLoaded) this.mirror.loaded = true;
     // Logged against the services before this write: a partial plan updates the map in place.
-    this.planner.logChanges(plan, this.mirror.services);
+    this.planner.logChanges(plan, this.mirror.services, kind === 'events');
     if (plan.partial) {
       for (const [id, r] of plan.records) this.records.set(id, r);
       this.mirror.updateServices(plan.diff.upserts, plan.diff.removals);
