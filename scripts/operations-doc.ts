@@ -22,7 +22,7 @@ const root = path.resolve(__dirname, '..');
 export const SUMMARY_FILE = path.join(RESULTS_DIR, 'summary.json');
 export const DOC_FILE = path.join(root, 'docs', 'operations.md');
 const FAULTS_DIR = path.join(root, 'test', 'faults');
-const BENCHES = ['ipam', 'events', 'marathon', 'dns', 'nginx'] as const;
+const BENCHES = ['ipam', 'events', 'follow', 'marathon', 'dns', 'nginx'] as const;
 /** Benchmarks that also write their own `<name>-latest.json` when run alone. */
 const OWN_LATEST = ['events', 'marathon'];
 
