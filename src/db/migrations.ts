@@ -7,6 +7,7 @@ import * as m005 from '../../migrations/005_journal_writer';
 import * as m006 from '../../migrations/006_ipam_event_retention';
 import * as m007 from '../../migrations/007_registry_app_index';
 import * as m008 from '../../migrations/008_registry_endpoints_no_fk';
+import * as m009 from '../../migrations/009_registry_journal_notify';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_ipam_event_retention': m006,
   '007_registry_app_index': m007,
   '008_registry_endpoints_no_fk': m008,
+  '009_registry_journal_notify': m009,
 };
 
 const source: Knex.MigrationSource<string> = {

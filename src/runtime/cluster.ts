@@ -6,7 +6,7 @@ import type { Database } from '../db/knex';
 import type { Logger } from '../log';
 import type { Registry } from '../registry/registry';
 import { followJournal, journalHead, type JournalFollower } from './follower';
-import { listenJournal, publishJournal } from './notify';
+import { listenJournal } from './notify';
 import type { Part } from './part';
 
 export interface LeadershipPart extends Part {
@@ -65,7 +65,6 @@ export function journalPart(d: {
   logger: Logger;
 }): JournalPart {
   let follower: JournalFollower | undefined;
-  let unpublish: (() => void) | undefined;
   let unlisten: (() => Promise<void>) | undefined;
   const lag = () => follower?.lag();
   d.metrics.observeJournal(lag);
@@ -75,12 +74,10 @@ export function journalPart(d: {
     start: async () => {
       const f = followJournal(d.registry, d.logger, () => !d.leadership.isLeader(), { head: () => journalHead(d.db.knex) });
       follower = f;
-      unpublish = publishJournal(d.registry, d.db.knex, () => d.leadership.isLeader(), d.logger);
       if (d.config.databaseUrl) unlisten = listenJournal(d.config.databaseUrl, () => f.poke(), d.logger);
     },
     stop: async () => {
       await unlisten?.();
-      unpublish?.();
       await follower?.stop();
     },
     readiness: () => [clusterReadiness(d.leadership, lag)],

@@ -1,22 +1,11 @@
 import pg from 'pg';
-import type { Knex } from 'knex';
 import type { Logger } from '../log';
-import type { RegistryView } from '../registry/view';
-
-/** The channel the leader announces journal positions on. */
-const JOURNAL_CHANNEL = 'berth_journal';
 
 /**
- * Leader side: after each committed registry change, NOTIFY the new journal position so standby
- * replicas re-read at once instead of at their next poll. Best effort: a lost notification only
- * costs the standby one poll interval.
+ * The channel journal positions are announced on. The database itself NOTIFYs it whenever a
+ * transaction that appended journal rows commits (a trigger, migrations/009_registry_journal_notify.ts).
  */
-export function publishJournal(view: RegistryView, knex: Knex, isLeader: () => boolean, logger: Logger): () => void {
-  return view.onChange((position) => {
-    if (!isLeader()) return;
-    knex.raw('select pg_notify(?, ?)', [JOURNAL_CHANNEL, String(position)]).catch((err: Error) => logger.debug({ err: err.message }, 'journal notify failed'));
-  });
-}
+const JOURNAL_CHANNEL = 'berth_journal';
 
 /**
  * Standby side: LISTEN on a dedicated connection (the knex pool would hand the session back and

@@ -19,6 +19,7 @@ describeEachEngine('migrations', (get) => {
       '006_ipam_event_retention',
       '007_registry_app_index',
       '008_registry_endpoints_no_fk',
+      '009_registry_journal_notify',
     ]);
   });
 
