@@ -2,7 +2,7 @@
  * Standby benchmark (docs/reliability.md rule 7): a leader and a standby berth, each in its own
  * process, on one scratch PostgreSQL database, the Marathon simulator seeded with 10,000 apps /
  * 30,000 tasks (`--quick`: 2,000 / 6,000):
- *  1. status events at a steady rate; for each, the leader's journal write → the standby's DNS
+ *  1. once both replicas are ready (/readyz 200: start-up work done), status events at a steady rate; for each, the leader's journal write → the standby's DNS
  *     answer showing it (p50/p99, on the host's wall clock, which the database shares), event →
  *     standby DNS, and the standby's full reloads in that window (target 0);
  *  2. failover: the leader stops (SIGTERM) → the standby leads, → it is ready as the leader
@@ -87,6 +87,10 @@ export async function runFollowBench(opts: FollowOptions = {}): Promise<{ figure
     const standbyDns = await dnsOf(standby);
     cleanups.push(async () => standbyDns.close());
     await loaded(standbyDns);
+    // Steady state: both replicas' start-up work (each one's first Nginx sync writes 10,000 files)
+    // is over before the stream, as for replicas that have been up a while; otherwise the stream
+    // measures the start-up, not following.
+    for (const b of [leader, standby]) await until(async () => (await fetch(`${b.url}/readyz`)).status === 200, 300_000, 'the replicas to be ready', 100);
     const role = async (b: BerthProcess) => (await getJson<{ self: { role: string } }>(`${b.url}/v1/cluster`)).self.role;
     if ((await role(standby)) !== 'standby') throw new Error('the second replica leads: the benchmark needs it to follow');
 
