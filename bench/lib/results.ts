@@ -83,8 +83,17 @@ export function fig(
   return { bench, what, value, unit, target: target.text ?? `${sym} ${target.limit} ${unit}`.trim(), pass: ok, note };
 }
 
+// Three significant digits: a ratio of 0.597 against a target of 0.6 must not print as 0.60.
 export const fmt = (v: number | null): string =>
-  v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+  v === null || !Number.isFinite(v)
+    ? '—'
+    : Math.abs(v) >= 100
+      ? v.toFixed(0)
+      : Math.abs(v) >= 10
+        ? v.toFixed(1)
+        : Math.abs(v) >= 1 || v === 0
+          ? v.toFixed(2)
+          : v.toFixed(3);
 
 /** Markdown table of figures (bench, what, value, target, pass). */
 export function markdownTable(figures: Figure[]): string {
