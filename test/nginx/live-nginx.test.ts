@@ -19,7 +19,7 @@ import { InMemoryRegistryView } from '../../src/registry/view';
 import { nginxReadiness } from '../../src/runtime/nginx';
 import { describeWithTools } from '../support/tools';
 import { aService, anEndpoint, RecordingStore, waitFor, withEndpoints } from './helpers';
-import { freePort, httpGet, stagedSyncOptions, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
+import { freePort, httpGet, stagedSync, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -43,19 +43,7 @@ async function live(services: Service[], opts: { intervalMs?: number; confirmTim
   // Staged, as recommended: http.conf and the service files are tested through the candidate conf.
   const real = commandControl({ testCmd: nginx.candidateTestCmd, reloadCmd: nginx.reloadCmd, timeoutMs: 10000 });
   const control: NginxControl = { test: (target) => real.test(target), reload: () => runCommand(reload.cmd, 10000) };
-  const view = new InMemoryRegistryView();
-  view.set(services);
-  const store = new RecordingStore();
-  const problems = new InMemoryProblemSink();
-  const sync = new NginxSync(
-    stagedSyncOptions(nginx, {
-      view,
-      store,
-      problems,
-      control,
-      ...opts,
-    }),
-  );
+  const { view, store, problems, sync } = stagedSync(nginx, services, { control, ...opts });
   cleanups.push(() => sync.stop());
   return { nginx, view, store, sync, problems, reload };
 }

@@ -5,8 +5,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../src/log';
+import type { Service } from '../../src/model/types';
+import { InMemoryProblemSink } from '../../src/nginx/store';
+import { NginxSync } from '../../src/nginx/sync';
 import type { NginxSyncOptions } from '../../src/nginx/sync-options';
-import { TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
+import { InMemoryRegistryView } from '../../src/registry/view';
+import { RecordingStore, TEMPLATES_DIR, tmpDir, waitFor } from './helpers';
 
 const EXAMPLE = path.resolve(__dirname, '../../nginx-templates/nginx.conf.example');
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
@@ -132,6 +136,20 @@ export function stagedSyncOptions(
     metricsRegistry: new Registry(),
     ...own,
   };
+}
+
+/** A staged sync (`stagedSyncOptions`) over a fresh in-memory view holding `services`, with a recording run store and problem sink. */
+export function stagedSync(
+  nginx: Parameters<typeof stagedSyncOptions>[0],
+  services: readonly Service[],
+  own: Partial<NginxSyncOptions> = {},
+): { view: InMemoryRegistryView; store: RecordingStore; problems: InMemoryProblemSink; sync: NginxSync } {
+  const view = new InMemoryRegistryView();
+  view.set([...services]);
+  const store = new RecordingStore();
+  const problems = new InMemoryProblemSink();
+  const sync = new NginxSync(stagedSyncOptions(nginx, { view, store, problems, ...own }));
+  return { view, store, problems, sync };
 }
 
 /** GET / through nginx with a Host header; a fresh connection each time. */

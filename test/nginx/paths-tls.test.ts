@@ -4,12 +4,9 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { InMemoryProblemSink } from '../../src/nginx/store';
-import { NginxSync } from '../../src/nginx/sync';
-import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
-import { aService, anEndpoint, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
-import { freePort, stagedSyncOptions, startBackend, startNginx } from './nginx-harness';
+import { aService, anEndpoint, tmpDir, waitFor, withEndpoints } from './helpers';
+import { freePort, stagedSync, startBackend, startNginx } from './nginx-harness';
 import { makePair } from './tls-fixtures';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -48,15 +45,14 @@ describeWithTools(['nginx', 'openssl'], 'TLS on a domain shared by path with a r
     const certs = tmpDir('berth-paths-tls-dir-');
     makePair(certs, SHOP, [SHOP]);
     const ep = (i: number) => withEndpoints(anEndpoint('127.0.0.1', backends[i].port, `task.${backends[i].name}`));
-    const view = new InMemoryRegistryView();
-    view.set([
-      aService({ appId: '/web', domains: [SHOP], dns: 'proxy', tls: 'on', hsts: 600 }, ep(0)),
-      aService({ appId: '/api', domains: [SHOP], dns: 'proxy', paths: ['/api'], pathStrip: true, tls: 'redirect' }, ep(1)),
-      aService({ appId: '/plain', domains: [SHOP], dns: 'proxy', paths: ['/plain'] }, ep(2)),
-    ]);
-    const store = new RecordingStore();
-    const sync = new NginxSync(
-      stagedSyncOptions(nginx, { view, store, problems: new InMemoryProblemSink(), httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs }),
+    const { store, sync } = stagedSync(
+      nginx,
+      [
+        aService({ appId: '/web', domains: [SHOP], dns: 'proxy', tls: 'on', hsts: 600 }, ep(0)),
+        aService({ appId: '/api', domains: [SHOP], dns: 'proxy', paths: ['/api'], pathStrip: true, tls: 'redirect' }, ep(1)),
+        aService({ appId: '/plain', domains: [SHOP], dns: 'proxy', paths: ['/plain'] }, ep(2)),
+      ],
+      { httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs },
     );
     cleanups.push(() => sync.stop());
     await sync.start();

@@ -12,7 +12,7 @@ import { NginxSync } from '../../src/nginx/sync';
 import type { Service } from '../../src/model/types';
 import { aService, anEndpoint, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
 import { describeWithTools } from '../support/tools';
-import { freePort, httpGet, stagedSyncOptions, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
+import { freePort, httpGet, stagedSync, startBackend, startEcho, startNginx, type RealNginx } from './nginx-harness';
 
 interface Harness {
   nginx: RealNginx;
@@ -38,21 +38,12 @@ async function harness(opts: { intervalMs?: number; templatesDir?: string; servi
     test: (target) => (counts.tests++, real.test(target)),
     reload: () => (counts.reloads++, real.reload()),
   };
-  const view = new InMemoryRegistryView();
-  if (opts.services) view.set(opts.services);
-  const store = new RecordingStore();
-  const problems = new InMemoryProblemSink();
-  const sync = new NginxSync(
-    stagedSyncOptions(nginx, {
-      view,
-      store,
-      problems,
-      control,
-      templatesDir: opts.templatesDir ?? TEMPLATES_DIR,
-      intervalMs: opts.intervalMs ?? 200,
-      maxRemovalRatio: 0.5,
-    }),
-  );
+  const { view, store, problems, sync } = stagedSync(nginx, opts.services ?? [], {
+    control,
+    templatesDir: opts.templatesDir ?? TEMPLATES_DIR,
+    intervalMs: opts.intervalMs ?? 200,
+    maxRemovalRatio: 0.5,
+  });
   cleanups.push(() => sync.stop());
   return { nginx, view, store, sync, counts, problems };
 }

@@ -9,11 +9,9 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { Service } from '../../src/model/types';
 import { InMemoryProblemSink } from '../../src/nginx/store';
-import { NginxSync } from '../../src/nginx/sync';
-import { InMemoryRegistryView } from '../../src/registry/view';
 import { describeWithTools } from '../support/tools';
 import { aService, anEndpoint, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
-import { freePort, stagedSyncOptions, startBackend, startNginx } from './nginx-harness';
+import { freePort, stagedSync, startBackend, startNginx } from './nginx-harness';
 import { makePair } from './tls-fixtures';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -60,7 +58,6 @@ describeWithTools(['nginx', 'openssl'], 'TLS termination with a real Nginx', () 
   let certs: string;
   let problems: InMemoryProblemSink;
   let store: RecordingStore;
-  let view: InMemoryRegistryView;
 
   beforeAll(async () => {
     const nginx = await startNginx();
@@ -83,11 +80,9 @@ describeWithTools(['nginx', 'openssl'], 'TLS termination with a real Nginx', () 
       aService({ appId: '/badname', domains: ['badname.example.test'], tls: 'redirect' }, ep('badname')),
       aService({ appId: '/plain', domains: ['plain.example.test'] }, ep('plain')),
     ];
-    view = new InMemoryRegistryView();
-    view.set(services);
-    store = new RecordingStore();
-    problems = new InMemoryProblemSink();
-    const sync = new NginxSync(stagedSyncOptions(nginx, { view, store, problems, httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs }));
+    const staged = stagedSync(nginx, services, { httpsListen: `127.0.0.1:${httpsPort}`, tlsDir: certs });
+    ({ store, problems } = staged);
+    const sync = staged.sync;
     cleanups.push(() => sync.stop());
     await sync.start();
     await waitFor(() => store.all.some((r) => r.status === 'applied'), 'the first sync to be applied', 30_000);
