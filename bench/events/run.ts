@@ -77,6 +77,16 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
     figures.push(fig(B, '… DNS answering the last app', t.dns - t.firstFetch, 'ms'));
     figures.push(fig(B, '… all Nginx files rendered', t.nginx - t.firstFetch, 'ms'));
     figures.push(fig(B, '… /readyz 200', t.ready - t.firstFetch, 'ms'));
+    figures.push(
+      fig(
+        B,
+        '… berth CPU in that time, its own (user)',
+        t.cpu.user,
+        'ms',
+        undefined,
+        `and the kernel's on its behalf (system, mostly creating the Nginx files): ${t.cpu.sys.toFixed(0)} ms`,
+      ),
+    );
     figures.push(fig(B, 'idle start: berth process spawned → first GET /v2/apps (module load, migrations, connect)', t.firstFetch - c.spawnedAt, 'ms'));
     figures.push(fig(B, 'berth peak RSS through the snapshot', rssMb(berth.pid).peak, 'MB'));
     figures.push(fig(B, 'event loop delay, max from start through the snapshot', loopDelayMs(atSnapshot, 'max'), 'ms'));
@@ -260,6 +270,31 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
         'berth window includes the DNS pollers',
       ),
     );
+    // 6. The same start with the Nginx folder on tmpfs: berth's start without the cost of creating
+    // its files on this disk (which varies by seconds between runs, see docs/performance.md).
+    const shm = '/dev/shm';
+    if (fs.existsSync(shm)) {
+      log(`start again with the Nginx folder on tmpfs (${shm})`);
+      const own: Array<() => Promise<void>> = [];
+      try {
+        const c2 = await startCluster(apps, dir, 'tmpfs', own, { nginxRoot: shm });
+        const t2 = await awaitStart(c2, apps);
+        const at = (x: number) => `${(x - t2.firstFetch).toFixed(0)} ms`;
+        figures.push(
+          fig(
+            B,
+            `… the same start with the Nginx folder on tmpfs (${shm})`,
+            Math.max(t2.ready, t2.dns) - t2.firstFetch,
+            'ms',
+            undefined,
+            `registry ${at(t2.registry)}, DNS ${at(t2.dns)}, Nginx files ${at(t2.nginx)}; berth CPU ${t2.cpu.user.toFixed(0)} ms user, ${t2.cpu.sys.toFixed(0)} ms system`,
+          ),
+        );
+      } finally {
+        for (const c of own.reverse()) await c().catch(() => undefined);
+      }
+    }
+
     extra.replace = summarise(lat);
     extra.latency = summarise(flap);
     extra.baseline = { fetches: base.fetches, events: base.events, cpuMs: base.cpuMs, simCpuMs: base.simCpuMs };

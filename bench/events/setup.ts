@@ -10,6 +10,7 @@ import { startBerthProcess, type BerthProcess } from '../lib/berth-process';
 import { DEPLOY_NODE_OPTIONS } from '../lib/deploy';
 import { DnsProbe } from '../lib/dns-probe';
 import { scratchPg } from '../lib/pg';
+import { cpuSplitMs } from '../lib/stats';
 import { getJson, reloadCounter, srvName, until } from './phases';
 
 export const SYNC_INTERVAL_MS = 2000;
@@ -38,18 +39,36 @@ export interface BenchCluster {
   firstFetchAt(): number;
   /** performance.now() just before berth's process was spawned. */
   spawnedAt: number;
+  /** berth's CPU time (user, system) when the simulator saw its first `GET /v2/apps`. */
+  cpuAtFirstFetch(): { user: number; sys: number };
+}
+
+export interface ClusterOptions {
+  /** Where berth's Nginx folder goes (default: under `dir`). */
+  nginxRoot?: string;
 }
 
 /** Seeds a simulator and starts berth against it; everything started is pushed onto `cleanups`. */
-export async function startCluster(apps: number, dir: string, tag: string, cleanups: Array<() => Promise<void>>): Promise<BenchCluster> {
+export async function startCluster(
+  apps: number,
+  dir: string,
+  tag: string,
+  cleanups: Array<() => Promise<void>>,
+  opts: ClusterOptions = {},
+): Promise<BenchCluster> {
   const sim = await startSimulator({ flavour: '1.10', agents: AGENTS });
   cleanups.push(() => sim.close());
   sim.control.seed({ apps, tasksPerApp: TASKS_PER_APP });
   let firstFetchAt = 0;
+  let berthPid = 0;
+  let cpuAtFirstFetch = { user: 0, sys: 0 };
   const counts = (sim.control.node as unknown as { counts: Map<string, number> }).counts;
   const set = counts.set.bind(counts);
   counts.set = (k: string, v: number) => {
-    if (k === 'GET /v2/apps' && !firstFetchAt) firstFetchAt = performance.now();
+    if (k === 'GET /v2/apps' && !firstFetchAt) {
+      firstFetchAt = performance.now();
+      if (berthPid) cpuAtFirstFetch = cpuSplitMs(berthPid);
+    }
     return set(k, v);
   };
 
@@ -57,7 +76,8 @@ export async function startCluster(apps: number, dir: string, tag: string, clean
   if (pg) cleanups.push(pg.drop);
   fs.mkdirSync(path.join(dir, tag), { recursive: true });
   const reload = reloadCounter(path.join(dir, tag));
-  const nginxDir = path.join(dir, tag, 'nginx');
+  const nginxDir = opts.nginxRoot ? fs.mkdtempSync(path.join(opts.nginxRoot, `berth-bench-${tag}-`)) : path.join(dir, tag, 'nginx');
+  if (opts.nginxRoot) cleanups.push(async () => fs.rmSync(nginxDir, { recursive: true, force: true }));
   // The deployment's NODE_OPTIONS (V8's old space sized for its memory grant), as bench/marathon:
   // the RSS figures are what berth would use under deploy/marathon/berth.json.
   const nodeOptions = [DEPLOY_NODE_OPTIONS, process.env.BERTH_BENCH_NODE_OPTIONS ?? ''].filter(Boolean).join(' ');
@@ -83,14 +103,25 @@ export async function startCluster(apps: number, dir: string, tag: string, clean
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   };
   const spawnedAt = performance.now();
-  const berth = await startBerthProcess(env);
+  // The pid before berth listens: its first `GET /v2/apps` may come before the listening line is read.
+  const berth = await startBerthProcess(env, undefined, (pid) => (berthPid = pid));
   cleanups.push(() => berth.stop());
   const dnsPort = Number(
     await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, "the DNS port in berth's log"),
   );
   const dns = new DnsProbe('127.0.0.1', dnsPort);
   cleanups.push(async () => dns.close());
-  return { sim, berth, dns, nginxDir, reloadLog: reload.log, database: pg ? 'postgresql' : 'pglite', firstFetchAt: () => firstFetchAt, spawnedAt };
+  return {
+    sim,
+    berth,
+    dns,
+    nginxDir,
+    reloadLog: reload.log,
+    database: pg ? 'postgresql' : 'pglite',
+    firstFetchAt: () => firstFetchAt,
+    spawnedAt,
+    cpuAtFirstFetch: () => cpuAtFirstFetch,
+  };
 }
 
 /** When each part of start-up was complete (performance.now() ms). */
@@ -101,6 +132,8 @@ export interface StartTimes {
   nginx: number;
   /** GET /readyz answered 200. */
   ready: number;
+  /** berth's CPU from the first `GET /v2/apps` until all of the above (ms): its own, and the kernel's on its behalf. */
+  cpu: { user: number; sys: number };
 }
 
 /**
@@ -133,5 +166,6 @@ export async function awaitStart(c: BenchCluster, apps: number): Promise<StartTi
     'the first snapshot to reach registry, DNS, Nginx and readiness',
     50,
   );
-  return { firstFetch: c.firstFetchAt(), ...done };
+  const [at, from] = [cpuSplitMs(c.berth.pid), c.cpuAtFirstFetch()];
+  return { firstFetch: c.firstFetchAt(), ...done, cpu: { user: at.user - from.user, sys: at.sys - from.sys } };
 }

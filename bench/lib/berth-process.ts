@@ -33,7 +33,7 @@ function compiledEntry(): string | null {
 }
 
 /** Starts berth with exactly these BERTH_* variables (plus PATH/HOME). */
-export async function startBerthProcess(env: Record<string, string>, timeoutMs = 120_000): Promise<BerthProcess> {
+export async function startBerthProcess(env: Record<string, string>, timeoutMs = 120_000, onSpawn?: (pid: number) => void): Promise<BerthProcess> {
   const argv = compiledEntry()
     ? [compiledEntry()!, 'run']
     : ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(ROOT, 'src/cli/main.ts'), 'run'];
@@ -42,6 +42,7 @@ export async function startBerthProcess(env: Record<string, string>, timeoutMs =
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (child.pid) onSpawn?.(child.pid);
   let out = '';
   // Keep only the tail: a long run logs a lot and we only need recent lines and the start-up line.
   const append = (d: Buffer) => {

@@ -17,6 +17,13 @@ export function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
+/** CPU time of a process so far in ms, split into its own (user) and the kernel's on its behalf (system). */
+export function cpuSplitMs(pid: number): { user: number; sys: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) * TICK_MS, sys: Number(fields[12]) * TICK_MS };
+}
+
 /** Current and peak resident memory of a process in MB (VmRSS, VmHWM). */
 export function rssMb(pid: number): { rss: number; peak: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -54,6 +54,12 @@ export interface NginxSyncOptions {
    * first, so an upstream a reload introduces serves at once). A rejection is logged and the run goes on.
    */
   beforeApply?: () => Promise<void>;
+  /**
+   * Awaited before a run renders a loaded registry at `position`; it must resolve (a bounded wait).
+   * berth passes "DNS serves this position": the render and the DNS build share the event loop, and
+   * at start the render's slices would otherwise halve the speed of the index DNS answers from.
+   */
+  beforeRender?: (position: number) => Promise<void>;
   /** BERTH_TLS_DIR: certificate pairs for `berth.tls` services; empty: TLS unavailable (default). */
   tlsDir?: string;
   /** BERTH_NGINX_HTTPS_LISTEN (default `443`). */

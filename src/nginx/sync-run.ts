@@ -95,7 +95,11 @@ export class SyncRunner {
     };
     let position = this.seenPosition;
     try {
-      const snapshot = await this.opts.view.snapshot();
+      let snapshot = await this.opts.view.snapshot();
+      if (snapshot.loaded && this.opts.beforeRender) {
+        await this.opts.beforeRender(snapshot.position);
+        snapshot = await this.opts.view.snapshot(); // what changed while waiting rides on this run
+      }
       position = snapshot.position;
       const desired = await this.desired.compute(snapshot.services, started);
       const { tls, rendered, keep, disk, final, plan, httpConf, httpConfBefore } = desired;

@@ -27,12 +27,17 @@ export class NginxSync {
   private stopped = true;
   private unsubscribe: (() => void) | null = null;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Resolves at `stop()`: ends a wait before a render. */
+  private stopping = stopSignal();
 
   constructor(private readonly opts: NginxSyncOptions) {
     this.clock = opts.clock ?? systemClock;
     this.parts = createSyncParts(opts, this.clock);
     this.retry = new RetrySchedule(this.clock, opts.intervalMs);
-    this.runner = new SyncRunner(opts, this.parts, this.retry, this.clock);
+    // A run waiting before its render (DNS first) gives up the wait when the sync stops.
+    const before = opts.beforeRender;
+    const beforeRender = before && ((position: number) => Promise.race([before(position), this.stopping.promise]));
+    this.runner = new SyncRunner({ ...opts, beforeRender }, this.parts, this.retry, this.clock);
     this.loop = coalesce({
       clock: this.clock,
       everyMs: opts.intervalMs,
@@ -44,6 +49,7 @@ export class NginxSync {
   /** Cleans temp files a killed predecessor left, subscribes to the registry and syncs once at once. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.stopping = stopSignal();
     const stale = await removeStaleTemps(this.opts.dir);
     if (stale > 0) this.opts.logger.info({ stale }, 'removed temp files left by an interrupted sync');
     if (this.parts.staging && this.opts.testCmd.includes('BERTH_NGINX_CANDIDATE_CONF') && !this.opts.mainConf)
@@ -72,6 +78,7 @@ export class NginxSync {
   /** Stops timers and waits for a run in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.resolve();
     this.unsubscribe?.();
     await this.loop.stop();
     await this.chain.catch(() => undefined);
@@ -118,4 +125,10 @@ export class NginxSync {
     this.chain = run.catch(() => undefined);
     return run;
   }
+}
+
+function stopSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -1,5 +1,6 @@
 import type { Registry as PromRegistry } from 'prom-client';
 import type { Config } from '../config/schema';
+import type { DnsIndex } from '../dns/build';
 import { DnsServer } from '../dns/server';
 import type { IpamService } from '../ipam/service';
 import type { Logger } from '../log';
@@ -64,4 +65,31 @@ export function dnsPart(d: DnsPartDeps): Part<DnsServer> {
       },
     ],
   };
+}
+
+/** How long an Nginx run waits for DNS to serve the position it is about to render (`whenDnsServes`). */
+export const DNS_FIRST_MAX_WAIT_MS = 3_000;
+
+/**
+ * Resolves once DNS serves registry `position` (its index is loaded at that position or a later
+ * one), or after `maxWaitMs`: a DNS build that fails or lags must not hold the Nginx sync back.
+ * The Nginx sync waits on it before rendering (`beforeRender`), so that at start DNS answers
+ * first: both run on the event loop, and interleaved with the render's slices the first DNS build
+ * at 10,000 apps took 1.45 s instead of 0.9 s.
+ */
+export function whenDnsServes(dns: Pick<DnsServer, 'currentIndex' | 'onSwap'>, position: number, maxWaitMs: number): Promise<void> {
+  const serves = (index: DnsIndex) => index.loaded && index.position >= position;
+  if (serves(dns.currentIndex())) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    };
+    const timer = setTimeout(done, maxWaitMs);
+    timer.unref(); // a stopped sync stops waiting on its own; this timer must not keep the process up
+    const off = dns.onSwap((index) => {
+      if (serves(index)) done();
+    });
+  });
 }

@@ -22,6 +22,8 @@ export interface NginxPartDeps {
   leadership: Leadership;
   logger: Logger;
   metricsRegistry: PromRegistry;
+  /** Awaited before a run renders (see `NginxSyncOptions.beforeRender`). */
+  beforeRender?: (position: number) => Promise<void>;
 }
 
 /** How long a test or reload command may run before its process group is killed. */
@@ -80,6 +82,7 @@ export function nginxPart(d: NginxPartDeps): NginxPart {
     tlsExpiryWarnDays: config.tls.expiryWarnDays,
     // A reload that adds an upstream must find its endpoints already in the dict.
     beforeApply: pusher ? () => pusher.flush() : undefined,
+    beforeRender: d.beforeRender,
   });
   return {
     name: 'nginx',
