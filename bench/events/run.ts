@@ -84,7 +84,7 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
         t.cpu.user,
         'ms',
         undefined,
-        `and the kernel's on its behalf (system, mostly creating the Nginx files): ${t.cpu.sys.toFixed(0)} ms`,
+        `the kernel's on berth's behalf (system): ${t.cpu.sys.toFixed(0)} ms, most of it creating the Nginx files`,
       ),
     );
     figures.push(fig(B, 'idle start: berth process spawned → first GET /v2/apps (module load, migrations, connect)', t.firstFetch - c.spawnedAt, 'ms'));
