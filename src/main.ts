@@ -11,7 +11,7 @@ import type { Registry } from './registry/registry';
 import { apiPart } from './runtime/api';
 import { journalPart, leadershipPart } from './runtime/cluster';
 import { databasePart } from './runtime/database';
-import { DNS_FIRST_MAX_WAIT_MS, dnsPart, whenDnsServes } from './runtime/dns';
+import { dnsFirst, dnsPart } from './runtime/dns';
 import { auditRetentionPart } from './runtime/ipam';
 import { marathonPart } from './runtime/marathon';
 import { nginxPart } from './runtime/nginx';
@@ -65,7 +65,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
     const view = servedView(config, registry);
     const dns = await parts.start(dnsPart({ ...deps, view, ipam: ipam.service }));
     dns.onSwap((index) => registry.reached('dns', index.position));
-    const nginx = nginxPart({ ...deps, db, registry, view, leadership, beforeRender: (position) => whenDnsServes(dns, position, DNS_FIRST_MAX_WAIT_MS) });
+    const nginx = nginxPart({ ...deps, db, registry, view, leadership, beforeRender: dnsFirst(dns, logger.child({ component: 'nginx' })) });
     await parts.start(nginx);
     const marathon = marathonPart({ ...deps, registry, ipam: ipam.reconciler, leadership });
     const journal = journalPart({ ...deps, db, registry, leadership, metrics: cluster.metrics });

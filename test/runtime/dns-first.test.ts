@@ -1,10 +1,12 @@
 /**
  * `whenDnsServes`: what an Nginx run waits on before rendering a registry position. It resolves
  * once the DNS index is loaded at that position or later, never earlier, and after its bound when
- * DNS does not get there (a failing build must not hold Nginx back).
+ * DNS does not get there (a failing build must not hold Nginx back). `dnsFirst`, the hook berth
+ * gives the sync, says once when such a wait ran out.
  */
 import type { DnsIndex } from '../../src/dns/build';
-import { whenDnsServes } from '../../src/runtime/dns';
+import pino from 'pino';
+import { dnsFirst, whenDnsServes } from '../../src/runtime/dns';
 
 class FakeDns {
   index = { loaded: false, position: 0 } as DnsIndex;
@@ -25,7 +27,7 @@ class FakeDns {
   }
 }
 
-const settled = async (p: Promise<void>): Promise<boolean> => {
+const settled = async (p: Promise<unknown>): Promise<boolean> => {
   let done = false;
   void p.then(() => (done = true));
   await new Promise((r) => setImmediate(r));
@@ -52,10 +54,28 @@ it('waits through an unloaded index and earlier positions, resolves at the swap 
   expect(dns.subscribed).toBe(0);
 });
 
-it('gives up after its bound when DNS never serves the position', async () => {
+it('gives up after its bound when DNS never serves the position, and says so', async () => {
   const dns = new FakeDns();
   const started = performance.now();
-  await whenDnsServes(dns, 1, 50);
+  expect(await whenDnsServes(dns, 1, 50)).toBe(false);
   expect(performance.now() - started).toBeGreaterThanOrEqual(45);
   expect(dns.subscribed).toBe(0);
+  dns.swap(true, 1);
+  expect(await whenDnsServes(dns, 1, 50)).toBe(true);
+});
+
+it('dnsFirst logs a wait that ran out once, and again only after DNS had caught up in between', async () => {
+  const dns = new FakeDns();
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const wait = dnsFirst(dns, logger, 20);
+  await wait(1);
+  await wait(2); // still behind: not logged again
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ position: 1, dnsLoaded: false, waitedMs: 20 });
+  expect(String(lines[0].msg)).toMatch(/DNS does not serve the registry position/);
+  dns.swap(true, 2);
+  await wait(2); // served: caught up
+  await wait(3); // behind again: a new episode
+  expect(lines).toHaveLength(2);
 });
