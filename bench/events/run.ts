@@ -3,9 +3,10 @@
  * (with deploy/marathon/berth.json's NODE_OPTIONS) against the Marathon simulator seeded with
  * 10,000 apps / 30,000 tasks on 31 agents (`--quick`: 2,000 / 6,000):
  *  1. start → ready: from the simulator's first `GET /v2/apps` to `/readyz` answering 200 AND DNS
- *     answering the last app with all its tasks. That is the start beyond an idle start: process
- *     spawn, module load, database migrations, and connecting to Marathon come before the first
- *     `GET /v2/apps` and are not in it (reported on their own, as context);
+ *     answering the last app with all its tasks, and berth's CPU in that time (user and system).
+ *     That is the start beyond an idle start: process spawn, module load, database migrations, and
+ *     connecting to Marathon come before the first `GET /v2/apps` and are not in it (reported on
+ *     their own, as context);
  *  2. 30 s of 200 events/s (`--quick`: 5 s), each replacing a task: the old one TASK_KILLED, a new
  *     one of the same app (TASK_STAGING, TASK_RUNNING) on another agent with a fresh host port;
  *     event → DNS SRV answer showing the new task and not the old one, p50/p99; Marathon requests,
@@ -13,6 +14,8 @@
  *  3. 200 status flips/s (TASK_RUNNING ↔ TASK_KILLING), event → DNS, as context;
  *  4. Nginx reloads during a burst of 1,000 changes (a counting script as the reload command);
  *  5. the same flip load against the peers' strategy (full /v2/apps fetch per event, coalesced);
+ *  6. the start of step 1 again with berth's Nginx folder on tmpfs (/dev/shm): start-up without
+ *     the cost of creating 10,000 files on this disk, which varies by seconds between runs;
  * and what one Nginx sync run costs with nothing or 1 % changed (bench/nginx/sync-cost.ts).
  *
  *   node --import tsx bench/events/run.ts [--quick]
