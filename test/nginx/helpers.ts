@@ -5,7 +5,10 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../src/clock';
 import type { Endpoint, Service } from '../../src/model/types';
 import type { CommandResult, NginxControl, TestTarget } from '../../src/nginx/command';
-import { InMemorySyncRunStore, type SyncRun } from '../../src/nginx/store';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../src/log';
+import { InMemoryProblemSink, InMemorySyncRunStore, type SyncRun } from '../../src/nginx/store';
+import type { NginxSyncOptions } from '../../src/nginx/sync-options';
 
 export const TEMPLATES_DIR = path.resolve(__dirname, '../../nginx-templates');
 
@@ -136,4 +139,24 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Options of a sync driven without Nginx (a fake control and clock, no test command): the defaults
+ * such tests share; `own` brings the folder, the view and the run store, and overrides the rest.
+ */
+export function fakeSyncOptions(own: Pick<NginxSyncOptions, 'dir' | 'view' | 'store'> & Partial<NginxSyncOptions>): NginxSyncOptions {
+  return {
+    templatesDir: TEMPLATES_DIR,
+    httpListen: '127.0.0.1:8080',
+    testCmd: '',
+    reloadCmd: 'unused',
+    intervalMs: 2000,
+    commandTimeoutMs: 1000,
+    maxRemovalRatio: 0.5,
+    logger: silentLogger,
+    metricsRegistry: new Registry(),
+    problems: new InMemoryProblemSink(),
+    ...own,
+  };
 }

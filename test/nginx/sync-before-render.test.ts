@@ -6,37 +6,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Registry } from 'prom-client';
-import { silentLogger } from '../../src/log';
-import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import type { NginxSyncOptions } from '../../src/nginx/sync-options';
 import { InMemoryRegistryView } from '../../src/registry/view';
-import { aService, anEndpoint, FakeClock, FakeControl, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
+import { aService, anEndpoint, FakeClock, FakeControl, fakeSyncOptions, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
 
 function setup(beforeRender: NginxSyncOptions['beforeRender']) {
   const dir = tmpDir();
   const clock = new FakeClock();
   const store = new RecordingStore();
   const view = new InMemoryRegistryView();
-  const sync = new NginxSync({
-    dir,
-    templatesDir: TEMPLATES_DIR,
-    httpListen: '127.0.0.1:8080',
-    testCmd: '',
-    reloadCmd: 'unused',
-    intervalMs: 2000,
-    commandTimeoutMs: 1000,
-    maxRemovalRatio: 0.5,
-    logger: silentLogger,
-    metricsRegistry: new Registry(),
-    view,
-    store,
-    problems: new InMemoryProblemSink(),
-    clock,
-    control: new FakeControl(),
-    beforeRender,
-  });
+  const sync = new NginxSync(fakeSyncOptions({ dir, view, store, clock, control: new FakeControl(), beforeRender }));
   /** Fires the sync's first timer (the tests' clock is fake). */
   const kick = async () => {
     await waitFor(() => clock.pending().length > 0, 'the first sync timer');

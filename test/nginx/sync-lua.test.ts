@@ -4,12 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Registry } from 'prom-client';
-import { silentLogger } from '../../src/log';
-import { InMemoryProblemSink } from '../../src/nginx/store';
 import { NginxSync } from '../../src/nginx/sync';
 import { InMemoryRegistryView } from '../../src/registry/view';
-import { aService, anEndpoint, FakeClock, FakeControl, RecordingStore, TEMPLATES_DIR, tmpDir, waitFor, withEndpoints } from './helpers';
+import { aService, anEndpoint, FakeClock, FakeControl, fakeSyncOptions, RecordingStore, tmpDir, waitFor, withEndpoints } from './helpers';
 
 it('lua mode: the push precedes the test and the reload, and http.conf carries the Lua context into staging', async () => {
   const dir = tmpDir();
@@ -26,25 +23,18 @@ it('lua mode: the push precedes the test and the reload, and http.conf carries t
     return true;
   };
   control.reloadImpl = () => (events.push('reload'), true);
-  const sync = new NginxSync({
-    dir,
-    templatesDir: TEMPLATES_DIR,
-    httpListen: '127.0.0.1:8080',
-    testCmd: 'check "$BERTH_NGINX_CANDIDATE_DIR"',
-    reloadCmd: 'unused',
-    intervalMs: 2000,
-    commandTimeoutMs: 1000,
-    maxRemovalRatio: 0.5,
-    logger: silentLogger,
-    metricsRegistry: new Registry(),
-    view,
-    store,
-    problems: new InMemoryProblemSink(),
-    clock,
-    control,
-    dynamic: 'lua',
-    beforeApply: async () => void events.push('push'),
-  });
+  const sync = new NginxSync(
+    fakeSyncOptions({
+      dir,
+      testCmd: 'check "$BERTH_NGINX_CANDIDATE_DIR"',
+      view,
+      store,
+      clock,
+      control,
+      dynamic: 'lua',
+      beforeApply: async () => void events.push('push'),
+    }),
+  );
   await sync.start();
   await waitFor(() => clock.pending().length > 0, 'the first sync timer');
   const next = store.next();
