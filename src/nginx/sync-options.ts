@@ -57,7 +57,7 @@ export interface NginxSyncOptions {
   /**
    * Awaited before a run renders a loaded registry at `position`; it must resolve (a bounded wait).
    * berth passes "DNS serves this position": the render and the DNS build share the event loop, and
-   * at start the render's slices would otherwise halve the speed of the index DNS answers from.
+   * at start the render's slices made the first DNS build take 1.45 s instead of 0.9 s (10,000 apps).
    */
   beforeRender?: (position: number) => Promise<void>;
   /** BERTH_TLS_DIR: certificate pairs for `berth.tls` services; empty: TLS unavailable (default). */
