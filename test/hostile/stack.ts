@@ -28,7 +28,7 @@ export interface HostileStack {
   problems(): Promise<Problem[]>;
   /** A records for `name` (0 on NXDOMAIN/NODATA, null on no answer). */
   a(name: string): Promise<number | null>;
-  /** GET / through Nginx with this Host header; status 0 when unreachable. */
+  /** GET / through Nginx with this Host header, once no reload is half-way (`RealNginx.settled`); status 0 when unreachable. */
   http(host: string): Promise<{ status: number; body: string }>;
   /** Deploys an HTTP app on a fresh loopback backend answering `body`; the backend closes with the stack. */
   deployServed(id: string, labels: Record<string, string>, body: string): Promise<void>;
@@ -83,7 +83,11 @@ export async function hostileStack(databaseUrl: string | undefined, env: Record<
       const r = await stack.dns.query(name, 1, 1000);
       return r === null ? null : r.rcode === 3 ? 0 : r.answers;
     },
-    http: (host) => httpGet(nginx.httpPort, host).catch(() => ({ status: 0, body: '' })),
+    // After a reload settled: a request must not reach the worker of the configuration before it.
+    http: async (host) => {
+      await nginx.settled();
+      return httpGet(nginx.httpPort, host).catch(() => ({ status: 0, body: '' }));
+    },
     deployServed: async (id, labels, body) => {
       const b = await startBackend(body);
       closers.push(() => b.close());

@@ -48,7 +48,30 @@ export interface RealNginx {
   errorLog: string;
   /** Worker generations nginx started after its first (one per reload it performed), from its log. */
   reconfigurations(): number;
+  /**
+   * Resolves once no reload is half-way: at most one worker still accepts connections. During a
+   * reload the new worker accepts before the old one has closed its listening socket, so for a
+   * moment a request can still reach the previous configuration (on a busy machine, for tens of
+   * milliseconds). A check of what Nginx serves waits for this first (bounded: `timeoutMs`).
+   */
+  settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Titles of `master`'s child processes (nginx sets a worker's title when it starts and when it begins to shut down). */
+function childTitles(master: number): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === master) out.push(fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' '));
+    } catch {
+      // gone since the listing
+    }
+  }
+  return out;
 }
 
 /**
@@ -98,6 +121,13 @@ export async function startNginx(): Promise<RealNginx> {
     adminListen: `127.0.0.1:${adminPort}`,
     errorLog: path.join(prefix, 'error.log'),
     reconfigurations: () => Math.max(0, (log().match(/: start worker processes$/gm) ?? []).length - 1),
+    // worker_processes 1 (above): more than one worker not shutting down is a reload under way.
+    settled: (timeoutMs = 10_000) =>
+      waitFor(
+        () => childTitles(child.pid!).filter((t) => t.startsWith('nginx: worker process') && !t.includes('shutting down')).length <= 1,
+        'nginx reload to settle',
+        timeoutMs,
+      ),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
