@@ -10,18 +10,17 @@ export function percentile(values: number[], p: number): number {
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** CPU time (user + system) a process has used, in ms, from /proc/<pid>/stat. */
-export function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-}
-
-/** CPU time of a process so far in ms, split into its own (user) and the kernel's on its behalf (system). */
+/** CPU time of a process so far in ms, from /proc/<pid>/stat: its own (user) and the kernel's on its behalf (system). */
 export function cpuSplitMs(pid: number): { user: number; sys: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(fields[11]) * TICK_MS, sys: Number(fields[12]) * TICK_MS };
+}
+
+/** CPU time (user + system) a process has used, in ms. */
+export function cpuMs(pid: number): number {
+  const { user, sys } = cpuSplitMs(pid);
+  return user + sys;
 }
 
 /** Current and peak resident memory of a process in MB (VmRSS, VmHWM). */
