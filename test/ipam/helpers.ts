@@ -24,3 +24,13 @@ export async function rejection(p: Promise<unknown>): Promise<{ code?: string; m
   }
   throw new Error('expected a rejection');
 }
+
+/**
+ * A Marathon snapshot time after every allocation made so far. Only allocations older than the
+ * snapshot may be marked orphaned; the database stamps them in microseconds, `new Date()` counts
+ * whole milliseconds, so a snapshot taken right after an allocation could fall in its millisecond,
+ * before it, and (rightly) mark nothing.
+ */
+export function snapshotNow(): Date {
+  return new Date(Date.now() + 1);
+}

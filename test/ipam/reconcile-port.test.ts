@@ -1,6 +1,6 @@
 import { IpamReconciler } from '../../src/ipam/reconcile-port';
 import { describeEachEngine } from '../support/db';
-import { serviceFor } from './helpers';
+import { serviceFor, snapshotNow } from './helpers';
 
 describeEachEngine('IpamReconciler (the registry port)', (get) => {
   test('claims unknown fixed IPs, reports conflicts and addresses outside every pool', async () => {
@@ -35,8 +35,8 @@ describeEachEngine('IpamReconciler (the registry port)', (get) => {
     await ipam.createPool({ name: 'port2', cidr: '10.81.0.0/24' });
     for (const a of ['/a', '/b', '/c']) await ipam.allocate('port2', a);
     const port = new IpamReconciler(ipam, { graceSeconds: 0 });
-    expect(await port.reconcile('port2', ['/a', '/b'], new Date())).toEqual({ marked: 1, cleared: 0, released: 0 });
-    expect(await port.reconcile('port2', ['/a', '/b'], new Date())).toEqual({ marked: 0, cleared: 0, released: 1 });
+    expect(await port.reconcile('port2', ['/a', '/b'], snapshotNow())).toEqual({ marked: 1, cleared: 0, released: 0 });
+    expect(await port.reconcile('port2', ['/a', '/b'], snapshotNow())).toEqual({ marked: 0, cleared: 0, released: 1 });
     expect((await ipam.findAllocations({ pool: 'port2' })).map((x) => x.appId)).toEqual(['/a', '/b']);
   });
 });

@@ -1,5 +1,5 @@
 import { describeEachEngine } from '../support/db';
-import { rejection, serviceFor, uniquePool } from './helpers';
+import { rejection, serviceFor, snapshotNow, uniquePool } from './helpers';
 
 describeEachEngine('IpamService', (get) => {
   const svc = () => serviceFor(get());
@@ -120,9 +120,9 @@ describeEachEngine('IpamService', (get) => {
     expect(await svc().reconcile(name, [], new Date())).toMatchObject({ skipped: 'empty-answer', released: 0 });
     expect(await svc().reconcile(name, live(2), new Date())).toMatchObject({ skipped: 'too-many-missing' });
     // snapshot taken before the (simulated) Marathon fetch
-    const first = await svc().reconcile(name, live(8), new Date(), { graceSeconds: 0 });
+    const first = await svc().reconcile(name, live(8), snapshotNow(), { graceSeconds: 0 });
     expect(first).toEqual({ pool: name, marked: 2, cleared: 0, released: 0 });
-    const second = await svc().reconcile(name, live(9), new Date(), { graceSeconds: 0 });
+    const second = await svc().reconcile(name, live(9), snapshotNow(), { graceSeconds: 0 });
     expect(second).toEqual({ pool: name, marked: 0, cleared: 1, released: 1 });
     expect((await svc().findAllocations({ pool: name })).map((a) => a.appId)).toHaveLength(9);
     const actions = (await svc().events(name, { limit: 5 })).map((e) => e.action);
