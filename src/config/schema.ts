@@ -107,7 +107,7 @@ export const KEYS = {
   BERTH_AUDIT_PRUNE_INTERVAL_MS: key(p.integer(1000, 86400000), 'time between audit pruning passes on the leader', 60000),
   BERTH_DNS_ADDR: key(p.hostPort('127.0.0.1'), 'DNS listen address, UDP and TCP', { host: '127.0.0.1', port: 5353 }),
   BERTH_DNS_ZONES: key(p.list(p.zoneName), 'zones served authoritatively', ['berth.internal']),
-  BERTH_DNS_TTL: key(p.integer(0), 'answer TTL in seconds', 10),
+  BERTH_DNS_TTL: key(p.integer(0, 2147483647), 'answer TTL in seconds (at most 2^31 - 1, RFC 2181)', 10),
   BERTH_DNS_FORWARDERS: key(p.list(p.resolverAddr), 'upstream resolvers for names outside the zones', [] as string[]),
   BERTH_DNS_TRANSFER_ALLOW: key(p.list(p.cidr), 'CIDRs allowed zone transfers (AXFR over TCP, IXFR); unset = every transfer REFUSED', [] as string[]),
   BERTH_DNS_NOTIFY: key(p.list(p.resolverAddr), 'secondaries (ip or ip:port) sent NOTIFY when the SOA serial changes', [] as string[]),

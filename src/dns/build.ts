@@ -15,6 +15,7 @@ import { buildFragment, sameService, type Fragment, type FragmentContext } from 
 import type { NameNode } from './node';
 import { reverseZones } from './reverse';
 import { NameTables, type ZoneInfo } from './tables';
+import { checkTtl } from './encoder';
 import { checkName } from './wire';
 
 export type { NameNode } from './node';
@@ -85,6 +86,9 @@ export class IndexBuilder {
     const nsName = (opts.nsName ?? `ns.${opts.zones[0]}`).toLowerCase();
     // Fail at construction, not on every build: these names go into every SOA and NS record.
     for (const n of [nsName, ...opts.zones]) checkName(n);
+    // And the TTL, which every record carries: the encoding of an app's names, done at its first
+    // question (fragment.ts), must find nothing left to refuse.
+    checkTtl(opts.ttl);
     const baseZones = new Set(opts.zones.map((z) => z.toLowerCase()));
     for (const cidr of opts.reverseNetworks) for (const z of reverseZones(cidr)) baseZones.add(z);
     // Each zone's one string instance: every record set of the index refers to it (and its hash is computed once).

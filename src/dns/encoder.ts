@@ -321,12 +321,14 @@ export function encodeSoaTail(ttl: number, soa: SoaData): Buffer {
   return w.finish().subarray(1); // drop the root owner byte
 }
 
-function checkU16(v: number): void {
+/** Throws unless `v` fits a 16-bit field (an SRV port). */
+export function checkU16(v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new Error(`not a 16-bit value: ${v}`);
 }
 function checkU32(v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`not a 32-bit value: ${v}`);
 }
-function checkTtl(v: number): void {
+/** Throws unless `v` is a TTL the encoder accepts. */
+export function checkTtl(v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new Error(`bad TTL: ${v}`);
 }

@@ -114,7 +114,7 @@ describe('loadConfig', () => {
     });
     expect(problems).toEqual(
       expect.arrayContaining([
-        'BERTH_DNS_TTL: must be an integer ≥ 0, got "abc"',
+        'BERTH_DNS_TTL: must be an integer ≥ 0 and ≤ 2147483647, got "abc"',
         expect.stringMatching(/^BERTH_HTTP_ADDR: /),
         expect.stringMatching(/^BERTH_MARATHON_URLS: must be an http\(s\) URL/),
         expect.stringMatching(/^BERTH_MAX_REMOVAL_RATIO: must be a number between 0 and 1/),
