@@ -51,7 +51,7 @@ describe('berth run (process)', () => {
     child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(2);
-    expect(err).toContain('BERTH_DNS_TTL: must be an integer ≥ 0, got "abc"');
+    expect(err).toContain('BERTH_DNS_TTL: must be an integer ≥ 0 and ≤ 2147483647, got "abc"');
     expect(err).toContain('BERTH_SYNC_INTERVAL_MS:');
     // A token list of empty entries is not "no tokens" (issue 16).
     expect(err).toContain('BERTH_API_TOKENS: entry 1 of 2 is empty');
