@@ -1,10 +1,11 @@
 /**
- * The DNS index: per-environment name tables with every answer pre-encoded. Pure (no I/O).
+ * The DNS index: per-environment name tables whose answers are encoded before any reply needs them
+ * (an app's names at the first question for any of them, fragment.ts). Pure (no I/O).
  *
  * Two ways to move it on (docs/dns.md "Following the registry"):
  * - `build`: new tables from a whole catalog, assembled off to the side and swapped in whole (first
- *   load, settings changes, the periodic safety net). Each app's names are encoded once into a
- *   fragment that later builds reuse while the app is unchanged.
+ *   load, settings changes, the periodic safety net). Each app's names are checked once into a
+ *   fragment that later builds reuse while the app is unchanged (encoded, too, once asked for).
  * - `patch`: the apps that changed since the served index, applied to the served tables in place.
  *   It costs the changed apps only, and is applied app by app: a query sees each app either wholly
  *   before or wholly after its change, never half of it.

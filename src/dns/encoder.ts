@@ -1,10 +1,10 @@
 /**
- * The build-time record encoder with name compression. Pure: plain data in, Buffers out.
+ * The record encoder with name compression. Pure: plain data in, Buffers out.
  *
  * Why our own encoder rather than dns2's: dns2 3.0 encodes invalid records silently (`300.1.1.1`
  * becomes 44.1.1.1, SRV port 70000 becomes 4464) and spends 90–160 µs per 3×A answer in its
- * bit-level writer (docs/dns.md). Answers here are encoded once per index build, with
- * every value checked, and copied verbatim into replies.
+ * bit-level writer (docs/dns.md). Answers here are encoded once (an app's names at
+ * the first question for any of them), with every value checked, and copied verbatim into replies.
  */
 import { CLASS_IN, TYPE, checkName, ipv4Bytes, ipv6Bytes, wireLength } from './wire';
 
