@@ -50,8 +50,8 @@ describe('deferred encoding of an app’s names', () => {
   });
 
   it('serves the bytes an encoding at build time gives, for every record type of every name', () => {
+    const index = buildIndex([web, api], options, { loaded: true, position: 1, serial: 1 });
     for (const svc of [web, api]) {
-      const index = buildIndex([web, api], options, { loaded: true, position: 1, serial: 1 });
       for (const [name, want] of eager(svc)) {
         const node = index.envs.get('default')!.get(nameKey(name))!;
         for (const f of ['a', 'srv', 'any'] as const) {
