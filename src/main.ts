@@ -67,6 +67,7 @@ export async function start(config: Config, opts: StartOptions = {}): Promise<Be
     dns.onSwap((index) => registry.reached('dns', index.position));
     const nginx = nginxPart({ ...deps, db, registry, view, leadership, beforeRender: dnsFirst(dns, logger.child({ component: 'nginx' })) });
     await parts.start(nginx);
+    registry.onWriting((services) => nginx.sync.renderAhead(services));
     const marathon = marathonPart({ ...deps, registry, ipam: ipam.reconciler, leadership });
     const journal = journalPart({ ...deps, db, registry, leadership, metrics: cluster.metrics });
     const api = await parts.start(

@@ -101,6 +101,14 @@ export class RenderMemo {
     return entry;
   }
 
+  /** Takes `computed` as the output of `s` under `key` (computed elsewhere: render-ahead.ts), unless an entry has it already. */
+  seed(s: Service, key: string, computed: Computed): void {
+    this.byObject.set(
+      s,
+      this.lookup(key, () => computed),
+    );
+  }
+
   /**
    * `lookup` by the service value, skipping the key for a service object seen before. `keyOf`:
    * what identifies the output (the whole service by default; its definition when endpoints are not rendered).

@@ -143,11 +143,12 @@ function renderer(
   };
   // The whole value: the definition and the endpoints (a NUL never occurs in JSON text).
   const valueOf = (s: Service): string => `${defOf(s)}\u0000${JSON.stringify(s.endpoints)}`;
+  // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
+  const keyFor = (s: Service): ((s: Service) => string) => (lua && s.proxy === 'http' ? defOf : valueOf);
   const place = (s: Service, i: number): { outcome: Outcome; kind: number; path: string | null } => {
     if (s.proxy === 'none') return { outcome: undefined, kind: NOTHING, path: null };
     const dyn = lua && s.proxy === 'http';
-    // A dynamic file is keyed by the definition only: a scale change finds the same entry, the same string.
-    const keyOf = dyn ? defOf : valueOf;
+    const keyOf = keyFor(s);
     // A `/` app's file also depends on which of its domains other apps share by path (a path app's
     // every domain is shared, so its own value says it all).
     const shared = sharedOf(s);
@@ -180,15 +181,18 @@ function renderer(
     }
     paths.add(path);
     if (!entry.file) {
-      const servers = dyn ? 0 : s.endpoints.length;
-      // `serviceKey`: the app id, plus `#<port>` for a per-port service (a comment: `#` is inert there).
-      const content = `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${entry.body}`;
-      entry.file = Object.freeze({ path, env: s.env, appId: s.appId, content, servers, definitionKey: defOf(s) });
+      entry.file = Object.freeze(fileOf(s, path, entry.body!, dyn));
       // The file holds the output from now on: kept twice, it was 15 MB more at 10,000 services and
       // more for the collector to copy (writing or hashing the file flattens the content into a copy).
       entry.body = undefined;
     }
     return { outcome: entry.file, kind: FILE, path };
+  };
+  const fileOf = (s: Service, path: string, body: string, dyn: boolean): RenderedFile => {
+    const servers = dyn ? 0 : s.endpoints.length;
+    // `serviceKey`: the app id, plus `#<port>` for a per-port service (a comment: `#` is inert there).
+    const content = `# berth: ${serviceKey(s)} in ${s.env}, servers=${servers}; generated, do not edit\n${body}`;
+    return { path, env: s.env, appId: s.appId, content, servers, definitionKey: defOf(s) };
   };
   /** The full run's result: the service files, then the shared domains' files. */
   const finish = (): RenderResult => {
@@ -202,5 +206,50 @@ function renderer(
     return result;
   };
   const tied = (s: Service): boolean => s.paths !== undefined || (sharedKeys.size > 0 && onSharedDomain(s, sharedKeys));
-  return { step, finish, tied };
+  /**
+   * What rendering `s` alone computes, with its memo key and, rendered, its file; null when its file
+   * may depend on other services or certificates (see `renderAlone`).
+   */
+  const alone = (s: Service): Alone | null => {
+    if (!rendersAlone(s)) return null;
+    const c = render(s);
+    const key = keyFor(s)(s);
+    if (c.errs.length > 0 || c.body === undefined) return { key, ...c };
+    return { key, errs: c.errs, file: fileOf(s, servicePath(s, s.proxy === 'tcp' ? 'tcp' : 'http'), c.body, lua && s.proxy === 'http') };
+  };
+  return { step, finish, tied, alone };
+}
+
+/** What `renderAlone` gives for one service: the memo entry's key and content. */
+export type Alone = Computed & { key: string };
+
+/** A service whose file depends on its own value only: not a path app, no TLS (the others' files depend on the run). */
+const rendersAlone = (s: Service): boolean => s.proxy !== 'none' && s.paths === undefined && s.tls === undefined;
+
+/**
+ * What rendering each service on its own computes (null for a service whose file can depend on
+ * other services or on certificates): the render a worker thread does ahead of a run
+ * (render-ahead.ts). A `/` app is rendered as if no domain of it were shared by path; the run
+ * looks such an app up with the shared domains it finds, so that text is used only when it finds none.
+ */
+export function renderAlone(services: readonly Service[], templates: Templates, httpListen: string, dynamic: DynamicMode): Array<Alone | null> {
+  const r = renderer([], templates, httpListen, undefined, dynamic, undefined);
+  return services.map(r.alone);
+}
+
+/**
+ * Puts what `renderAlone` computed for `services` (in another thread: a copy) into `memo`, where
+ * the next run finds it by the service object. Returns how many it took.
+ */
+export function seedMemo(services: readonly Service[], computed: ReadonlyArray<Alone | null>, memo: RenderMemo): number {
+  let n = 0;
+  for (let i = 0; i < services.length; i++) {
+    const c = computed[i];
+    if (!c || !rendersAlone(services[i])) continue;
+    const { key, ...entry } = c;
+    if (entry.file) entry.file = Object.freeze(entry.file);
+    memo.seed(services[i], key, entry);
+    n++;
+  }
+  return n;
 }

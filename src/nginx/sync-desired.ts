@@ -11,7 +11,8 @@ import { loopTurn } from '../slices';
 import { finalFiles, type FinalFile } from './http-context';
 import { isDomainGroupPath } from './names';
 import { planSync, type FileBytes, type SyncPlan } from './plan';
-import { renderServicesAsync } from './render';
+import { renderServicesAsync, seedMemo } from './render';
+import { renderInWorker, type AheadJob } from './render-ahead';
 import { RenderMemo } from './render-memo';
 import { renderSharedDomainsOnly } from './render-shared';
 import type { RenderResult } from './rendered-file';
@@ -39,6 +40,8 @@ export interface Desired {
 export class DesiredFiles {
   private templates: Templates | null = null;
   private memo = new RenderMemo();
+  /** Services a worker is rendering for the next run (render-ahead.ts). */
+  private ahead: AheadJob | null = null;
   /** The last run's certificate choice and its problems (raised with the other Nginx problems). */
   private tlsResolved: TlsResolution | null = null;
 
@@ -47,6 +50,45 @@ export class DesiredFiles {
     private readonly parts: SyncParts,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Starts rendering `services` in a worker thread for the next run (render-ahead.ts), dropping a
+   * render still running for an earlier write.
+   */
+  async renderAhead(services: readonly Service[]): Promise<void> {
+    const dynamic = this.opts.dynamic ?? 'off';
+    this.templates ??= await loadTemplates(this.opts.templatesDir, { lua: dynamic === 'lua' });
+    const sources = this.templates.sources;
+    if (!sources) return;
+    this.ahead?.cancel();
+    this.ahead = renderInWorker(services, { sources, httpListen: this.opts.httpListen, dynamic });
+  }
+
+  /** Drops a render in a worker that no run took (the sync stops). */
+  dropAhead(): void {
+    this.ahead?.cancel();
+    this.ahead = null;
+  }
+
+  /** What the worker rendered, into the memo (after the memo was kept or dropped for this run's certificates). */
+  private async takeAhead(): Promise<void> {
+    const job = this.ahead;
+    if (!job) return;
+    const started = this.clock.now();
+    // Kept in `ahead` while waiting, so that stopping the sync cancels it.
+    const { rendered, failure } = await job.result;
+    if (this.ahead === job) this.ahead = null;
+    const waitedMs = this.clock.now() - started;
+    if (rendered) {
+      const seeded = seedMemo(job.services, rendered, this.memo);
+      this.opts.logger.debug({ services: job.services.length, seeded, waitedMs }, 'nginx: services rendered ahead in a worker thread');
+    } else if (failure !== 'cancelled') {
+      this.opts.logger.warn(
+        { services: job.services.length, failure, waitedMs },
+        'nginx: rendering ahead in a worker thread failed; this run renders those services itself',
+      );
+    }
+  }
 
   /** `started`: when the run started (quarantine retries are due relative to it). */
   async compute(services: readonly Service[], started: number): Promise<Desired> {
@@ -58,6 +100,7 @@ export class DesiredFiles {
     if (tls.key !== this.tlsResolved?.key) this.memo = new RenderMemo();
     this.tlsResolved = tls;
     const tlsInput = { httpsListen: this.opts.httpsListen ?? '443', plans: tls.plans };
+    await this.takeAhead();
     const all = await renderServicesAsync(services, this.templates, this.opts.httpListen, this.memo, dynamic, tlsInput);
     this.memo.rotate();
     const reads = diskState.reads;

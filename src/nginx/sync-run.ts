@@ -5,6 +5,7 @@
  * happens; the state a run leaves (held, applied position, generation) is what the status shows.
  */
 import type { Clock } from '../clock';
+import type { Service } from '../model/types';
 import { applyChanges, type BaseFile } from './apply';
 import type { ExcludedService } from './exclusions';
 import { finalFiles } from './http-context';
@@ -56,6 +57,16 @@ export class SyncRunner {
   ) {
     this.desired = new DesiredFiles(opts, parts, clock);
     this.workspaces = new RunWorkspaces(opts, parts.staging);
+  }
+
+  /** See `DesiredFiles.renderAhead`. */
+  renderAhead(services: readonly Service[]): Promise<void> {
+    return this.desired.renderAhead(services);
+  }
+
+  /** See `DesiredFiles.dropAhead`. */
+  dropAhead(): void {
+    this.desired.dropAhead();
   }
 
   /** The registry position the last run rendered (-1 before the first). */

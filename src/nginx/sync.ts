@@ -3,6 +3,7 @@
  * What a run does is in sync-run.ts; this module only decides when one happens and in which order.
  */
 import { systemClock, type Clock } from '../clock';
+import type { Service } from '../model/types';
 import { removeStaleTemps } from './files';
 import type { SyncRun, SyncTrigger } from './store';
 import type { NginxSyncOptions } from './sync-options';
@@ -81,6 +82,8 @@ export class NginxSync {
     this.stopping.resolve();
     this.unsubscribe?.();
     await this.loop.stop();
+    // A run waiting for a worker's render stops waiting (it then renders what it needs itself).
+    this.runner.dropAhead();
     await this.chain.catch(() => undefined);
     this.parts.confirmer?.disarm();
   }
@@ -97,6 +100,18 @@ export class NginxSync {
 
   status(): SyncStatusView {
     return this.runner.status();
+  }
+
+  /**
+   * Renders `services` in a worker thread for the next run (render-ahead.ts): berth calls it with
+   * the services of a large registry write while the database commits it. Never throws; the run
+   * renders whatever this does not deliver.
+   */
+  renderAhead(services: readonly Service[]): void {
+    if (this.stopped) return;
+    this.runner
+      .renderAhead(services)
+      .catch((err: Error) => this.opts.logger.warn({ err: err.message }, 'nginx: rendering ahead could not start; the next run renders those services'));
   }
 
   private onChange(): void {

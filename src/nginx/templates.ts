@@ -12,8 +12,17 @@ import type { TemplateContext } from './template-context';
 /** The template files an operator's `BERTH_NGINX_TEMPLATES` folder must hold. */
 export const TEMPLATE_FILES = { http: 'http.conf.hbs', stream: 'stream.conf.hbs', httpLua: 'http-lua.conf.hbs' } as const;
 
+/** The text of the templates. */
+export interface TemplateSources {
+  http: string;
+  stream: string;
+  httpLua?: string;
+}
+
 /** Compiled templates, one per proxy kind. */
 export interface Templates {
+  /** What they were compiled from (another thread compiles the same: render-ahead.ts). */
+  sources?: TemplateSources;
   http: (ctx: TemplateContext) => string;
   stream: (ctx: TemplateContext) => string;
   /** `http-lua.conf.hbs`, loaded for `BERTH_NGINX_DYNAMIC=lua` only. */
@@ -21,10 +30,10 @@ export interface Templates {
 }
 
 /** Compiles template sources. `noEscape`: the output is Nginx syntax, not HTML; values are validated instead. */
-export function compileTemplates(sources: { http: string; stream: string; httpLua?: string }): Templates {
+export function compileTemplates(sources: TemplateSources): Templates {
   const hb = Handlebars.create();
   const opts = { noEscape: true, strict: false };
-  const compiled: Templates = { http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
+  const compiled: Templates = { sources, http: hb.compile(sources.http, opts), stream: hb.compile(sources.stream, opts) };
   if (sources.httpLua !== undefined) compiled.httpLua = hb.compile(sources.httpLua, opts);
   return compiled;
 }

@@ -33,6 +33,13 @@ export type { EventOutcome, RegistryOptions, RegistryStatus, SnapshotOutcome } f
 
 export type { FollowReason } from './catch-up';
 
+/**
+ * Upserts from which a snapshot write is announced to `onWriting` listeners. Below it, preparing
+ * elsewhere (a worker thread started and its templates compiled: about 0.1 s of CPU) costs about
+ * what the work itself does.
+ */
+export const ANNOUNCE_MIN = 1000;
+
 /** Database-backed registry with an in-memory mirror. Create with `Registry.open`. */
 export class Registry implements RegistryView {
   private readonly store: RegistryStore;
@@ -40,6 +47,7 @@ export class Registry implements RegistryView {
   /** Apps each recent write touched, for consumers that follow changes instead of snapshots. */
   private readonly changes = new ChangeLog();
   private readonly listeners = new Set<(position: number) => void>();
+  private readonly writing = new Set<(services: readonly Service[]) => void>();
   private readonly planner: Planner;
   private readonly held = new HeldState();
   private readonly clock: Clock;
@@ -112,6 +120,17 @@ export class Registry implements RegistryView {
   onChange(listener: (position: number) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Hears the services a large snapshot write adds or changes as the write starts. The database does
+   * most of such a write's work: work that only prepares for the commit (Nginx renders them in a
+   * worker thread, keeping the text in memory) can run meanwhile. Nothing may act on these services
+   * before `onChange` announces the commit: the write may still fail.
+   */
+  onWriting(listener: (services: readonly Service[]) => void): () => void {
+    this.writing.add(listener);
+    return () => this.writing.delete(listener);
   }
 
   async changesSince(position: number): Promise<RegistryChanges | null> {
@@ -332,6 +351,8 @@ export class Registry implements RegistryView {
     const from = this.mirror.position;
     let failed = new Map<string, Error>();
     if (!empty) {
+      // A snapshot's write of many services only: a small write commits in milliseconds.
+      if (kind === 'snapshot' && plan.diff.upserts.length >= ANNOUNCE_MIN) this.announceWriting(plan.diff.upserts);
       try {
         // One app the database refuses is isolated; the others are written (see isolate.ts).
         const out = await writeIsolated(w, (x) => this.store.write(x, from));
@@ -377,6 +398,16 @@ export class Registry implements RegistryView {
   /** A consumer now serves the registry as of `position` (`berth_registry_event_visible_seconds`). */
   reached(stage: VisibleStage, position: number): void {
     this.visibility.reached(stage, position);
+  }
+
+  private announceWriting(services: readonly Service[]): void {
+    for (const l of this.writing) {
+      try {
+        l(services);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'registry write listener failed');
+      }
+    }
   }
 
   private notify(): void {

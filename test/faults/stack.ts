@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load';
-import { silentLogger } from '../../src/log';
+import { silentLogger, type Logger } from '../../src/log';
 import { start, type Berth } from '../../src/main';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim';
 import { DnsProbe } from '../../bench/lib/dns-probe';
@@ -33,6 +33,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Marathon URLs given to berth (default: the simulator's). */
   urls?: (sim: Simulator) => Promise<string[]> | string[];
+  /** berth's logger (default: silent). */
+  logger?: Logger;
 }
 
 /** A Marathon app berth publishes as `<name>.berth.test`, one port named http. */
@@ -68,7 +70,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     BERTH_LOG_LEVEL: 'silent',
     ...o.env,
   });
-  const berth = await start(config, { logger: silentLogger });
+  const berth = await start(config, { logger: o.logger ?? silentLogger });
   const dns = new DnsProbe('127.0.0.1', berth.dnsAddress.port);
   const api = async <T>(method: string, p: string, body?: unknown) => {
     const r = await fetch(`${berth.url}${p}`, {
