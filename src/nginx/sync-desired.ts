@@ -80,7 +80,7 @@ export class DesiredFiles {
     if (this.ahead === job) this.ahead = null;
     const waitedMs = this.clock.now() - started;
     if (rendered) {
-      const seeded = seedMemo(job.services, rendered, this.memo);
+      const seeded = await seedMemo(job.services, rendered, this.memo);
       this.opts.logger.debug({ services: job.services.length, seeded, waitedMs }, 'nginx: services rendered ahead in a worker thread');
     } else if (failure !== 'cancelled') {
       this.opts.logger.warn(

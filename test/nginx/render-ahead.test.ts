@@ -56,7 +56,7 @@ describe.each(['off', 'lua'] as DynamicMode[])('a worker renders ahead (BERTH_NG
   test('the run after it calls no template for what the worker rendered and writes the files a render without it writes', async () => {
     const list = [...Array.from({ length: 600 }, (_, k) => web(k)), tcp, invalid];
     const memo = new RenderMemo();
-    expect(seedMemo(list, await rendered(list, setup), memo)).toBe(list.length);
+    expect(await seedMemo(list, await rendered(list, setup), memo)).toBe(list.length);
     const c = counting();
     const run = renderServices(list, c.t, LISTEN, memo, mode);
     expect(c.calls()).toBe(0);
@@ -74,7 +74,7 @@ describe.each(['off', 'lua'] as DynamicMode[])('a worker renders ahead (BERTH_NG
     const computed = await rendered(list, setup);
     expect(computed.map((c) => c !== null)).toEqual([true, false, false, false]);
     const memo = new RenderMemo();
-    expect(seedMemo(list, computed, memo)).toBe(1);
+    expect(await seedMemo(list, computed, memo)).toBe(1);
     const c = counting();
     const run = renderServices(list, c.t, LISTEN, memo, mode);
     // The TLS service, the path app and its shared domain's file: none of them from the worker.
@@ -84,7 +84,7 @@ describe.each(['off', 'lua'] as DynamicMode[])('a worker renders ahead (BERTH_NG
 
   test('a / app rendered ahead as if alone is rendered by the run with the domain a path app shares', async () => {
     const memo = new RenderMemo();
-    seedMemo([root], await rendered([root], setup), memo);
+    await seedMemo([root], await rendered([root], setup), memo);
     const run = renderServices([root, pathApp], templates, LISTEN, memo, mode);
     expect(contents(run)).toEqual(contents(renderServices([root, pathApp], templates, LISTEN, undefined, mode)));
     const own = run.files.find((f) => f.appId === '/shop')!;
