@@ -42,6 +42,8 @@ export class DesiredFiles {
   private memo = new RenderMemo();
   /** Services a worker is rendering for the next run (render-ahead.ts). */
   private ahead: AheadJob | null = null;
+  /** Counts `dropAhead` calls (a render ahead asked for before one does not start after it). */
+  private drops = 0;
   /** The last run's certificate choice and its problems (raised with the other Nginx problems). */
   private tlsResolved: TlsResolution | null = null;
 
@@ -57,15 +59,18 @@ export class DesiredFiles {
    */
   async renderAhead(services: readonly Service[]): Promise<void> {
     const dynamic = this.opts.dynamic ?? 'off';
+    const drops = this.drops;
     this.templates ??= await loadTemplates(this.opts.templatesDir, { lua: dynamic === 'lua' });
     const sources = this.templates.sources;
-    if (!sources) return;
+    // Dropped while the templates loaded (the sync stopped): no worker to start.
+    if (!sources || drops !== this.drops) return;
     this.ahead?.cancel();
     this.ahead = renderInWorker(services, { sources, httpListen: this.opts.httpListen, dynamic });
   }
 
   /** Drops a render in a worker that no run took (the sync stops). */
   dropAhead(): void {
+    this.drops++;
     this.ahead?.cancel();
     this.ahead = null;
   }
