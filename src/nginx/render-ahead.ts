@@ -1,9 +1,9 @@
 /**
  * Rendering a large registry write's services in a worker thread while the database commits it.
  *
- * At start (and after a failover or a long outage) the registry writes thousands of services; the
- * database works for about half a second and the main thread mostly waits, then the DNS index is
- * built and only then does the Nginx run render, on the same thread. A worker renders the same
+ * At a start over an empty database (or after a long Marathon outage) the registry writes
+ * thousands of services; the database works for about half a second and the main thread mostly
+ * waits, then the DNS index is built and only then does the Nginx run render, on the same thread. A worker renders the same
  * services meanwhile on the other core, and the run finds them in its memo. Only what a service's
  * own value decides is rendered there (`renderAlone`); the run still decides what depends on the
  * whole list (one file per path, TCP ports, domains shared by path, certificates), and it runs only
