@@ -156,7 +156,7 @@ describe('the sync', () => {
     expect(files(a.dir)).toEqual(files(b.dir));
   });
 
-  test('a render ahead the sync never used is stopped with it', async () => {
+  test('stopping the sync drops a render ahead no run took, without logging it as a failure', async () => {
     const a = setup();
     await a.sync.start();
     a.sync.renderAhead(Array.from({ length: 50 }, (_, k) => web(k)));
