@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { BerthError } from '../errors';
+import type { WriteFence } from '../registry/store';
 import type { Leadership } from './types';
 
 /**
@@ -25,6 +26,12 @@ export async function assertEpoch(trx: Knex.Transaction, epoch: number): Promise
  * The registry's write fence for this replica: `assertLeader` first in the transaction, then the
  * stamp (epoch, replica id) that goes on every journal row the transaction appends.
  */
-export function writerFence(leadership: Leadership): (trx: Knex.Transaction) => Promise<{ epoch: number; writer: string }> {
-  return async (trx) => ({ epoch: await leadership.assertLeader(trx), writer: leadership.id });
+export function writerFence(leadership: Leadership): WriteFence {
+  const fence: WriteFence = async (trx) => ({ epoch: await leadership.assertLeader(trx), writer: leadership.id });
+  // The stamp a one-statement write is fenced on (registry/endpoint-write.ts): known locally, checked by the statement.
+  fence.current = () => {
+    const epoch = leadership.epoch();
+    return epoch === null ? null : { epoch, writer: leadership.id };
+  };
+  return fence;
 }

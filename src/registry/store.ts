@@ -1,16 +1,18 @@
 /**
  * The registry tables (migration 002) behind knex. One `write` = one transaction: services and
- * endpoints change, journal rows are appended, problems are raised/cleared, all or nothing.
+ * endpoints change, journal rows are appended, problems are raised/cleared, all or nothing. A
+ * write of task events alone is one statement instead, as atomic and fenced (endpoint-write.ts).
  * Bulk rows travel as one JSON parameter (`jsonb_to_recordset`): one round trip however many rows,
  * and no 65535-parameter limit.
  */
 import type { Knex } from 'knex';
-import { BerthError } from '../errors';
 import { serviceWith } from '../model/endpoints';
 import { appIdOfKey, serviceKey } from '../model/service-key';
 import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
+import { endpointsOnly, writeEndpointsOnly } from './endpoint-write';
+import { CHUNK, chunks, endpointRows, journalFenced, journalRows, rowsOf, serviceRows, type JournalRow } from './store-rows';
 
 /** A service as stored: the spec it came from, its endpoints with their task records. */
 export interface StoredService {
@@ -81,6 +83,17 @@ export interface JournalStamp {
   writer: string;
 }
 
+/**
+ * Called first in every write transaction (cluster: `leadership.assertLeader(trx)`); the stamp it
+ * returns goes on the journal rows. `current`: the stamp this replica would write now, known
+ * without a query (null when it does not lead), so that a task-event write can be one statement
+ * fenced in itself (endpoint-write.ts); without it every write is a transaction.
+ */
+export interface WriteFence {
+  (trx: Knex.Transaction): Promise<JournalStamp | void>;
+  current?: () => JournalStamp | null;
+}
+
 // Keep this many journal rows; consumers only need recent positions (they re-read snapshots).
 const JOURNAL_KEEP = 100_000;
 const PRUNE_EVERY = 500;
@@ -99,7 +112,7 @@ export class RegistryStore {
    */
   constructor(
     private readonly knex: Knex,
-    private readonly fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>,
+    private readonly fence?: WriteFence,
   ) {}
 
   /** Read the whole published state (start-up, or a follower too far behind to catch up by the journal). */
@@ -154,7 +167,51 @@ export class RegistryStore {
    * writer did not write itself (a previous leader's last ones) are reported by `takeForeign`.
    */
   async write(w: WriteSet, after?: number): Promise<number | null> {
-    const last = await this.knex.transaction(async (trx) => {
+    const stamp = endpointsOnly(w, CHUNK) ? this.stampNow() : undefined;
+    const last = stamp !== undefined ? await this.writeEndpoints(w, stamp, after) : await this.writeAll(w, after);
+    if (last !== null) this.own = last;
+    if (last !== null && ++this.writes % PRUNE_EVERY === 0) {
+      await this.knex('registry_journal')
+        .where('position', '<', last - JOURNAL_KEEP)
+        .del();
+    }
+    return last;
+  }
+
+  /**
+   * The stamp for a one-statement write: null without a fence, the fence's `current()` with one
+   * that knows it without a query; undefined when neither (the write takes the transaction path).
+   */
+  private stampNow(): JournalStamp | null | undefined {
+    if (!this.fence) return null;
+    if (!this.fence.current) return undefined;
+    return this.fence.current() ?? undefined;
+  }
+
+  /** Task events: one statement, fenced in itself (endpoint-write.ts), the foreign check after it. */
+  private async writeEndpoints(w: WriteSet, stamp: JournalStamp | null, after?: number): Promise<number | null> {
+    const positions = await writeEndpointsOnly(this.knex, w, stamp);
+    if (positions.length === 0) return null;
+    if (await this.foreignBelow(this.knex, Math.min(...positions), after)) this.foreign = true;
+    return Math.max(...positions);
+  }
+
+  /**
+   * Whether journal rows lie between the writer's view (`after`, or its own last write) and the
+   * first row it just wrote (`first`) that it did not write: contiguous is the rule; a gap is a
+   * rolled-back write's sequence values or another writer's rows.
+   */
+  private async foreignBelow(q: Knex | Knex.Transaction, first: number | null, after?: number): Promise<boolean> {
+    if (after === undefined || first === null) return false;
+    const floor = Math.max(after, this.own ?? after);
+    if (first === floor + 1) return false;
+    const [n] = rowsOf(await q.raw('select count(*) as n from registry_journal where position > ? and position < ?', [floor, first]));
+    return Number(n?.n) > 0;
+  }
+
+  /** Any write set, in one transaction with the fence first. */
+  private async writeAll(w: WriteSet, after?: number): Promise<number | null> {
+    return this.knex.transaction(async (trx) => {
       const stamp = this.fence ? await this.fence(trx) : undefined;
       // Rows are keyed by `serviceKey` (the app id for an app's main service; see model/service-key).
       const ids = [...w.upserts.map((u) => serviceKey(u.service)), ...w.removals.map((r) => r.key ?? r.appId)];
@@ -184,20 +241,7 @@ export class RegistryStore {
           );
         }
       }
-      const journal: Array<{ op: string; app_id: string | null; env: string | null; detail: unknown }> = [
-        ...w.upserts.map((u) => ({
-          op: 'upsert',
-          app_id: serviceKey(u.service),
-          env: u.service.env,
-          detail: { endpoints: u.service.endpoints.length, version: u.service.version },
-        })),
-        ...w.removals.map((r) => ({ op: 'remove', app_id: r.key ?? r.appId, env: r.env, detail: null })),
-        ...(w.markLoaded ? [{ op: 'loaded', app_id: null, env: null, detail: null }] : []),
-      ];
-      // Problem-only writes still move the journal, so standby replicas re-read them.
-      if (journal.length === 0 && w.raise.length + w.clear.length > 0) {
-        journal.push({ op: 'problems', app_id: null, env: null, detail: { raised: w.raise.length, cleared: w.clear.length } });
-      }
+      const journal = journalRows(w);
       let position: number | null = null;
       let first: number | null = null;
       for (const part of chunks(journal)) {
@@ -206,14 +250,7 @@ export class RegistryStore {
           first = Math.min(first ?? p, p);
         }
       }
-      if (after !== undefined && first !== null) {
-        const floor = Math.max(after, this.own ?? after);
-        // Contiguous is the rule; a gap is a rolled-back write's sequence values or another writer's rows.
-        if (first !== floor + 1) {
-          const [n] = rowsOf(await trx.raw('select count(*) as n from registry_journal where position > ? and position < ?', [floor, first]));
-          if (Number(n?.n) > 0) this.foreign = true;
-        }
-      }
+      if (await this.foreignBelow(trx, first, after)) this.foreign = true;
       for (const part of chunks(w.clear)) {
         await trx.raw(
           `delete from registry_problems p using jsonb_to_recordset(?::jsonb) as x(app_id text, code text)
@@ -242,13 +279,6 @@ export class RegistryStore {
       }
       return position;
     });
-    if (last !== null) this.own = last;
-    if (last !== null && ++this.writes % PRUNE_EVERY === 0) {
-      await this.knex('registry_journal')
-        .where('position', '<', last - JOURNAL_KEEP)
-        .del();
-    }
-    return last;
   }
 
   /** Whether a write since the last call found another writer's journal rows below its own (and clears it). */
@@ -271,7 +301,7 @@ export class RegistryStore {
  * FOR KEY SHARE keeps the next election waiting until this transaction ends, as cluster/fence.ts
  * does), so even a write path that skipped the fence cannot journal under a stale epoch.
  */
-async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: JournalStamp | null): Promise<number[]> {
+async function insertJournal(trx: Knex.Transaction, rows: JournalRow[], stamp: JournalStamp | null): Promise<number[]> {
   const recordset = `jsonb_to_recordset(?::jsonb) as x(op text, app_id text, env text, detail jsonb)`;
   const res = stamp
     ? await trx.raw(
@@ -285,9 +315,7 @@ async function insertJournal(trx: Knex.Transaction, rows: unknown[], stamp: Jour
         JSON.stringify(rows),
       ]);
   const positions = rowsOf(res).map((r) => Number(r.position));
-  if (stamp && positions.length < rows.length) {
-    throw new BerthError('NOT_LEADER', `fenced: ${stamp.writer} no longer leads in epoch ${stamp.epoch}; journal write refused`, { ...stamp });
-  }
+  if (stamp && positions.length < rows.length) throw journalFenced(stamp);
   return positions;
 }
 
@@ -349,48 +377,7 @@ async function problemsOf(q: Knex | Knex.Transaction): Promise<StoredProblem[]> 
   }));
 }
 
-// Rows per statement: few round trips, but a bounded parameter (PGlite copies it into WASM memory,
-// which never shrinks; 30,000 rows at once grew it by ~200 MB), and rows built and serialised a
-// statement at a time, each a few ms of the event loop (5,000 endpoint rows took 30-50 ms).
-const CHUNK = 1000;
-
-function* chunks<T>(rows: Iterable<T>): Generator<T[]> {
-  let part: T[] = [];
-  for (const r of rows) {
-    part.push(r);
-    if (part.length === CHUNK) {
-      yield part;
-      part = [];
-    }
-  }
-  if (part.length > 0) yield part;
-}
-
-/** `registry_services` rows of the upserts whose spec changed. */
-function* serviceRows(upserts: readonly StoredService[]): Generator<{ app_id: string; env: string; spec: ServiceSpec; first_seen: string }> {
-  for (const u of upserts) {
-    if (u.specChanged === false) continue;
-    yield { app_id: serviceKey(u.service), env: u.service.env, spec: u.spec, first_seen: new Date(u.firstSeen).toISOString() };
-  }
-}
-
-/** `registry_endpoints` rows: one per endpoint, with its task record. */
-function* endpointRows(upserts: readonly StoredService[]): Generator<Record<string, unknown>> {
-  for (const u of upserts) {
-    const key = serviceKey(u.service);
-    const byTask = new Map(u.tasks.map((t) => [t.taskId, t]));
-    for (const e of u.service.endpoints) {
-      yield { app_id: key, task_id: e.taskId, address: e.address, port: e.port, host: e.host, task: byTask.get(e.taskId) ?? null };
-    }
-  }
-}
-
 // pg returns parsed jsonb; be tolerant of drivers that hand back strings.
 function json<T>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;
-}
-
-function rowsOf(res: unknown): Array<Record<string, unknown>> {
-  const r = res as { rows?: Array<Record<string, unknown>> } | Array<Record<string, unknown>>;
-  return Array.isArray(r) ? r : (r.rows ?? []);
 }

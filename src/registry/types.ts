@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import type { HeldStatus } from './held';
 import type { RegistryMetrics } from './metrics';
 import type { HostResolver } from './resolver';
-import type { JournalStamp } from './store';
+import type { WriteFence } from './store';
 
 export interface RegistryOptions {
   knex: Knex;
@@ -36,8 +36,8 @@ export interface RegistryOptions {
    * transactions; tests use it to hold a batch open.
    */
   eventBatchMs?: number;
-  /** Runs first in every write transaction; throw to refuse the write (cluster fencing). Its stamp goes on the journal rows. */
-  fence?: (trx: Knex.Transaction) => Promise<JournalStamp | void>;
+  /** Runs first in every write transaction; throw to refuse the write (cluster fencing). Its stamp goes on the journal rows; see `WriteFence`. */
+  fence?: WriteFence;
 }
 
 /** What a full snapshot did. */

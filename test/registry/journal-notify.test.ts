@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import { openTestDb, type TestDb } from '../support/db';
-import { anApp, aTask, withDomain, withTasks } from '../support/builders';
-import { openRegistry } from './helpers';
+import { anApp, aStatus, aTask, withDomain, withTasks } from '../support/builders';
+import { applyEvent, openRegistry, resetRegistryTables } from './helpers';
 
 let db: TestDb;
 let listener: pg.Client;
@@ -62,4 +62,16 @@ test('a write that rolls back notifies nothing', async () => {
   await db.knex.raw(`insert into registry_journal (op, app_id, env) values ('upsert', '/y', 'default')`);
   const position = await notified;
   expect(heard.slice(before)).toEqual([position]);
+});
+
+test('a task-event write (one statement, no transaction) notifies its newest journal position too', async () => {
+  await resetRegistryTables(db.knex);
+  const { registry } = await openRegistry(db.knex, { eventBatchMs: 0 });
+  const snapshot = nextNotification();
+  await registry.applySnapshot([anApp({ id: '/api' }, withDomain('api.berth.internal'), withTasks(aTask({ id: 'api.1', host: '10.0.0.2' })))]);
+  expect(await snapshot).toBe(registry.current().position);
+  const notified = nextNotification();
+  expect(await applyEvent(registry, aStatus('/api', 'api.2', 'TASK_RUNNING', { host: '10.0.0.3', ports: [31002] }))).toEqual({ refetch: [] });
+  expect(await notified).toBe(registry.current().position);
+  expect(await db.knex('registry_endpoints').where({ app_id: '/api' }).orderBy('task_id').pluck('task_id')).toEqual(['api.1', 'api.2']);
 });
