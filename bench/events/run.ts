@@ -144,6 +144,19 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
       figures.push(fig(B, `… event arrived → ${what}, mean (berth's own clock)`, mean, 'ms'));
       figures.push(fig(B, `… event arrived → ${what}, p99 (bucket upper bound)`, p99 === null ? null : p99 * 1000, 'ms'));
     }
+    // How much of the window the registry's writer was busy: an event arriving then waits.
+    const writing = metricSum(m1, 'berth_registry_write_seconds_sum', 'kind="events"') - metricSum(m0, 'berth_registry_write_seconds_sum', 'kind="events"');
+    const written = metricSum(m1, 'berth_registry_write_seconds_count', 'kind="events"') - metricSum(m0, 'berth_registry_write_seconds_count', 'kind="events"');
+    figures.push(
+      fig(
+        B,
+        'registry writer busy with event writes during the replacements',
+        (writing / lat.seconds) * 100,
+        '%',
+        undefined,
+        `${written} writes, mean ${written > 0 ? ((writing / written) * 1000).toFixed(1) : '–'} ms`,
+      ),
+    );
     // The gauge covers the time since the previous scrape: m0 was taken as the pump started.
     figures.push(fig(B, 'event loop delay during the replacements, p99', loopDelayMs(m1, 'p99'), 'ms', { op: '<=', limit: 20 }));
     figures.push(fig(B, 'event loop delay during the replacements, max', loopDelayMs(m1, 'max'), 'ms', { op: '<=', limit: 100 }));

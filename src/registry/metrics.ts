@@ -15,6 +15,8 @@ export interface RegistryMetrics {
   snapshots: Counter<'result'>;
   writes: Counter<'kind'>;
   writeErrors: Counter<'kind'>;
+  /** Seconds each committed write took in the database; its sum over a window is the writer's busy share. */
+  writeDuration: Histogram<'kind'>;
   /** Marathon events by the change the intake classified them as (task, health, apps, group, ignored). */
   changes: Counter<'kind'>;
   /** Whole-state reads from the database by why (`FollowReason`): start-up, or a journal a follower could not apply. */
@@ -100,6 +102,13 @@ export function createRegistryMetrics(reg: PromRegistry): RegistryMetrics {
       name: 'berth_registry_write_errors_total',
       help: 'Failed registry write transactions by kind',
       labelNames: ['kind'],
+      registers,
+    }),
+    writeDuration: new Histogram({
+      name: 'berth_registry_write_seconds',
+      help: 'Seconds each committed registry write took in the database, by kind; the rate of its sum is the share of time the writer was busy',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     }),
     changes: new Counter({

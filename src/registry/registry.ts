@@ -354,10 +354,12 @@ export class Registry implements RegistryView {
       // A snapshot's write of many services only: a small write commits in milliseconds.
       if (kind === 'snapshot' && plan.diff.upserts.length >= ANNOUNCE_MIN) this.announceWriting(plan.diff.upserts);
       try {
+        const started = performance.now();
         // One app the database refuses is isolated; the others are written (see isolate.ts).
         const out = await writeIsolated(w, (x) => this.store.write(x, from));
         failed = out.failed;
         this.opts.metrics?.writes.inc({ kind: kind.split(':')[0] });
+        this.opts.metrics?.writeDuration.observe({ kind: kind.split(':')[0] }, (performance.now() - started) / 1000);
         if (out.position !== null) this.mirror.position = out.position;
       } catch (err) {
         this.opts.metrics?.writeErrors.inc({ kind: kind.split(':')[0] });

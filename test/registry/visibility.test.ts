@@ -74,3 +74,28 @@ describeEachEngine('the registry times the events it writes', (db) => {
     expect((await stage(prom, 'dns')).count).toBe(1);
   });
 });
+
+describeEachEngine('the registry times its writes (berth_registry_write_seconds)', (db) => {
+  beforeEach(async () => resetRegistryTables(db().knex));
+
+  test('each committed write is one sample of its kind; a write that changes nothing is none', async () => {
+    const { registry, prom } = await openRegistry(db().knex);
+    const writes = async (kind: string) => {
+      const [m] = (await prom.getMetricsAsJSON()).filter((x) => x.name === 'berth_registry_write_seconds');
+      const values = (m?.values ?? []) as Array<{ metricName?: string; labels: Record<string, unknown>; value: number }>;
+      const pick = (suffix: string) => values.find((v) => v.metricName === `berth_registry_write_seconds_${suffix}` && v.labels.kind === kind)?.value ?? 0;
+      return { count: pick('count'), sum: pick('sum') };
+    };
+    const web = [anApp({ id: '/web' }, withDomain('web.berth.internal'), withTasks(aTask({ id: 'web.1', host: '10.0.0.1' })))];
+    await registry.applySnapshot(web);
+    expect((await writes('snapshot')).count).toBe(1);
+    await registry.applySnapshot(web); // unchanged: nothing is written
+    expect((await writes('snapshot')).count).toBe(1);
+    const c = classifyEvent(aStatus('/web', 'web.2', 'TASK_RUNNING', { host: '10.0.0.2', ports: [31002] }));
+    if (!isEndpointChange(c)) throw new Error('expected a task change');
+    await registry.applyChange(c);
+    const events = await writes('events');
+    expect(events.count).toBe(1);
+    expect(events.sum).toBeGreaterThan(0);
+  });
+});
