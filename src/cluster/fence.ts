@@ -24,11 +24,11 @@ export async function assertEpoch(trx: Knex.Transaction, epoch: number): Promise
 
 /**
  * The registry's write fence for this replica: `assertLeader` first in the transaction, then the
- * stamp (epoch, replica id) that goes on every journal row the transaction appends.
+ * stamp (epoch, replica id) that goes on every journal row the transaction appends. `current` is
+ * the same stamp without a query, for a task-event write that is one statement and fenced in it.
  */
 export function writerFence(leadership: Leadership): WriteFence {
   const fence: WriteFence = async (trx) => ({ epoch: await leadership.assertLeader(trx), writer: leadership.id });
-  // The stamp a one-statement write is fenced on (registry/endpoint-write.ts): known locally, checked by the statement.
   fence.current = () => {
     const epoch = leadership.epoch();
     return epoch === null ? null : { epoch, writer: leadership.id };
