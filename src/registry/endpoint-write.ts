@@ -20,7 +20,7 @@
  */
 import type { Knex } from 'knex';
 import type { JournalStamp, WriteSet } from './store';
-import { endpointRows, journalFenced, journalRows, rowsOf } from './store-rows';
+import { endpointRows, JOURNAL_RECORD, journalFenced, journalRows, LEADER_ROW, rowsOf } from './store-rows';
 
 /** Whether `w` changes only the endpoints of services whose spec is unchanged, in at most `max` rows per table. */
 export function endpointsOnly(w: WriteSet, max: number): boolean {
@@ -35,7 +35,6 @@ export function endpointsOnly(w: WriteSet, max: number): boolean {
 }
 
 const ENDPOINTS = 'x(app_id text, task_id text, address text, port integer, host text, task jsonb)';
-const JOURNAL = 'x(op text, app_id text, env text, detail jsonb)';
 
 /**
  * `fence` yields the epoch to stamp on the journal rows: the leader row when fenced (no row: no
@@ -56,12 +55,12 @@ function statement(fence: string): string {
         where (e.address, e.port, e.host, e.task) is distinct from (excluded.address, excluded.port, excluded.host, excluded.task)),
     journal as (
       insert into registry_journal (op, app_id, env, detail, epoch, writer)
-      select x.op, x.app_id, x.env, x.detail, fence.epoch, ? from jsonb_to_recordset(?::jsonb) as ${JOURNAL} cross join fence
+      select x.op, x.app_id, x.env, x.detail, fence.epoch, ? from jsonb_to_recordset(?::jsonb) as ${JOURNAL_RECORD} cross join fence
       returning position)
     select position from journal`;
 }
 
-const FENCED = statement('select epoch from cluster_leader where epoch = ? and holder_id = ? for key share');
+const FENCED = statement(LEADER_ROW);
 const UNFENCED = statement('select null::bigint as epoch');
 
 /**

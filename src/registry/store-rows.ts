@@ -7,6 +7,17 @@ import { serviceKey } from '../model/service-key';
 import type { ServiceSpec } from '../model/spec';
 import type { JournalStamp, StoredService, WriteSet } from './store';
 
+/**
+ * The leader row as the writer's stamp (epoch, replica id) expects it, locked FOR KEY SHARE: no row
+ * when another replica leads or a later epoch began, and the next election waits for the lock.
+ * Every stamped journal insert joins it (store.ts, endpoint-write.ts). Parameters: epoch, writer.
+ */
+export const LEADER_ROW = 'select epoch from cluster_leader where epoch = ? and holder_id = ? for key share';
+
+/** `jsonb_to_recordset(…) as <this>`: the journal rows' columns as sent. */
+export const JOURNAL_RECORD = 'x(op text, app_id text, env text, detail jsonb)';
+
+/** The failure of a stamped write whose leader row no longer matches. */
 export function journalFenced(stamp: JournalStamp): BerthError {
   return new BerthError('NOT_LEADER', `fenced: ${stamp.writer} no longer leads in epoch ${stamp.epoch}; journal write refused`, { ...stamp });
 }

@@ -12,7 +12,7 @@ import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
 import { endpointsOnly, writeEndpointsOnly } from './endpoint-write';
-import { CHUNK, chunks, endpointRows, journalFenced, journalRows, rowsOf, serviceRows, type JournalRow } from './store-rows';
+import { CHUNK, chunks, endpointRows, JOURNAL_RECORD, journalFenced, journalRows, LEADER_ROW, rowsOf, serviceRows, type JournalRow } from './store-rows';
 
 /** A service as stored: the spec it came from, its endpoints with their task records. */
 export interface StoredService {
@@ -302,10 +302,10 @@ export class RegistryStore {
  * does), so even a write path that skipped the fence cannot journal under a stale epoch.
  */
 async function insertJournal(trx: Knex.Transaction, rows: JournalRow[], stamp: JournalStamp | null): Promise<number[]> {
-  const recordset = `jsonb_to_recordset(?::jsonb) as x(op text, app_id text, env text, detail jsonb)`;
+  const recordset = `jsonb_to_recordset(?::jsonb) as ${JOURNAL_RECORD}`;
   const res = stamp
     ? await trx.raw(
-        `with fence as (select epoch from cluster_leader where epoch = ? and holder_id = ? for key share)
+        `with fence as (${LEADER_ROW})
          insert into registry_journal (op, app_id, env, detail, epoch, writer)
          select x.op, x.app_id, x.env, x.detail, fence.epoch, ? from ${recordset} cross join fence
          returning position`,
