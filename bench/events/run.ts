@@ -16,6 +16,8 @@
  *  5. the same flip load against the peers' strategy (full /v2/apps fetch per event, coalesced);
  *  6. the start of step 1 again with berth's Nginx folder on tmpfs (/dev/shm): start-up without
  *     the cost of creating 10,000 files on this disk, which varies by seconds between runs;
+ *  7. that berth restarted over the same database and Nginx folder (an upgrade): first `GET /v2/apps`
+ *     → ready and DNS answering, and the files its first sync wrote (none are due);
  * and what one Nginx sync run costs with nothing or 1 % changed (bench/nginx/sync-cost.ts).
  *
  *   node --import tsx bench/events/run.ts [--quick]
@@ -304,6 +306,23 @@ export async function runEventsBench(opts: EventsOptions = {}): Promise<{ figure
             'ms',
             undefined,
             `registry ${at(t2.registry)}, DNS ${at(t2.dns)}, Nginx files ${at(t2.nginx)}; berth CPU ${t2.cpu.user.toFixed(0)} ms user, ${t2.cpu.sys.toFixed(0)} ms system`,
+          ),
+        );
+        // 7. A restart of that berth (an upgrade): the database and the Nginx folder hold the state,
+        // DNS serves the stored registry while Marathon's answer is read, and no file changes.
+        log('restart over the same database and Nginx folder');
+        const c3 = await c2.restart();
+        const t3 = await awaitStart(c3, apps);
+        const since = (x: number) => `${(x - c3.spawnedAt).toFixed(0)} ms`;
+        const written = /"written":(\d+)[^\n]*"msg":"nginx sync applied"/.exec(c3.berth.output())?.[1] ?? '?';
+        figures.push(
+          fig(
+            B,
+            '… a restart over the same database and Nginx folder (tmpfs): first GET /v2/apps → /readyz 200 and DNS answering',
+            Math.max(t3.ready, t3.dns) - t3.firstFetch,
+            'ms',
+            undefined,
+            `from the spawn: first GET ${since(t3.firstFetch)}, DNS answering ${since(t3.dns)}, /readyz ${since(t3.ready)}; Nginx files written by its first sync: ${written}`,
           ),
         );
       } finally {

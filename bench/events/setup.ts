@@ -41,6 +41,11 @@ export interface BenchCluster {
   spawnedAt: number;
   /** berth's CPU time (user, system) when the simulator saw its first `GET /v2/apps`. */
   cpuAtFirstFetch(): { user: number; sys: number };
+  /**
+   * Stops berth and starts it again with the same settings, over the same database and Nginx
+   * folder (a restart, as after an upgrade); the returned cluster times the new process's start.
+   */
+  restart(): Promise<BenchCluster>;
 }
 
 export interface ClusterOptions {
@@ -59,6 +64,7 @@ export async function startCluster(
   const sim = await startSimulator({ flavour: '1.10', agents: AGENTS });
   cleanups.push(() => sim.close());
   sim.control.seed({ apps, tasksPerApp: TASKS_PER_APP });
+  // The first `GET /v2/apps` of the berth process started last (each launch resets it).
   let firstFetchAt = 0;
   let berthPid = 0;
   let cpuAtFirstFetch = { user: 0, sys: 0 };
@@ -102,26 +108,35 @@ export async function startCluster(
     // Profiling hook: BERTH_BENCH_NODE_OPTIONS='--require <preload that starts the inspector profiler>' (NODE_OPTIONS refuses --cpu-prof).
     ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   };
-  const spawnedAt = performance.now();
-  // The pid before berth listens: its first `GET /v2/apps` may come before the listening line is read.
-  const berth = await startBerthProcess(env, undefined, (pid) => (berthPid = pid));
-  cleanups.push(() => berth.stop());
-  const dnsPort = Number(
-    await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, "the DNS port in berth's log"),
-  );
-  const dns = new DnsProbe('127.0.0.1', dnsPort);
-  cleanups.push(async () => dns.close());
-  return {
-    sim,
-    berth,
-    dns,
-    nginxDir,
-    reloadLog: reload.log,
-    database: pg ? 'postgresql' : 'pglite',
-    firstFetchAt: () => firstFetchAt,
-    spawnedAt,
-    cpuAtFirstFetch: () => cpuAtFirstFetch,
+  const launch = async (): Promise<BenchCluster> => {
+    [firstFetchAt, berthPid, cpuAtFirstFetch] = [0, 0, { user: 0, sys: 0 }];
+    const spawnedAt = performance.now();
+    // The pid before berth listens: its first `GET /v2/apps` may come before the listening line is read.
+    const berth = await startBerthProcess(env, undefined, (pid) => (berthPid = pid));
+    cleanups.push(() => berth.stop());
+    const dnsPort = Number(
+      await until(() => /"port":(\d+),"zones":\[[^\]]*\],"msg":"dns: listening/.exec(berth.output())?.[1], 30_000, "the DNS port in berth's log"),
+    );
+    const dns = new DnsProbe('127.0.0.1', dnsPort);
+    cleanups.push(async () => dns.close());
+    return {
+      sim,
+      berth,
+      dns,
+      nginxDir,
+      reloadLog: reload.log,
+      database: pg ? 'postgresql' : 'pglite',
+      firstFetchAt: () => firstFetchAt,
+      spawnedAt,
+      cpuAtFirstFetch: () => cpuAtFirstFetch,
+      restart: async () => {
+        dns.close();
+        await berth.stop();
+        return launch();
+      },
+    };
   };
+  return launch();
 }
 
 /** When each part of start-up was complete (performance.now() ms). */

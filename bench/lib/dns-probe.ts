@@ -69,6 +69,7 @@ export class DnsProbe {
   private readonly sock = dgram.createSocket('udp4');
   private nextId = 1;
   private readonly waiting = new Map<number, (a: DnsAnswer | null) => void>();
+  private closed = false;
 
   constructor(
     private readonly host: string,
@@ -108,9 +109,12 @@ export class DnsProbe {
     });
   }
 
+  /** Idempotent (a restarted cluster closes its old probe, and the run's cleanup again). */
   close(): void {
     for (const done of this.waiting.values()) done(null);
     this.waiting.clear();
+    if (this.closed) return;
+    this.closed = true;
     this.sock.close();
   }
 }
