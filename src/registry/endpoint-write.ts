@@ -20,7 +20,7 @@
  */
 import type { Knex } from 'knex';
 import type { JournalStamp, WriteSet } from './store';
-import { endpointRows, JOURNAL_RECORD, journalFenced, journalRows, LEADER_ROW, rowsOf } from './store-rows';
+import { ENDPOINT_RECORD, endpointRows, JOURNAL_RECORD, journalFenced, journalRows, LEADER_ROW, rowsOf } from './store-rows';
 
 /** Whether `w` changes only the endpoints of services whose spec is unchanged, in at most `max` rows per table. */
 export function endpointsOnly(w: WriteSet, max: number): boolean {
@@ -34,15 +34,13 @@ export function endpointsOnly(w: WriteSet, max: number): boolean {
   return endpoints <= max;
 }
 
-const ENDPOINTS = 'x(app_id text, task_id text, address text, port integer, host text, task jsonb)';
-
 /**
  * `fence` yields the epoch to stamp on the journal rows: the leader row when fenced (no row: no
  * longer the leader, nothing happens), a null epoch without a fence.
  */
 function statement(fence: string): string {
   return `with fence as (${fence}),
-    rows as (select * from jsonb_to_recordset(?::jsonb) as ${ENDPOINTS}),
+    rows as (select * from jsonb_to_recordset(?::jsonb) as ${ENDPOINT_RECORD}),
     gone as (
       delete from registry_endpoints e using fence
       where e.app_id = any(?::text[])

@@ -17,6 +17,9 @@ export const LEADER_ROW = 'select epoch from cluster_leader where epoch = ? and 
 /** `jsonb_to_recordset(…) as <this>`: the journal rows' columns as sent. */
 export const JOURNAL_RECORD = 'x(op text, app_id text, env text, detail jsonb)';
 
+/** `jsonb_to_recordset(…) as <this>`: the endpoint rows' columns as sent (`endpointRows`). */
+export const ENDPOINT_RECORD = 'x(app_id text, task_id text, address text, port integer, host text, task jsonb)';
+
 /** The failure of a stamped write whose leader row no longer matches. */
 export function journalFenced(stamp: JournalStamp): BerthError {
   return new BerthError('NOT_LEADER', `fenced: ${stamp.writer} no longer leads in epoch ${stamp.epoch}; journal write refused`, { ...stamp });

@@ -12,7 +12,19 @@ import type { ServiceSpec } from '../model/spec';
 import type { TaskRecord } from '../model/tasks';
 import type { Endpoint, Problem, Service } from '../model/types';
 import { endpointsOnly, writeEndpointsOnly } from './endpoint-write';
-import { CHUNK, chunks, endpointRows, JOURNAL_RECORD, journalFenced, journalRows, LEADER_ROW, rowsOf, serviceRows, type JournalRow } from './store-rows';
+import {
+  CHUNK,
+  chunks,
+  ENDPOINT_RECORD,
+  endpointRows,
+  JOURNAL_RECORD,
+  journalFenced,
+  journalRows,
+  LEADER_ROW,
+  rowsOf,
+  serviceRows,
+  type JournalRow,
+} from './store-rows';
 
 /** A service as stored: the spec it came from, its endpoints with their task records. */
 export interface StoredService {
@@ -236,7 +248,7 @@ export class RegistryStore {
           await trx.raw(
             `insert into registry_endpoints (app_id, task_id, address, port, host, task)
              select app_id, task_id, address, port, host, coalesce(task, '{}'::jsonb) from jsonb_to_recordset(?::jsonb)
-               as x(app_id text, task_id text, address text, port integer, host text, task jsonb)`,
+               as ${ENDPOINT_RECORD}`,
             [JSON.stringify(part)],
           );
         }
